@@ -63,7 +63,9 @@ export function toJsonPointer(tokens: ReadonlyArray<string | number>): string {
  * buildah `--layers` writes `FROM <short id>` comments naming the intermediate image each step was
  * committed on; those IDs hash the intermediate configs, dates included, so they change on every build.
  */
-const intermediateIdComment = /^(FROM )([0-9a-f]{12}|[0-9a-f]{64})$/;
+const intermediateIdComment = /^FROM ([0-9a-f]{12}|[0-9a-f]{64})$/;
+/** One fixed form whatever the ID's length; keeping "FROM " shows a reader where an ID was. */
+const blankedIdComment = 'FROM 000000000000';
 
 type JsonObject = Record<string, unknown>;
 
@@ -184,11 +186,8 @@ function normalizeHostFields(config: ImageConfig, log: ChangeLog): void {
   if (Array.isArray(config.history)) {
     config.history.forEach((entry: unknown, index) => {
       if (!isObject(entry) || typeof entry.comment !== 'string') return;
-      const match = intermediateIdComment.exec(entry.comment);
-      if (!match) return;
-      // Keep the shape of the comment so a reader still sees where an ID was.
-      const blanked = `${match[1]}${'0'.repeat(match[2].length)}`;
-      log.setString('host-fields', entry, 'comment', blanked, ['history', index, 'comment']);
+      if (!intermediateIdComment.test(entry.comment)) return;
+      log.setString('host-fields', entry, 'comment', blankedIdComment, ['history', index, 'comment']);
     });
   }
 }
