@@ -111,6 +111,12 @@ function probe(url: string, ca: string | undefined): Promise<number> {
   });
 }
 
+// A registry outlives a test that throws before stop(); kill what is left when the worker exits.
+const liveRegistries = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of liveRegistries) child.kill('SIGKILL');
+});
+
 function stopProcess(child: ChildProcess): Promise<void> {
   return new Promise((resolveStop) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolveStop();
@@ -175,6 +181,7 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Ru
       await writeFile(configFile, JSON.stringify(config, null, 2));
 
       const child = spawn(binary, ['serve', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+      liveRegistries.add(child);
       let stderr = '';
       child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
         stderr = (stderr + chunk).slice(-4000);
@@ -182,6 +189,7 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Ru
       let exited = false;
       child.once('exit', () => {
         exited = true;
+        liveRegistries.delete(child);
       });
       child.once('error', (err) => {
         exited = true;

@@ -136,15 +136,16 @@ describe.skipIf(skipWithoutTools('docker-registry', 'skopeo', 'buildah', 'perl',
 
   it('pushes to and reads from a plain http registry', T, async () => {
     const registry = await startRegistry();
-    const build = await buildahBuild({ dockerfile: DOCKERFILE, context: CONTEXT, format: 'oci', noCache: true });
+    let build: BuildahBuild | undefined;
     try {
+      build = await buildahBuild({ dockerfile: DOCKERFILE, context: CONTEXT, format: 'oci', noCache: true });
       const out = await makeTempDir('oci-repro-reg-');
       await buildahPush(build, `oci:${join(out, 'layout')}:latest`);
       await skopeoCopy(`oci:${join(out, 'layout')}:latest`, `docker://${registry.host}/smoke/hello:1`, registry.skopeoArgs('dest'));
       const { json } = await skopeoInspectRaw(`docker://${registry.host}/smoke/hello:1`, registry.skopeoArgs(''));
       expect(json.config?.digest).toBe(build.imageId);
     } finally {
-      await build.cleanup();
+      await build?.cleanup();
       await registry.stop();
     }
   });
