@@ -1,0 +1,82 @@
+import { Command, Flags } from '@oclif/core';
+import { ExitCode, OciReproError } from '../errors.js';
+
+/** What an error looks like in --json mode; stable for scripts. */
+export interface ErrorJson {
+  error: { code: string; message: string; hint?: string; exitCode: number };
+}
+
+/**
+ * Every command extends this: it owns --json, renders errors as one line (or JSON) and maps
+ * each error to the exit codes of shared/DESIGN.md in both modes. Unknown errors are 70, never 1,
+ * because 1 means "not reproducible" to a CI gate.
+ */
+export abstract class BaseCommand extends Command {
+  static override enableJsonFlag = true;
+
+  static override baseFlags = {
+    platform: Flags.string({
+      description: 'platform to pick from a multi-platform index, as os/arch[/variant]',
+      helpValue: 'linux/amd64',
+    }),
+  };
+
+  /** Writes to stdout unbuffered by oclif, so tests and pipes see exactly these bytes. */
+  protected out(text: string): void {
+    process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  }
+
+  protected outJson(value: unknown): void {
+    process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  }
+
+  protected setExitCode(code: ExitCode): void {
+    process.exitCode = code;
+  }
+
+  override async catch(error: Error & { oclif?: { exit?: number }; code?: string }): Promise<void> {
+    const mapped = toOciReproError(error);
+    process.exitCode = mapped.exitCode;
+    // A parse failure is reported here; oclif's "did not parse" warning would be a second, wrong message.
+    this.parsed = true;
+    if (this.jsonEnabled()) {
+      const body: ErrorJson = {
+        error: { code: mapped.code, message: mapped.message, exitCode: mapped.exitCode, ...(mapped.hint ? { hint: mapped.hint } : {}) },
+      };
+      this.outJson(body);
+    } else {
+      process.stderr.write(`oci-repro: error: ${mapped.line}\n`);
+      if (mapped.code === 'INTERNAL' && process.env.DEBUG && error.stack) process.stderr.write(`${error.stack}\n`);
+    }
+  }
+
+  // oclif would print a returned value itself; commands here print their own output.
+  protected override toSuccessJson(): undefined {
+    return undefined;
+  }
+}
+
+/** oclif's own parse errors carry exit 2; anything that is not ours and not oclif's is a bug. */
+export function toOciReproError(error: unknown): OciReproError {
+  if (error instanceof OciReproError) return error;
+  const oclifExit = (error as { oclif?: { exit?: number } })?.oclif?.exit;
+  const message = error instanceof Error ? firstLine(error.message) : String(error);
+  // Flag and argument errors from oclif's parser carry the parse input.
+  if ((error as { parse?: unknown })?.parse !== undefined || oclifExit === ExitCode.usage) {
+    return new OciReproError('USAGE', message, { cause: error });
+  }
+  return new OciReproError('INTERNAL', `internal error: ${message}`, {
+    cause: error,
+    hint: 'this is a bug in oci-repro; run with DEBUG=1 for a stack trace and report it',
+  });
+}
+
+/** oclif's parse messages span lines (the missing argument on the next one): fold them into one. */
+function firstLine(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('See more help with'))
+    .join(' ')
+    .replace(/\s+/g, ' ');
+}

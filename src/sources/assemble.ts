@@ -1,0 +1,257 @@
+import type { Readable, Transform } from 'node:stream';
+import { badInput, unsupported, usageError } from '../errors.js';
+import { openDecompressed } from '../image/compression.js';
+import { assertDigest, VerifyingStream } from '../image/digest.js';
+import type { Image, JsonBlob, Layer, Transport } from '../image/image.js';
+import {
+  compressionOfMediaType,
+  isForeignLayerMediaType,
+  isIndexMediaType,
+  isManifestMediaType,
+  type Compression,
+} from '../image/media-types.js';
+import {
+  formatPlatform,
+  type Descriptor,
+  type HistoryEntry,
+  type ImageConfig,
+  type Index,
+  type Manifest,
+  type Platform,
+} from '../image/types.js';
+import type { BlobStore } from './blob-store.js';
+
+export interface PlatformWanted {
+  os: string;
+  architecture: string;
+  variant?: string;
+}
+
+/** `linux/arm64/v8` -> { os, architecture, variant }. */
+export function parsePlatform(text: string): PlatformWanted {
+  const [os, architecture, variant, ...rest] = text.split('/');
+  if (!os || !architecture || rest.length > 0) {
+    throw usageError(`--platform: ${JSON.stringify(text)} is not os/arch[/variant]`, { hint: 'for example linux/amd64 or linux/arm/v7' });
+  }
+  return { os, architecture, variant: variant || undefined };
+}
+
+export function parseJson<T>(bytes: Buffer, what: string): T {
+  try {
+    return JSON.parse(bytes.toString('utf8')) as T;
+  } catch (error) {
+    throw badInput(`${what}: not valid JSON (${(error as Error).message})`);
+  }
+}
+
+/** Attestation and signature manifests sit in indexes beside images; they are never images. */
+export function isAttestation(descriptor: Descriptor): boolean {
+  const annotations = descriptor.annotations ?? {};
+  if (annotations['vnd.docker.reference.type'] === 'attestation-manifest') return true;
+  if (descriptor.platform?.os === 'unknown' && descriptor.platform?.architecture === 'unknown') return true;
+  return descriptor.artifactType !== undefined && descriptor.artifactType !== '';
+}
+
+function platformMatches(platform: Platform | undefined, wanted: PlatformWanted): boolean {
+  if (!platform) return false;
+  if (platform.os !== wanted.os || platform.architecture !== wanted.architecture) return false;
+  if (!wanted.variant) return true;
+  return (platform.variant ?? defaultVariant(platform.architecture)) === wanted.variant;
+}
+
+// containerd treats these as equal: arm64 without a variant is v8.
+function defaultVariant(architecture: string): string | undefined {
+  return architecture === 'arm64' ? 'v8' : undefined;
+}
+
+/** Picks the one image manifest of an index for the wanted platform, or explains why it cannot. */
+export function selectFromIndex(
+  index: Index,
+  wanted: PlatformWanted | undefined,
+  what: string,
+): Descriptor {
+  if (!Array.isArray(index.manifests)) throw badInput(`${what}: index has no manifests list`);
+  const images = index.manifests.filter((descriptor) => !isAttestation(descriptor));
+  const listed = () =>
+    images.map((descriptor) => formatPlatform(descriptor.platform)).join(', ') || 'none';
+  if (wanted) {
+    const matching = images.filter((descriptor) => platformMatches(descriptor.platform, wanted));
+    if (matching.length === 0) {
+      throw usageError(`${what}: no image for platform ${formatPlatform(wanted)}`, { hint: `platforms present: ${listed()}` });
+    }
+    return matching[0];
+  }
+  if (images.length === 1) return images[0];
+  if (images.length === 0) throw badInput(`${what}: index lists no image manifests`);
+  throw usageError(`${what}: index holds ${images.length} platforms, choose one with --platform`, {
+    hint: `platforms present: ${listed()}`,
+  });
+}
+
+export interface ResolvedManifest {
+  manifest: JsonBlob<Manifest> & { mediaType: string };
+  index?: { digest: string; mediaType: string };
+  platform?: Platform;
+}
+
+/** Follows a descriptor through (possibly nested) indexes to one image manifest. */
+export async function resolveManifest(
+  store: BlobStore,
+  descriptor: Descriptor,
+  wanted: PlatformWanted | undefined,
+  what: string,
+  parentIndex?: { digest: string; mediaType: string },
+  depth = 0,
+): Promise<ResolvedManifest> {
+  if (depth > 4) throw badInput(`${what}: indexes nested more than 4 deep`);
+  assertDigest(descriptor.digest, `${what}: manifest descriptor`);
+  const bytes = await store.readBlob(descriptor.digest, `${what}: manifest ${descriptor.digest}`);
+  const parsed = parseJson<Manifest & Index>(bytes, `${what}: manifest ${descriptor.digest}`);
+  const mediaType = parsed.mediaType ?? descriptor.mediaType;
+  if (isIndexMediaType(mediaType) || (mediaType === undefined && Array.isArray(parsed.manifests))) {
+    const chosen = selectFromIndex(parsed, wanted, what);
+    const resolved = await resolveManifest(
+      store,
+      chosen,
+      wanted,
+      what,
+      { digest: descriptor.digest, mediaType: mediaType ?? 'application/vnd.oci.image.index.v1+json' },
+      depth + 1,
+    );
+    return { ...resolved, platform: resolved.platform ?? chosen.platform };
+  }
+  if (!isManifestMediaType(mediaType) && !(parsed.config && Array.isArray(parsed.layers))) {
+    throw unsupported(`${what}: ${descriptor.digest} is not an image manifest (media type ${mediaType ?? 'missing'})`);
+  }
+  if (!parsed.config || !Array.isArray(parsed.layers)) {
+    throw badInput(`${what}: manifest ${descriptor.digest} lacks config or layers`);
+  }
+  return {
+    manifest: { digest: descriptor.digest, bytes, parsed, mediaType: mediaType ?? descriptor.mediaType },
+    index: parentIndex,
+    platform: descriptor.platform,
+  };
+}
+
+/** Parses and checks an image config: "JSON that is not an image" stops here. */
+export function parseConfig(bytes: Buffer, digest: string, what: string): JsonBlob<ImageConfig> {
+  const parsed = parseJson<ImageConfig>(bytes, what);
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw badInput(`${what}: not an image config (expected a JSON object)`);
+  }
+  const diffIds = parsed.rootfs?.diff_ids;
+  if (!Array.isArray(diffIds)) throw badInput(`${what}: not an image config (no rootfs.diff_ids)`);
+  diffIds.forEach((diffId, i) => assertDigest(diffId, `${what}: rootfs.diff_ids[${i}]`));
+  return { digest, bytes, parsed };
+}
+
+/** The history entry of each layer: entries marked empty_layer made no layer. */
+export function alignHistory(history: HistoryEntry[] | undefined, layerCount: number): (HistoryEntry | undefined)[] {
+  const made = (history ?? []).filter((entry) => !entry.empty_layer);
+  return Array.from({ length: layerCount }, (_, i) => made[i]);
+}
+
+/** Connects `source` to `next` so that an error on either ends the result with that error. */
+export function chain(source: Readable, next: Transform): Readable {
+  source.on('error', (error) => next.destroy(error));
+  return source.pipe(next);
+}
+
+export interface LayerSpec {
+  descriptor: Descriptor;
+  diffId: string;
+  compression: Compression;
+  foreign: boolean;
+  history?: HistoryEntry;
+  /** Opens the stored blob; verified against descriptor.digest unless `verifyBlob` is false. */
+  open: () => Promise<Readable>;
+  verifyBlob?: boolean;
+}
+
+export function makeLayer(spec: LayerSpec, index: number, imageWhat: string): Layer {
+  const what = `layer ${index} (${spec.descriptor.digest}) of ${imageWhat}`;
+  const openBlob = async (): Promise<Readable> => {
+    if (spec.foreign) {
+      throw unsupported(`${what}: foreign layer whose blob is not included`, {
+        hint: 'foreign (non-distributable) layers are carried as descriptors only',
+      });
+    }
+    const raw = await spec.open();
+    if (spec.verifyBlob === false) return raw;
+    return chain(raw, new VerifyingStream(spec.descriptor.digest, what, spec.descriptor.size));
+  };
+  return {
+    index,
+    descriptor: spec.descriptor,
+    diffId: spec.diffId,
+    compression: spec.compression,
+    foreign: spec.foreign,
+    history: spec.history,
+    openBlob,
+    openTar: async () => {
+      const tar = await openDecompressed(await openBlob(), spec.compression, what);
+      return chain(tar, new VerifyingStream(spec.diffId, `${what}: diff_id`));
+    },
+  };
+}
+
+/** Builds the lazy Image from a resolved manifest on a blob store. */
+export async function assembleImage(
+  reference: string,
+  transport: Transport,
+  store: BlobStore,
+  resolved: ResolvedManifest,
+  close: () => Promise<void> = async () => {},
+): Promise<Image> {
+  const { manifest } = resolved;
+  const configDescriptor = manifest.parsed.config;
+  assertDigest(configDescriptor?.digest, `${reference}: config descriptor`);
+  const configWhat = `${reference}: config ${configDescriptor.digest}`;
+  const config = parseConfig(await store.readBlob(configDescriptor.digest, configWhat), configDescriptor.digest, configWhat);
+  const diffIds = config.parsed.rootfs!.diff_ids;
+  const descriptors = manifest.parsed.layers;
+  if (descriptors.length !== diffIds.length) {
+    throw badInput(
+      `${reference}: manifest lists ${descriptors.length} layers but rootfs.diff_ids has ${diffIds.length}`,
+    );
+  }
+  const history = alignHistory(config.parsed.history, descriptors.length);
+  const layers: Layer[] = [];
+  for (const [i, descriptor] of descriptors.entries()) {
+    assertDigest(descriptor?.digest, `${reference}: layer ${i} descriptor`);
+    const compression = compressionOfMediaType(descriptor.mediaType);
+    if (compression === undefined) {
+      throw unsupported(`${reference}: layer ${i} has unsupported media type ${descriptor.mediaType}`);
+    }
+    const foreign = isForeignLayerMediaType(descriptor.mediaType) && !(await store.hasBlob(descriptor.digest));
+    if (!foreign && !(await store.hasBlob(descriptor.digest))) {
+      throw badInput(`${reference}: layer ${i} blob ${descriptor.digest} is missing`, {
+        hint: 'the image was written incompletely or copied without its blobs',
+      });
+    }
+    layers.push(
+      makeLayer(
+        {
+          descriptor,
+          diffId: diffIds[i],
+          compression,
+          foreign,
+          history: history[i],
+          open: () => store.openBlob(descriptor.digest),
+        },
+        i,
+        reference,
+      ),
+    );
+  }
+  const platform: Platform | undefined =
+    config.parsed.architecture && config.parsed.os
+      ? {
+          os: config.parsed.os,
+          architecture: config.parsed.architecture,
+          ...(typeof config.parsed.variant === 'string' ? { variant: config.parsed.variant } : {}),
+        }
+      : resolved.platform;
+  return { reference, transport, manifest, index: resolved.index, config, platform, layers, close };
+}
+

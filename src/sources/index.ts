@@ -1,0 +1,54 @@
+import { stat } from 'node:fs/promises';
+import { badInput, unsupported, withContext } from '../errors.js';
+import type { Image } from '../image/image.js';
+import { ArchiveIndex } from './archive-index.js';
+import { loadDockerArchive } from './docker-archive.js';
+import { loadOciArchive, loadOciDirectory, type LoadOptions } from './oci-layout.js';
+import { parseReference, type ImageReference } from './reference.js';
+
+export type { LoadOptions } from './oci-layout.js';
+export { parsePlatform, type PlatformWanted } from './assemble.js';
+export { parseReference, type ImageReference } from './reference.js';
+
+/** Opens an image from a reference string (`docker-archive:a.tar`, `oci:dir:tag`, a bare path, ...). */
+export async function loadImage(referenceText: string, options: LoadOptions = {}): Promise<Image> {
+  const reference = parseReference(referenceText);
+  try {
+    return await loadParsed(reference, options);
+  } catch (error) {
+    throw withContext(reference.text, error);
+  }
+}
+
+async function loadParsed(reference: ImageReference, options: LoadOptions): Promise<Image> {
+  const { text, location, selector } = reference;
+  switch (reference.transport) {
+    case 'oci':
+      return loadOciDirectory(text, location, selector, options);
+    case 'oci-archive':
+      return loadOciArchive(text, await openArchive(location), selector, options);
+    case 'docker-archive':
+      return loadDockerArchive(text, await openArchive(location), selector, options);
+    case 'docker':
+    case 'docker-daemon':
+      throw unsupported(`${reference.transport} references are not supported yet`);
+    case undefined:
+      return loadDetected(reference, options);
+  }
+}
+
+/** A bare path: an OCI layout directory, or a tar that is a docker save or an oci-archive. */
+async function loadDetected(reference: ImageReference, options: LoadOptions): Promise<Image> {
+  const info = await stat(reference.location);
+  if (info.isDirectory()) return loadOciDirectory(reference.text, reference.location, undefined, options);
+  const archive = await openArchive(reference.location);
+  if (archive.has('manifest.json')) return loadDockerArchive(reference.text, archive, undefined, options);
+  if (archive.has('index.json')) return loadOciArchive(reference.text, archive, undefined, options);
+  throw badInput(`${reference.text}: neither a docker save archive nor an oci-archive (no manifest.json or index.json)`);
+}
+
+async function openArchive(path: string): Promise<ArchiveIndex> {
+  const info = await stat(path);
+  if (info.isDirectory()) throw badInput(`${path} is a directory, not an archive`, { hint: 'use oci:DIR for an OCI layout directory' });
+  return ArchiveIndex.open(path);
+}
