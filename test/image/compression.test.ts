@@ -1,0 +1,435 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
+import { fileURLToPath } from 'node:url';
+import zlib from 'node:zlib';
+import { pack as createPack } from 'tar-stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OciReproError } from '../../src/errors.js';
+import {
+  COMPRESS_BLOCK_SIZE,
+  GZIP_HEADER,
+  type GzipEngine,
+  createCompressor,
+  detectCompression,
+  gzipEngine,
+  openDecompressed,
+} from '../../src/image/compression.js';
+import type { Compression } from '../../src/image/media-types.js';
+
+const inCi = /^(true|1)$/i.test(process.env.CI ?? '');
+const updateGolden = process.env.UPDATE_GOLDEN === '1';
+const goldenPath = fileURLToPath(new URL('../../golden/compression.json', import.meta.url));
+
+// ---------------------------------------------------------------------------------------------
+// Inputs built in code, the same on every machine
+
+/**
+ * `size` bytes of what layers hold: tar headers, text with repeats, incompressible bytes, low-entropy
+ * binary and zero runs, from a fixed seed (xorshift32), never Math.random.
+ */
+function mixedSample(size: number, seed: number): Buffer {
+  let state = seed >>> 0 || 1;
+  const next = () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return state >>> 0;
+  };
+  const words = ['etc', 'usr', 'lib', 'share', 'bin', 'locale', 'python3.11', 'dist-packages', 'libssl.so.3',
+    'changelog', 'copyright', 'postinst', 'md5sums', 'x86_64-linux-gnu', 'zoneinfo', 'Europe', 'Berlin'];
+  const opcodes = [0x00, 0x48, 0x89, 0x8b, 0xc3, 0xe8, 0xff, 0x0f, 0x24, 0x4c];
+  const out = Buffer.alloc(size);
+  let at = 0;
+  const put = (bytes: Buffer) => {
+    at += bytes.copy(out, at);
+  };
+  while (at < size) {
+    const header = Buffer.alloc(512);
+    header.write(`${words[next() % words.length]}/${words[next() % words.length]}/${next().toString(36)}`, 0, 'latin1');
+    header.write((next() % 0o7777777).toString(8).padStart(11, '0'), 124, 'latin1');
+    header.write('ustar', 257, 'latin1');
+    put(header);
+    switch (next() % 4) {
+      case 0: {
+        const lines: string[] = [];
+        for (let i = 0, n = 200 + (next() % 800); i < n; i++) {
+          lines.push(`${words[next() % words.length]}=${next() % 10_000} ${words[next() % words.length]}\n`);
+        }
+        put(Buffer.from(lines.join(''), 'latin1'));
+        break;
+      }
+      case 1: {
+        const noise = Buffer.alloc(4 * (1 + (next() % 4096)));
+        for (let i = 0; i < noise.length; i += 4) noise.writeUInt32LE(next(), i);
+        put(noise);
+        break;
+      }
+      case 2: {
+        const binary = Buffer.alloc(1 + (next() % 30_000));
+        for (let i = 0; i < binary.length; i++) binary[i] = opcodes[next() % opcodes.length]!;
+        put(binary);
+        break;
+      }
+      default:
+        put(Buffer.alloc(next() % 9000));
+    }
+    // Pad to a 512-byte boundary as a tar would.
+    at = Math.min(size, Math.ceil(at / 512) * 512);
+  }
+  return out;
+}
+
+/** `data` cut into pieces of the given sizes, cycling through them. */
+function chunked(data: Buffer, sizes: number[]): Buffer[] {
+  const pieces: Buffer[] = [];
+  for (let offset = 0, i = 0; offset < data.length; i++) {
+    const size = sizes[i % sizes.length]!;
+    pieces.push(data.subarray(offset, offset + size));
+    offset += size;
+  }
+  return pieces;
+}
+
+async function compress(pieces: Buffer[] | Buffer, compression: Compression, engine?: GzipEngine): Promise<Buffer> {
+  const input = Buffer.isBuffer(pieces) ? [pieces] : pieces;
+  return buffer(Readable.from(input, { objectMode: false }).pipe(createCompressor(compression, { gzipEngine: engine })));
+}
+
+async function decompress(data: Buffer, declared: Compression | undefined, what = 'test blob'): Promise<Buffer> {
+  return buffer(await openDecompressed(Readable.from([data], { objectMode: false }), declared, what));
+}
+
+/** Rejection of a promise, for asserting on the error's fields. */
+async function failureOf(promise: Promise<unknown>): Promise<OciReproError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(OciReproError);
+    return error as OciReproError;
+  }
+  throw new Error('expected a failure');
+}
+
+// Big buffers are compared by digest: vitest's deep equality walks a Buffer element by element, slowly.
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+async function makeTar(): Promise<Buffer> {
+  const pack = createPack();
+  pack.entry({ name: 'etc/hostname', mtime: new Date(0), mode: 0o644 }, 'builder\n');
+  pack.entry({ name: 'etc/motd', mtime: new Date(0), mode: 0o644 }, 'hello\n'.repeat(200));
+  pack.finalize();
+  return buffer(pack);
+}
+
+function run(tool: string, args: string[]): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    execFile(tool, args, { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${tool} ${args.join(' ')}: ${stderr.toString().trim() || error.message}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+function hasTool(tool: string): boolean {
+  return (process.env.PATH ?? '').split(':').some((dir) => dir && existsSync(join(dir, tool)));
+}
+
+/** Outside CI a missing oracle skips its test (and says so); in CI it fails. */
+function skipWithout(...tools: string[]): boolean {
+  const missing = tools.filter((tool) => !hasTool(tool));
+  if (missing.length === 0 || inCi) return false;
+  process.stderr.write(`[compression] skipping oracle tests: ${missing.join(', ')} not installed\n`);
+  return true;
+}
+
+let tempDir: string;
+beforeAll(async () => {
+  tempDir = await mkdtemp(join(tmpdir(), 'oci-repro-compression-'));
+});
+afterAll(async () => {
+  await rm(tempDir, { recursive: true, force: true });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+describe('detectCompression', () => {
+  it('reads gzip, zstd and zstd skippable-frame magic; anything else is none', async () => {
+    expect(detectCompression(Buffer.from([0x1f, 0x8b, 0x08, 0x00]))).toBe('gzip');
+    expect(detectCompression(Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x04]))).toBe('zstd');
+    expect(detectCompression(Buffer.from([0x50, 0x2a, 0x4d, 0x18]))).toBe('zstd');
+    expect(detectCompression(Buffer.from([0x5e, 0x2a, 0x4d, 0x18]))).toBe('zstd');
+    expect(detectCompression(Buffer.from([0x60, 0x2a, 0x4d, 0x18]))).toBe('none');
+    expect(detectCompression(await makeTar())).toBe('none');
+    expect(detectCompression(Buffer.alloc(0))).toBe('none');
+    expect(detectCompression(Buffer.from([0x1f]))).toBe('none');
+  });
+});
+
+describe('createCompressor is deterministic', () => {
+  const sample = mixedSample(3 * COMPRESS_BLOCK_SIZE + 12_345, 7);
+  const chunkings: Array<[string, Buffer[]]> = [
+    ['one chunk', [sample]],
+    ['512-byte tar blocks', chunked(sample, [512])],
+    ['exact blocks', chunked(sample, [COMPRESS_BLOCK_SIZE])],
+    ['uneven pieces', chunked(sample, [1, 7919, 3, 65_536, 1_500_000, 100])],
+  ];
+
+  for (const [compression, engine] of [['gzip', 'node-zlib'], ['gzip', 'pako'], ['zstd', undefined]] as const) {
+    it(`${compression}${engine ? ` (${engine})` : ''}: every chunking gives the same bytes`, async () => {
+      const outputs = await Promise.all(chunkings.map(([, pieces]) => compress(pieces, compression, engine)));
+      for (const [i, output] of outputs.entries()) {
+        expect(sha256(output), chunkings[i]![0]).toBe(sha256(outputs[0]!));
+      }
+      expect(sha256(await decompress(outputs[0]!, compression))).toBe(sha256(sample));
+    });
+  }
+
+  it('gzip starts with the fixed header: no name, mtime 0, XFL 0, OS 3', async () => {
+    expect(GZIP_HEADER.toString('hex')).toBe('1f8b0800000000000003');
+    for (const engine of ['node-zlib', 'pako'] as const) {
+      const output = await compress(Buffer.from('hello\n'), 'gzip', engine);
+      expect(output.subarray(0, 10).toString('hex'), engine).toBe('1f8b0800000000000003');
+    }
+  });
+
+  it('compresses empty input to a valid stream', async () => {
+    for (const compression of ['gzip', 'zstd'] as const) {
+      const output = await compress([], compression);
+      expect(output.length).toBeGreaterThan(0);
+      expect(await decompress(output, compression)).toEqual(Buffer.alloc(0));
+    }
+    expect(await compress([], 'none')).toEqual(Buffer.alloc(0));
+  });
+
+  it("'none' passes bytes through", async () => {
+    const data = mixedSample(100_000, 3);
+    expect(sha256(await compress(chunked(data, [4096]), 'none'))).toBe(sha256(data));
+  });
+});
+
+describe('gzip engines', () => {
+  // Five times what the golden uses, and unlike the probe's data: checks that the probe was not fooled.
+  const sample = mixedSample(5 * 1000 * 1000, 2024);
+
+  it("Node's zlib writes exactly pako's bytes when the probe chose it", async () => {
+    const engine = gzipEngine();
+    const [viaNode, viaPako] = await Promise.all([compress(sample, 'gzip', 'node-zlib'), compress(sample, 'gzip', 'pako')]);
+    process.stderr.write(`[compression] gzip engine: ${engine}\n`);
+    expect(viaNode.equals(viaPako)).toBe(engine === 'node-zlib');
+  });
+
+  it("Node's streaming output equals its one-call output (the probe compresses in one call)", async () => {
+    const oneCall = zlib.gzipSync(sample, { level: 6 });
+    GZIP_HEADER.copy(oneCall, 0);
+    const streamed = await compress(chunked(sample, [512, 100_000]), 'gzip', 'node-zlib');
+    expect(sha256(streamed)).toBe(sha256(oneCall));
+  });
+});
+
+describe('golden digests', () => {
+  it('compressed bytes of a fixed input match golden/compression.json', async (context) => {
+    const input = mixedSample(2 * 1024 * 1024, 1);
+    const gzipped = await compress(chunked(input, [512]), 'gzip');
+    const pakoGzipped = await compress(input, 'gzip', 'pako');
+    const zstded = await compress(chunked(input, [512]), 'zstd');
+    const actual = {
+      comment: 'sha256 of createCompressor output for mixedSample(2 MiB, seed 1) in test/image/compression.test.ts',
+      input: { size: input.length, sha256: sha256(input) },
+      gzip: { size: gzipped.length, sha256: sha256(gzipped) },
+      zstd: { size: zstded.length, sha256: sha256(zstded) },
+    };
+    expect(sha256(pakoGzipped), 'pako, the reference engine').toBe(actual.gzip.sha256);
+
+    if (updateGolden) {
+      if (inCi) throw new Error('UPDATE_GOLDEN=1 with CI=true: goldens are updated on purpose, locally');
+      await writeFile(goldenPath, `${JSON.stringify(actual, null, 2)}\n`);
+      return;
+    }
+    if (!existsSync(goldenPath)) {
+      if (inCi) throw new Error(`${goldenPath} is missing (run UPDATE_GOLDEN=1 npx vitest run ${'test/image/compression.test.ts'})`);
+      process.stderr.write(`[compression] no golden at ${goldenPath}; UPDATE_GOLDEN=1 writes it\n`);
+      context.skip();
+      return;
+    }
+    const golden = JSON.parse(await readFile(goldenPath, 'utf8')) as typeof actual;
+    // A changed input means the generator was edited, not that compression drifted.
+    expect(actual.input, 'the generated input').toEqual(golden.input);
+    expect(actual.gzip, `gzip via ${gzipEngine()}`).toEqual(golden.gzip);
+    expect(actual.zstd, 'zstd').toEqual(golden.zstd);
+  });
+});
+
+describe.skipIf(skipWithout('gzip', 'zstd'))('real tools as oracles', () => {
+  const sample = mixedSample(3 * 1000 * 1000, 99);
+
+  it('gzip -t and gzip -dc accept our gzip, from both engines', async () => {
+    for (const engine of ['node-zlib', 'pako'] as const) {
+      const file = join(tempDir, `sample-${engine}.gz`);
+      await writeFile(file, await compress(chunked(sample, [512]), 'gzip', engine));
+      await run('gzip', ['-t', file]);
+      expect(sha256(await run('gzip', ['-dc', file])), engine).toBe(sha256(sample));
+    }
+  });
+
+  it('zstd -t and zstd -dc accept our zstd', async () => {
+    const file = join(tempDir, 'sample.zst');
+    await writeFile(file, await compress(chunked(sample, [512]), 'zstd'));
+    await run('zstd', ['-q', '-t', file]);
+    expect(sha256(await run('zstd', ['-q', '-dc', file]))).toBe(sha256(sample));
+  });
+
+  it('openDecompressed reads what gzip and zstd wrote, with names, checksums and content sizes', async () => {
+    const file = join(tempDir, 'plain.tar');
+    await writeFile(file, sample);
+    const viaGzip = await run('gzip', ['-c', '-9', file]);
+    expect(viaGzip[3]! & 0x08).toBe(0x08); // the header carries the file name
+    expect(sha256(await decompress(viaGzip, 'gzip'))).toBe(sha256(sample));
+    const viaZstd = await run('zstd', ['-q', '-c', '-19', '--content-size', file]);
+    expect(sha256(await decompress(viaZstd, 'zstd'))).toBe(sha256(sample));
+  });
+});
+
+describe('openDecompressed', () => {
+  it('round-trips gzip, zstd and none, declared or detected', async () => {
+    const data = mixedSample(1_500_000, 5);
+    for (const compression of ['gzip', 'zstd', 'none'] as const) {
+      const blob = await compress(data, compression);
+      expect(sha256(await decompress(blob, compression)), compression).toBe(sha256(data));
+      expect(sha256(await decompress(blob, undefined)), `${compression}, detected`).toBe(sha256(data));
+    }
+  });
+
+  it('keeps the peeked bytes when the raw stream comes in tiny chunks', async () => {
+    const data = mixedSample(200_000, 6);
+    for (const compression of ['gzip', 'zstd', 'none'] as const) {
+      const blob = await compress(data, compression);
+      const raw = Readable.from(chunked(blob, [1, 2, 3, 100, 4096]), { objectMode: false });
+      expect(sha256(await buffer(await openDecompressed(raw, compression, 'x'))), compression).toBe(sha256(data));
+    }
+  });
+
+  it('handles blobs shorter than the peek', async () => {
+    for (const compression of ['gzip', 'zstd', 'none'] as const) {
+      const blob = await compress(Buffer.from('hi\n'), compression);
+      expect(blob.length).toBeLessThan(512);
+      expect(await decompress(blob, compression), compression).toEqual(Buffer.from('hi\n'));
+    }
+    expect(await decompress(Buffer.alloc(0), 'none')).toEqual(Buffer.alloc(0));
+    expect(await decompress(Buffer.alloc(0), undefined)).toEqual(Buffer.alloc(0));
+  });
+
+  it('reads multi-member gzip', async () => {
+    const first = Buffer.from('first member\n'.repeat(1000));
+    const second = mixedSample(300_000, 8);
+    const blob = Buffer.concat([zlib.gzipSync(first), await compress(second, 'gzip')]);
+    expect(sha256(await decompress(blob, 'gzip'))).toBe(sha256(Buffer.concat([first, second])));
+  });
+
+  it('reads zstd with several frames and a skippable frame', async () => {
+    const skippable = Buffer.alloc(8 + 5);
+    skippable.writeUInt32LE(0x184d2a5a, 0);
+    skippable.writeUInt32LE(5, 4);
+    const blob = Buffer.concat([skippable, await compress(Buffer.from('one\n'), 'zstd'), await compress(Buffer.from('two\n'), 'zstd')]);
+    expect(detectCompression(blob)).toBe('zstd');
+    expect((await decompress(blob, 'zstd')).toString()).toBe('one\ntwo\n');
+  });
+
+  it('rejects gzip declared for a plain tar', async () => {
+    const error = await failureOf(decompress(await makeTar(), 'gzip', 'layer 1 of a.tar'));
+    expect(error.code).toBe('BAD_INPUT');
+    expect(error.exitCode).toBe(3);
+    expect(error.message).toBe('layer 1 of a.tar: media type says gzip but the blob starts with a tar header (it is not compressed)');
+  });
+
+  it('rejects none declared for gzip or zstd data', async () => {
+    const gz = await compress(await makeTar(), 'gzip');
+    const gzError = await failureOf(decompress(gz, 'none', 'layer 2'));
+    expect(gzError.exitCode).toBe(3);
+    expect(gzError.message).toBe('layer 2: media type says uncompressed but the blob starts with gzip data');
+    const zstError = await failureOf(decompress(await compress(await makeTar(), 'zstd'), 'none', 'layer 3'));
+    expect(zstError.message).toBe('layer 3: media type says uncompressed but the blob starts with zstd data');
+  });
+
+  it('rejects the other compression and an empty blob', async () => {
+    const gz = await compress(Buffer.from('x'), 'gzip');
+    expect((await failureOf(decompress(gz, 'zstd', 'l'))).message).toBe('l: media type says zstd but the blob starts with gzip data');
+    expect((await failureOf(decompress(Buffer.alloc(0), 'gzip', 'l'))).message).toBe('l: media type says gzip but the blob is empty');
+    const odd = await failureOf(decompress(Buffer.from('{"not":"a layer"}'), 'gzip', 'l'));
+    expect(odd.message).toBe('l: media type says gzip but the blob starts with bytes 7b 22 6e 6f 74 22 3a 22');
+  });
+
+  it('refuses xz data, which no layer media type declares', async () => {
+    const xz = Buffer.concat([Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]), Buffer.alloc(100)]);
+    const error = await failureOf(decompress(xz, undefined, 'layer.tar'));
+    expect(error.code).toBe('UNSUPPORTED');
+    expect(error.message).toBe('layer.tar: the blob starts with xz data, which layers cannot use');
+  });
+
+  it('fails truncated gzip as a corrupt archive (exit code 3)', async () => {
+    const gz = await compress(mixedSample(400_000, 9), 'gzip');
+    const error = await failureOf(decompress(gz.subarray(0, gz.length >> 1), 'gzip', 'layer 4'));
+    expect(error.code).toBe('CORRUPT_ARCHIVE');
+    expect(error.exitCode).toBe(3);
+    expect(error.message).toBe('layer 4: corrupt gzip data (unexpected end of file)');
+    expect(error.hint).toBe('the blob may be truncated');
+  });
+
+  it('fails corrupt gzip (bad data, bad crc)', async () => {
+    const gz = await compress(mixedSample(400_000, 10), 'gzip');
+    const garbled = Buffer.from(gz);
+    for (let i = 1000; i < 1100; i++) garbled[i] = 0xaa;
+    const error = await failureOf(decompress(garbled, 'gzip', 'layer 5'));
+    expect(error.code).toBe('CORRUPT_ARCHIVE');
+    expect(error.message).toMatch(/^layer 5: corrupt gzip data \(.+\)$/);
+    const badCrc = Buffer.from(gz);
+    badCrc[badCrc.length - 6]! ^= 0xff;
+    expect((await failureOf(decompress(badCrc, 'gzip', 'layer 5'))).message).toBe('layer 5: corrupt gzip data (incorrect data check)');
+  });
+
+  it('fails corrupt and truncated zstd', async () => {
+    const zst = await compress(mixedSample(400_000, 11), 'zstd');
+    const garbled = Buffer.from(zst);
+    for (let i = 1000; i < 1100; i++) garbled[i] = 0xaa;
+    const error = await failureOf(decompress(garbled, 'zstd', 'layer 6'));
+    expect(error.code).toBe('CORRUPT_ARCHIVE');
+    expect(error.exitCode).toBe(3);
+    expect(error.message).toMatch(/^layer 6: corrupt zstd data \([a-z].+\)$/);
+    const truncated = await failureOf(decompress(zst.subarray(0, zst.length >> 1), 'zstd', 'layer 6'));
+    expect(truncated.code).toBe('CORRUPT_ARCHIVE');
+    expect(truncated.hint).toBe('the blob may be truncated');
+  });
+
+  it('passes errors of the raw stream through unchanged, before and after the peek', async () => {
+    const boom = new Error('read failed');
+    const early = new Readable({ read() {} });
+    setImmediate(() => early.destroy(boom));
+    await expect(openDecompressed(early, 'gzip', 'x')).rejects.toBe(boom);
+
+    for (const compression of ['gzip', 'zstd', 'none'] as const) {
+      const blob = await compress(mixedSample(300_000, 12), compression);
+      const raw = new PassThrough();
+      raw.write(blob.subarray(0, 100_000));
+      const out = await openDecompressed(raw, compression, 'x');
+      setImmediate(() => raw.destroy(boom));
+      await expect(buffer(out), compression).rejects.toBe(boom);
+    }
+  });
+
+  it('releases the raw stream when the reader stops early', async () => {
+    const blob = await compress(mixedSample(3_000_000, 13), 'gzip');
+    const raw = Readable.from(chunked(blob, [64 * 1024]), { objectMode: false });
+    const out = await openDecompressed(raw, 'gzip', 'x');
+    for await (const chunk of out) {
+      expect((chunk as Buffer).length).toBeGreaterThan(0);
+      break;
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(raw.destroyed).toBe(true);
+  });
+});
