@@ -1,0 +1,255 @@
+/**
+ * The entry table: one small record per layer entry. The comparer merge-joins two tables by path
+ * (with `comparePaths`), and the canonical tar is a pure function of a table plus file contents.
+ *
+ * A table holds the input's values for the fields normalization rewrites (mtime, owner names, extra
+ * times), so differences can be explained; `canonicalMtime` and the other rule helpers below say what
+ * the canonical tar writes instead. Structure (path spelling, order, duplicates, hardlink groups) is
+ * already canonical in a table, unless the governing rule was turned off.
+ */
+import { isRuleEnabled, type NormalizeOptions, type TimestampMode } from './options.js';
+
+export type EntryType = 'file' | 'directory' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo';
+
+export interface LayerEntry {
+  /**
+   * Canonical spelling: relative, no `./` or leading `/`, no empty or `.` segments, directories end in
+   * `/`. The layer root itself (an input `./` or `/` entry) is spelled `./` and sorts first.
+   * `..` segments are kept as they are. With rule 'path-spelling' off: the input spelling.
+   */
+  path: string;
+  type: EntryType;
+  /** Permission bits plus setuid/setgid/sticky (07777); file-type bits are dropped. */
+  mode: number;
+  uid: number;
+  gid: number;
+  /** As in the input; the canonical tar writes them empty unless rule 'owner-names' is off. */
+  uname: string;
+  gname: string;
+  /** Seconds as in the input, fractional when a PAX record carried sub-second time. */
+  mtime: number;
+  /** Only when the input carried them (PAX); dropped unless rule 'extra-times' is off. */
+  atime?: number;
+  ctime?: number;
+  /** Content size for files, 0 for every other type (hardlinks included). */
+  size: number;
+  /**
+   * `sha256:<hex>` of the content of a file. Hardlinks whose target is in the layer carry the digest
+   * of the content they share, so a changed file shows on every path that names it.
+   */
+  contentDigest?: string;
+  /** Symlink target exactly as in the input; hardlink target in canonical spelling. */
+  linkname?: string;
+  /** Only for char and block devices. */
+  devmajor?: number;
+  devminor?: number;
+  /**
+   * Extended attributes from `SCHILY.xattr.<name>` records (or `LIBARCHIVE.xattr.<name>` when only
+   * that form is present), keyed by attribute name. Values are *binary strings*: one char per byte
+   * (latin1), so they round-trip exactly and compare with `===`; `xattrBytes()` turns one into bytes.
+   * Entries without xattrs share one frozen empty object.
+   */
+  xattrs: Readonly<Record<string, string>>;
+  /**
+   * Other PAX records, keyed as in the tar, values as binary strings. Always holds `SCHILY.acl.*`
+   * (ACLs are file metadata); with rule 'tar-dialect' off it also holds the writer-specific records
+   * that are otherwise dropped (`SCHILY.dev`, `SCHILY.ino`, `LIBARCHIVE.creationtime`, `comment`, ...).
+   * Absent when empty.
+   */
+  pax?: Readonly<Record<string, string>>;
+  /** Position of the entry's header in the input tar, counting entries from 0 (not PAX/GNU headers). */
+  inputIndex: number;
+}
+
+export interface LayerSummary {
+  /** sha256 of the uncompressed input tar, every byte (= the diff_id if the config is honest). */
+  tarDigest: string;
+  tarSize: number;
+  /** sha256 of the canonical tar: the canonical diff_id. */
+  canonicalDigest: string;
+  canonicalSize: number;
+  /** In canonical order (see `comparePaths`), after duplicate resolution and hardlink re-pointing. */
+  entries: LayerEntry[];
+  /** True when the input's entries were already in canonical order with no duplicate paths. */
+  inCanonicalOrder: boolean;
+  /** Canonical paths that occurred more than once in the input, in canonical order. */
+  duplicatePaths: string[];
+  /**
+   * Tar dialects seen in the input, sorted: 'v7' (no magic), 'ustar' (POSIX magic), 'gnu' (GNU magic
+   * or GNU long-name headers), 'pax' (PAX extended headers), 'pax-global' (PAX global headers).
+   */
+  dialects: string[];
+}
+
+/** Spelling of the layer root directory entry. */
+export const rootPath = './';
+
+/** Shared by every entry without extended attributes, so they cost no allocation. */
+export const noXattrs: Readonly<Record<string, string>> = Object.freeze({});
+
+/** The bytes of an xattr value as held in `LayerEntry.xattrs`. */
+export function xattrBytes(value: string): Buffer {
+  return Buffer.from(value, 'latin1');
+}
+
+const slash = 0x2f;
+
+/**
+ * The canonical entry order, for sorting and for merge-joining two tables: paths compared by their
+ * UTF-8 bytes, except that `/` sorts before every other byte (so a directory's contents come right
+ * after it: `a/`, `a/x`, `a-b/`), a directory's trailing `/` is ignored, and the root `./` comes first.
+ * This is the order Go's filepath.WalkDir, BuildKit/containerd diffs and `tar --sort=name` write, so
+ * layers from those tools arrive already in canonical order and need no spooling.
+ * Returns 0 only for paths naming the same file (`a` and `a/`).
+ */
+export function comparePaths(a: string, b: string): number {
+  if (a === b) return 0;
+  if (a === rootPath) return -1;
+  if (b === rootPath) return 1;
+  let la = a.length;
+  let lb = b.length;
+  if (la > 1 && a.charCodeAt(la - 1) === slash) la--;
+  if (lb > 1 && b.charCodeAt(lb - 1) === slash) lb--;
+  const n = la < lb ? la : lb;
+  for (let i = 0; i < n; i++) {
+    let ca = a.charCodeAt(i);
+    let cb = b.charCodeAt(i);
+    if (ca !== cb) {
+      if (ca === slash) return -1;
+      if (cb === slash) return 1;
+      // UTF-16 code units order surrogates below U+E000..U+FFFF; UTF-8 bytes order them above.
+      if (ca >= 0xd800 && cb >= 0xd800) {
+        ca = ca >= 0xe000 ? ca - 0x800 : ca + 0x2000;
+        cb = cb >= 0xe000 ? cb - 0x800 : cb + 0x2000;
+      }
+      return ca - cb;
+    }
+  }
+  return la - lb;
+}
+
+/** The path without a directory's trailing `/`: two entries with the same key are the same file. */
+export function pathKey(path: string): string {
+  if (path === rootPath) return '';
+  return path.length > 1 && path.charCodeAt(path.length - 1) === slash ? path.slice(0, -1) : path;
+}
+
+/**
+ * Canonical spelling of a tar member name (see `LayerEntry.path`). Fast for names that are already
+ * clean, which is nearly all of them.
+ */
+export function canonicalizePath(name: string, directory: boolean): string {
+  let clean = name;
+  const c0 = name.charCodeAt(0);
+  const dirty =
+    name.length === 0 ||
+    c0 === slash ||
+    (c0 === 0x2e && (name.length === 1 || name.charCodeAt(1) === slash)) ||
+    name.includes('//') ||
+    name.includes('/./') ||
+    name.endsWith('/.');
+  if (dirty) {
+    clean = name
+      .split('/')
+      .filter((part) => part !== '' && part !== '.')
+      .join('/');
+    if (clean === '') return rootPath;
+  } else if (clean.charCodeAt(clean.length - 1) === slash) {
+    clean = clean.slice(0, -1);
+  }
+  return directory ? `${clean}/` : clean;
+}
+
+/** The layer rules resolved once per layer, so hot loops test booleans rather than a Set. */
+export interface LayerRules {
+  epoch: number;
+  timestampMode: TimestampMode;
+  /** 'mtime': set or clamp mtimes to the epoch, in whole seconds. Off: the input mtime, as is. */
+  mtime: boolean;
+  /** 'extra-times': drop atime and ctime. Off: keep them as PAX records. */
+  extraTimes: boolean;
+  /** 'owner-names': write uname/gname empty (uid/gid are always kept). Off: keep them. */
+  ownerNames: boolean;
+  /** 'entry-order': sort entries with `comparePaths`. Off: keep the input order. */
+  entryOrder: boolean;
+  /** 'path-spelling': canonical spelling of paths and hardlink targets. Off: input spelling. */
+  pathSpelling: boolean;
+  /** 'tar-dialect': drop writer-specific PAX records. Off: keep them (see `LayerEntry.pax`). */
+  tarDialect: boolean;
+  /**
+   * 'hardlinks': the first path of a link group in output order carries the content (and the group's
+   * metadata, it is one inode); the others link to it. Off: keep the input's choice of carrier.
+   */
+  hardlinks: boolean;
+  /** 'duplicate-paths': the last entry for a path wins, as when a runtime applies the layer. Off: keep all. */
+  duplicatePaths: boolean;
+}
+
+export function resolveLayerRules(options: NormalizeOptions): LayerRules {
+  return {
+    epoch: options.epoch,
+    timestampMode: options.timestampMode,
+    mtime: isRuleEnabled(options, 'mtime'),
+    extraTimes: isRuleEnabled(options, 'extra-times'),
+    ownerNames: isRuleEnabled(options, 'owner-names'),
+    entryOrder: isRuleEnabled(options, 'entry-order'),
+    pathSpelling: isRuleEnabled(options, 'path-spelling'),
+    tarDialect: isRuleEnabled(options, 'tar-dialect'),
+    hardlinks: isRuleEnabled(options, 'hardlinks'),
+    duplicatePaths: isRuleEnabled(options, 'duplicate-paths'),
+  };
+}
+
+/** The mtime the canonical tar writes: the epoch (set), min(mtime, epoch) (clamp), in whole seconds. */
+export function canonicalMtime(mtime: number, rules: LayerRules): number {
+  if (!rules.mtime) return mtime;
+  if (rules.timestampMode === 'set') return Math.floor(rules.epoch);
+  return Math.floor(Math.min(mtime, rules.epoch));
+}
+
+/** The header fields the canonical tar writes for an entry, for comparing tables field by field. */
+export interface CanonicalFields {
+  path: string;
+  type: EntryType;
+  mode: number;
+  uid: number;
+  gid: number;
+  uname: string;
+  gname: string;
+  mtime: number;
+  atime?: number;
+  ctime?: number;
+  size: number;
+  contentDigest?: string;
+  linkname?: string;
+  devmajor?: number;
+  devminor?: number;
+  xattrs: Readonly<Record<string, string>>;
+  pax?: Readonly<Record<string, string>>;
+}
+
+/** What normalization keeps of an entry: two tables are equal after normalization iff these are. */
+export function canonicalFieldsOf(entry: LayerEntry, rules: LayerRules): CanonicalFields {
+  const fields: CanonicalFields = {
+    path: entry.path,
+    type: entry.type,
+    mode: entry.mode,
+    uid: entry.uid,
+    gid: entry.gid,
+    uname: rules.ownerNames ? '' : entry.uname,
+    gname: rules.ownerNames ? '' : entry.gname,
+    mtime: canonicalMtime(entry.mtime, rules),
+    size: entry.size,
+    xattrs: entry.xattrs,
+  };
+  if (!rules.extraTimes) {
+    if (entry.atime !== undefined) fields.atime = entry.atime;
+    if (entry.ctime !== undefined) fields.ctime = entry.ctime;
+  }
+  if (entry.contentDigest !== undefined) fields.contentDigest = entry.contentDigest;
+  if (entry.linkname !== undefined) fields.linkname = entry.linkname;
+  if (entry.devmajor !== undefined) fields.devmajor = entry.devmajor;
+  if (entry.devminor !== undefined) fields.devminor = entry.devminor;
+  if (entry.pax !== undefined) fields.pax = entry.pax;
+  return fields;
+}
