@@ -1,0 +1,155 @@
+/**
+ * The content spool: file contents of one layer appended to ONE temp file while the layer streams in,
+ * read back by offset when the canonical tar is emitted in another order.
+ *
+ * - Small pieces are coalesced in a 1 MiB buffer; large pieces are written as they are (no copy).
+ *   Writes are positioned and asynchronous (on the libuv pool, beside the parse and hashing on the JS
+ *   thread); at most `maxPendingBytes` are in flight before the producer has to wait on `drain()`.
+ * - Nothing touches the disk until the first 1 MiB is full: small layers spool in memory only.
+ * - Reads are synchronous positioned reads: they happen after the input is consumed, from the page
+ *   cache in the common case, and a sync read costs a few microseconds where an async one costs tens.
+ * - `close()` deletes the file; callers call it in `finally`.
+ */
+import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, readSync, unlinkSync, write } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const coalesceSize = 1 << 20;
+const directWriteSize = 256 << 10;
+const maxPendingBytes = 64 << 20;
+
+export class ContentSpool {
+  /** Bytes appended so far: the offset the next append gets. */
+  size = 0;
+  /** Path of the temp file once one exists (for tests and diagnostics). */
+  path?: string;
+
+  private fd = -1;
+  private buffer: Buffer = Buffer.allocUnsafe(coalesceSize);
+  private bufferStart = 0;
+  private bufferLength = 0;
+  private pendingBytes = 0;
+  private failure: Error | null = null;
+  private waiter: (() => void) | null = null;
+  private closed = false;
+
+  constructor(private readonly dir: string = tmpdir()) {}
+
+  /** Appends `data` (kept by reference until written: do not reuse it) and returns its offset. */
+  append(data: Buffer): number {
+    const offset = this.size;
+    this.size += data.length;
+    if (data.length >= directWriteSize) {
+      this.flushBuffer();
+      this.writeAt(data, offset);
+      this.bufferStart = this.size;
+      return offset;
+    }
+    let from = 0;
+    while (from < data.length) {
+      const n = Math.min(data.length - from, coalesceSize - this.bufferLength);
+      data.copy(this.buffer, this.bufferLength, from, from + n);
+      this.bufferLength += n;
+      from += n;
+      if (this.bufferLength === coalesceSize) this.flushBuffer();
+    }
+    return offset;
+  }
+
+  /** True when the producer should `await drain()` before appending more. */
+  get needsDrain(): boolean {
+    return this.pendingBytes >= maxPendingBytes || this.failure !== null;
+  }
+
+  /** Resolves once the writes in flight are under the limit; rejects if a write failed. */
+  async drain(limit = maxPendingBytes): Promise<void> {
+    while (this.pendingBytes >= limit && this.failure === null) {
+      await new Promise<void>((resolve) => (this.waiter = resolve));
+    }
+    if (this.failure !== null) throw this.failure;
+  }
+
+  /** Writes what is buffered (when a file exists) and waits for every write. Call before reading. */
+  async finishWriting(): Promise<void> {
+    if (this.fd !== -1) this.flushBuffer();
+    await this.drain(1);
+  }
+
+  /** Copies `length` bytes at `offset` into `into` at `at`. Only after `finishWriting()`. */
+  readInto(offset: number, length: number, into: Buffer, at: number): void {
+    if (this.fd === -1) {
+      // Never spilled: everything is still in the coalescing buffer.
+      this.buffer.copy(into, at, offset - this.bufferStart, offset - this.bufferStart + length);
+      return;
+    }
+    let done = 0;
+    while (done < length) {
+      const n = readSync(this.fd, into, at + done, length - done, offset + done);
+      if (n === 0) throw new Error(`spool ${this.path}: short read at ${offset + done}`);
+      done += n;
+    }
+  }
+
+  /** Closes and deletes the temp file; safe to call more than once. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    // Let writes in flight finish (or fail) so none lands on a reused descriptor.
+    while (this.pendingBytes > 0) await new Promise<void>((resolve) => (this.waiter = resolve));
+    if (this.fd !== -1) {
+      closeSync(this.fd);
+      this.fd = -1;
+    }
+    if (this.path !== undefined) {
+      try {
+        unlinkSync(this.path);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+    }
+  }
+
+  private flushBuffer(): void {
+    if (this.bufferLength === 0) return;
+    const data = this.bufferLength === coalesceSize ? this.buffer : this.buffer.subarray(0, this.bufferLength);
+    this.writeAt(data, this.bufferStart);
+    this.buffer = Buffer.allocUnsafe(coalesceSize);
+    this.bufferStart += this.bufferLength;
+    this.bufferLength = 0;
+  }
+
+  private writeAt(data: Buffer, position: number): void {
+    if (this.fd === -1) this.open();
+    this.pendingBytes += data.length;
+    this.writeRest(data, 0, position);
+  }
+
+  private writeRest(data: Buffer, from: number, position: number): void {
+    write(this.fd, data, from, data.length - from, position, (error, written) => {
+      if (error) {
+        this.failure ??= error;
+        this.settle(data.length - from);
+        return;
+      }
+      if (written < data.length - from) {
+        this.pendingBytes -= written;
+        this.writeRest(data, from + written, position + written);
+        return;
+      }
+      this.settle(written);
+    });
+  }
+
+  private settle(bytes: number): void {
+    this.pendingBytes -= bytes;
+    const waiter = this.waiter;
+    this.waiter = null;
+    waiter?.();
+  }
+
+  private open(): void {
+    this.path = join(this.dir, `oci-repro-spool-${process.pid}-${randomBytes(6).toString('hex')}`);
+    this.fd = openSync(this.path, 'wx+', 0o600);
+  }
+}
