@@ -65,6 +65,11 @@ export interface Difference {
   path: string;
   /** Layer index (aligned index; A's) for layer and file differences. */
   layer?: number;
+  /**
+   * Flattened comparison only: the layer each side's entry came from (null when absent on that side).
+   * `layer` then holds A's origin, or B's for an added file.
+   */
+  origin?: { a: number | null; b: number | null };
   /** The file path inside the layer, for file differences. */
   file?: string;
   attribute?: FileAttribute;
