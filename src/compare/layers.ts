@@ -1,0 +1,215 @@
+/**
+ * Layer comparison: where a layer pair's identity chain breaks (blob, diff_id, canonical diff_id) and,
+ * when the tars differ, the file, order and dialect differences that explain it.
+ */
+import { resolveLayerRules, type LayerEntry, type LayerSummary } from '../normalize/entry.js';
+import { isRuleEnabled, type NormalizeOptions } from '../normalize/options.js';
+import type { LayerIdentity } from '../report/identity.js';
+import type { Difference, LayerComparison, LayerSide, LayerStatus } from '../report/model.js';
+import { compareEntryTables, sortEntries, type FileCounts } from './files.js';
+
+/**
+ * Compares the entry tables of layer `index` of both images: `file-added`, `file-removed` and one
+ * `file-attribute` per differing attribute of a path on both sides, at `layers/<index>/<path>`, then
+ * `entry-order` and `tar-dialect` when the input tars differ in those.
+ */
+export function compareLayerTables(
+  index: number,
+  a: LayerSummary,
+  b: LayerSummary,
+  options: NormalizeOptions,
+): Difference[] {
+  const differences: Difference[] = [];
+  compareSummaries(index, a, b, options, differences);
+  return differences;
+}
+
+/** Pushes the table differences onto `differences` (no spreading: there may be 100,000 of them). */
+function compareSummaries(
+  index: number,
+  a: LayerSummary,
+  b: LayerSummary,
+  options: NormalizeOptions,
+  differences: Difference[],
+): FileCounts {
+  const entriesA = sortEntries(a.entries);
+  const entriesB = sortEntries(b.entries);
+  const matches = new Int32Array(entriesA.length);
+  const counts = compareEntryTables(
+    entriesA,
+    entriesB,
+    resolveLayerRules(options),
+    { prefix: `layers/${index}/`, layer: index },
+    differences,
+    matches,
+  );
+
+  // Two inputs in canonical order hold their common paths in the same order.
+  const order = a.inCanonicalOrder && b.inCanonicalOrder ? null : findOrderDifference(entriesA, entriesB, matches);
+  if (order !== null) {
+    differences.push({
+      kind: 'entry-order',
+      path: `layers/${index}`,
+      layer: index,
+      a: order.a,
+      b: order.b,
+      neutralized: isRuleEnabled(options, 'entry-order'),
+      cause: null,
+    });
+  }
+  if (!sameStrings(a.dialects, b.dialects)) {
+    differences.push({
+      kind: 'tar-dialect',
+      path: `layers/${index}`,
+      layer: index,
+      a: [...a.dialects],
+      b: [...b.dialects],
+      // The canonical writer always writes one dialect; rule 'tar-dialect' is only about extra PAX records.
+      neutralized: true,
+      cause: null,
+    });
+  }
+  return counts;
+}
+
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((value, i) => value === b[i]);
+}
+
+/**
+ * Whether the paths both tables hold arrive in a different relative order in the two input tars; if
+ * so, the path each side has at the first position where the orders part. Paths only one side has do
+ * not count: they are reported as added or removed. Linear: input positions index typed arrays.
+ */
+function findOrderDifference(
+  a: readonly LayerEntry[],
+  b: readonly LayerEntry[],
+  matches: Int32Array,
+): { a: string; b: string } | null {
+  const byInputA = positionsByInputIndex(a);
+  const byInputB = positionsByInputIndex(b);
+  const matchedB = new Uint8Array(b.length);
+  for (const j of matches) if (j >= 0) matchedB[j] = 1;
+
+  // Walk both inputs in order over matched entries only; compare A's k-th with B's k-th.
+  let ia = 0;
+  let ib = 0;
+  for (;;) {
+    while (ia < byInputA.length && (byInputA[ia]! < 0 || matches[byInputA[ia]!]! < 0)) ia++;
+    while (ib < byInputB.length && (byInputB[ib]! < 0 || matchedB[byInputB[ib]!] === 0)) ib++;
+    if (ia >= byInputA.length || ib >= byInputB.length) return null;
+    const positionA = byInputA[ia]!;
+    const positionB = byInputB[ib]!;
+    if (matches[positionA] !== positionB) return { a: a[positionA]!.path, b: b[positionB]!.path };
+    ia++;
+    ib++;
+  }
+}
+
+/** Table positions by input index (-1 for input indexes the table does not hold, such as dropped duplicates). */
+function positionsByInputIndex(entries: readonly LayerEntry[]): Int32Array {
+  let max = -1;
+  for (const entry of entries) if (entry.inputIndex > max) max = entry.inputIndex;
+  const positions = new Int32Array(max + 1).fill(-1);
+  entries.forEach((entry, position) => {
+    positions[entry.inputIndex] = position;
+  });
+  return positions;
+}
+
+/** One image's layer as the comparer needs it: its identity and, when it was read, its summary. */
+export interface LayerInput {
+  identity: LayerIdentity;
+  /** Absent when the layer was not read (same diff_id on both sides, or a foreign layer). */
+  summary?: LayerSummary | null;
+  /** Defaults to `summary.canonicalDigest`; give it when known without a summary. */
+  canonicalDiffId?: string | null;
+}
+
+export interface LayerPairOptions {
+  /** Compare the entry tables (default true). Off when files are compared on flattened filesystems. */
+  files?: boolean;
+}
+
+export interface LayerPairComparison {
+  comparison: LayerComparison;
+  differences: Difference[];
+}
+
+function sideOf(input: LayerInput): LayerSide {
+  const canonicalDiffId = input.canonicalDiffId ?? input.summary?.canonicalDigest ?? null;
+  return { ...input.identity, canonicalDiffId };
+}
+
+/**
+ * Compares layer `index` of both images (either may be null when layer counts differ) and builds its
+ * `LayerComparison`. Status: `identical` (same blob), `compression` (same diff_id; one
+ * `layer-compression` difference), `tar` (same canonical diff_id), `content`, or `missing`. For `tar`
+ * and `content` with both summaries, the tables are compared (see `compareLayerTables`); a `tar` pair
+ * that nothing else explains gets one `layer-tar` difference. A `content` pair with no difference left
+ * standing also gets a `layer-tar`, not neutralized, so a break is never silent.
+ */
+export function compareLayerPair(
+  index: number,
+  a: LayerInput | null,
+  b: LayerInput | null,
+  options: NormalizeOptions,
+  pairOptions: LayerPairOptions = {},
+): LayerPairComparison {
+  const sideA = a === null ? null : sideOf(a);
+  const sideB = b === null ? null : sideOf(b);
+  const comparison: LayerComparison = {
+    index,
+    status: 'missing',
+    step: sideA?.step ?? sideB?.step ?? null,
+    a: sideA,
+    b: sideB,
+    counts: { added: 0, removed: 0, changed: 0 },
+  };
+  const differences: Difference[] = [];
+  if (a === null || b === null || sideA === null || sideB === null) return { comparison, differences };
+
+  const status = statusOf(sideA, sideB);
+  comparison.status = status;
+  if (status === 'identical') return { comparison, differences };
+  if (status === 'compression') {
+    differences.push({
+      kind: 'layer-compression',
+      path: `layers/${index}`,
+      layer: index,
+      a: sideA.digest,
+      b: sideB.digest,
+      neutralized: true,
+      cause: null,
+    });
+    return { comparison, differences };
+  }
+
+  if ((pairOptions.files ?? true) && a.summary && b.summary) {
+    comparison.counts = compareSummaries(index, a.summary, b.summary, options, differences);
+  } else if (pairOptions.files === false) {
+    // Files are explained on the flattened filesystems; nothing to add per layer.
+    return { comparison, differences };
+  }
+
+  const explained = status === 'tar' ? differences.length > 0 : differences.some((d) => !d.neutralized);
+  if (!explained) {
+    differences.push({
+      kind: 'layer-tar',
+      path: `layers/${index}`,
+      layer: index,
+      a: sideA.diffId,
+      b: sideB.diffId,
+      neutralized: status === 'tar',
+      cause: null,
+    });
+  }
+  return { comparison, differences };
+}
+
+function statusOf(a: LayerSide, b: LayerSide): LayerStatus {
+  if (a.digest === b.digest) return 'identical';
+  if (a.diffId === b.diffId) return 'compression';
+  if (a.canonicalDiffId !== null && a.canonicalDiffId === b.canonicalDiffId) return 'tar';
+  return 'content';
+}
