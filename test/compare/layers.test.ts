@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest';
+import { compareLayerPair, compareLayerTables, type LayerInput } from '../../src/compare/layers.js';
+import { digest, entry, identity, optionsWith, summary, table } from './entries.js';
+
+const defaults = optionsWith();
+
+function input(index: number, fields: Partial<LayerInput['identity']>, layerSummary?: LayerInput['summary']): LayerInput {
+  return { identity: identity(index, fields), summary: layerSummary };
+}
+
+describe('compareLayerPair: status', () => {
+  it('identical blobs: nothing to explain', () => {
+    const { comparison, differences } = compareLayerPair(0, input(0, {}), input(0, {}), defaults);
+    expect(comparison.status).toBe('identical');
+    expect(differences).toEqual([]);
+    expect(comparison.step).toBe('RUN step 0');
+    expect(comparison.a).toMatchObject({ digest: digest('b'), canonicalDiffId: null });
+  });
+
+  it('same diff_id, different blob: one neutralized layer-compression', () => {
+    const { comparison, differences } = compareLayerPair(1, input(1, { digest: digest('1') }), input(1, { digest: digest('2') }), defaults);
+    expect(comparison.status).toBe('compression');
+    expect(differences).toEqual([
+      { kind: 'layer-compression', path: 'layers/1', layer: 1, a: digest('1'), b: digest('2'), neutralized: true, cause: null },
+    ]);
+  });
+
+  it('same canonical diff_id and equal tables: one neutralized layer-tar', () => {
+    const entries = table([entry('a'), entry('b')]);
+    const { comparison, differences } = compareLayerPair(
+      3,
+      input(3, { digest: digest('1'), diffId: digest('3') }, summary(entries, { tarDigest: digest('3'), duplicatePaths: ['a'] })),
+      input(3, { digest: digest('2'), diffId: digest('4') }, summary(entries, { tarDigest: digest('4') })),
+      defaults,
+    );
+    expect(comparison.status).toBe('tar');
+    expect(comparison.a?.canonicalDiffId).toBe(digest('2'));
+    expect(differences).toEqual([
+      { kind: 'layer-tar', path: 'layers/3', layer: 3, a: digest('3'), b: digest('4'), neutralized: true, cause: null },
+    ]);
+  });
+
+  it('tar status explained by file differences gets no layer-tar', () => {
+    const { comparison, differences } = compareLayerPair(
+      0,
+      input(0, { digest: digest('1'), diffId: digest('3') }, summary([entry('a', { mtime: 1 })])),
+      input(0, { digest: digest('2'), diffId: digest('4') }, summary([entry('a', { mtime: 2 })])),
+      defaults,
+    );
+    expect(comparison.status).toBe('tar');
+    expect(differences.map((d) => d.kind)).toEqual(['file-attribute']);
+    expect(comparison.counts).toEqual({ added: 0, removed: 0, changed: 1 });
+  });
+
+  it('content status counts added, removed and changed paths', () => {
+    const { comparison, differences } = compareLayerPair(
+      0,
+      input(0, { digest: digest('1'), diffId: digest('3') }, summary(table([entry('a'), entry('b'), entry('c')]))),
+      input(
+        0,
+        { digest: digest('2'), diffId: digest('4') },
+        summary(table([entry('b', { contentDigest: digest('e'), mode: 0o600 }), entry('c'), entry('d')]), { canonicalDigest: digest('5') }),
+      ),
+      defaults,
+    );
+    expect(comparison.status).toBe('content');
+    expect(comparison.counts).toEqual({ added: 1, removed: 1, changed: 1 });
+    expect(differences).toHaveLength(4);
+  });
+
+  it('content status with nothing left standing still reports the break', () => {
+    const { differences } = compareLayerPair(
+      0,
+      input(0, { digest: digest('1'), diffId: digest('3') }, summary([entry('a', { mtime: 1 })])),
+      input(0, { digest: digest('2'), diffId: digest('4') }, summary([entry('a', { mtime: 2 })], { canonicalDigest: digest('5') })),
+      defaults,
+    );
+    expect(differences.map((d) => [d.kind, d.neutralized])).toEqual([
+      ['file-attribute', true],
+      ['layer-tar', false],
+    ]);
+  });
+
+  it('a layer present on one side only is missing, with no differences', () => {
+    const { comparison, differences } = compareLayerPair(4, null, input(4, { step: 'COPY . /app' }), defaults);
+    expect(comparison).toMatchObject({ status: 'missing', a: null, step: 'COPY . /app' });
+    expect(differences).toEqual([]);
+  });
+
+  it('does not compare files when told they are compared flattened', () => {
+    const { comparison, differences } = compareLayerPair(
+      0,
+      input(0, { digest: digest('1'), diffId: digest('3') }, summary([entry('a', { mtime: 1 })])),
+      input(0, { digest: digest('2'), diffId: digest('4') }, summary([entry('a', { mtime: 2 })])),
+      defaults,
+      { files: false },
+    );
+    expect(comparison.status).toBe('tar');
+    expect(differences).toEqual([]);
+  });
+});
+
+describe('compareLayerTables: order and dialect', () => {
+  it('reports a different input order where the orders part, neutralized by rule entry-order', () => {
+    const a = table([entry('a'), entry('b'), entry('c')]);
+    const b = table([entry('a', { inputIndex: 0 }), entry('b', { inputIndex: 2 }), entry('c', { inputIndex: 1 })], true);
+    const diffs = compareLayerTables(5, summary(a), summary(b, { inCanonicalOrder: false }), defaults);
+    expect(diffs).toEqual([
+      { kind: 'entry-order', path: 'layers/5', layer: 5, a: 'b', b: 'c', neutralized: true, cause: null },
+    ]);
+    const off = compareLayerTables(5, summary(a), summary(b, { inCanonicalOrder: false }), optionsWith({ off: ['entry-order'] }));
+    expect(off[0]!.neutralized).toBe(false);
+  });
+
+  it('ignores order differences that only involve added or removed paths', () => {
+    const a = table([entry('a'), entry('c')]);
+    // B wrote the extra path `b` last; the common paths keep their relative order.
+    const b = table([entry('a', { inputIndex: 0 }), entry('b', { inputIndex: 2 }), entry('c', { inputIndex: 1 })], true);
+    const diffs = compareLayerTables(0, summary(a), summary(b, { inCanonicalOrder: false }), defaults);
+    expect(diffs.map((d) => d.kind)).toEqual(['file-added']);
+  });
+
+  it('finds an order difference among 10,000 entries', () => {
+    const paths = Array.from({ length: 10_000 }, (_, i) => `f${String(i).padStart(5, '0')}`);
+    const a = table(paths.map((p) => entry(p)));
+    // B's input swaps two neighbours in the middle.
+    const b = table(paths.map((p) => entry(p)));
+    b[5000]!.inputIndex = 5001;
+    b[5001]!.inputIndex = 5000;
+    const diffs = compareLayerTables(0, summary(a), summary(b, { inCanonicalOrder: false }), defaults);
+    expect(diffs).toMatchObject([{ kind: 'entry-order', a: 'f05000', b: 'f05001' }]);
+  });
+
+  it('reports different tar dialects, always neutralized', () => {
+    const diffs = compareLayerTables(1, summary([], { dialects: ['gnu'] }), summary([], { dialects: ['pax', 'ustar'] }), optionsWith({ off: ['tar-dialect'] }));
+    expect(diffs).toEqual([
+      { kind: 'tar-dialect', path: 'layers/1', layer: 1, a: ['gnu'], b: ['pax', 'ustar'], neutralized: true, cause: null },
+    ]);
+  });
+});
