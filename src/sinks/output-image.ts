@@ -66,10 +66,12 @@ export function describePlatform(platform: Platform): Record<string, unknown> {
   };
 }
 
+const familyName = (family: ManifestFamily) => (family === 'oci' ? 'an OCI' : 'a Docker');
+
 function assertFamilyMediaType(mediaType: string, family: ManifestFamily, what: string): void {
   const prefix = family === 'oci' ? 'application/vnd.oci.' : 'application/vnd.docker.';
   if (!mediaType.startsWith(prefix)) {
-    throw invalidOutput(`${what} has media type ${mediaType}, which a ${family} manifest cannot list`);
+    throw invalidOutput(`${what} has media type ${mediaType}, which ${familyName(family)} manifest cannot list`);
   }
 }
 
@@ -85,7 +87,7 @@ export function buildManifest(
 ): OutputBlob & { bytes: Buffer } {
   const configType = family === 'oci' ? MediaType.ociConfig : MediaType.dockerConfig;
   if (config.mediaType !== configType) {
-    throw invalidOutput(`config has media type ${config.mediaType}, a ${family} manifest needs ${configType}`);
+    throw invalidOutput(`config has media type ${config.mediaType}, ${familyName(family)} manifest needs ${configType}`);
   }
   checkBlobShape(config, 'config');
   layers.forEach((layer, i) => {
