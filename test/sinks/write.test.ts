@@ -1,8 +1,9 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { extract as createExtract } from 'tar-stream';
 import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { extract as createExtract } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OciReproError } from '../../src/errors.js';
 import { sha256 } from '../../src/image/digest.js';
@@ -10,7 +11,7 @@ import { MediaType } from '../../src/image/media-types.js';
 import { loadImage } from '../../src/sources/index.js';
 import { buildManifest, type OutputImage } from '../../src/sinks/output-image.js';
 import { writeImage } from '../../src/sinks/write.js';
-import { TempDir } from '../helpers/images.js';
+import { makeTar, TempDir } from '../helpers/images.js';
 import { buildFixture, type Fixture } from './fixture.js';
 
 let dir: TempDir;
@@ -223,6 +224,31 @@ describe('layout contents', () => {
       const loaded = await loadImage(reference);
       expect(loaded.layers[0].foreign).toBe(true);
       expect(loaded.manifest?.digest).toBe(withForeign.manifest.digest);
+      await loaded.close();
+    }
+  });
+});
+
+describe('large layers stream through in chunks', () => {
+  it('a multi-megabyte layer of an odd size round-trips through every format', async () => {
+    const layerDir = fresh('big-layers');
+    await mkdir(layerDir);
+    const tar = await makeTar([{ name: 'big.bin', content: randomBytes(5 * 1024 * 1024 + 3) }]);
+    const blob = gzipSync(tar, { level: 1 });
+    const path = join(layerDir, 'big.tar.gz');
+    await writeFile(path, blob);
+    const big = { digest: sha256(blob), size: blob.length, mediaType: MediaType.ociLayerGzip, path, diffId: sha256(tar) };
+    const layers = [...image.layers, big];
+    const configJson = JSON.parse(image.config.bytes.toString('utf8'));
+    configJson.rootfs.diff_ids = layers.map((layer) => layer.diffId);
+    const configBytes = Buffer.from(JSON.stringify(configJson));
+    const config = { digest: sha256(configBytes), size: configBytes.length, mediaType: MediaType.ociConfig, bytes: configBytes };
+    const bigImage: OutputImage = { manifest: buildManifest(config, layers, 'oci'), config, layers };
+    for (const format of formats) {
+      const { reference } = await writeImage(format.destination(fresh(`big-${format.name}`)), bigImage);
+      const loaded = await loadImage(reference);
+      const last = loaded.layers[loaded.layers.length - 1];
+      expect(await drain(await last.openTar())).toBe(big.diffId);
       await loaded.close();
     }
   });
