@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { usageError, withContext } from '../errors.js';
 
 export type OutputKind = 'file' | 'directory';
@@ -96,11 +96,13 @@ export async function syncDirectory(path: string): Promise<void> {
  * 'file' a path `fill` must create. Checks the destination first, then commits with a rename.
  */
 export async function writeAtomically(
-  dest: string,
+  destination: string,
   kind: OutputKind,
   overwrite: boolean,
   fill: (temp: string) => Promise<void>,
 ): Promise<void> {
+  // Absolute, so that `.` or `dir/` still get a temp path beside them rather than inside.
+  const dest = resolve(destination);
   await checkDestination(dest, kind, overwrite);
   const temp = tempPathFor(dest);
   trackTempPath(temp);
