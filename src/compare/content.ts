@@ -1,0 +1,196 @@
+/**
+ * Content details for changed files: a unified diff for small text, a JSON diff for `.json` files,
+ * else sizes and digests. Entry tables hold no content, so the small changed files are re-read through
+ * a `ContentReader`, once per layer per side, and checked against the table's digests.
+ */
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createTwoFilesPatch, FILE_HEADERS_ONLY } from 'diff';
+import { extract } from 'tar-stream';
+import { canonicalizePath } from '../normalize/entry.js';
+import type { ContentDetail, Difference } from '../report/model.js';
+import { diffJson } from './config.js';
+
+/** Reads the contents of some regular files of one layer of one image. */
+export interface ContentReader {
+  /**
+   * Contents of those of `paths` (canonical table paths) that are regular files in layer `layerIndex`
+   * of image `side`; paths it cannot or will not read are simply missing from the map.
+   */
+  read(layerIndex: number, side: 'a' | 'b', paths: Set<string>): Promise<Map<string, Buffer>>;
+}
+
+/** Files larger than this on either side keep the binary detail. */
+export const defaultContentLimit = 64 * 1024;
+/** At most this many bytes of content are held at once, both sides together. */
+export const defaultContentBudget = 64 * 1024 * 1024;
+/** Myers diff is O(N·D): beyond this many edits a unified diff is not worth the time or the reading. */
+const maxEditLength = 20_000;
+const contextLines = 3;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The text of `data` when it is valid UTF-8 with no NUL byte, else null. */
+export function decodeText(data: Buffer): string | null {
+  if (data.includes(0)) return null;
+  try {
+    return utf8.decode(data);
+  } catch {
+    return null;
+  }
+}
+
+function digestOf(data: Buffer): string {
+  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
+}
+
+function parseJson(text: string): { value: unknown } | null {
+  try {
+    return { value: JSON.parse(text) as unknown };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The detail for a file whose content changed from `a` to `b`: for `.json` files that parse on both
+ * sides and differ as values, the changed pointers; for other text (and JSON that differs only in
+ * layout), a unified diff with `a/<path>` and `b/<path>` headers; otherwise sizes and digests.
+ */
+export function describeContentChange(path: string, a: Buffer, b: Buffer): ContentDetail {
+  const textA = decodeText(a);
+  const textB = textA === null ? null : decodeText(b);
+  if (textA !== null && textB !== null) {
+    if (path.toLowerCase().endsWith('.json')) {
+      const jsonA = parseJson(textA);
+      const jsonB = jsonA === null ? null : parseJson(textB);
+      if (jsonA !== null && jsonB !== null) {
+        const changes: { pointer: string; a: unknown; b: unknown }[] = [];
+        diffJson(jsonA.value, jsonB.value, (pointer, va, vb) => {
+          changes.push({ pointer, a: va === undefined ? null : va, b: vb === undefined ? null : vb });
+        });
+        if (changes.length > 0) return { format: 'json', changes };
+      }
+    }
+    const diff = createTwoFilesPatch(`a/${path}`, `b/${path}`, textA, textB, undefined, undefined, {
+      context: contextLines,
+      maxEditLength,
+      headerOptions: FILE_HEADERS_ONLY,
+    });
+    if (diff !== undefined) return { format: 'unified', diff };
+  }
+  return { format: 'binary', sizeA: a.length, sizeB: b.length, digestA: digestOf(a), digestB: digestOf(b) };
+}
+
+interface Candidate {
+  difference: Difference;
+  file: string;
+  layerA: number;
+  layerB: number;
+  digestA: string;
+  digestB: string;
+}
+
+/**
+ * Refines the binary detail the comparer puts on `content` differences: for files no larger than
+ * `limit` on both sides, reads both contents (one `reader.read` per layer per side, holding at most
+ * `budget` bytes) and, when they match the table digests, sets a unified or JSON detail. Differences
+ * whose content cannot be read, or is binary, keep their binary detail. Mutates and returns `differences`.
+ */
+export async function attachContentDetails(
+  differences: Difference[],
+  reader: ContentReader,
+  limit = defaultContentLimit,
+  budget = defaultContentBudget,
+): Promise<Difference[]> {
+  const candidates: Candidate[] = [];
+  const requests = new Map<string, { side: 'a' | 'b'; layer: number; paths: Set<string> }>();
+  const request = (side: 'a' | 'b', layer: number, file: string) => {
+    const key = `${side}:${layer}`;
+    let entry = requests.get(key);
+    if (entry === undefined) {
+      entry = { side, layer, paths: new Set() };
+      requests.set(key, entry);
+    }
+    entry.paths.add(file);
+  };
+
+  let held = 0;
+  for (const difference of differences) {
+    const { detail, file } = difference;
+    if (difference.kind !== 'file-attribute' || difference.attribute !== 'content') continue;
+    if (detail?.format !== 'binary' || file === undefined) continue;
+    if (detail.sizeA > limit || detail.sizeB > limit) continue;
+    const layerA = difference.origin?.a ?? difference.layer;
+    const layerB = difference.origin?.b ?? difference.layer;
+    if (layerA === undefined || layerA === null || layerB === undefined || layerB === null) continue;
+    if (held + detail.sizeA + detail.sizeB > budget) continue;
+    held += detail.sizeA + detail.sizeB;
+    candidates.push({ difference, file, layerA, layerB, digestA: detail.digestA, digestB: detail.digestB });
+    request('a', layerA, file);
+    request('b', layerB, file);
+  }
+  if (candidates.length === 0) return differences;
+
+  const contents = new Map<string, Map<string, Buffer>>();
+  const ordered = [...requests].sort(([, x], [, y]) => x.layer - y.layer || x.side.localeCompare(y.side));
+  for (const [key, { side, layer, paths }] of ordered) {
+    contents.set(key, await reader.read(layer, side, paths));
+  }
+
+  for (const candidate of candidates) {
+    const a = contents.get(`a:${candidate.layerA}`)?.get(candidate.file);
+    const b = contents.get(`b:${candidate.layerB}`)?.get(candidate.file);
+    // A reader that found another file (a hardlink carrier, a duplicate) must not yield a wrong diff.
+    if (a === undefined || b === undefined) continue;
+    if (digestOf(a) !== candidate.digestA || digestOf(b) !== candidate.digestB) continue;
+    candidate.difference.detail = describeContentChange(candidate.file, a, b);
+  }
+  return differences;
+}
+
+/**
+ * Reads the regular files among `paths` no larger than `limit` from an uncompressed layer tar, matching
+ * member names by their canonical spelling (or exactly as given, for tables made with rule
+ * 'path-spelling' off). The last entry for a path wins, as when the layer is applied; a hardlink to a
+ * file read earlier gets that file's content. Reads the whole stream, so a digest-checking stream
+ * still reports a mismatch at its end.
+ */
+export async function readFilesFromTar(tar: Readable, paths: Set<string>, limit = defaultContentLimit): Promise<Map<string, Buffer>> {
+  const found = new Map<string, Buffer>();
+  // v7 tars (no magic) are layers too; tar-stream's own types do not list the option.
+  const extractor = extract({ allowUnknownFormat: true } as unknown as Parameters<typeof extract>[0]);
+  const piping = pipeline(tar, extractor);
+  // Observed below; this keeps an early failure of the loop from leaving it unhandled.
+  piping.catch(() => undefined);
+  try {
+    for await (const entry of extractor) {
+      const { header } = entry;
+      const name = header.name;
+      const canonical = canonicalizePath(name, header.type === 'directory');
+      const path = paths.has(canonical) ? canonical : paths.has(name) ? name : null;
+      if (path === null) {
+        entry.resume();
+        continue;
+      }
+      const type = header.type;
+      if ((type === 'file' || type === 'contiguous-file') && header.size <= limit) {
+        const chunks: Buffer[] = [];
+        for await (const chunk of entry) chunks.push(chunk as Buffer);
+        found.set(path, Buffer.concat(chunks));
+        continue;
+      }
+      entry.resume();
+      const link = type === 'link' ? header.linkname : null;
+      const target = link ? (found.get(canonicalizePath(link, false)) ?? found.get(link)) : undefined;
+      if (target !== undefined) found.set(path, target);
+      else found.delete(path);
+    }
+  } catch (error) {
+    await piping.catch(() => undefined);
+    throw error;
+  }
+  await piping;
+  return found;
+}

@@ -1,0 +1,194 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import {
+  attachContentDetails,
+  describeContentChange,
+  readFilesFromTar,
+  type ContentReader,
+} from '../../src/compare/content.js';
+import { compareLayerTables } from '../../src/compare/layers.js';
+import { normalizeLayer } from '../../src/normalize/layer.js';
+import type { Difference } from '../../src/report/model.js';
+import { buildTar, tarStream, type TestEntry } from '../helpers/tar.js';
+import { optionsWith } from './entries.js';
+
+const sha = (data: Buffer | string) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
+
+describe('describeContentChange', () => {
+  it('gives a unified diff of text with a/ and b/ paths and three lines of context', () => {
+    const a = Buffer.from('1\n2\n3\n4\n5\n6\n7\n8\n');
+    const b = Buffer.from('1\n2\n3\n4\nfive\n6\n7\n8\n');
+    expect(describeContentChange('etc/app.conf', a, b)).toEqual({
+      format: 'unified',
+      diff: '--- a/etc/app.conf\n+++ b/etc/app.conf\n@@ -2,7 +2,7 @@\n 2\n 3\n 4\n-5\n+five\n 6\n 7\n 8\n',
+    });
+  });
+
+  it('gives the changed pointers of a .json file', () => {
+    const a = Buffer.from(JSON.stringify({ version: 1, built: '2024-01-01', deps: ['x', 'y'], 'a/b': 1 }));
+    const b = Buffer.from(JSON.stringify({ version: 1, built: '2024-01-02', deps: ['x'], 'a/b': 2, extra: true }, null, 2));
+    expect(describeContentChange('app/package.JSON', a, b)).toEqual({
+      format: 'json',
+      changes: [
+        { pointer: '/built', a: '2024-01-01', b: '2024-01-02' },
+        { pointer: '/deps/1', a: 'y', b: null },
+        { pointer: '/a~1b', a: 1, b: 2 },
+        { pointer: '/extra', a: null, b: true },
+      ],
+    });
+  });
+
+  it('falls back to a unified diff for JSON that differs only in layout, or does not parse', () => {
+    expect(describeContentChange('x.json', Buffer.from('{"a":1}\n'), Buffer.from('{ "a": 1 }\n')).format).toBe('unified');
+    expect(describeContentChange('x.json', Buffer.from('{"a":\n'), Buffer.from('{"a":2}\n')).format).toBe('unified');
+  });
+
+  it('gives sizes and digests for binary content', () => {
+    const a = Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 1]);
+    const b = Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 2, 3]);
+    expect(describeContentChange('usr/bin/app', a, b)).toEqual({ format: 'binary', sizeA: 6, sizeB: 7, digestA: sha(a), digestB: sha(b) });
+    // Not valid UTF-8, no NUL: still binary.
+    expect(describeContentChange('f', Buffer.from([0xff, 0xfe]), Buffer.from('ok')).format).toBe('binary');
+  });
+});
+
+function contentDifference(file: string, a: string, b: string, fields: Partial<Difference> = {}): Difference {
+  return {
+    kind: 'file-attribute',
+    path: `layers/1/${file}#content`,
+    layer: 1,
+    file,
+    attribute: 'content',
+    a: sha(a),
+    b: sha(b),
+    neutralized: false,
+    cause: null,
+    detail: { format: 'binary', sizeA: a.length, sizeB: b.length, digestA: sha(a), digestB: sha(b) },
+    ...fields,
+  };
+}
+
+/** A reader over fixed contents that records its calls. */
+function fakeReader(files: Record<string, Record<string, string>>): ContentReader & { calls: string[] } {
+  const calls: string[] = [];
+  return {
+    calls,
+    async read(layer, side, paths) {
+      calls.push(`${side}:${layer}:${[...paths].sort().join(',')}`);
+      const layerFiles = files[`${side}:${layer}`] ?? {};
+      return new Map([...paths].filter((p) => p in layerFiles).map((p) => [p, Buffer.from(layerFiles[p]!)]));
+    },
+  };
+}
+
+describe('attachContentDetails', () => {
+  it('reads each layer once per side and refines small text changes', async () => {
+    const differences = [
+      contentDifference('etc/a.conf', 'x=1\n', 'x=2\n'),
+      contentDifference('etc/b.json', '{"v":1}', '{"v":2}'),
+      { kind: 'file-attribute', path: 'layers/1/etc/a.conf#mtime', layer: 1, file: 'etc/a.conf', attribute: 'mtime', a: 1, b: 2, neutralized: true, cause: null } as Difference,
+    ];
+    const reader = fakeReader({
+      'a:1': { 'etc/a.conf': 'x=1\n', 'etc/b.json': '{"v":1}' },
+      'b:1': { 'etc/a.conf': 'x=2\n', 'etc/b.json': '{"v":2}' },
+    });
+    await attachContentDetails(differences, reader);
+    expect(reader.calls).toEqual(['a:1:etc/a.conf,etc/b.json', 'b:1:etc/a.conf,etc/b.json']);
+    expect(differences[0]!.detail).toEqual({ format: 'unified', diff: '--- a/etc/a.conf\n+++ b/etc/a.conf\n@@ -1,1 +1,1 @@\n-x=1\n+x=2\n' });
+    expect(differences[1]!.detail).toEqual({ format: 'json', changes: [{ pointer: '/v', a: 1, b: 2 }] });
+    expect(differences[2]!.detail).toBeUndefined();
+  });
+
+  it('keeps the binary detail over the size limit, on a digest mismatch, or when the reader lacks a file', async () => {
+    const big = contentDifference('big.txt', 'a'.repeat(100), 'b'.repeat(100));
+    const wrong = contentDifference('wrong.txt', 'one\n', 'two\n');
+    const absent = contentDifference('absent.txt', 'one\n', 'two\n');
+    const reader = fakeReader({
+      'a:1': { 'big.txt': 'a'.repeat(100), 'wrong.txt': 'not one\n' },
+      'b:1': { 'big.txt': 'b'.repeat(100), 'wrong.txt': 'two\n', 'absent.txt': 'two\n' },
+    });
+    await attachContentDetails([big, wrong, absent], reader, 64);
+    expect([big, wrong, absent].map((d) => d.detail?.format)).toEqual(['binary', 'binary', 'binary']);
+    expect(reader.calls).toEqual(['a:1:absent.txt,wrong.txt', 'b:1:absent.txt,wrong.txt']);
+  });
+
+  it('reads each side from the layer its entry came from in a flattened comparison', async () => {
+    const difference = contentDifference('f.txt', 'a\n', 'b\n', { path: 'fs/f.txt#content', layer: 0, origin: { a: 0, b: 2 } });
+    const reader = fakeReader({ 'a:0': { 'f.txt': 'a\n' }, 'b:2': { 'f.txt': 'b\n' } });
+    await attachContentDetails([difference], reader);
+    expect(reader.calls).toEqual(['a:0:f.txt', 'b:2:f.txt']);
+    expect(difference.detail?.format).toBe('unified');
+  });
+
+  it('does not call the reader when there is nothing to refine', async () => {
+    const reader = fakeReader({});
+    await attachContentDetails([], reader);
+    expect(reader.calls).toEqual([]);
+  });
+});
+
+describe('readFilesFromTar', () => {
+  it('returns requested regular files by canonical path, last entry winning, hardlinks resolved', async () => {
+    const tar = await buildTar([
+      { name: './etc/', type: 'directory' },
+      { name: './etc/a', content: 'first' },
+      { name: './etc/a', content: 'second' },
+      { name: './etc/big', content: 'x'.repeat(200) },
+      { name: './etc/skip', content: 'not asked' },
+      { name: './etc/link', type: 'link', linkname: './etc/a' },
+      { name: './etc/sym', type: 'symlink', linkname: 'a' },
+    ]);
+    const found = await readFilesFromTar(tarStream(tar, 100), new Set(['etc/a', 'etc/big', 'etc/link', 'etc/sym', 'etc/']), 100);
+    expect(Object.fromEntries([...found].map(([k, v]) => [k, v.toString()]))).toEqual({ 'etc/a': 'second', 'etc/link': 'second' });
+  });
+
+  it('rejects with the stream error', async () => {
+    const tar = await buildTar([{ name: 'a', content: 'x' }]);
+    const stream = tarStream(tar, 10);
+    stream.on('data', () => stream.destroy(new Error('digest mismatch')));
+    await expect(readFilesFromTar(stream, new Set(['a']))).rejects.toThrow('digest mismatch');
+  });
+});
+
+describe('end to end: two layer tars', () => {
+  it('normalizes, compares and explains a changed text file and a changed JSON file', async () => {
+    const common: TestEntry[] = [
+      { name: 'app/', type: 'directory' },
+      { name: 'app/bin', content: Buffer.from([0, 1, 2, 3]) },
+    ];
+    const tarA = await buildTar([
+      ...common,
+      { name: 'app/config.json', content: '{"name":"app","build":1}' },
+      { name: 'app/notes.txt', content: 'alpha\nbeta\ngamma\n', mtime: new Date('2024-01-01T00:00:00Z'), uname: 'root' },
+    ]);
+    const tarB = await buildTar(
+      [
+        ...common,
+        { name: 'app/config.json', content: '{"name":"app","build":2}' },
+        { name: 'app/notes.txt', content: 'alpha\nBETA\ngamma\n', mtime: new Date('2024-02-01T00:00:00Z'), uname: 'builder' },
+      ],
+      { dialect: 'pax' },
+    );
+    const options = optionsWith();
+    const summaryA = await normalizeLayer(tarStream(tarA), options);
+    const summaryB = await normalizeLayer(tarStream(tarB), options);
+    const differences = compareLayerTables(0, summaryA, summaryB, options);
+    const tars = { a: tarA, b: tarB };
+    const reader: ContentReader = { read: (_layer, side, paths) => readFilesFromTar(tarStream(tars[side]), paths) };
+    await attachContentDetails(differences, reader);
+
+    expect(differences.map((d) => [d.path, d.neutralized])).toEqual([
+      ['layers/0/app/config.json#content', false],
+      ['layers/0/app/notes.txt#content', false],
+      ['layers/0/app/notes.txt#uname', true],
+      ['layers/0/app/notes.txt#mtime', true],
+      ['layers/0', true],
+    ]);
+    expect(differences[0]!.detail).toEqual({ format: 'json', changes: [{ pointer: '/build', a: 1, b: 2 }] });
+    expect(differences[1]!.detail).toEqual({
+      format: 'unified',
+      diff: '--- a/app/notes.txt\n+++ b/app/notes.txt\n@@ -1,3 +1,3 @@\n alpha\n-beta\n+BETA\n gamma\n',
+    });
+    expect(differences[4]).toMatchObject({ kind: 'tar-dialect', a: ['ustar'], b: ['pax', 'ustar'] });
+  });
+});
