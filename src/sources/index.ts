@@ -1,10 +1,12 @@
 import { stat } from 'node:fs/promises';
-import { badInput, unsupported, withContext } from '../errors.js';
+import { badInput, withContext } from '../errors.js';
 import type { Image } from '../image/image.js';
 import { ArchiveIndex } from './archive-index.js';
+import { loadDaemonImage } from './daemon.js';
 import { loadDockerArchive } from './docker-archive.js';
 import { loadOciArchive, loadOciDirectory, type LoadOptions } from './oci-layout.js';
 import { parseReference, type ImageReference } from './reference.js';
+import { loadRegistryImage } from './registry.js';
 
 export type { LoadOptions } from './oci-layout.js';
 export { parsePlatform, type PlatformWanted } from './assemble.js';
@@ -30,8 +32,9 @@ async function loadParsed(reference: ImageReference, options: LoadOptions): Prom
     case 'docker-archive':
       return loadDockerArchive(text, await openArchive(location), selector, options);
     case 'docker':
+      return loadRegistryImage(text, location, options);
     case 'docker-daemon':
-      throw unsupported(`${reference.transport} references are not supported yet`);
+      return loadDaemonImage(text, location, options);
     case undefined:
       return loadDetected(reference, options);
   }
