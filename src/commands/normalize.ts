@@ -1,0 +1,74 @@
+import { Args, Flags } from '@oclif/core';
+import { BaseCommand } from '../cli/base-command.js';
+import { normalizeFlags, normalizeOptionsFrom } from '../cli/normalize-flags.js';
+import { normalizeImage, type NormalizeResult } from '../normalize/run.js';
+import { parsePlatform } from '../sources/index.js';
+import { progressReporter } from '../cli/progress.js';
+
+export default class Normalize extends BaseCommand {
+  static override summary = 'Compute the canonical digest of an image and, with --output, write the normalized image.';
+
+  static override description = `The canonical digest is the image ID of the normalized image: sha256 of the RFC 8785 bytes of the
+normalized config, whose rootfs.diff_ids are the digests of the normalized layer tars. It does not depend on
+compression. With --output the normalized image is written (atomically) and its config digest equals the
+canonical digest printed.`;
+
+  static override examples = [
+    '<%= config.bin %> normalize docker-archive:build.tar',
+    '<%= config.bin %> normalize docker-archive:build.tar --output oci:normalized:latest',
+    'SOURCE_DATE_EPOCH=1700000000 <%= config.bin %> normalize oci:layout --clamp --output oci-archive:out.tar --compression zstd',
+  ];
+
+  static override args = {
+    image: Args.string({ description: 'image reference (see inspect)', required: true }),
+  };
+
+  static override flags = {
+    ...normalizeFlags,
+    output: Flags.string({
+      char: 'o',
+      description: 'write the normalized image: oci:DIR[:TAG], oci-archive:PATH[:TAG] or docker-archive:PATH[:NAME:TAG]',
+      helpValue: 'DEST',
+    }),
+    compression: Flags.string({
+      description: 'layer compression of the written image (deterministic: gzip -6 with a fixed header, zstd -3)',
+      options: ['gzip', 'zstd', 'none'],
+      default: 'gzip',
+    }),
+    overwrite: Flags.boolean({ description: 'replace an existing output archive or OCI layout', default: false }),
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(Normalize);
+    const result = await normalizeImage({
+      source: args.image,
+      load: { platform: flags.platform ? parsePlatform(flags.platform) : undefined },
+      normalize: normalizeOptionsFrom(flags),
+      output: flags.output,
+      compression: flags.compression as 'gzip' | 'zstd' | 'none',
+      overwrite: flags.overwrite,
+      onLayer: this.jsonEnabled() ? undefined : progressReporter('normalizing layers'),
+    });
+    if (this.jsonEnabled()) this.outJson(result);
+    else this.out(renderNormalizeText(result));
+  }
+}
+
+export function renderNormalizeText(result: NormalizeResult): string {
+  const lines = [`canonical digest  ${result.canonicalDigest}`, `input image ID    ${result.imageId}`];
+  if (result.manifestDigest) lines.push(`input manifest    ${result.manifestDigest}`);
+  lines.push(`epoch             ${result.options.epoch} (${result.options.timestampMode})`);
+  for (const layer of result.layers) {
+    const same = layer.diffId === layer.canonicalDiffId ? ' (already canonical)' : '';
+    lines.push(`layer ${layer.index}  ${layer.canonicalDiffId}${layer.foreign ? ' (foreign, kept)' : same}`);
+  }
+  lines.push(
+    `rules applied     ${result.applied.length ? result.applied.map((rule) => `${rule.rule} (${rule.paths.length})`).join(', ') : 'none needed'}`,
+  );
+  if (result.output) {
+    lines.push(`written           ${result.output.reference} (${result.output.format}, ${result.output.compression})`);
+    lines.push(`manifest digest   ${result.output.manifestDigest}`);
+    lines.push(`config digest     ${result.output.configDigest}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

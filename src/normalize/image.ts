@@ -1,0 +1,156 @@
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { withContext } from '../errors.js';
+import { createCompressor } from '../image/compression.js';
+import { HashingStream } from '../image/digest.js';
+import type { Image, Layer } from '../image/image.js';
+import { layerMediaType, MediaType, type Compression } from '../image/media-types.js';
+import { buildManifest, type ManifestFamily, type OutputImage, type OutputLayer } from '../sinks/output-image.js';
+import type { ImageConfig } from '../image/types.js';
+import { canonicalConfigBytes } from './canonical.js';
+import { normalizeConfig, normalizeManifestAnnotations, type AppliedRule } from './config.js';
+import type { LayerSummary } from './entry.js';
+import { normalizeLayer } from './layer.js';
+import type { NormalizeOptions } from './options.js';
+import { sha256 } from '../image/digest.js';
+
+/** The outcome of one layer's pass. */
+export interface LayerAnalysis {
+  layer: Layer;
+  /** Absent for a foreign layer, whose blob is not included: it is carried as its descriptor. */
+  summary?: LayerSummary;
+  /** The canonical diff_id; for a foreign layer its diff_id, unchanged. */
+  canonicalDiffId: string;
+  /** With `output`: the normalized, recompressed blob in a temp file. */
+  blob?: { path: string; digest: string; size: number; compression: Compression };
+}
+
+export interface ImageAnalysis {
+  image: Image;
+  layers: LayerAnalysis[];
+  /** The normalized config and the rules that changed it. */
+  config: ImageConfig;
+  applied: AppliedRule[];
+  /** RFC 8785 bytes of the normalized config: what normalize writes as the config blob. */
+  configBytes: Buffer;
+  /** sha256 of configBytes: the canonical digest. */
+  canonicalDigest: string;
+}
+
+export interface AnalyzeOptions {
+  normalize: NormalizeOptions;
+  /** Write each normalized layer, compressed, to a temp file (for normalize --output). */
+  output?: { compression: Compression; directory: string };
+  /** Layers processed at once; zlib runs on the libuv pool, so two overlap well on two cores. */
+  concurrency?: number;
+  /** Called as each layer finishes, for progress. */
+  onLayer?: (done: number, total: number) => void;
+}
+
+/** One streaming pass per layer, then the config rules: the canonical digest of an image. */
+export async function analyzeImage(image: Image, options: AnalyzeOptions): Promise<ImageAnalysis> {
+  const results: LayerAnalysis[] = new Array(image.layers.length);
+  let done = 0;
+  await runLimited(image.layers, options.concurrency ?? 2, async (layer) => {
+    results[layer.index] = await analyzeLayer(layer, image.reference, options);
+    options.onLayer?.(++done, image.layers.length);
+  });
+  const canonicalDiffIds = results.map((result) => result.canonicalDiffId);
+  const { config, applied } = normalizeConfig(image.config.parsed, canonicalDiffIds, options.normalize);
+  const configBytes = canonicalConfigBytes(config);
+  return { image, layers: results, config, applied, configBytes, canonicalDigest: sha256(configBytes) };
+}
+
+async function analyzeLayer(layer: Layer, reference: string, options: AnalyzeOptions): Promise<LayerAnalysis> {
+  if (layer.foreign) return { layer, canonicalDiffId: layer.diffId };
+  // Stream errors already start with this context; tar parse errors get it here.
+  const what = `layer ${layer.index} (${layer.descriptor.digest}) of ${reference}`;
+  try {
+    const tar = await layer.openTar();
+    if (!options.output) {
+      // Without output, an in-order layer is hashed in one pass and an unordered one read twice, not spooled.
+      const summary = await normalizeLayer(tar, { ...options.normalize, reopen: () => layer.openTar() });
+      return { layer, summary, canonicalDiffId: summary.canonicalDigest };
+    }
+    const path = join(options.output.directory, `layer-${layer.index}`);
+    const compressor = createCompressor(options.output.compression);
+    const hashing = new HashingStream();
+    const written = pipeline(compressor, hashing, createWriteStream(path, { highWaterMark: 1 << 20 }));
+    const summary = await normalizeLayer(tar, { ...options.normalize, output: compressor });
+    await written;
+    return {
+      layer,
+      summary,
+      canonicalDiffId: summary.canonicalDigest,
+      blob: { path, digest: hashing.digest!, size: hashing.size, compression: options.output.compression },
+    };
+  } catch (error) {
+    throw withContext(what, error);
+  }
+}
+
+/** Runs `task` over `items` with at most `limit` in flight; the first failure stops new starts. */
+export async function runLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && next < items.length) {
+      const item = items[next++];
+      try {
+        await task(item);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** A temp directory for layer blobs that is removed however the caller ends. */
+export async function withTempDirectory<T>(near: string | undefined, use: (path: string) => Promise<T>): Promise<T> {
+  const path = await mkdtemp(join(near ?? tmpdir(), '.oci-repro-'));
+  try {
+    return await use(path);
+  } finally {
+    await rm(path, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Normalized images are always written with OCI media types: every reader takes them (skopeo 1.9
+ * finds tags in an OCI layout only for OCI manifests), and the manifest digest then does not depend
+ * on which builder made the input. The config bytes keep Docker-only fields either way.
+ */
+export const outputFamily: ManifestFamily = 'oci';
+
+/** The normalized image as the sinks write it: canonical config bytes, recompressed layers. */
+export function toOutputImage(analysis: ImageAnalysis, options: NormalizeOptions): OutputImage {
+  const family = outputFamily;
+  const configBlob = {
+    digest: analysis.canonicalDigest,
+    size: analysis.configBytes.length,
+    mediaType: family === 'oci' ? MediaType.ociConfig : MediaType.dockerConfig,
+    bytes: analysis.configBytes,
+  };
+  const layers: OutputLayer[] = analysis.layers.map(({ layer, blob, canonicalDiffId }) => {
+    if (!blob) {
+      // Foreign layers keep their descriptor: their content is not ours to rewrite.
+      const { mediaType, digest, size, urls } = layer.descriptor;
+      return { mediaType, digest, size, diffId: canonicalDiffId, ...(urls ? { urls } : {}) };
+    }
+    return {
+      mediaType: layerMediaType(blob.compression, family),
+      digest: blob.digest,
+      size: blob.size,
+      path: blob.path,
+      diffId: canonicalDiffId,
+    };
+  });
+  const { annotations } = normalizeManifestAnnotations(analysis.image.manifest?.parsed.annotations, options);
+  const manifest = buildManifest(configBlob, layers, family, annotations);
+  return { manifest, config: configBlob, layers, platform: analysis.image.platform };
+}

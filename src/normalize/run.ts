@@ -1,0 +1,99 @@
+import { dirname, resolve } from 'node:path';
+import { gzipEngine } from '../image/compression.js';
+import type { Compression } from '../image/media-types.js';
+import { writeImage, parseDestination, type OutputFormat } from '../sinks/write.js';
+import { loadImage, type LoadOptions } from '../sources/index.js';
+import type { AppliedRule } from './config.js';
+import { analyzeImage, toOutputImage, withTempDirectory } from './image.js';
+import type { NormalizeOptions } from './options.js';
+
+export interface NormalizeRequest {
+  source: string;
+  load?: LoadOptions;
+  normalize: NormalizeOptions;
+  /** Where to write the normalized image; without it nothing is written. */
+  output?: string;
+  compression?: Compression;
+  overwrite?: boolean;
+  onLayer?: (done: number, total: number) => void;
+}
+
+/** What `normalize` reports, as data (the --json output). */
+export interface NormalizeResult {
+  source: string;
+  /** The input's image ID and manifest digest, for comparison. */
+  imageId: string;
+  manifestDigest: string | null;
+  /** The image ID of the normalized image. */
+  canonicalDigest: string;
+  options: { epoch: number; timestampMode: 'set' | 'clamp'; disabledRules: string[] };
+  layers: { index: number; diffId: string; canonicalDiffId: string; foreign: boolean; entries: number; spooled: boolean }[];
+  applied: AppliedRule[];
+  output: null | {
+    reference: string;
+    format: OutputFormat;
+    manifestDigest: string;
+    configDigest: string;
+    compression: Compression;
+    gzipEngine: string | null;
+    layers: { index: number; digest: string; size: number }[];
+  };
+}
+
+/** Loads, normalizes and (with `output`) writes an image; the core of `oci-repro normalize`. */
+export async function normalizeImage(request: NormalizeRequest): Promise<NormalizeResult> {
+  // A bad destination is a usage error before any layer is read.
+  const destination = request.output ? parseDestination(request.output, { overwrite: request.overwrite }) : undefined;
+  const image = await loadImage(request.source, request.load);
+  try {
+    const compression = request.compression ?? 'gzip';
+    const run = async (directory?: string) => {
+      const analysis = await analyzeImage(image, {
+        normalize: request.normalize,
+        output: directory ? { compression, directory } : undefined,
+        onLayer: request.onLayer,
+      });
+      const base: NormalizeResult = {
+        source: request.source,
+        imageId: image.config.digest,
+        manifestDigest: image.manifest?.digest ?? null,
+        canonicalDigest: analysis.canonicalDigest,
+        options: {
+          epoch: request.normalize.epoch,
+          timestampMode: request.normalize.timestampMode,
+          disabledRules: [...request.normalize.disabledRules].sort(),
+        },
+        layers: analysis.layers.map(({ layer, summary, canonicalDiffId }) => ({
+          index: layer.index,
+          diffId: layer.diffId,
+          canonicalDiffId,
+          foreign: layer.foreign,
+          entries: summary?.entries.length ?? 0,
+          spooled: summary ? !summary.inCanonicalOrder : false,
+        })),
+        applied: analysis.applied,
+        output: null,
+      };
+      if (!directory || !request.output) return base;
+      const outputImage = toOutputImage(analysis, request.normalize);
+      const written = await writeImage(request.output, outputImage, { overwrite: request.overwrite });
+      return {
+        ...base,
+        output: {
+          reference: written.reference,
+          format: written.format,
+          manifestDigest: outputImage.manifest.digest,
+          configDigest: outputImage.config.digest,
+          compression,
+          gzipEngine: compression === 'gzip' ? gzipEngine() : null,
+          layers: outputImage.layers.map((layer, index) => ({ index, digest: layer.digest, size: layer.size })),
+        },
+      };
+    };
+    if (!destination) return await run();
+    // Layer blobs are spooled next to the destination: same filesystem, and cleaned up on any failure.
+    return await withTempDirectory(dirname(resolve(destination.path)), run);
+  } finally {
+    await image.close();
+  }
+}
