@@ -88,8 +88,6 @@ export class Authenticator {
 
   constructor(
     private readonly http: HttpClient,
-    /** `127.0.0.1:5000`, for messages. */
-    private readonly registry: string,
     private readonly lookupCredentials: () => Promise<Credentials | undefined>,
   ) {}
 
@@ -115,7 +113,7 @@ export class Authenticator {
       const credentials = await this.getCredentials();
       if (!credentials) return undefined;
       if (credentials.username === undefined || credentials.password === undefined) {
-        throw authError(`${this.registry}: asks for basic auth, but the credentials from ${credentials.source} are an identity token`);
+        throw authError(`asks for basic auth, but the credentials from ${credentials.source} are an identity token`);
       }
       return `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
     }
@@ -128,7 +126,7 @@ export class Authenticator {
       this.tokens.set(key, token);
       return token.header;
     }
-    throw authError(`${this.registry}: asks for ${challenge.scheme} authentication, which is not supported`);
+    throw authError(`asks for ${challenge.scheme} authentication, which is not supported`);
   }
 
   /**
@@ -138,11 +136,11 @@ export class Authenticator {
   async rejection(header: string | string[] | undefined, sentAuthorization: boolean, scopes: string[]): Promise<OciReproError | undefined> {
     const before = this.challenge;
     const known = this.noteChallenge(header);
-    if (!known) return authError(`${this.registry}: access denied (401 without a usable challenge)`);
+    if (!known) return authError(`access denied (401 without a usable challenge)`);
     if (!sentAuthorization) {
       // A registry whose GET /v2/ was open may still guard a repository: try once with what it asks for.
       if (this.challenge!.scheme === 'basic' && !(await this.getCredentials())) {
-        return authError(`${this.registry}: authentication required`, loginHint);
+        return authError(`authentication required`, loginHint);
       }
       return undefined;
     }
@@ -158,8 +156,8 @@ export class Authenticator {
   /** The error for an authorized request that was still refused. */
   async deniedError(): Promise<OciReproError> {
     const credentials = await this.getCredentials();
-    if (!credentials) return authError(`${this.registry}: authentication required`, loginHint);
-    return authError(`${this.registry}: access denied with the credentials from ${credentials.source}`, 'check the user name and password, and that the user may access this repository');
+    if (!credentials) return authError(`authentication required`, loginHint);
+    return authError(`access denied with the credentials from ${credentials.source}`, 'check the user name and password, and that the user may access this repository');
   }
 
   private async fetchToken(challenge: Challenge, scopes: string[]): Promise<CachedToken> {
@@ -168,13 +166,13 @@ export class Authenticator {
     try {
       realm = new URL(realmText ?? '');
     } catch {
-      throw authError(`${this.registry}: bearer challenge without a valid realm (${JSON.stringify(realmText ?? '')})`);
+      throw authError(`bearer challenge without a valid realm (${JSON.stringify(realmText ?? '')})`);
     }
-    if (realm.protocol !== 'https:' && realm.protocol !== 'http:') throw authError(`${this.registry}: token realm ${realm.protocol} is not http(s)`);
+    if (realm.protocol !== 'https:' && realm.protocol !== 'http:') throw authError(`token realm ${realm.protocol} is not http(s)`);
     const credentials = await this.getCredentials();
     // Secrets go to a token service over TLS only, or to one on this machine.
     if (credentials && realm.protocol === 'http:' && !isLoopbackHost(realm.host)) {
-      throw authError(`${this.registry}: token service ${realm.origin} is plain http; refusing to send credentials to it`);
+      throw authError(`token service ${realm.origin} is plain http; refusing to send credentials to it`);
     }
     const service = challenge.params.service;
     let response;
@@ -201,23 +199,23 @@ export class Authenticator {
     if (response.status === 401 || response.status === 403) {
       await drainBody(response);
       if (credentials) {
-        throw authError(`${this.registry}: the token service rejected the credentials from ${credentials.source}`, 'check the user name and password');
+        throw authError(`the token service rejected the credentials from ${credentials.source}`, 'check the user name and password');
       }
-      throw authError(`${this.registry}: the token service refused anonymous access`, loginHint);
+      throw authError(`the token service refused anonymous access`, loginHint);
     }
     if (response.status !== 200) {
       await drainBody(response);
-      throw new OciReproError('UNAVAILABLE', `${this.registry}: token service ${realm.origin} answered ${response.status}`);
+      throw new OciReproError('UNAVAILABLE', `token service ${realm.origin} answered ${response.status}`);
     }
     let body: { token?: unknown; access_token?: unknown; expires_in?: unknown };
     try {
       body = JSON.parse((await readBody(response, 1 << 20, 'token')).toString('utf8')) as typeof body;
     } catch (error) {
       if (error instanceof OciReproError) throw error;
-      throw new OciReproError('UNAVAILABLE', `${this.registry}: token service ${realm.origin} answered something that is not JSON`);
+      throw new OciReproError('UNAVAILABLE', `token service ${realm.origin} answered something that is not JSON`);
     }
     const token = typeof body.token === 'string' && body.token ? body.token : body.access_token;
-    if (typeof token !== 'string' || !token) throw new OciReproError('UNAVAILABLE', `${this.registry}: token service ${realm.origin} answered without a token`);
+    if (typeof token !== 'string' || !token) throw new OciReproError('UNAVAILABLE', `token service ${realm.origin} answered without a token`);
     const lifetime = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : 60;
     // Renewed a little early so that a long pull never sends a token that just expired.
     return { header: `Bearer ${token}`, expiresAt: Date.now() + Math.max(10, lifetime - 10) * 1000 };

@@ -107,7 +107,7 @@ export class RegistryClient {
       ...(options.onRequest ? { onRequest: options.onRequest } : {}),
     });
     const lookup = (): Promise<Credentials | undefined> => resolveCredentials(reference.registry, { ...(options.creds !== undefined ? { creds: options.creds } : {}), env });
-    this.auth = new Authenticator(this.http, reference.registry, lookup);
+    this.auth = new Authenticator(this.http, lookup);
   }
 
   /** A client for pulling from the reference's repository. */

@@ -9,6 +9,7 @@ import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { badInput, OciReproError, unavailable, usageError, withContext } from '../errors.js';
 import { assertDigest, sha256, VerifyingStream } from '../image/digest.js';
+import { isForeignLayerMediaType } from '../image/media-types.js';
 import { repositoryScope } from './auth.js';
 import { RegistryClient, type RegistryOptions } from './client.js';
 import { drainBody, type HttpResponse } from './http.js';
@@ -21,11 +22,15 @@ export interface PushDocument {
   mediaType: string;
 }
 
-/** A layer blob: in a file at `path`, or opened by `open`; neither is needed when the registry has it. */
+/**
+ * A layer blob: its `bytes`, a file at `path`, or opened by `open`. None is needed when the registry
+ * has it already; a foreign (non-distributable) layer without any is not pushed, as Docker does.
+ */
 export interface PushBlob {
   digest: string;
   size: number;
   mediaType: string;
+  bytes?: Buffer;
   path?: string;
   open?: () => Promise<Readable> | Readable;
 }
@@ -47,7 +52,7 @@ export interface PushOptions extends RegistryOptions {
   concurrency?: number;
 }
 
-export type BlobAction = 'present' | 'mounted' | 'uploaded';
+export type BlobAction = 'present' | 'mounted' | 'uploaded' | 'foreign';
 
 export interface PushResult {
   /** sha256 of the manifest bytes: what the tag now points at. */
@@ -73,7 +78,7 @@ export async function pushImage(referenceText: string, image: PushImage, options
   try {
     const blobs: PushBlob[] = [
       ...image.layers,
-      { digest: image.config.digest, size: image.config.bytes.length, mediaType: image.config.mediaType, open: () => Readable.from([image.config.bytes]) },
+      { digest: image.config.digest, size: image.config.bytes.length, mediaType: image.config.mediaType, bytes: image.config.bytes },
     ];
     const actions = await mapLimited(blobs, options.concurrency ?? 3, (blob, i) =>
       pushBlob(client, blob, mountSources, i < image.layers.length ? `layer ${i} (${blob.digest})` : `config ${blob.digest}`).catch((error) => {
@@ -150,6 +155,7 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item:
 }
 
 async function pushBlob(client: RegistryClient, blob: PushBlob, mountSources: string[], what: string): Promise<BlobAction> {
+  if (!blob.bytes && !blob.path && !blob.open && isForeignLayerMediaType(blob.mediaType)) return 'foreign';
   if (await client.hasBlob(blob.digest, what)) return 'present';
   const uploads = `${client.repositoryPath()}blobs/uploads/`;
   let session: HttpResponse | undefined;
@@ -195,6 +201,11 @@ async function pushBlob(client: RegistryClient, blob: PushBlob, mountSources: st
 
 /** A function that opens the blob's bytes anew (a retry sends them again). */
 async function blobOpener(blob: PushBlob, what: string): Promise<() => Promise<Readable> | Readable> {
+  if (blob.bytes) {
+    if (blob.bytes.length !== blob.size) throw badInput(`${what}: ${blob.bytes.length} bytes given, the descriptor says ${blob.size}`);
+    const bytes = blob.bytes;
+    return () => Readable.from([bytes]);
+  }
   if (blob.path) {
     const path = blob.path;
     let size: number;

@@ -1,0 +1,172 @@
+// docker-daemon: through the Engine API's image export on a unix socket: a small fake daemon for the
+// error paths, and podman's `system service` for real.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OciReproError } from '../../src/errors.js';
+import { daemonImageName, daemonSocketPath, loadDaemonImage } from '../../src/sources/daemon.js';
+import { loadImage } from '../../src/sources/index.js';
+import { buildImage, legacyDockerArchiveFiles, makeTar, TempDir, type BuiltImage } from '../helpers/images.js';
+import { makeTempDir, removeTempDir, runTool, skipWithoutTools } from '../helpers/real-tools.js';
+
+async function caught(promise: Promise<unknown>): Promise<OciReproError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof OciReproError) return error;
+    throw error;
+  }
+  throw new Error('expected an error');
+}
+
+let dir: TempDir;
+let image: BuiltImage;
+let archivePath: string;
+
+beforeAll(async () => {
+  dir = await TempDir.create('oci-repro-daemon-test-');
+  image = buildImage({
+    layers: [
+      { tar: await makeTar([{ name: 'etc/', type: 'directory' }, { name: 'etc/motd', content: 'from the daemon\n' }]), compression: 'none' },
+      { tar: await makeTar([{ name: 'bin.dat', content: Buffer.alloc(50_000, 3) }]), compression: 'none' },
+    ],
+    mediaTypes: 'docker',
+  });
+  archivePath = await dir.writeArchive('saved.tar', legacyDockerArchiveFiles(image, ['example/daemon:v1']));
+});
+afterAll(async () => dir.remove());
+
+describe('references and DOCKER_HOST', () => {
+  it('a name without a tag exports :latest, not every tag; IDs and digests stay as they are', () => {
+    expect(daemonImageName('alpine')).toBe('alpine:latest');
+    expect(daemonImageName('localhost:5000/team/app')).toBe('localhost:5000/team/app:latest');
+    expect(daemonImageName('team/app:1.2')).toBe('team/app:1.2');
+    expect(daemonImageName('sha256:' + 'a'.repeat(64))).toBe('sha256:' + 'a'.repeat(64));
+    expect(daemonImageName('app@sha256:' + 'a'.repeat(64))).toBe('app@sha256:' + 'a'.repeat(64));
+  });
+
+  it('only unix sockets: other DOCKER_HOST forms are a usage error', () => {
+    expect(daemonSocketPath(undefined)).toBe('/var/run/docker.sock');
+    expect(daemonSocketPath('unix:///run/podman/podman.sock')).toBe('/run/podman/podman.sock');
+    expect(() => daemonSocketPath('tcp://127.0.0.1:2375')).toThrow(/only unix/);
+  });
+
+  it('no daemon at the socket is exit 4 with a hint', async () => {
+    const error = await caught(loadImage('docker-daemon:alpine', {}));
+    expect(error.exitCode).toBe(4);
+    const named = await caught(loadDaemonImage('docker-daemon:alpine', 'alpine', { dockerHost: `unix://${dir.join('no.sock')}` }));
+    expect(named.exitCode).toBe(4);
+    expect(named.message).toContain('no.sock');
+    expect(named.hint).toMatch(/DOCKER_HOST/);
+  });
+});
+
+describe('a fake daemon on a unix socket', () => {
+  let server: Server;
+  let socket: string;
+  const paths: string[] = [];
+  beforeAll(async () => {
+    socket = dir.join('fake.sock');
+    const saved = await readFile(archivePath);
+    server = createServer((req, res) => {
+      paths.push(req.url ?? '');
+      if (req.url === '/v1.41/images/example/daemon%3Av1/get') {
+        res.writeHead(200, { 'Content-Type': 'application/x-tar' }).end(saved);
+      } else if (req.url === '/v1.41/images/stall%3Av1/get') {
+        res.writeHead(200, { 'Content-Type': 'application/x-tar' });
+        res.write(saved.subarray(0, 1024)); // and nothing more
+      } else {
+        res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"message":"No such image"}');
+      }
+    });
+    await new Promise<void>((resolveListen) => server.listen(socket, resolveListen));
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolveClose) => server.close(resolveClose));
+  });
+
+  it('exports to a temp file, reads it as a docker-archive, removes it on close', async () => {
+    const temp = dir.join('exports');
+    await import('node:fs/promises').then((fs) => fs.mkdir(temp, { recursive: true }));
+    const loaded = await loadDaemonImage('docker-daemon:example/daemon:v1', 'example/daemon:v1', { dockerHost: `unix://${socket}`, tempDir: temp });
+    expect(loaded.transport).toBe('docker-daemon');
+    expect(loaded.reference).toBe('docker-daemon:example/daemon:v1');
+    expect(loaded.config.digest).toBe(image.config.digest);
+    expect(loaded.layers.map((layer) => layer.diffId)).toEqual(image.layers.map((layer) => layer.diffId));
+    expect(await readdir(temp)).toHaveLength(1);
+    await loaded.close();
+    expect(await readdir(temp)).toHaveLength(0);
+  });
+
+  it('an image the daemon does not have is exit 4 (not found), and leaves no temp file', async () => {
+    const temp = dir.join('exports-404');
+    await import('node:fs/promises').then((fs) => fs.mkdir(temp, { recursive: true }));
+    const error = await caught(loadDaemonImage('docker-daemon:nope', 'nope', { dockerHost: `unix://${socket}`, tempDir: temp }));
+    expect(error.code).toBe('NOT_FOUND');
+    expect(error.exitCode).toBe(4);
+    expect(paths.at(-1)).toBe('/v1.41/images/nope%3Alatest/get');
+    expect(await readdir(temp)).toHaveLength(0);
+  });
+
+  it('a daemon that stops sending mid-export is exit 4, not a hang', async () => {
+    const started = Date.now();
+    const error = await caught(loadDaemonImage('docker-daemon:stall:v1', 'stall:v1', { dockerHost: `unix://${socket}`, timeoutMs: 300 }));
+    expect(error.exitCode).toBe(4);
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+});
+
+describe.skipIf(skipWithoutTools('podman'))('podman system service as the daemon', () => {
+  let store: string;
+  let service: ChildProcess | undefined;
+  let socket: string;
+  let storeArgs: string[];
+
+  beforeAll(async () => {
+    store = await makeTempDir('oci-repro-podman-');
+    socket = join(store, 'podman.sock');
+    storeArgs = ['--root', join(store, 'root'), '--runroot', join(store, 'runroot'), '--storage-driver', 'vfs'];
+    await runTool('podman', [...storeArgs, 'load', '--quiet', '-i', archivePath]);
+    service = spawn('podman', [...storeArgs, 'system', 'service', '--time=60', `unix://${socket}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    service.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const deadline = Date.now() + 15_000;
+    while (!existsSync(socket)) {
+      if (service.exitCode !== null || Date.now() > deadline) throw new Error(`podman system service did not start: ${stderr}`);
+      await new Promise((resolveWait) => setTimeout(resolveWait, 50));
+    }
+  });
+  afterAll(async () => {
+    if (service && service.exitCode === null) {
+      const exited = new Promise((resolveExit) => service!.once('exit', resolveExit));
+      service.kill('SIGTERM');
+      await exited;
+    }
+    if (store) await removeTempDir(store);
+  });
+
+  it('docker-daemon:NAME through loadImage and DOCKER_HOST: the image podman holds, same image ID', async () => {
+    const before = process.env.DOCKER_HOST;
+    process.env.DOCKER_HOST = `unix://${socket}`;
+    try {
+      // podman names a loaded short name localhost/...; both spellings resolve.
+      for (const name of ['localhost/example/daemon:v1', 'example/daemon:v1']) {
+        const loaded = await loadImage(`docker-daemon:${name}`);
+        expect(loaded.transport).toBe('docker-daemon');
+        expect(loaded.config.digest).toBe(image.config.digest);
+        expect(loaded.layers.map((layer) => layer.diffId)).toEqual(image.layers.map((layer) => layer.diffId));
+        for (const layer of loaded.layers) for await (const _chunk of await layer.openTar()) void _chunk;
+        await loaded.close();
+      }
+      const missing = await caught(loadImage('docker-daemon:example/absent:v1'));
+      expect(missing.code).toBe('NOT_FOUND');
+    } finally {
+      if (before === undefined) delete process.env.DOCKER_HOST;
+      else process.env.DOCKER_HOST = before;
+    }
+  });
+});
