@@ -46,6 +46,11 @@ export interface AnalyzeOptions {
   output?: { compression: Compression; directory: string };
   /** Layers processed at once; zlib runs on the libuv pool, so two overlap well on two cores. */
   concurrency?: number;
+  /**
+   * Layer passes by diff_id, shared between images (verify): the same diff_id has the same canonical
+   * form, so a layer both builds share is read once. Only used without `output`.
+   */
+  cache?: Map<string, Promise<LayerSummary>>;
   /** Called as each layer finishes, for progress. */
   onLayer?: (done: number, total: number) => void;
 }
@@ -69,12 +74,17 @@ async function analyzeLayer(layer: Layer, reference: string, options: AnalyzeOpt
   // Stream errors already start with this context; tar parse errors get it here.
   const what = `layer ${layer.index} (${layer.descriptor.digest}) of ${reference}`;
   try {
-    const tar = await layer.openTar();
     if (!options.output) {
-      // Without output, an in-order layer is hashed in one pass and an unordered one read twice, not spooled.
-      const summary = await normalizeLayer(tar, { ...options.normalize, reopen: () => layer.openTar() });
+      let pass = options.cache?.get(layer.diffId);
+      if (!pass) {
+        // Without output, an in-order layer is hashed in one pass and an unordered one read twice, not spooled.
+        pass = layer.openTar().then((tar) => normalizeLayer(tar, { ...options.normalize, reopen: () => layer.openTar() }));
+        options.cache?.set(layer.diffId, pass);
+      }
+      const summary = await pass;
       return { layer, summary, canonicalDiffId: summary.canonicalDigest };
     }
+    const tar = await layer.openTar();
     const path = join(options.output.directory, `layer-${layer.index}`);
     const compressor = createCompressor(options.output.compression);
     const hashing = new HashingStream();

@@ -1,0 +1,66 @@
+import { Args, Flags } from '@oclif/core';
+import { BaseCommand } from '../cli/base-command.js';
+import { normalizeFlags, normalizeOptionsFrom } from '../cli/normalize-flags.js';
+import { progressReporter } from '../cli/progress.js';
+import { usageError, ExitCode } from '../errors.js';
+import { parseExpectation } from '../gate/expect.js';
+import { loadPolicy } from '../gate/policy.js';
+import { renderReport, reportFormats, type ReportFormat } from '../report/render.js';
+import { parsePlatform } from '../sources/index.js';
+import { renderExpectJunit, renderExpectMarkdown, renderExpectText, verifyExpectation } from '../verify/expect.js';
+import { verifyImages } from '../verify/verify.js';
+
+export default class Verify extends BaseCommand {
+  static override summary = 'Say whether two builds are identical, equal after normalization, or not reproducible — and explain why.';
+
+  static override description = `Exit codes: 0 identical or reproducible (the gate passes), 1 not reproducible, 2 usage error,
+3 bad input, 4 source unavailable, 70 internal error. With --expect, compares one image's canonical
+digest with a known one (a digest, a previous JSON report, or normalize --json output).`;
+
+  static override examples = [
+    '<%= config.bin %> verify build-a.tar build-b.tar',
+    '<%= config.bin %> verify docker-archive:a.tar oci:b-layout --format markdown > comment.md',
+    '<%= config.bin %> verify a.tar b.tar --policy repro-policy.yaml --format junit > repro.xml',
+    '<%= config.bin %> verify rebuilt.tar --expect release-report.json',
+  ];
+
+  static override args = {
+    a: Args.string({ description: 'the first build (reference, see inspect)', required: true }),
+    b: Args.string({ description: 'the second build; omit with --expect' }),
+  };
+
+  static override flags = {
+    ...normalizeFlags,
+    format: Flags.string({ char: 'f', description: 'report format', options: [...reportFormats], default: 'text' }),
+    policy: Flags.string({ description: 'JSON or YAML file of accepted differences (paths, causes), each with a reason', helpValue: 'FILE' }),
+    expect: Flags.string({
+      description: "pass when A's canonical digest is this one: sha256:..., or a file with a previous JSON report",
+      helpValue: 'DIGEST|FILE',
+    }),
+    strict: Flags.boolean({ description: 'only identical images pass; equal after normalization fails', default: false }),
+    verbose: Flags.boolean({ char: 'v', description: 'text: list neutralized differences one by one', default: false }),
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(Verify);
+    const format: ReportFormat = this.jsonEnabled() ? 'json' : (flags.format as ReportFormat);
+    const load = { platform: flags.platform ? parsePlatform(flags.platform) : undefined };
+    const normalize = normalizeOptionsFrom(flags);
+    const onLayer = format === 'json' ? undefined : progressReporter('reading layers');
+
+    if (flags.expect !== undefined) {
+      if (args.b !== undefined) throw usageError('give either two images or one image with --expect, not both');
+      const report = await verifyExpectation(args.a, await parseExpectation(flags.expect), { load, normalize, onLayer });
+      const rendered =
+        format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : format === 'junit' ? renderExpectJunit(report) : format === 'markdown' ? renderExpectMarkdown(report) : renderExpectText(report);
+      process.stdout.write(rendered);
+      this.setExitCode(report.passed ? ExitCode.ok : ExitCode.notReproducible);
+      return;
+    }
+    if (args.b === undefined) throw usageError('verify needs two images, or one image with --expect');
+    const policy = flags.policy ? { policy: await loadPolicy(flags.policy), source: flags.policy } : undefined;
+    const report = await verifyImages({ a: args.a, b: args.b, load, normalize, strict: flags.strict, policy, onLayer });
+    process.stdout.write(renderReport(report, format, { color: format === 'text' && process.stdout.isTTY === true, verbose: flags.verbose }));
+    this.setExitCode(report.passed ? ExitCode.ok : ExitCode.notReproducible);
+  }
+}

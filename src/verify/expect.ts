@@ -1,0 +1,74 @@
+import { checkExpectation, type Expectation } from '../gate/expect.js';
+import { analyzeImage } from '../normalize/image.js';
+import type { NormalizeOptions } from '../normalize/options.js';
+import { describeImage } from '../report/identity.js';
+import { reportSchemaVersion, type ImageSide } from '../report/model.js';
+import { loadImage, type LoadOptions } from '../sources/index.js';
+import { toolVersion } from '../version.js';
+
+/** `verify A --expect DIGEST|FILE`: one build against a known canonical digest (e.g. a release's). */
+export interface ExpectReport {
+  schemaVersion: typeof reportSchemaVersion;
+  tool: { name: 'oci-repro'; version: string };
+  kind: 'expect';
+  verdict: 'matches' | 'differs';
+  passed: boolean;
+  reason: string;
+  expected: { canonicalDigest: string; source: string };
+  image: ImageSide;
+}
+
+export async function verifyExpectation(
+  reference: string,
+  expectation: Expectation,
+  options: { load?: LoadOptions; normalize: NormalizeOptions; onLayer?: (done: number, total: number) => void },
+): Promise<ExpectReport> {
+  const image = await loadImage(reference, options.load);
+  try {
+    const analysis = await analyzeImage(image, { normalize: options.normalize, onLayer: options.onLayer });
+    const identity = describeImage(image);
+    const check = checkExpectation(expectation, { label: reference, canonicalDigest: analysis.canonicalDigest });
+    return {
+      schemaVersion: reportSchemaVersion,
+      tool: { name: 'oci-repro', version: toolVersion },
+      kind: 'expect',
+      verdict: check.passed ? 'matches' : 'differs',
+      passed: check.passed,
+      reason: check.reason,
+      expected: { canonicalDigest: expectation.canonicalDigest, source: expectation.source },
+      image: {
+        ...identity,
+        canonicalDigest: analysis.canonicalDigest,
+        layers: identity.layers.map((layer, index) => ({ ...layer, canonicalDiffId: analysis.layers[index].canonicalDiffId })),
+      },
+    };
+  } finally {
+    await image.close();
+  }
+}
+
+export function renderExpectText(report: ExpectReport): string {
+  const lines = [
+    `${report.passed ? 'PASS' : 'FAIL'}: ${report.reason}`,
+    `canonical digest  ${report.image.canonicalDigest}`,
+    `expected          ${report.expected.canonicalDigest}`,
+    `image ID          ${report.image.imageId}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+export function renderExpectJunit(report: ExpectReport): string {
+  const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  const failure = report.passed ? '' : `\n      <failure message="${escape(report.reason)}" type="not-reproducible"/>\n    `;
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<testsuites name="oci-repro" tests="1" failures="${report.passed ? 0 : 1}">
+  <testsuite name="oci-repro expect" tests="1" failures="${report.passed ? 0 : 1}">
+    <testcase classname="oci-repro.expect" name="${escape(report.image.reference)} canonical digest">${failure}</testcase>
+  </testsuite>
+</testsuites>
+`;
+}
+
+export function renderExpectMarkdown(report: ExpectReport): string {
+  return `### oci-repro: ${report.passed ? 'canonical digest matches' : 'canonical digest differs'}\n\n${report.reason}\n\n| | digest |\n|---|---|\n| canonical | \`${report.image.canonicalDigest}\` |\n| expected | \`${report.expected.canonicalDigest}\` |\n`;
+}

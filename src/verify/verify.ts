@@ -1,0 +1,118 @@
+import { attachContentDetails, compareConfigs, compareLayers, compareManifestAnnotations, readFilesFromTar, type ContentReader, type LayerInput } from '../compare/index.js';
+import { explainDifferences } from '../compare/causes.js';
+import { applyPolicy, decideGate, type Policy } from '../gate/policy.js';
+import type { Image } from '../image/image.js';
+import type { LayerSummary } from '../normalize/entry.js';
+import { analyzeImage, type ImageAnalysis } from '../normalize/image.js';
+import type { NormalizeOptions } from '../normalize/options.js';
+import { describeImage } from '../report/identity.js';
+import { reportSchemaVersion, type Difference, type ImageSide, type Report, type Verdict } from '../report/model.js';
+import { summarize } from '../report/summary.js';
+import { loadImage, type LoadOptions } from '../sources/index.js';
+import { toolVersion } from '../version.js';
+
+export interface VerifyRequest {
+  a: string;
+  b: string;
+  load?: LoadOptions;
+  normalize: NormalizeOptions;
+  strict?: boolean;
+  policy?: { policy: Policy; source: string };
+  /** Changed files up to this size get a text or JSON diff. */
+  contentLimit?: number;
+  onLayer?: (done: number, total: number) => void;
+}
+
+/** Compares two builds: verdict, identity chains side by side, and every difference explained. */
+export async function verifyImages(request: VerifyRequest): Promise<Report> {
+  const [a, b] = await Promise.all([loadImage(request.a, request.load), loadImage(request.b, request.load)]);
+  try {
+    return await verifyLoaded(a, b, request);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
+}
+
+export async function verifyLoaded(a: Image, b: Image, request: VerifyRequest): Promise<Report> {
+  const options = request.normalize;
+  // One pass per distinct diff_id across both images; two layers in flight on two cores.
+  const cache = new Map<string, Promise<LayerSummary>>();
+  const total = a.layers.length + b.layers.length;
+  let done = 0;
+  const onLayer = request.onLayer ? () => request.onLayer!(++done, total) : undefined;
+  const [analysisA, analysisB] = await Promise.all([
+    analyzeImage(a, { normalize: options, cache, concurrency: 1, onLayer }),
+    analyzeImage(b, { normalize: options, cache, concurrency: 1, onLayer }),
+  ]);
+
+  const verdict = decideVerdict(a, b, analysisA, analysisB);
+  const layerInputs = (analysis: ImageAnalysis): LayerInput[] => {
+    const identities = describeImage(analysis.image).layers;
+    return analysis.layers.map((result, index) => ({
+      identity: identities[index],
+      summary: result.summary ?? null,
+      canonicalDiffId: result.canonicalDiffId,
+    }));
+  };
+  const layers = compareLayers(layerInputs(analysisA), layerInputs(analysisB), options);
+  let differences: Difference[] = [
+    ...compareManifestAnnotations(a.manifest?.parsed.annotations, b.manifest?.parsed.annotations, options),
+    ...compareConfigs(a.config.parsed, b.config.parsed, options, {
+      a: analysisA.layers.map((layer) => layer.canonicalDiffId),
+      b: analysisB.layers.map((layer) => layer.canonicalDiffId),
+    }),
+    ...layers.differences,
+  ];
+  await attachContentDetails(differences, contentReader(a, b), request.contentLimit);
+  differences = explainDifferences(differences);
+  if (request.policy) differences = applyPolicy(differences, request.policy.policy);
+  const strict = request.strict ?? false;
+  const gate = decideGate({ verdict, differences, strict });
+
+  return {
+    schemaVersion: reportSchemaVersion,
+    tool: { name: 'oci-repro', version: toolVersion },
+    verdict,
+    reason: gate.reason,
+    passed: gate.passed,
+    options: {
+      epoch: options.epoch,
+      timestampMode: options.timestampMode,
+      disabledRules: [...options.disabledRules].sort(),
+      strict,
+      policy: request.policy?.source ?? null,
+    },
+    a: imageSide(analysisA),
+    b: imageSide(analysisB),
+    flattened: layers.flattened,
+    layers: layers.layers,
+    summary: summarize(differences, layers.layers),
+    differences,
+  };
+}
+
+function decideVerdict(a: Image, b: Image, analysisA: ImageAnalysis, analysisB: ImageAnalysis): Verdict {
+  if (a.manifest && b.manifest && a.manifest.digest === b.manifest.digest) return 'identical';
+  if (a.config.digest === b.config.digest) return 'identical';
+  return analysisA.canonicalDigest === analysisB.canonicalDigest ? 'reproducible' : 'not-reproducible';
+}
+
+function imageSide(analysis: ImageAnalysis): ImageSide {
+  const identity = describeImage(analysis.image);
+  return {
+    ...identity,
+    canonicalDigest: analysis.canonicalDigest,
+    layers: identity.layers.map((layer, index) => ({ ...layer, canonicalDiffId: analysis.layers[index].canonicalDiffId })),
+  };
+}
+
+/** Reads the few changed files a report shows as diffs, one layer at a time, straight from the tar. */
+function contentReader(a: Image, b: Image): ContentReader {
+  return {
+    async read(layerIndex, side, paths) {
+      const layer = (side === 'a' ? a : b).layers[layerIndex];
+      if (!layer || layer.foreign) return new Map();
+      return readFilesFromTar(await layer.openTar(), paths);
+    },
+  };
+}
