@@ -83,7 +83,7 @@ const loginHint = 'log in with docker login, or pass credentials with --creds US
 export class Authenticator {
   /** What the registry's `GET /v2/` (or a later 401) asked for; undefined while it asked for nothing. */
   private challenge?: Challenge;
-  private readonly tokens = new Map<string, CachedToken>();
+  private readonly tokens = new Map<string, Promise<CachedToken>>();
   private credentials?: Promise<Credentials | undefined>;
 
   constructor(
@@ -113,7 +113,7 @@ export class Authenticator {
       const credentials = await this.getCredentials();
       if (!credentials) return undefined;
       if (credentials.username === undefined || credentials.password === undefined) {
-        throw authError(`asks for basic auth, but the credentials from ${credentials.source} are an identity token`);
+        throw authError(`the registry asks for basic auth, but the credentials from ${credentials.source} are an identity token`);
       }
       return `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
     }
@@ -121,12 +121,24 @@ export class Authenticator {
       const wanted = [...new Set([...scopes, ...(challenge.params.scope ? challenge.params.scope.split(' ') : [])])].sort();
       const key = wanted.join(' ');
       const cached = this.tokens.get(key);
-      if (cached && cached.expiresAt > Date.now()) return cached.header;
-      const token = await this.fetchToken(challenge, wanted);
-      this.tokens.set(key, token);
-      return token.header;
+      if (cached) {
+        // Waiters on a token request that fails share its error.
+        const token = await cached;
+        if (token.expiresAt > Date.now()) return token.header;
+        // Expired: renew, unless another request is renewing already.
+        if (this.tokens.get(key) !== cached) return this.headerFor(scopes);
+      }
+      // Blobs pushed in parallel share one token request.
+      const pending = this.fetchToken(challenge, wanted);
+      this.tokens.set(key, pending);
+      try {
+        return (await pending).header;
+      } catch (error) {
+        if (this.tokens.get(key) === pending) this.tokens.delete(key);
+        throw error;
+      }
     }
-    throw authError(`asks for ${challenge.scheme} authentication, which is not supported`);
+    throw authError(`the registry asks for ${challenge.scheme} authentication, which is not supported`);
   }
 
   /**

@@ -55,8 +55,16 @@ describe('references and DOCKER_HOST', () => {
   });
 
   it('no daemon at the socket is exit 4 with a hint', async () => {
-    const error = await caught(loadImage('docker-daemon:alpine', {}));
-    expect(error.exitCode).toBe(4);
+    const before = process.env.DOCKER_HOST;
+    process.env.DOCKER_HOST = `unix://${dir.join('absent.sock')}`;
+    try {
+      const error = await caught(loadImage('docker-daemon:alpine'));
+      expect(error.exitCode).toBe(4);
+      expect(error.message).toMatch(/^docker-daemon:alpine: cannot reach the container daemon/);
+    } finally {
+      if (before === undefined) delete process.env.DOCKER_HOST;
+      else process.env.DOCKER_HOST = before;
+    }
     const named = await caught(loadDaemonImage('docker-daemon:alpine', 'alpine', { dockerHost: `unix://${dir.join('no.sock')}` }));
     expect(named.exitCode).toBe(4);
     expect(named.message).toContain('no.sock');

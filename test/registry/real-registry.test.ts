@@ -38,8 +38,9 @@ let dir: TempDir;
 let counter = 0;
 
 /** A code-built image whose layers sit in files, as the sinks hand them over. */
-async function makePushable(seed: string): Promise<{ built: BuiltImage; push: PushImage }> {
+async function makePushable(seed: string, mediaTypes: 'oci' | 'docker' = 'oci'): Promise<{ built: BuiltImage; push: PushImage }> {
   const built = buildImage({
+    mediaTypes,
     layers: [
       { tar: await makeTar([{ name: 'etc/', type: 'directory' }, { name: 'etc/seed', content: `${seed}\n` }]), createdBy: 'COPY seed /etc/' },
       { tar: await makeTar([{ name: 'data.bin', content: Buffer.alloc(200_000, seed.length) }]), createdBy: 'COPY data.bin /' },
@@ -90,6 +91,17 @@ describe.skipIf(skipWithoutTools('docker-registry', 'skopeo'))('a real registry 
     await expectPullable(`docker://${registry.host}/team/app@${result.digest}`, image.built);
     const raw = await skopeoInspectRaw(`docker://${registry.host}/team/app:v1`, registry.skopeoArgs(''));
     expect(raw.bytes.equals(image.built.manifest.bytes)).toBe(true);
+  });
+
+  it('Docker schema 2 images keep their media types both ways', async () => {
+    const docker = await makePushable('docker-family', 'docker');
+    await pushImage(`docker://${registry.host}/docker-family:1`, docker.push);
+    const raw = await skopeoInspectRaw(`docker://${registry.host}/docker-family:1`, registry.skopeoArgs(''));
+    expect(raw.json.mediaType).toBe('application/vnd.docker.distribution.manifest.v2+json');
+    const loaded = await loadImage(`docker://${registry.host}/docker-family:1`);
+    expect(loaded.manifest?.mediaType).toBe('application/vnd.docker.distribution.manifest.v2+json');
+    expect(loaded.manifest?.digest).toBe(docker.built.manifest.digest);
+    await loaded.close();
   });
 
   it('skopeo copy to a docker-archive: our loader gives the same image ID for both', async () => {
