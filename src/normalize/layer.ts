@@ -33,6 +33,7 @@ import {
   comparePaths,
   noXattrs,
   pathKey,
+  rootPath,
   resolveLayerRules,
   type EntryType,
   type LayerEntry,
@@ -47,6 +48,7 @@ import {
   canonicalPaxRecords,
   decodeLongName,
   decodeTarHeader,
+  emptyHeader,
   endOfArchive,
   isZeroBlock,
   paddedSize,
@@ -71,6 +73,8 @@ const maxMetaSize = 16 << 20;
 const chunkSize = 1 << 20;
 /** Content up to this size is copied into the writer's buffer; larger pieces pass through. */
 const smallContent = 64 << 10;
+/** The same without an output: past this size one more hash call is cheaper than a copy. */
+const hashCopyLimit = 4 << 10;
 
 /**
  * Normalizes one uncompressed layer tar. Tar format errors reject with corruptArchive (for example
@@ -204,7 +208,12 @@ class LayerScanner {
   private readonly roots: number[] = [];
   private readonly spoolOffsets: number[] = [];
   private readonly superseded = new Set<number>();
-  private readonly latestByKey = new Map<string, number>();
+  /**
+   * The latest entry per `pathKey`. Built only once the input leaves canonical order: until then
+   * a duplicate can only be the previous entry, and hardlink targets are found by binary search.
+   */
+  private latestByKey: Map<string, number> | null = null;
+  private readonly header = emptyHeader();
   private readonly duplicateKeys = new Set<string>();
   private readonly dialects = new Set<string>();
   private inCanonicalOrder = true;
@@ -325,7 +334,7 @@ class LayerScanner {
       roots: this.roots,
       spoolOffsets: this.spoolOffsets,
       superseded: this.superseded,
-      latestByKey: this.latestByKey,
+      latestByKey: this.latestByKey ?? new Map(),
       duplicateKeys: this.duplicateKeys,
       dialects: this.dialects,
       inCanonicalOrder: this.inCanonicalOrder,
@@ -347,7 +356,7 @@ class LayerScanner {
       this.state = State.SecondZero;
       return;
     }
-    const header = decodeTarHeader(block, at, offset);
+    const header = decodeTarHeader(block, at, offset, this.header);
     this.dialects.add(header.format);
     switch (header.typeflag) {
       case TypeFlag.paxHeader:
@@ -497,6 +506,9 @@ class LayerScanner {
       });
     }
 
+    if (name.includes('\0') || linkname.includes('\0')) {
+      throw corruptArchive(`invalid pax header at offset ${offset}`, { hint: 'a path holds a NUL byte', data: { offset } });
+    }
     const type = entryTypeOf(header.typeflag, name, offset);
     const path = rules.pathSpelling ? canonicalizePath(name, type === 'directory') : name;
     const index = this.records.length;
@@ -525,7 +537,7 @@ class LayerScanner {
       entry.linkname = linkname;
     } else if (type === 'hardlink') {
       entry.linkname = rules.pathSpelling ? canonicalizePath(linkname, false) : linkname;
-      const target = this.latestByKey.get(pathKey(entry.linkname));
+      const target = this.findLatest(pathKey(entry.linkname));
       root = target === undefined ? -1 : this.roots[target];
       if (root >= 0) this.joinGroup(entry, this.records[root]);
     } else if (type === 'char' || type === 'block') {
@@ -569,25 +581,45 @@ class LayerScanner {
     link.pax = root.pax;
   }
 
+  /** Index of the latest entry named `key` (a `pathKey`), if any. */
+  private findLatest(key: string): number | undefined {
+    if (this.latestByKey !== null) return this.latestByKey.get(key);
+    // In canonical order so far, with no duplicates: the records are sorted by `comparePaths`.
+    const wanted = key === '' ? rootPath : key;
+    let low = 0;
+    let high = this.records.length - 1;
+    while (low <= high) {
+      const middle = (low + high) >>> 1;
+      const order = comparePaths(this.records[middle].path, wanted);
+      if (order === 0) return middle;
+      if (order < 0) low = middle + 1;
+      else high = middle - 1;
+    }
+    return undefined;
+  }
+
   private checkOrder(entry: LayerEntry, index: number): void {
     const rules = this.rules;
+    const order = this.previousPath === null ? -1 : comparePaths(this.previousPath, entry.path);
+    this.previousPath = entry.path;
+    let byKey = this.latestByKey;
+    if (byKey === null) {
+      if (order < 0) return; // still in canonical order: nothing else to check or record
+      // The input leaves canonical order here: index the paths seen so far, once.
+      this.inCanonicalOrder = false;
+      byKey = this.latestByKey = new Map();
+      for (let i = 0; i < index; i++) byKey.set(pathKey(this.records[i].path), i);
+    }
+    let ordered = !(order > 0 && rules.entryOrder);
     const key = pathKey(entry.path);
-    const previous = this.latestByKey.get(key);
-    this.latestByKey.set(key, index);
-    let ordered = true;
+    const previous = byKey.get(key);
+    byKey.set(key, index);
     if (previous !== undefined) {
       this.duplicateKeys.add(key);
       this.superseded.add(previous);
-      this.inCanonicalOrder = false;
       if (rules.duplicatePaths) ordered = false;
     }
-    if (this.previousPath !== null) {
-      const order = comparePaths(this.previousPath, entry.path);
-      if (order >= 0) this.inCanonicalOrder = false;
-      if (order > 0 && rules.entryOrder) ordered = false;
-    }
-    this.previousPath = entry.path;
-    if (!ordered) {
+    if (!ordered && (this.writer !== null || this.options.stopWhenUnordered)) {
       if (this.options.stopWhenUnordered) throw new StopPass();
       this.writer = null;
     }
@@ -785,7 +817,8 @@ class CanonicalWriter {
 
   /** Content bytes; with an output, `data` must not be reused by the caller. */
   content(data: Buffer): void {
-    if (data.length <= smallContent) {
+    // Hash-only, copying pays only for tiny pieces; an output wants few, large writes.
+    if (data.length <= (this.output === undefined ? hashCopyLimit : smallContent)) {
       if (this.pos + data.length > chunkSize) this.flush();
       data.copy(this.buffer, this.pos);
       this.pos += data.length;
@@ -895,8 +928,12 @@ async function emitCanonical(table: CanonicalTable, scan: LayerScan, writer: Can
           windowStart = offset;
           windowEnd = end;
         }
-        const { buffer, at } = writer.reserve(size);
-        window.copy(buffer, at, offset - windowStart, offset - windowStart + size);
+        if (output === undefined) {
+          writer.content(window.subarray(offset - windowStart, offset - windowStart + size));
+        } else {
+          const { buffer, at } = writer.reserve(size);
+          window.copy(buffer, at, offset - windowStart, offset - windowStart + size);
+        }
       } else {
         writer.flush();
         for (let done = 0; done < size; ) {

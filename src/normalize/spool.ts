@@ -2,10 +2,12 @@
  * The content spool: file contents of one layer appended to ONE temp file while the layer streams in,
  * read back by offset when the canonical tar is emitted in another order.
  *
- * - Small pieces are coalesced in a 1 MiB buffer; large pieces are written as they are (no copy).
- *   Writes are positioned and asynchronous (on the libuv pool, beside the parse and hashing on the JS
- *   thread); at most `maxPendingBytes` are in flight before the producer has to wait on `drain()`.
- * - Nothing touches the disk until the first 1 MiB is full: small layers spool in memory only.
+ * - The first `memoryLimit` bytes (32 MiB) stay in memory: most layers never touch the disk, and
+ *   re-emitting a small layer in another order costs copies instead of one read per file.
+ * - Past that, everything goes to the file. Small pieces are coalesced in a 1 MiB buffer; large pieces
+ *   are written as they are (no copy). Writes are positioned and asynchronous (on the libuv pool,
+ *   beside the parse and hashing on the JS thread); at most `maxPendingBytes` are in flight before the
+ *   producer has to wait on `drain()`.
  * - Reads are synchronous positioned reads: they happen after the input is consumed, from the page
  *   cache in the common case, and a sync read costs a few microseconds where an async one costs tens.
  * - `close()` deletes the file; callers call it in `finally`.
@@ -16,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const coalesceSize = 1 << 20;
+const defaultMemoryLimit = 32 << 20;
 const directWriteSize = 256 << 10;
 const maxPendingBytes = 64 << 20;
 
@@ -25,8 +28,10 @@ export class ContentSpool {
   /** Path of the temp file once one exists (for tests and diagnostics). */
   path?: string;
 
+  /** 1 MiB pieces holding everything appended, until the spool spills to its file (then null). */
+  private memory: Buffer[] | null = [];
   private fd = -1;
-  private buffer: Buffer = Buffer.allocUnsafe(coalesceSize);
+  private buffer: Buffer = Buffer.alloc(0);
   private bufferStart = 0;
   private bufferLength = 0;
   private pendingBytes = 0;
@@ -34,12 +39,27 @@ export class ContentSpool {
   private waiter: (() => void) | null = null;
   private closed = false;
 
-  constructor(private readonly dir: string = tmpdir()) {}
+  constructor(
+    private readonly dir: string = tmpdir(),
+    private readonly memoryLimit = defaultMemoryLimit,
+  ) {}
+
+  /** True once contents went to the temp file. */
+  get spilled(): boolean {
+    return this.memory === null;
+  }
 
   /** Appends `data` (kept by reference until written: do not reuse it) and returns its offset. */
   append(data: Buffer): number {
     const offset = this.size;
     this.size += data.length;
+    if (this.memory !== null) {
+      if (this.size <= this.memoryLimit) {
+        this.copyToMemory(data, offset);
+        return offset;
+      }
+      this.spill(offset);
+    }
     if (data.length >= directWriteSize) {
       this.flushBuffer();
       this.writeAt(data, offset);
@@ -70,17 +90,22 @@ export class ContentSpool {
     if (this.failure !== null) throw this.failure;
   }
 
-  /** Writes what is buffered (when a file exists) and waits for every write. Call before reading. */
+  /** Writes what is buffered (once spilled) and waits for every write. Call before reading. */
   async finishWriting(): Promise<void> {
-    if (this.fd !== -1) this.flushBuffer();
+    if (this.memory === null) this.flushBuffer();
     await this.drain(1);
   }
 
   /** Copies `length` bytes at `offset` into `into` at `at`. Only after `finishWriting()`. */
   readInto(offset: number, length: number, into: Buffer, at: number): void {
-    if (this.fd === -1) {
-      // Never spilled: everything is still in the coalescing buffer.
-      this.buffer.copy(into, at, offset - this.bufferStart, offset - this.bufferStart + length);
+    if (this.memory !== null) {
+      for (let done = 0; done < length; ) {
+        const piece = this.memory[Math.floor((offset + done) / coalesceSize)];
+        const from = (offset + done) % coalesceSize;
+        const n = Math.min(length - done, coalesceSize - from);
+        piece.copy(into, at + done, from, from + n);
+        done += n;
+      }
       return;
     }
     let done = 0;
@@ -108,6 +133,31 @@ export class ContentSpool {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       }
     }
+  }
+
+  private copyToMemory(data: Buffer, offset: number): void {
+    const memory = this.memory!;
+    for (let done = 0; done < data.length; ) {
+      const index = Math.floor((offset + done) / coalesceSize);
+      if (index === memory.length) memory.push(Buffer.allocUnsafe(coalesceSize));
+      const at = (offset + done) % coalesceSize;
+      const n = Math.min(data.length - done, coalesceSize - at);
+      data.copy(memory[index], at, done, done + n);
+      done += n;
+    }
+  }
+
+  /** Moves what memory holds (`held` bytes) to the file; from here on appends go there. */
+  private spill(held: number): void {
+    const memory = this.memory!;
+    this.memory = null;
+    for (let i = 0; i < memory.length; i++) {
+      const length = Math.min(coalesceSize, held - i * coalesceSize);
+      if (length > 0) this.writeAt(length === coalesceSize ? memory[i] : memory[i].subarray(0, length), i * coalesceSize);
+    }
+    this.buffer = Buffer.allocUnsafe(coalesceSize);
+    this.bufferStart = held;
+    this.bufferLength = 0;
   }
 
   private flushBuffer(): void {

@@ -83,25 +83,37 @@ function invalidHeader(inputOffset: number, why: string) {
   });
 }
 
+/** A header to decode into, so a pass over many entries allocates none. */
+export function emptyHeader(): TarHeader {
+  return {
+    name: null,
+    mode: 0,
+    uid: 0,
+    gid: 0,
+    size: 0,
+    mtime: 0,
+    typeflag: 0,
+    linkname: null,
+    uname: '',
+    gname: '',
+    devmajor: 0,
+    devminor: 0,
+    format: 'v7',
+  };
+}
+
 /**
- * Decodes the header block at `buf[at..at+512)`; `inputOffset` is its position in the input, for
- * messages. Throws corruptArchive on a bad checksum or a malformed number. Callers test for a zero
- * block first.
+ * Decodes the header block at `buf[at..at+512)` (into `into`, when given); `inputOffset` is its
+ * position in the input, for messages. Throws corruptArchive on a bad checksum or a malformed number.
+ * Callers test for a zero block first.
  */
-export function decodeTarHeader(buf: Buffer, at: number, inputOffset: number): TarHeader {
+export function decodeTarHeader(buf: Buffer, at: number, inputOffset: number, into: TarHeader = emptyHeader()): TarHeader {
   const stored = parseOctalField(buf, at + 148, 8);
   let sum = 8 * 0x20;
-  let signedSum = 8 * 0x20;
-  for (let i = at; i < at + 148; i++) {
-    sum += buf[i];
-    signedSum += (buf[i] << 24) >> 24;
-  }
-  for (let i = at + 156; i < at + blockSize; i++) {
-    sum += buf[i];
-    signedSum += (buf[i] << 24) >> 24;
-  }
+  for (let i = at; i < at + 148; i++) sum += buf[i];
+  for (let i = at + 156; i < at + blockSize; i++) sum += buf[i];
   // Some old writers summed signed chars; accept either, as GNU tar and Go do.
-  if (stored < 0 || (stored !== sum && stored !== signedSum)) {
+  if (stored !== sum && stored !== signedChecksum(buf, at)) {
     throw invalidHeader(inputOffset, 'checksum mismatch');
   }
 
@@ -113,24 +125,29 @@ export function decodeTarHeader(buf: Buffer, at: number, inputOffset: number): T
     name = prefix === null || name === null ? null : `${prefix}/${name}`;
   }
   const devices = typeflag === TypeFlag.char || typeflag === TypeFlag.block;
-  const header: TarHeader = {
-    name,
-    mode: numberField(buf, at + 100, 8, inputOffset, 'mode'),
-    uid: numberField(buf, at + 108, 8, inputOffset, 'uid'),
-    gid: numberField(buf, at + 116, 8, inputOffset, 'gid'),
-    size: numberField(buf, at + 124, 12, inputOffset, 'size'),
-    mtime: numberField(buf, at + 136, 12, inputOffset, 'mtime'),
-    typeflag,
-    linkname: buf[at + 157] === 0 ? '' : decodeName(buf, at + 157, 100),
-    uname: format === 'v7' ? '' : decodeLenient(buf, at + 265, 32),
-    gname: format === 'v7' ? '' : decodeLenient(buf, at + 297, 32),
-    // Writers leave garbage in the device fields of other types; only devices need them.
-    devmajor: devices && format !== 'v7' ? numberField(buf, at + 329, 8, inputOffset, 'devmajor') : 0,
-    devminor: devices && format !== 'v7' ? numberField(buf, at + 337, 8, inputOffset, 'devminor') : 0,
-    format,
-  };
-  if (header.size < 0) throw invalidHeader(inputOffset, 'negative size');
-  return header;
+  into.name = name;
+  into.mode = numberField(buf, at + 100, 8, inputOffset, 'mode');
+  into.uid = numberField(buf, at + 108, 8, inputOffset, 'uid');
+  into.gid = numberField(buf, at + 116, 8, inputOffset, 'gid');
+  into.size = numberField(buf, at + 124, 12, inputOffset, 'size');
+  into.mtime = numberField(buf, at + 136, 12, inputOffset, 'mtime');
+  into.typeflag = typeflag;
+  into.linkname = buf[at + 157] === 0 ? '' : decodeName(buf, at + 157, 100);
+  into.uname = format === 'v7' ? '' : decodeLenient(buf, at + 265, 32);
+  into.gname = format === 'v7' ? '' : decodeLenient(buf, at + 297, 32);
+  // Writers leave garbage in the device fields of other types; only devices need them.
+  into.devmajor = devices && format !== 'v7' ? numberField(buf, at + 329, 8, inputOffset, 'devmajor') : 0;
+  into.devminor = devices && format !== 'v7' ? numberField(buf, at + 337, 8, inputOffset, 'devminor') : 0;
+  into.format = format;
+  if (into.size < 0) throw invalidHeader(inputOffset, 'negative size');
+  return into;
+}
+
+function signedChecksum(buf: Buffer, at: number): number {
+  let sum = 8 * 0x20;
+  for (let i = at; i < at + 148; i++) sum += (buf[i] << 24) >> 24;
+  for (let i = at + 156; i < at + blockSize; i++) sum += (buf[i] << 24) >> 24;
+  return sum;
 }
 
 function formatOf(buf: Buffer, at: number): HeaderFormat {
@@ -378,15 +395,18 @@ export function writeCanonicalHeader(
   }
 
   out.fill(0, pos, pos + blockSize);
+  // Only the bytes written below are non-zero, so the checksum sums just those ranges.
+  let nameBytes = 0;
+  let prefixBytes = 0;
   const split = splitUstarPath(entry.path);
   if (split !== null) {
     if (split.prefix === null) {
-      out.write(entry.path, pos, 'utf8');
+      nameBytes = out.write(entry.path, pos, 'utf8');
     } else {
       const bytes = split.prefix;
-      const cut = bytes.length - split.nameLength - 1;
-      bytes.copy(out, pos, cut + 1);
-      bytes.copy(out, pos + 345, 0, cut);
+      prefixBytes = bytes.length - split.nameLength - 1;
+      nameBytes = bytes.copy(out, pos, prefixBytes + 1);
+      bytes.copy(out, pos + 345, 0, prefixBytes);
     }
   }
   const size = entry.type === 'file' ? entry.size : 0;
@@ -396,29 +416,48 @@ export function writeCanonicalHeader(
   writeOctal(out, pos + 124, 11, size > maxOctal11 ? 0 : size);
   const mtime = Math.floor(canonicalMtime(entry.mtime, rules));
   writeOctal(out, pos + 136, 11, mtime < 0 || mtime > maxOctal11 ? 0 : mtime);
+  out.fill(0x20, pos + 148, pos + 156);
   out[pos + 156] = typeflagOf[entry.type];
+  let linkBytes = 0;
   if (entry.linkname !== undefined && Buffer.byteLength(entry.linkname, 'utf8') <= 100) {
-    out.write(entry.linkname, pos + 157, 'utf8');
+    linkBytes = out.write(entry.linkname, pos + 157, 'utf8');
   }
+  out.write('ustar\u000000', pos + 257, 'latin1');
+  let unameBytes = 0;
+  let gnameBytes = 0;
   if (!rules.ownerNames) {
-    if (Buffer.byteLength(entry.uname, 'utf8') <= 31) out.write(entry.uname, pos + 265, 'utf8');
-    if (Buffer.byteLength(entry.gname, 'utf8') <= 31) out.write(entry.gname, pos + 297, 'utf8');
+    if (Buffer.byteLength(entry.uname, 'utf8') <= 31) unameBytes = out.write(entry.uname, pos + 265, 'utf8');
+    if (Buffer.byteLength(entry.gname, 'utf8') <= 31) gnameBytes = out.write(entry.gname, pos + 297, 'utf8');
   }
   if (entry.type === 'char' || entry.type === 'block') {
     writeOctal(out, pos + 329, 7, entry.devmajor ?? 0);
     writeOctal(out, pos + 337, 7, entry.devminor ?? 0);
   }
-  writeMagicAndChecksum(out, pos);
+  const sum =
+    sumBytes(out, pos, pos + nameBytes) +
+    sumBytes(out, pos + 100, pos + 157 + linkBytes) +
+    sumBytes(out, pos + 257, pos + 265 + unameBytes) +
+    sumBytes(out, pos + 297, pos + 297 + gnameBytes) +
+    sumBytes(out, pos + 329, pos + 345 + prefixBytes);
+  writeChecksum(out, pos, sum);
   return pos + blockSize;
+}
+
+function sumBytes(buf: Buffer, from: number, to: number): number {
+  let sum = 0;
+  for (let i = from; i < to; i++) sum += buf[i];
+  return sum;
+}
+
+function writeChecksum(out: Buffer, at: number, sum: number): void {
+  writeOctal(out, at + 148, 6, sum);
+  out[at + 155] = 0x20;
 }
 
 function writeMagicAndChecksum(out: Buffer, at: number): void {
   out.write('ustar\u000000', at + 257, 'latin1');
   out.fill(0x20, at + 148, at + 156);
-  let sum = 0;
-  for (let i = at; i < at + blockSize; i++) sum += out[i];
-  writeOctal(out, at + 148, 6, sum);
-  out[at + 155] = 0x20;
+  writeChecksum(out, at, sumBytes(out, at, at + blockSize));
 }
 
 /** The canonical header blocks of one entry as a new buffer (for tests and one-off use). */

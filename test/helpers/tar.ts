@@ -389,3 +389,103 @@ function buildRawTar(entries: readonly TestEntry[], dialect: TarDialect): Buffer
   out.push(Buffer.alloc(2 * block));
   return Buffer.concat(out);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Large layers, generated as they stream (never held in memory)
+
+export interface SyntheticFile {
+  name: string;
+  size: number;
+  /** Seeds the content: the same seed and size give the same bytes. */
+  seed: number;
+}
+
+/**
+ * A USTAR layer tar of regular files produced as it is read, in `chunkSize` pieces; names up to
+ * 100 bytes. Contents repeat a 64 KiB pseudo-random pattern derived from each file's seed.
+ */
+export function syntheticTar(files: Iterable<SyntheticFile>, chunkSize = 1 << 20): Readable {
+  const iterator = files[Symbol.iterator]();
+  const pending: Buffer[] = [];
+  let pendingBytes = 0;
+  let finished = false;
+  const patterns = new Map<number, Buffer>();
+  const patternOf = (seed: number) => {
+    let pattern = patterns.get(seed);
+    if (pattern === undefined) {
+      pattern = Buffer.allocUnsafe(64 << 10);
+      let state = (seed * 2654435761) >>> 0 || 1;
+      for (let i = 0; i < pattern.length; i += 4) {
+        state ^= state << 13;
+        state ^= state >>> 17;
+        state ^= state << 5;
+        pattern.writeUInt32LE(state >>> 0, i);
+      }
+      if (patterns.size > 64) patterns.clear();
+      patterns.set(seed, pattern);
+    }
+    return pattern;
+  };
+  const queue = (data: Buffer) => {
+    pending.push(data);
+    pendingBytes += data.length;
+  };
+  let current: SyntheticFile | null = null;
+  let written = 0;
+  return new Readable({
+    highWaterMark: chunkSize,
+    read() {
+      while (pendingBytes < chunkSize && !finished) {
+        if (current !== null) {
+          const pattern = patternOf(current.seed);
+          // Continue the pattern where it stopped, so bytes do not depend on chunk boundaries.
+          const from = written % pattern.length;
+          const n = Math.min(pattern.length - from, current.size - written, chunkSize - pendingBytes);
+          queue(pattern.subarray(from, from + n));
+          written += n;
+          if (written === current.size) {
+            queue(padding(current.size));
+            current = null;
+          }
+          continue;
+        }
+        const next = iterator.next();
+        if (next.done) {
+          queue(Buffer.alloc(2 * block));
+          finished = true;
+          break;
+        }
+        current = next.value;
+        written = 0;
+        queue(
+          rawHeader(
+            {
+              name: current.name,
+              mode: 0o644,
+              uid: 0,
+              gid: 0,
+              size: current.size,
+              mtime: Math.floor(baseTime.getTime() / 1000),
+              typeflag: '0',
+              linkname: '',
+              uname: '',
+              gname: '',
+              devmajor: 0,
+              devminor: 0,
+            },
+            false,
+          ),
+        );
+        if (current.size === 0) current = null;
+      }
+      if (pendingBytes === 0) {
+        this.push(null);
+        return;
+      }
+      const data = pending.length === 1 ? pending[0] : Buffer.concat(pending);
+      pending.length = 0;
+      pendingBytes = 0;
+      this.push(data);
+    },
+  });
+}

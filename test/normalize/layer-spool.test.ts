@@ -1,0 +1,157 @@
+/**
+ * Large layers: an unordered one is spooled to one temp file that is deleted afterwards, an ordered
+ * one (with `reopen`) is not spooled at all, and memory stays flat as the layer grows.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Readable, Writable } from 'node:stream';
+import { afterAll, describe, expect, test } from 'vitest';
+import { normalizeLayer } from '../../src/normalize/layer.js';
+import { ContentSpool } from '../../src/normalize/spool.js';
+import { defaultNormalizeOptions } from '../../src/normalize/options.js';
+import { syntheticTar, type SyntheticFile } from '../helpers/tar.js';
+
+const work = mkdtempSync(join(tmpdir(), 'oci-repro-layer-spool-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+/** Big files and many small ones, named so that `sorted` is the canonical order. */
+function files(bigCount: number, bigSize: number, smallCount: number): SyntheticFile[] {
+  const list: SyntheticFile[] = [];
+  for (let i = 0; i < bigCount; i++) list.push({ name: `big/${String(i).padStart(3, '0')}.bin`, size: bigSize, seed: 1000 + i });
+  for (let i = 0; i < smallCount; i++) {
+    list.push({ name: `small/${String(i).padStart(5, '0')}.txt`, size: (i * 7919) % 20_000, seed: i });
+  }
+  return list;
+}
+
+/** Calls `probe` once, after `atBytes` bytes have gone through. */
+function probed(source: Readable, atBytes: number, probe: () => void): Readable {
+  let seen = 0;
+  let fired = false;
+  const through = new PassThrough({ highWaterMark: 1 << 20 });
+  source.on('data', (chunk: Buffer) => {
+    seen += chunk.length;
+    if (!fired && seen >= atBytes) {
+      fired = true;
+      probe();
+    }
+  });
+  return source.pipe(through);
+}
+
+const spoolFiles = (dir: string) => readdirSync(dir).filter((name) => name.startsWith('oci-repro-spool-'));
+
+describe('the content spool', () => {
+  test('reads back exactly what was appended, in memory and after spilling to its file', async () => {
+    for (const memoryLimit of [0, 3 << 20, 64 << 20]) {
+      const dir = mkdtempSync(join(work, 'unit-'));
+      const spool = new ContentSpool(dir, memoryLimit);
+      const pieces: Array<{ offset: number; data: Buffer }> = [];
+      let seed = 1;
+      for (const size of [0, 100, 300_000, 5000, 1 << 20, 70_000, 3, 2 << 20, 900_000, 1_048_000, 511]) {
+        const data = Buffer.alloc(size);
+        for (let i = 0; i < size; i++) data[i] = (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
+        pieces.push({ offset: spool.append(data), data });
+      }
+      await spool.finishWriting();
+      expect(spool.spilled, String(memoryLimit)).toBe(memoryLimit < spool.size);
+      for (const { offset, data } of [...pieces].reverse()) {
+        const back = Buffer.alloc(data.length + 2);
+        spool.readInto(offset, data.length, back, 1);
+        expect(back.subarray(1, -1).equals(data), `${memoryLimit} @${offset}`).toBe(true);
+      }
+      await spool.close();
+      expect(readdirSync(dir)).toEqual([]);
+    }
+  });
+});
+
+describe('spooling', () => {
+  const list = files(6, 8 << 20, 3000); // about 80 MB
+  const unordered = [...list].reverse();
+
+  test('an unordered layer is spooled to one temp file, deleted afterwards', async () => {
+    const spoolDir = mkdtempSync(join(work, 'spool-'));
+    let during: string[] = [];
+    const tar = probed(syntheticTar(unordered), 60 << 20, () => (during = spoolFiles(spoolDir)));
+    const summary = await normalizeLayer(tar, { ...defaultNormalizeOptions, spoolDir });
+    expect(during).toHaveLength(1);
+    expect(readdirSync(spoolDir)).toEqual([]);
+    expect(summary.inCanonicalOrder).toBe(false);
+    expect(summary.entries.map((e) => e.path)).toEqual(list.map((f) => f.name));
+
+    // The same files in canonical order, hashed in the pass without spooling, give the same digest.
+    const orderedDir = mkdtempSync(join(work, 'spool-'));
+    let duringOrdered: string[] = ['not probed'];
+    const ordered = await normalizeLayer(
+      probed(syntheticTar(list), 60 << 20, () => (duringOrdered = spoolFiles(orderedDir))),
+      { ...defaultNormalizeOptions, spoolDir: orderedDir, reopen: () => syntheticTar(list) },
+    );
+    expect(duringOrdered).toEqual([]);
+    expect(ordered.inCanonicalOrder).toBe(true);
+    expect(ordered.canonicalDigest).toBe(summary.canonicalDigest);
+    expect(ordered.tarDigest).not.toBe(summary.tarDigest);
+  });
+
+  test('the canonical tar written to an output matches its digest', async () => {
+    const spoolDir = mkdtempSync(join(work, 'spool-'));
+    const hash = createHash('sha256');
+    let size = 0;
+    const output = new Writable({
+      highWaterMark: 1 << 20,
+      write(chunk: Buffer, _encoding, callback) {
+        hash.update(chunk);
+        size += chunk.length;
+        setImmediate(callback);
+      },
+    });
+    const summary = await normalizeLayer(syntheticTar(unordered), { ...defaultNormalizeOptions, spoolDir, output });
+    expect(`sha256:${hash.digest('hex')}`).toBe(summary.canonicalDigest);
+    expect(size).toBe(summary.canonicalSize);
+    expect(readdirSync(spoolDir)).toEqual([]);
+  });
+
+  test('the spool is deleted when the layer turns out corrupt', async () => {
+    const spoolDir = mkdtempSync(join(work, 'spool-'));
+    const source = syntheticTar(unordered);
+    let bytes = 0;
+    const truncated = new Readable({
+      read() {},
+    });
+    source.on('data', (chunk: Buffer) => {
+      if (bytes < 50 << 20) truncated.push(chunk);
+      bytes += chunk.length;
+    });
+    source.on('end', () => truncated.push(null));
+    await expect(normalizeLayer(truncated, { ...defaultNormalizeOptions, spoolDir })).rejects.toThrow(
+      'unexpected end of archive',
+    );
+    expect(readdirSync(spoolDir)).toEqual([]);
+  });
+});
+
+describe('memory', () => {
+  test('stays flat as the layer grows', async () => {
+    // 320 MB unordered: big files, which the spool takes without holding, and small ones.
+    const list = [...files(36, 8 << 20, 4000)].reverse();
+    const before = process.memoryUsage();
+    let peak = 0;
+    const timer = setInterval(() => {
+      const now = process.memoryUsage();
+      peak = Math.max(peak, now.arrayBuffers - before.arrayBuffers + (now.heapUsed - before.heapUsed));
+    }, 5);
+    try {
+      const summary = await normalizeLayer(syntheticTar(list), {
+        ...defaultNormalizeOptions,
+        spoolDir: mkdtempSync(join(work, 'spool-')),
+      });
+      expect(summary.tarSize).toBeGreaterThan(300 << 20);
+    } finally {
+      clearInterval(timer);
+    }
+    // Bounded by the write-behind limit (64 MiB) plus a few 1 MiB buffers, not by the layer.
+    expect(peak).toBeLessThan(120 << 20);
+  }, 60_000);
+});
