@@ -1,5 +1,6 @@
 import { Command, Flags } from '@oclif/core';
 import { ExitCode, OciReproError } from '../errors.js';
+import { parsePlatform, type LoadOptions } from '../sources/index.js';
 
 /** What an error looks like in --json mode; stable for scripts. */
 export interface ErrorJson {
@@ -19,7 +20,27 @@ export abstract class BaseCommand extends Command {
       description: 'platform to pick from a multi-platform index, as os/arch[/variant]',
       helpValue: 'linux/amd64',
     }),
+    creds: Flags.string({
+      description: 'registry credentials USER:PASSWORD [default: env OCI_REPRO_CREDS, else ~/.docker/config.json]',
+      helpValue: 'USER:PASSWORD',
+    }),
+    'tls-verify': Flags.boolean({
+      description: 'verify registry TLS certificates (--no-tls-verify also allows plain HTTP)',
+      default: true,
+      allowNo: true,
+    }),
+    'cert-file': Flags.string({ description: 'PEM file of CA certificates to trust for registries [default: env SSL_CERT_FILE]', helpValue: 'FILE' }),
   };
+
+  /** The source settings every command shares, from the base flags. */
+  protected loadOptionsFrom(flags: { platform?: string; creds?: string; 'tls-verify': boolean; 'cert-file'?: string }): LoadOptions {
+    return {
+      ...(flags.platform ? { platform: parsePlatform(flags.platform) } : {}),
+      ...(flags.creds !== undefined ? { creds: flags.creds } : {}),
+      tlsVerify: flags['tls-verify'],
+      ...(flags['cert-file'] ? { caFile: flags['cert-file'] } : {}),
+    };
+  }
 
   /** Writes to stdout unbuffered by oclif, so tests and pipes see exactly these bytes. */
   protected out(text: string): void {

@@ -2,7 +2,7 @@ import { Args } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
 import { describeImage } from '../report/identity.js';
 import { renderIdentityText } from '../report/identity-text.js';
-import { loadImage, parsePlatform } from '../sources/index.js';
+import { loadImage } from '../sources/index.js';
 
 export default class Inspect extends BaseCommand {
   static override summary = "Show an image's identity chain: manifest digest, image ID, and each layer's digests and Dockerfile step.";
@@ -22,7 +22,7 @@ export default class Inspect extends BaseCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Inspect);
-    const image = await loadImage(args.image, { platform: flags.platform ? parsePlatform(flags.platform) : undefined });
+    const image = await loadImage(args.image, this.loadOptionsFrom(flags));
     try {
       const identity = describeImage(image);
       if (this.jsonEnabled()) this.outJson(identity);

@@ -2,7 +2,6 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
 import { normalizeFlags, normalizeOptionsFrom } from '../cli/normalize-flags.js';
 import { normalizeImage, type NormalizeResult } from '../normalize/run.js';
-import { parsePlatform } from '../sources/index.js';
 import { progressReporter } from '../cli/progress.js';
 
 export default class Normalize extends BaseCommand {
@@ -16,6 +15,7 @@ canonical digest printed.`;
   static override examples = [
     '<%= config.bin %> normalize docker-archive:build.tar',
     '<%= config.bin %> normalize docker-archive:build.tar --output oci:normalized:latest',
+    '<%= config.bin %> normalize docker-archive:build.tar --output docker://registry.example.com/app:1.0',
     'SOURCE_DATE_EPOCH=1700000000 <%= config.bin %> normalize oci:layout --clamp --output oci-archive:out.tar --compression zstd',
   ];
 
@@ -27,7 +27,7 @@ canonical digest printed.`;
     ...normalizeFlags,
     output: Flags.string({
       char: 'o',
-      description: 'write the normalized image: oci:DIR[:TAG], oci-archive:PATH[:TAG] or docker-archive:PATH[:NAME:TAG]',
+      description: 'write the normalized image: oci:DIR[:TAG], oci-archive:PATH[:TAG], docker-archive:PATH[:NAME:TAG], or push it to docker://REGISTRY/REPO:TAG',
       helpValue: 'DEST',
     }),
     compression: Flags.string({
@@ -42,7 +42,7 @@ canonical digest printed.`;
     const { args, flags } = await this.parse(Normalize);
     const result = await normalizeImage({
       source: args.image,
-      load: { platform: flags.platform ? parsePlatform(flags.platform) : undefined },
+      load: this.loadOptionsFrom(flags),
       normalize: normalizeOptionsFrom(flags),
       output: flags.output,
       compression: flags.compression as 'gzip' | 'zstd' | 'none',

@@ -6,7 +6,6 @@ import { usageError, ExitCode } from '../errors.js';
 import { parseExpectation } from '../gate/expect.js';
 import { loadPolicy } from '../gate/policy.js';
 import { renderReport, reportFormats, type ReportFormat } from '../report/render.js';
-import { parsePlatform } from '../sources/index.js';
 import { renderExpectJunit, renderExpectMarkdown, renderExpectText, verifyExpectation } from '../verify/expect.js';
 import { verifyImages } from '../verify/verify.js';
 
@@ -44,7 +43,7 @@ digest with a known one (a digest, a previous JSON report, or normalize --json o
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Verify);
     const format: ReportFormat = this.jsonEnabled() ? 'json' : (flags.format as ReportFormat);
-    const load = { platform: flags.platform ? parsePlatform(flags.platform) : undefined };
+    const load = this.loadOptionsFrom(flags);
     const normalize = normalizeOptionsFrom(flags);
     const onLayer = format === 'json' ? undefined : progressReporter('reading layers');
 

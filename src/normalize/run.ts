@@ -2,6 +2,8 @@ import { dirname, resolve } from 'node:path';
 import { gzipEngine } from '../image/compression.js';
 import type { Compression } from '../image/media-types.js';
 import { writeImage, parseDestination, type OutputFormat } from '../sinks/write.js';
+import { parseRegistryReference } from '../registry/reference.js';
+import { pushImage } from '../registry/push.js';
 import { loadImage, type LoadOptions } from '../sources/index.js';
 import type { AppliedRule } from './config.js';
 import { analyzeImage, toOutputImage, withTempDirectory } from './image.js';
@@ -31,19 +33,23 @@ export interface NormalizeResult {
   applied: AppliedRule[];
   output: null | {
     reference: string;
-    format: OutputFormat;
+    format: OutputFormat | 'registry';
     manifestDigest: string;
     configDigest: string;
     compression: Compression;
     gzipEngine: string | null;
     layers: { index: number; digest: string; size: number }[];
+    /** For a registry push: what happened to each blob (present blobs are not sent again). */
+    blobs?: { digest: string; action: string }[];
   };
 }
 
 /** Loads, normalizes and (with `output`) writes an image; the core of `oci-repro normalize`. */
 export async function normalizeImage(request: NormalizeRequest): Promise<NormalizeResult> {
   // A bad destination is a usage error before any layer is read.
-  const destination = request.output ? parseDestination(request.output, { overwrite: request.overwrite }) : undefined;
+  const pushing = request.output?.startsWith('docker://') ?? false;
+  if (pushing) parseRegistryReference(request.output!.slice('docker://'.length));
+  const destination = request.output && !pushing ? parseDestination(request.output, { overwrite: request.overwrite }) : undefined;
   const image = await loadImage(request.source, request.load);
   try {
     const compression = request.compression ?? 'gzip';
@@ -76,10 +82,14 @@ export async function normalizeImage(request: NormalizeRequest): Promise<Normali
       };
       if (!directory || !request.output) return base;
       const outputImage = toOutputImage(analysis, request.normalize);
-      const written = await writeImage(request.output, outputImage, { overwrite: request.overwrite });
+      const pushed = pushing ? await pushImage(request.output, outputImage, request.load ?? {}) : undefined;
+      const written = pushed
+        ? { reference: `docker://${pushed.reference}`, format: 'registry' as const }
+        : await writeImage(request.output, outputImage, { overwrite: request.overwrite });
       return {
         ...base,
         output: {
+          ...(pushed ? { blobs: pushed.blobs } : {}),
           reference: written.reference,
           format: written.format,
           manifestDigest: outputImage.manifest.digest,
@@ -90,9 +100,9 @@ export async function normalizeImage(request: NormalizeRequest): Promise<Normali
         },
       };
     };
-    if (!destination) return await run();
-    // Layer blobs are spooled next to the destination: same filesystem, and cleaned up on any failure.
-    return await withTempDirectory(dirname(resolve(destination.path)), run);
+    if (!request.output) return await run();
+    // Layer blobs are spooled next to a file destination (same filesystem), and removed on any failure.
+    return await withTempDirectory(destination ? dirname(resolve(destination.path)) : undefined, run);
   } finally {
     await image.close();
   }
