@@ -1,0 +1,466 @@
+/**
+ * The causes catalogue: what makes two builds of one Dockerfile differ, and the fix a user applies.
+ * It is data; `explainDifferences` walks it in order and the first entry that matches a difference
+ * names its cause, so specific entries come before generic ones. A difference that no entry matches
+ * keeps `cause: null`: unknown differences are shown as unknown, never hidden.
+ */
+import type { Difference, DifferenceKind, FileAttribute } from '../report/model.js';
+
+/** What a catalogue entry matches. Every criterion given must hold; one about a field the difference lacks fails. */
+export interface CauseMatch {
+  kinds?: readonly DifferenceKind[];
+  /** The attribute of a `file-attribute` difference. */
+  attributes?: readonly FileAttribute[];
+  /** The xattr or pax key (`key`), exactly. */
+  keys?: readonly string[];
+  /** Globs (`*`, `**`, `?`) on the file path inside the layer or flattened filesystem, see `matchGlob`. */
+  pathGlobs?: readonly string[];
+  /** Globs on the JSON pointer of a config or manifest difference: `/history/*\/created`. */
+  pointerPatterns?: readonly string[];
+  /** Both values are strings matching this regular expression (anchored by the pattern itself). */
+  valuePattern?: string;
+  /** Both values are file modes that differ only in these permission bits. */
+  modeBits?: number;
+}
+
+export interface CauseEntry {
+  /** Stable, kebab-case; policy files name causes by it. */
+  id: string;
+  title: string;
+  /** The fix, as a user would apply it. */
+  hint: string;
+  /** One match, or several of which any may hold. */
+  match: CauseMatch | readonly CauseMatch[];
+}
+
+// Runtime lists of the model's closed sets; a Record keyed by the type fails to compile if one is missing.
+const kindSet: Record<DifferenceKind, true> = {
+  'config-field': true,
+  'manifest-field': true,
+  'layer-count': true,
+  'layer-compression': true,
+  'layer-tar': true,
+  'entry-order': true,
+  'tar-dialect': true,
+  'file-added': true,
+  'file-removed': true,
+  'file-attribute': true,
+};
+export const differenceKinds = Object.keys(kindSet) as DifferenceKind[];
+
+const attributeSet: Record<FileAttribute, true> = {
+  type: true,
+  content: true,
+  size: true,
+  mode: true,
+  uid: true,
+  gid: true,
+  uname: true,
+  gname: true,
+  mtime: true,
+  atime: true,
+  ctime: true,
+  linkname: true,
+  xattr: true,
+  device: true,
+  pax: true,
+};
+export const fileAttributes = Object.keys(attributeSet) as FileAttribute[];
+
+const dateFix =
+  'pin build dates to the source: BuildKit `--build-arg SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)` ' +
+  '(BuildKit 0.11+; buildx also passes a SOURCE_DATE_EPOCH environment variable on), ' +
+  'buildah `--timestamp $(git log -1 --format=%ct)`; normalization removes it';
+
+/**
+ * A file whose content is rewritten by every build: matched when it is added, removed, or its content
+ * or size differ. Its times and owner names are left to the generic entries, whose fix covers every file.
+ */
+function volatileFiles(pathGlobs: readonly string[]): CauseMatch[] {
+  return [
+    { kinds: ['file-added', 'file-removed'], pathGlobs },
+    { kinds: ['file-attribute'], attributes: ['content', 'size'], pathGlobs },
+  ];
+}
+
+const createdLabel = 'org.opencontainers.image.created';
+
+/** Ordered: the first entry that matches wins, so specific entries come before generic ones. */
+export const causeCatalogue: readonly CauseEntry[] = [
+  // --- config and manifest ---------------------------------------------------------------------
+  {
+    id: 'config-created',
+    title: 'build date in the config `created` field',
+    hint: dateFix,
+    match: { kinds: ['config-field'], pointerPatterns: ['/created'] },
+  },
+  {
+    id: 'history-created',
+    title: 'build dates in the config history',
+    hint: dateFix,
+    match: { kinds: ['config-field'], pointerPatterns: ['/history/*/created'] },
+  },
+  {
+    id: 'created-label',
+    title: `build date in the ${createdLabel} label or annotation`,
+    hint:
+      'derive it from the commit, not the clock: ' +
+      '`--label org.opencontainers.image.created=$(date -u -d @$SOURCE_DATE_EPOCH +%Y-%m-%dT%H:%M:%SZ)`; ' +
+      'normalization removes it',
+    match: [
+      {
+        kinds: ['config-field'],
+        pointerPatterns: [`/config/Labels/${createdLabel}`, `/container_config/Labels/${createdLabel}`],
+      },
+      {
+        kinds: ['manifest-field'],
+        pointerPatterns: [`/annotations/${createdLabel}`, `/manifests/*/annotations/${createdLabel}`],
+      },
+    ],
+  },
+  {
+    id: 'builder-version',
+    title: 'different builder versions',
+    hint: 'build both images with the same builder version (pin the buildah package or the BuildKit image)',
+    match: {
+      kinds: ['config-field'],
+      pointerPatterns: ['/docker_version', '/config/Labels/io.buildah.version', '/container_config/Labels/io.buildah.version'],
+    },
+  },
+  {
+    id: 'host-fields',
+    title: 'build-host identifiers (build container ID, hostname, intermediate image IDs)',
+    hint:
+      'they name the build machine, not the image: nothing to change in the Dockerfile; ' +
+      'BuildKit does not write them, buildah and the classic builder do; normalization removes them',
+    match: [
+      {
+        kinds: ['config-field'],
+        pointerPatterns: ['/container', '/parent', '/config/Hostname', '/container_config/Hostname', '/config/Image', '/container_config/Image'],
+      },
+      // buildah --layers: "FROM <id>" names the intermediate image, whose ID hashes its dates.
+      { kinds: ['config-field'], pointerPatterns: ['/history/*/comment'], valuePattern: '^FROM [0-9a-f]{12,64}$' },
+    ],
+  },
+  {
+    id: 'layer-diff-ids',
+    title: 'layer diff_ids in the config (they follow from the layer differences)',
+    hint: 'fix the layer differences listed for these layers; the config only records their digests',
+    match: { kinds: ['config-field'], pointerPatterns: ['/rootfs/diff_ids', '/rootfs/diff_ids/*'] },
+  },
+
+  // --- whole layers ----------------------------------------------------------------------------
+  {
+    id: 'layer-compression',
+    title: 'same layer tar, compressed differently (compressor, level or gzip header)',
+    hint:
+      'compress with one tool and one setting on both sides (BuildKit: `compression=gzip,compression-level=N,force-compression=true`); ' +
+      'the canonical digest does not depend on compression',
+    match: { kinds: ['layer-compression'] },
+  },
+  {
+    id: 'entry-order',
+    title: 'tar entries in a different order',
+    hint:
+      'the builder writes entries in the order it walks its storage: nothing to change in the Dockerfile; ' +
+      'normalization sorts entries by path',
+    match: { kinds: ['entry-order'] },
+  },
+  {
+    id: 'tar-dialect',
+    title: 'tar format differences (ustar, pax or GNU headers)',
+    hint: 'different tools or versions wrote the tars: build both with the same builder version; normalization writes one dialect',
+    match: [
+      { kinds: ['tar-dialect'] },
+      // pax records that only re-encode what a ustar header holds, or a tar tool's inode bookkeeping.
+      {
+        kinds: ['file-attribute'],
+        attributes: ['pax'],
+        keys: ['path', 'linkpath', 'size', 'uid', 'gid', 'SCHILY.dev', 'SCHILY.ino', 'SCHILY.nlink', 'GNU.sparse.major', 'GNU.sparse.minor'],
+      },
+    ],
+  },
+  {
+    id: 'tar-noise',
+    title: 'tar header noise only (the layers are equal after normalization)',
+    hint:
+      'diff_ids differ but the normalized tars are equal: set file times with BuildKit `rewrite-timestamp=true` ' +
+      'or buildah `--timestamp`, or push what `oci-repro normalize` writes',
+    match: { kinds: ['layer-tar'] },
+  },
+
+  // --- file metadata that every file carries ---------------------------------------------------
+  {
+    id: 'file-mtime',
+    title: 'file modification times from the build clock',
+    hint:
+      'BuildKit: `--build-arg SOURCE_DATE_EPOCH=N --output type=image,rewrite-timestamp=true` (BuildKit 0.13+); ' +
+      'buildah 1.28: `--timestamp N` sets the times of new layers (buildah 1.41+ also has ' +
+      '`--source-date-epoch N --rewrite-timestamp`); or normalize with `oci-repro normalize`',
+    match: [
+      { kinds: ['file-attribute'], attributes: ['mtime'] },
+      { kinds: ['file-attribute'], attributes: ['pax'], keys: ['mtime'] },
+    ],
+  },
+  {
+    id: 'extra-times',
+    title: 'access and change times recorded in pax headers',
+    hint: 'written by tar tools in pax mode (GNU tar --posix, some builders); normalization drops them',
+    match: [
+      { kinds: ['file-attribute'], attributes: ['atime', 'ctime'] },
+      { kinds: ['file-attribute'], attributes: ['pax'], keys: ['atime', 'ctime', 'LIBARCHIVE.creationtime'] },
+    ],
+  },
+  {
+    id: 'owner-names',
+    title: 'owner and group names looked up on the build host',
+    hint:
+      "names come from the builder's passwd and group files; the uid and gid are what count. " +
+      'With GNU tar use `--numeric-owner`; normalization blanks the names',
+    match: [
+      { kinds: ['file-attribute'], attributes: ['uname', 'gname'] },
+      { kinds: ['file-attribute'], attributes: ['pax'], keys: ['uname', 'gname'] },
+    ],
+  },
+  {
+    id: 'umask-mode',
+    title: 'group or other write permission differs (the umask of the checkout)',
+    hint:
+      'COPY keeps the modes of the build context, which follow the umask of the git checkout: ' +
+      'run `umask 022` before checking out in CI, or use `COPY --chmod=...`',
+    match: { kinds: ['file-attribute'], attributes: ['mode'], modeBits: 0o022 },
+  },
+
+  // --- files rewritten by every build (specific paths first) -----------------------------------
+  {
+    id: 'apt-logs',
+    title: 'apt and dpkg logs',
+    hint:
+      'delete them in the same RUN as apt-get: ' +
+      '`rm -rf /var/log/apt/* /var/log/dpkg.log /var/log/alternatives.log`',
+    match: volatileFiles(['var/log/apt/**', 'var/log/dpkg.log', 'var/log/alternatives.log']),
+  },
+  {
+    id: 'apt-lists',
+    title: 'apt package lists from `apt-get update`',
+    hint: 'remove them in the same RUN as `apt-get update`: `rm -rf /var/lib/apt/lists/*`',
+    match: volatileFiles(['var/lib/apt/lists/**']),
+  },
+  {
+    id: 'apt-cache',
+    title: 'apt package caches and downloaded packages',
+    hint: 'run `apt-get clean` (or `rm -f /var/cache/apt/*.bin`) in the same RUN as apt-get install',
+    match: volatileFiles(['var/cache/apt/*.bin', 'var/cache/apt/archives/**']),
+  },
+  {
+    id: 'debconf-backups',
+    title: 'debconf backup files (`*-old`)',
+    hint: 'remove them in the same RUN as apt-get install: `rm -f /var/cache/debconf/*-old`',
+    match: volatileFiles(['var/cache/debconf/*-old']),
+  },
+  {
+    id: 'ldconfig-aux-cache',
+    title: 'ldconfig auxiliary cache (records inode numbers and times of libraries)',
+    hint: 'remove it in the same RUN that installs libraries: `rm -f /var/cache/ldconfig/aux-cache`',
+    match: volatileFiles(['var/cache/ldconfig/aux-cache']),
+  },
+  {
+    id: 'man-db-cache',
+    title: 'man-db index caches',
+    hint: 'remove them in the same RUN as apt-get install: `rm -rf /var/cache/man/*`',
+    match: volatileFiles(['var/cache/man/**']),
+  },
+  {
+    id: 'shadow-last-change',
+    title: 'the "last password change" day in /etc/shadow is the build day',
+    hint:
+      'export SOURCE_DATE_EPOCH in the RUN that adds users (shadow 4.6+ uses it for that day), ' +
+      'or pin the day in the same RUN: `chage -d 2024-01-01 USER`',
+    match: volatileFiles(['etc/shadow', 'etc/shadow-']),
+  },
+  {
+    id: 'machine-id',
+    title: 'a machine ID generated during the build',
+    hint: 'empty it in the same RUN that creates it: `: > /etc/machine-id; rm -f /var/lib/dbus/machine-id`',
+    match: volatileFiles(['etc/machine-id', 'var/lib/dbus/machine-id']),
+  },
+  {
+    id: 'wget-hsts',
+    title: 'wget HSTS database (records when hosts were seen)',
+    hint: 'use `wget --no-hsts`, or `rm -f /root/.wget-hsts` in the same RUN',
+    match: volatileFiles(['root/.wget-hsts']),
+  },
+  {
+    id: 'pip-cache',
+    title: 'pip download and wheel cache',
+    hint: 'use `pip install --no-cache-dir` (or PIP_NO_CACHE_DIR=1), or a cache mount: `RUN --mount=type=cache,target=/root/.cache/pip`',
+    match: volatileFiles(['root/.cache/pip/**']),
+  },
+  {
+    id: 'npm-cache',
+    title: 'npm cache',
+    hint: 'run `npm cache clean --force` in the same RUN, or keep it on a cache mount: `RUN --mount=type=cache,target=/root/.npm`',
+    match: volatileFiles(['root/.npm/**']),
+  },
+  {
+    id: 'pyc-header',
+    title: 'Python bytecode (.pyc) headers record source file times',
+    hint:
+      'export SOURCE_DATE_EPOCH in the RUN that compiles (Python then writes hash-based .pyc files), ' +
+      'or compile with `python -m compileall --invalidation-mode checked-hash`, or set PYTHONDONTWRITEBYTECODE=1',
+    match: volatileFiles(['**/__pycache__/*.pyc', '*.pyc']),
+  },
+  {
+    id: 'tmp-files',
+    title: 'temporary files left in /tmp or /var/tmp',
+    hint: 'clean up in the same RUN (`rm -rf /tmp/* /var/tmp/*`), or use a tmpfs mount: `RUN --mount=type=tmpfs,target=/tmp`',
+    match: volatileFiles(['tmp/**', 'var/tmp/**']),
+  },
+  {
+    id: 'log-files',
+    title: 'log files written during the build',
+    hint: "delete logs in the RUN that writes them, or send the tool's log to /dev/null",
+    match: volatileFiles(['var/log/**']),
+  },
+];
+
+/** The catalogue entry of a cause id, or undefined. */
+export function findCauseEntry(id: string): CauseEntry | undefined {
+  return causeIndex.get(id);
+}
+
+const causeIndex = new Map(causeCatalogue.map((entry) => [entry.id, entry]));
+
+/** The first catalogue entry matching the difference, or null. */
+export function matchCause(difference: Difference, catalogue: readonly CauseEntry[] = causeCatalogue): CauseEntry | null {
+  for (const entry of catalogue) {
+    const matches = Array.isArray(entry.match) ? entry.match : [entry.match as CauseMatch];
+    if (matches.some((match) => matchesDifference(match, difference))) return entry;
+  }
+  return null;
+}
+
+/**
+ * Fills `cause` and `hint` of each difference from the first matching catalogue entry. Returns new
+ * objects; a difference that already has a cause keeps it, and one that matches nothing keeps null.
+ */
+export function explainDifferences(
+  differences: readonly Difference[],
+  catalogue: readonly CauseEntry[] = causeCatalogue,
+): Difference[] {
+  return differences.map((difference) => {
+    if (difference.cause !== null) return { ...difference };
+    const entry = matchCause(difference, catalogue);
+    if (!entry) return { ...difference };
+    return { ...difference, cause: { id: entry.id, title: entry.title }, hint: entry.hint };
+  });
+}
+
+function matchesDifference(match: CauseMatch, difference: Difference): boolean {
+  if (match.kinds && !match.kinds.includes(difference.kind)) return false;
+  if (match.attributes && (difference.attribute === undefined || !match.attributes.includes(difference.attribute))) {
+    return false;
+  }
+  if (match.keys && (difference.key === undefined || !match.keys.includes(difference.key))) return false;
+  if (match.pathGlobs) {
+    if (difference.file === undefined) return false;
+    const file = difference.file;
+    if (!match.pathGlobs.some((glob) => matchGlob(glob, file))) return false;
+  }
+  if (match.pointerPatterns) {
+    if (difference.kind !== 'config-field' && difference.kind !== 'manifest-field') return false;
+    if (!match.pointerPatterns.some((pattern) => matchGlob(pattern, difference.path))) return false;
+  }
+  if (match.valuePattern !== undefined) {
+    const pattern = compiledPattern(match.valuePattern);
+    if (typeof difference.a !== 'string' || typeof difference.b !== 'string') return false;
+    if (!pattern.test(difference.a) || !pattern.test(difference.b)) return false;
+  }
+  if (match.modeBits !== undefined) {
+    const a = parseMode(difference.a);
+    const b = parseMode(difference.b);
+    if (a === null || b === null || a === b) return false;
+    if (((a ^ b) & ~match.modeBits) !== 0) return false;
+  }
+  return true;
+}
+
+const patternCache = new Map<string, RegExp>();
+function compiledPattern(source: string): RegExp {
+  let pattern = patternCache.get(source);
+  if (!pattern) {
+    pattern = new RegExp(source);
+    patternCache.set(source, pattern);
+  }
+  return pattern;
+}
+
+/** A mode as a number: the comparer may give a number or an octal string such as "0644". */
+export function parseMode(value: unknown): number | null {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
+  if (typeof value === 'string' && /^0?o?[0-7]{1,7}$/.test(value)) return Number.parseInt(value.replace(/^0?o?/, ''), 8);
+  return null;
+}
+
+/**
+ * Matches a path against a glob, segment by segment:
+ * - `*` matches any characters within one segment, `?` one character (never `/`);
+ * - a `**` segment matches zero or more whole segments, so `tmp/**` also matches the directory `tmp`
+ *   itself (its mtime changes when its contents do);
+ * - a pattern without any `/` matches the last segment at any depth (`*.pyc`), as in .gitignore;
+ *   any other pattern is anchored at the root.
+ * Leading `/` and `./` and a trailing `/` (directory entries) are ignored on both sides, so the
+ * same matcher serves file paths and JSON pointers (`/history/*\/created`).
+ */
+export function matchGlob(pattern: string, path: string): boolean {
+  const anywhere = !pattern.includes('/');
+  const patternSegments = splitPath(pattern);
+  const pathSegments = splitPath(path);
+  if (anywhere) {
+    const last = pathSegments.at(-1);
+    return last !== undefined && patternSegments.length === 1 && matchSegment(patternSegments[0] ?? '', last);
+  }
+  return matchSegments(patternSegments, pathSegments);
+}
+
+function splitPath(path: string): string[] {
+  const trimmed = path.replace(/^(\.\/|\/)+/, '').replace(/\/+$/, '');
+  return trimmed === '' ? [] : trimmed.split('/');
+}
+
+/** Dynamic programming over (pattern, path) positions: linear in their product, no backtracking blow-up. */
+function matchSegments(pattern: readonly string[], path: readonly string[]): boolean {
+  // reachable[j]: the first i pattern segments can match the first j path segments.
+  let reachable = new Array<boolean>(path.length + 1).fill(false);
+  reachable[0] = true;
+  for (const segment of pattern) {
+    const next = new Array<boolean>(path.length + 1).fill(false);
+    if (segment === '**') {
+      let any = false;
+      for (let j = 0; j <= path.length; j++) {
+        any = any || (reachable[j] ?? false);
+        next[j] = any;
+      }
+    } else {
+      for (let j = 1; j <= path.length; j++) {
+        next[j] = (reachable[j - 1] ?? false) && matchSegment(segment, path[j - 1] ?? '');
+      }
+    }
+    reachable = next;
+  }
+  return reachable[path.length] ?? false;
+}
+
+const segmentCache = new Map<string, RegExp>();
+function matchSegment(pattern: string, segment: string): boolean {
+  if (!pattern.includes('*') && !pattern.includes('?')) return pattern === segment;
+  let regex = segmentCache.get(pattern);
+  if (!regex) {
+    const source = [...pattern]
+      .map((char) => (char === '*' ? '[^/]*' : char === '?' ? '[^/]' : char.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+      .join('');
+    regex = new RegExp(`^${source}$`, 's');
+    segmentCache.set(pattern, regex);
+  }
+  return regex.test(segment);
+}

@@ -1,0 +1,266 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type CauseEntry,
+  causeCatalogue,
+  differenceKinds,
+  explainDifferences,
+  fileAttributes,
+  findCauseEntry,
+  matchCause,
+  matchGlob,
+  parseMode,
+} from '../../src/compare/causes.js';
+import type { Difference, FileAttribute } from '../../src/report/model.js';
+
+const digest = (c: string) => `sha256:${c.repeat(64)}`;
+
+function configField(path: string, a: unknown, b: unknown): Difference {
+  return { kind: 'config-field', path, a, b, neutralized: false, cause: null };
+}
+
+function fileAttribute(file: string, attribute: FileAttribute, a: unknown, b: unknown, key?: string): Difference {
+  return {
+    kind: 'file-attribute',
+    path: `layers/1/${file}#${attribute}${key ? `:${key}` : ''}`,
+    layer: 1,
+    file,
+    attribute,
+    ...(key ? { key } : {}),
+    a,
+    b,
+    neutralized: false,
+    cause: null,
+  };
+}
+
+function content(file: string): Difference {
+  return fileAttribute(file, 'content', digest('a'), digest('b'));
+}
+
+function fileAdded(file: string): Difference {
+  return { kind: 'file-added', path: `layers/1/${file}`, layer: 1, file, a: null, b: { type: 'file', size: 12 }, neutralized: false, cause: null };
+}
+
+function layerKind(kind: Difference['kind']): Difference {
+  return { kind, path: 'layers/0', layer: 0, a: null, b: null, neutralized: true, cause: null };
+}
+
+/** One realistic difference per catalogue entry (several for entries with several shapes). */
+const examples: [string, Difference][] = [
+  ['config-created', configField('/created', '2024-05-01T10:03:25.118Z', '2024-05-01T10:10:01.904Z')],
+  ['history-created', configField('/history/4/created', '2024-05-01T10:03:21Z', '2024-05-01T10:09:58Z')],
+  ['created-label', configField('/config/Labels/org.opencontainers.image.created', '2024-05-01T10:03:25Z', '2024-05-01T10:10:01Z')],
+  ['created-label', configField('/container_config/Labels/org.opencontainers.image.created', '2024-05-01', '2024-05-02')],
+  [
+    'created-label',
+    { kind: 'manifest-field', path: '/annotations/org.opencontainers.image.created', a: '2024-05-01T10:03:25Z', b: '2024-05-01T10:10:01Z', neutralized: true, cause: null },
+  ],
+  ['builder-version', configField('/docker_version', '24.0.7', '25.0.3')],
+  ['builder-version', configField('/config/Labels/io.buildah.version', '1.28.2', '1.33.7')],
+  ['host-fields', configField('/container', `3f2a5b6c7d8e${'9'.repeat(52)}`, `0b7e6d5c4a3f${'1'.repeat(52)}`)],
+  ['host-fields', configField('/config/Hostname', '3f2a5b6c7d8e', '0b7e6d5c4a3f')],
+  ['host-fields', configField('/container_config/Hostname', '3f2a5b6c7d8e', '0b7e6d5c4a3f')],
+  ['host-fields', configField('/parent', digest('1'), digest('2'))],
+  ['host-fields', configField('/history/2/comment', 'FROM 3f2a5b6c7d8e', 'FROM 0b7e6d5c4a3f')],
+  ['layer-diff-ids', configField('/rootfs/diff_ids/1', digest('1'), digest('2'))],
+  ['layer-compression', layerKind('layer-compression')],
+  ['entry-order', layerKind('entry-order')],
+  ['tar-dialect', layerKind('tar-dialect')],
+  ['tar-dialect', fileAttribute('usr/share/doc/a-very-long-name/changelog.Debian.gz', 'pax', '100', null, 'path')],
+  ['tar-noise', layerKind('layer-tar')],
+  ['file-mtime', fileAttribute('usr/local/bin/app', 'mtime', 1714557800, 1714558195)],
+  ['file-mtime', fileAttribute('usr/local/bin/app', 'pax', '1714557800.123', '1714558195.9', 'mtime')],
+  ['extra-times', fileAttribute('usr/local/bin/app', 'atime', 1714557800, 1714558195)],
+  ['extra-times', fileAttribute('usr/local/bin/app', 'ctime', 1714557800, 1714558195)],
+  ['extra-times', fileAttribute('usr/local/bin/app', 'pax', '1714557800.5', null, 'atime')],
+  ['owner-names', fileAttribute('usr/local/bin/app', 'uname', 'root', '')],
+  ['owner-names', fileAttribute('usr/local/bin/app', 'gname', 'root', 'wheel')],
+  ['owner-names', fileAttribute('usr/local/bin/app', 'pax', 'builder', null, 'uname')],
+  ['umask-mode', fileAttribute('app/config.yaml', 'mode', 0o664, 0o644)],
+  ['umask-mode', fileAttribute('app/run.sh', 'mode', '0775', '0755')],
+  ['apt-logs', content('var/log/apt/history.log')],
+  ['apt-logs', content('var/log/apt/term.log')],
+  ['apt-logs', fileAdded('var/log/apt/eipp.log.xz')],
+  ['apt-logs', content('var/log/dpkg.log')],
+  ['apt-logs', content('var/log/alternatives.log')],
+  ['apt-lists', fileAdded('var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_InRelease')],
+  ['apt-cache', content('var/cache/apt/pkgcache.bin')],
+  ['apt-cache', content('var/cache/apt/srcpkgcache.bin')],
+  ['apt-cache', fileAdded('var/cache/apt/archives/python3_3.11.2-1+b1_amd64.deb')],
+  ['debconf-backups', content('var/cache/debconf/templates.dat-old')],
+  ['debconf-backups', content('var/cache/debconf/config.dat-old')],
+  ['ldconfig-aux-cache', content('var/cache/ldconfig/aux-cache')],
+  ['man-db-cache', content('var/cache/man/index.db')],
+  ['shadow-last-change', content('etc/shadow')],
+  ['shadow-last-change', content('etc/shadow-')],
+  ['machine-id', content('etc/machine-id')],
+  ['machine-id', content('var/lib/dbus/machine-id')],
+  ['wget-hsts', content('root/.wget-hsts')],
+  ['pip-cache', fileAdded('root/.cache/pip/http-v2/a/b/c/d/e/0123456789abcdef')],
+  ['pip-cache', fileAdded('root/.cache/pip/')],
+  ['npm-cache', fileAdded('root/.npm/_cacache/index-v5/1f/2e/abc')],
+  ['pyc-header', content('usr/lib/python3.11/__pycache__/ssl.cpython-311.pyc')],
+  ['pyc-header', content('opt/app/legacy/module.pyc')],
+  ['tmp-files', fileAdded('tmp/tmp.x8Gk2/build.log')],
+  ['tmp-files', content('var/tmp/cache.db')],
+  ['log-files', content('var/log/lastlog')],
+];
+
+describe('causes catalogue', () => {
+  it.each(examples)('names %s for %j', (id, difference) => {
+    const [explained] = explainDifferences([difference]);
+    expect(explained?.cause?.id).toBe(id);
+    expect(explained?.cause?.title).toBe(findCauseEntry(id)?.title);
+    expect(explained?.hint).toBe(findCauseEntry(id)?.hint);
+  });
+
+  it('has an example for every entry, and unique ids', () => {
+    const ids = causeCatalogue.map((entry) => entry.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(new Set(examples.map(([id]) => id))).toEqual(new Set(ids));
+    for (const entry of causeCatalogue) {
+      expect(entry.id).toMatch(/^[a-z0-9]+(-[a-z0-9]+)*$/);
+      expect(entry.id).not.toBe('unknown');
+      expect(entry.hint.length).toBeGreaterThan(20);
+    }
+  });
+
+  it('covers the questions users ask: SOURCE_DATE_EPOCH, rewrite-timestamp, buildah --timestamp', () => {
+    expect(findCauseEntry('config-created')?.hint).toContain('SOURCE_DATE_EPOCH');
+    expect(findCauseEntry('config-created')?.hint).toContain('--timestamp');
+    expect(findCauseEntry('file-mtime')?.hint).toContain('rewrite-timestamp=true');
+    expect(findCauseEntry('file-mtime')?.hint).toContain('--timestamp');
+    expect(findCauseEntry('pyc-header')?.hint).toContain('checked-hash');
+    expect(findCauseEntry('pip-cache')?.hint).toContain('--no-cache-dir');
+    expect(findCauseEntry('apt-lists')?.hint).toContain('rm -rf /var/lib/apt/lists/*');
+  });
+
+  it('keeps unknown differences as null, never hidden', () => {
+    const unknown = [
+      fileAttribute('usr/local/bin/entrypoint.sh', 'mode', 0o755, 0o644),
+      content('usr/local/bin/app'),
+      fileAdded('opt/app/extra.txt'),
+      configField('/config/Env/3', 'BUILD_ID=1', 'BUILD_ID=2'),
+      configField('/history/2/comment', 'buildkit.dockerfile.v0', 'my comment'),
+      fileAttribute('usr/bin/ping', 'xattr', 'AQAAAgAgAAAAAAAAAAAAAAAAAAA=', null, 'security.capability'),
+      fileAttribute('usr/bin/app', 'uid', 0, 1000),
+      { kind: 'layer-count', path: 'layers', a: 3, b: 4, neutralized: false, cause: null } satisfies Difference,
+    ];
+    const explained = explainDifferences(unknown);
+    expect(explained).toHaveLength(unknown.length);
+    for (const difference of explained) {
+      expect(difference.cause).toBeNull();
+      expect(difference.hint).toBeUndefined();
+    }
+  });
+
+  it('puts specific entries before generic ones', () => {
+    // An apt log is apt-logs, not the generic log-files; its mtime is file-mtime, whose fix covers every file.
+    expect(matchCause(content('var/log/apt/history.log'))?.id).toBe('apt-logs');
+    expect(matchCause(fileAttribute('var/log/apt/history.log', 'mtime', 1, 2))?.id).toBe('file-mtime');
+    expect(matchCause(content('var/log/lastlog'))?.id).toBe('log-files');
+    // A .pyc in /tmp is first a .pyc.
+    expect(matchCause(content('tmp/build/__pycache__/x.cpython-311.pyc'))?.id).toBe('pyc-header');
+  });
+
+  it('reads config pointers exactly: /created is not /history/N/created', () => {
+    expect(matchCause(configField('/created', 'x', 'y'))?.id).toBe('config-created');
+    expect(matchCause(configField('/history/0/created', 'x', 'y'))?.id).toBe('history-created');
+    expect(matchCause(configField('/history/0/created_by', 'RUN a', 'RUN b'))).toBeNull();
+    expect(matchCause(configField('/config/Labels/created', 'x', 'y'))).toBeNull();
+    // A file path that looks like a pointer is not one.
+    expect(matchCause(content('created'))).toBeNull();
+  });
+
+  it('matches umask only for group/other write bits', () => {
+    expect(matchCause(fileAttribute('a', 'mode', 0o664, 0o644))?.id).toBe('umask-mode');
+    expect(matchCause(fileAttribute('a', 'mode', 0o666, 0o644))?.id).toBe('umask-mode');
+    expect(matchCause(fileAttribute('a', 'mode', 0o755, 0o644))).toBeNull();
+    expect(matchCause(fileAttribute('a', 'mode', 0o4755, 0o755))).toBeNull();
+    expect(matchCause(fileAttribute('a', 'mode', 'rw-r--r--', 0o644))).toBeNull();
+  });
+
+  it('keeps a cause already set and does not mutate its input', () => {
+    const preset: Difference = { ...content('var/log/dpkg.log'), cause: { id: 'custom', title: 'set by the comparer' } };
+    const input = [preset, content('var/log/dpkg.log')];
+    const frozen = structuredClone(input);
+    const explained = explainDifferences(input);
+    expect(explained[0]?.cause?.id).toBe('custom');
+    expect(explained[1]?.cause?.id).toBe('apt-logs');
+    expect(input).toEqual(frozen);
+  });
+
+  it('takes another catalogue', () => {
+    const catalogue: CauseEntry[] = [{ id: 'app-build-info', title: 'build info', hint: 'pin it', match: { pathGlobs: ['opt/app/BUILD_INFO'] } }];
+    expect(explainDifferences([content('opt/app/BUILD_INFO')], catalogue)[0]?.cause?.id).toBe('app-build-info');
+    expect(explainDifferences([content('var/log/dpkg.log')], catalogue)[0]?.cause).toBeNull();
+  });
+
+  it('lists every kind and attribute of the model at run time', () => {
+    expect(differenceKinds).toContain('file-attribute');
+    expect(differenceKinds).toHaveLength(10);
+    expect(fileAttributes).toContain('pax');
+    expect(fileAttributes).toHaveLength(15);
+  });
+
+  it('parses modes as numbers or octal strings', () => {
+    expect(parseMode(0o644)).toBe(0o644);
+    expect(parseMode('0644')).toBe(0o644);
+    expect(parseMode('755')).toBe(0o755);
+    expect(parseMode('0o750')).toBe(0o750);
+    expect(parseMode('rw-r--r--')).toBeNull();
+    expect(parseMode(-1)).toBeNull();
+  });
+});
+
+describe('matchGlob', () => {
+  it.each([
+    ['var/log/apt/**', 'var/log/apt/history.log', true],
+    ['var/log/apt/**', 'var/log/apt/sub/dir/x', true],
+    ['var/log/apt/**', 'var/log/apt', true],
+    ['var/log/apt/**', 'var/log/apt/', true],
+    ['var/log/apt/**', 'var/log/aptitude', false],
+    ['var/log/apt/*', 'var/log/apt/history.log', true],
+    ['var/log/apt/*', 'var/log/apt/sub/x', false],
+    ['/tmp/**', 'tmp/a/b', true],
+    ['tmp/**', '/tmp/a', true],
+    ['tmp/**', './tmp/a', true],
+    ['tmp/**', 'var/tmp/a', false],
+    ['**/__pycache__/*.pyc', 'usr/lib/python3/__pycache__/a.cpython-311.pyc', true],
+    ['**/__pycache__/*.pyc', '__pycache__/a.pyc', true],
+    ['**/__pycache__/*.pyc', 'usr/lib/python3/a.pyc', false],
+    ['*.pyc', 'usr/lib/python3/a.pyc', true],
+    ['*.pyc', 'a.pyc', true],
+    ['*.pyc', 'usr/lib/a.pyc/', true],
+    ['*.pyc', 'usr/lib/a.py', false],
+    ['var/cache/apt/*.bin', 'var/cache/apt/pkgcache.bin', true],
+    ['var/cache/apt/*.bin', 'var/cache/apt/archives/x.bin', false],
+    ['var/cache/debconf/*-old', 'var/cache/debconf/templates.dat-old', true],
+    ['var/cache/debconf/*-old', 'var/cache/debconf/templates.dat', false],
+    ['etc/shadow', 'etc/shadow', true],
+    ['etc/shadow', 'etc/shadow-', false],
+    ['etc/shadow?', 'etc/shadow-', true],
+    ['etc/shadow?', 'etc/shadow', false],
+    ['a/**/b/**/c', 'a/x/y/b/z/c', true],
+    ['a/**/b/**/c', 'a/b/c', true],
+    ['a/**/b/**/c', 'a/c', false],
+    ['**', 'anything/at/all', true],
+    ['a.b', 'axb', false],
+    ['(x)+[y]', '(x)+[y]', true],
+    ['/history/*/created', '/history/12/created', true],
+    ['/history/*/created', '/history/12/created_by', false],
+    ['/history/*/created', '/created', false],
+    ['/created', '/created', true],
+    ['/created', '/history/1/created', false],
+  ] as const)('%s on %s: %s', (pattern, path, expected) => {
+    expect(matchGlob(pattern, path)).toBe(expected);
+  });
+
+  it('stays fast on patterns that backtrack badly', () => {
+    const path = `${'a/'.repeat(200)}b`;
+    const pattern = `${'**/a/'.repeat(20)}c`;
+    const started = performance.now();
+    expect(matchGlob(pattern, path)).toBe(false);
+    expect(performance.now() - started).toBeLessThan(200);
+  });
+});
