@@ -1,0 +1,106 @@
+/**
+ * The report summary: counts by cause and where the remaining differences are. "Remaining" means not
+ * neutralized by normalization, as in the model; accepted differences are remaining ones that a policy
+ * accepts, and unexplained ones are remaining ones with no known cause.
+ */
+import type { CauseCount, Difference, LayerComparison, ReportSummary } from './model.js';
+
+/** The pseudo cause id under which differences with no known cause are counted. No catalogue entry uses it. */
+export const unknownCauseId = 'unknown';
+export const unknownCauseTitle = 'no known cause';
+
+export interface SummaryLimits {
+  /** At most this many layers in `topLayers`. */
+  topLayers?: number;
+  /** At most this many files in `topFiles`. */
+  topFiles?: number;
+}
+
+export function summarize(
+  differences: readonly Difference[],
+  layers: readonly LayerComparison[],
+  limits: SummaryLimits = {},
+): ReportSummary {
+  const remaining = differences.filter((difference) => !difference.neutralized);
+  return {
+    differences: differences.length,
+    remaining: remaining.length,
+    neutralized: differences.length - remaining.length,
+    accepted: remaining.filter((difference) => difference.accepted).length,
+    unexplained: remaining.filter((difference) => difference.cause === null).length,
+    byCause: countByCause(differences),
+    topLayers: rankLayers(remaining, layers).slice(0, limits.topLayers ?? 10),
+    topFiles: rankFiles(remaining).slice(0, limits.topFiles ?? 20),
+  };
+}
+
+function countByCause(differences: readonly Difference[]): CauseCount[] {
+  const counts = new Map<string, CauseCount>();
+  for (const difference of differences) {
+    const id = difference.cause?.id ?? unknownCauseId;
+    let count = counts.get(id);
+    if (!count) {
+      count = { cause: id, title: difference.cause?.title ?? unknownCauseTitle, count: 0, neutralized: 0, accepted: 0 };
+      counts.set(id, count);
+    }
+    count.count += 1;
+    if (difference.neutralized) count.neutralized += 1;
+    else if (difference.accepted) count.accepted += 1;
+    if (count.hint === undefined && difference.hint !== undefined && difference.cause !== null) count.hint = difference.hint;
+  }
+  // What still blocks the gate first, then the biggest; the id keeps the order stable.
+  const blocking = (count: CauseCount) => count.count - count.neutralized - count.accepted;
+  return [...counts.values()].sort(
+    (x, y) => blocking(y) - blocking(x) || y.count - x.count || compareText(x.cause, y.cause),
+  );
+}
+
+function rankLayers(remaining: readonly Difference[], layers: readonly LayerComparison[]): ReportSummary['topLayers'] {
+  const counts = new Map<number, number>();
+  for (const difference of remaining) {
+    if (difference.layer === undefined) continue;
+    counts.set(difference.layer, (counts.get(difference.layer) ?? 0) + 1);
+  }
+  const steps = new Map(layers.map((layer) => [layer.index, layer.step]));
+  return [...counts]
+    .map(([index, count]) => ({ index, step: steps.get(index) ?? null, remaining: count }))
+    .sort((x, y) => y.remaining - x.remaining || x.index - y.index);
+}
+
+function rankFiles(remaining: readonly Difference[]): ReportSummary['topFiles'] {
+  const files = new Map<string, { layer: number | null; file: string; attributes: string[]; count: number }>();
+  for (const difference of remaining) {
+    if (difference.file === undefined) continue;
+    const layer = difference.layer ?? null;
+    const key = `${layer ?? ''}\u0000${difference.file}`;
+    let entry = files.get(key);
+    if (!entry) {
+      entry = { layer, file: difference.file, attributes: [], count: 0 };
+      files.set(key, entry);
+    }
+    entry.count += 1;
+    const what = describeFileChange(difference);
+    if (!entry.attributes.includes(what)) entry.attributes.push(what);
+  }
+  return [...files.values()]
+    .sort(
+      (x, y) =>
+        y.count - x.count ||
+        (x.layer ?? Number.MAX_SAFE_INTEGER) - (y.layer ?? Number.MAX_SAFE_INTEGER) ||
+        compareText(x.file, y.file),
+    )
+    .map(({ layer, file, attributes }) => ({ layer, file, attributes }));
+}
+
+/** `added`, `removed`, `mtime`, `xattr:security.capability`: what changed about a file, in one word. */
+export function describeFileChange(difference: Difference): string {
+  if (difference.kind === 'file-added') return 'added';
+  if (difference.kind === 'file-removed') return 'removed';
+  const attribute = difference.attribute ?? difference.kind;
+  return difference.key !== undefined ? `${attribute}:${difference.key}` : attribute;
+}
+
+/** Code-unit order, the same on every machine and locale (unlike localeCompare). */
+export function compareText(x: string, y: string): number {
+  return x < y ? -1 : x > y ? 1 : 0;
+}
