@@ -13,14 +13,18 @@
  *   duplicate-paths  last entry for a path wins                off: keep every entry
  * Never changed: content, mode, uid/gid, xattrs, ACL records, symlink targets, device numbers,
  * whiteouts (`.wh.*` files are ordinary files here, as the OCI spec defines them).
+ * A duplicate replaces the earlier entry of the same path (`a` and `a/` are one path); entries under a
+ * directory that a later non-directory replaces are kept, since the table describes the tar, not the
+ * tree a particular runtime would build from it.
  *
  * How the canonical tar is produced (never holding a layer, or a whole large file, in memory):
  * - While the input stays in canonical order, the canonical tar is hashed during the pass itself.
- * - File contents go to a spool (one temp file, see spool.ts) so that an input that turns out not to be
- *   in canonical order (possibly late: a duplicate path at the end) can be re-emitted sorted afterwards.
- *   A layer that stays in order never reads its spool back.
+ * - File contents go to a spool (memory up to 32 MiB, then one temp file; see spool.ts) so that an
+ *   input that turns out not to be in canonical order (possibly late: a duplicate path at the end)
+ *   can be re-emitted sorted afterwards. A layer that stays in order never reads its spool back.
  * - With `reopen`, nothing is spooled on the first pass; if the order breaks, the pass stops and the
- *   layer is read again, spooling. Sources that can re-open a layer cheaply should pass it.
+ *   layer is read again, spooling. Disorder usually shows in the first entries, so the second read
+ *   costs little; sources that can re-open a layer should pass it.
  * - With `output`, the canonical tar is written there, always from the spool after the pass, so
  *   nothing is written before the final order is known.
  */
@@ -372,7 +376,7 @@ class LayerScanner {
       case TypeFlag.gnuVolume:
         // A volume label names the archive, not a file.
         this.dialects.add('gnu');
-        return this.skip(header.size);
+        return this.skip(paddedSize(header.size));
       case TypeFlag.gnuSparse:
       case TypeFlag.gnuMultiVolume:
         throw unsupported(`gnu ${header.typeflag === TypeFlag.gnuSparse ? 'sparse' : 'multi-volume'} entry at offset ${offset}`, {

@@ -386,6 +386,32 @@ describe('the canonical tar', async () => {
     expect(read[2]).toMatchObject({ devmajor: 1, devminor: 3 });
   });
 
+  test('a hardlink to a path outside the layer stays a link', async () => {
+    const { summary, canonical } = await normalizeWithOutput(
+      await buildTar([{ name: 'b', type: 'link', linkname: './lower/file' }, { name: 'a', content: 'x' }]),
+    );
+    expect(summary.entries[1]).toMatchObject({ path: 'b', type: 'hardlink', linkname: 'lower/file', size: 0 });
+    expect(summary.entries[1].contentDigest).toBeUndefined();
+    expect((await readTar(canonical))[1]).toMatchObject({ name: 'b', type: 'link', linkname: 'lower/file' });
+  });
+
+  test('a hardlink keeps the content its target had when it was linked', async () => {
+    // As a runtime applies it: 'b' shares the first inode of 'a'; the second 'a' is a new file.
+    const input: TestEntry[] = [
+      { name: 'a', content: 'first', mode: 0o600 },
+      { name: 'b', type: 'link', linkname: 'a' },
+      { name: 'a', content: 'second' },
+    ];
+    const { summary, canonical } = await normalizeWithOutput(await buildTar(input));
+    expect(summary.duplicatePaths).toEqual(['a']);
+    expect(summary.entries.map((e) => [e.path, e.type, e.mode])).toEqual([
+      ['a', 'file', 0o644],
+      ['b', 'file', 0o600],
+    ]);
+    const read = await readTar(canonical);
+    expect(read.map((e) => e.content.toString())).toEqual(['second', 'first']);
+  });
+
   test('does not depend on how the input is chunked', async () => {
     const tar = await buildTar(shuffled(base, 11), { dialect: 'gnu' });
     const expected = await normalize(tar);
