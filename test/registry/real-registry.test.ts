@@ -220,11 +220,12 @@ describe.skipIf(skipWithoutTools('docker-registry'))('a real registry with htpas
   it('a wrong password is exit 4 and the password appears nowhere in the error', async () => {
     const { username, password } = registry.credentials!;
     const wrong = `${password}-wrong`;
+    // Thunks, so the second attempt starts only after the first is awaited (no unhandled rejection).
     for (const attempt of [
-      loadRegistryImage('docker://x', `${registry.host}/private:1`, { creds: `${username}:${wrong}`, env: {} }),
-      pushImage(`docker://${registry.host}/private:2`, image.push, { creds: `${username}:${wrong}`, env: {} }),
+      () => loadRegistryImage('docker://x', `${registry.host}/private:1`, { creds: `${username}:${wrong}`, env: {} }),
+      () => pushImage(`docker://${registry.host}/private:2`, image.push, { creds: `${username}:${wrong}`, env: {} }),
     ]) {
-      const error = await caught(attempt);
+      const error = await caught(attempt());
       expect(error.code).toBe('AUTH');
       expect(error.exitCode).toBe(4);
       const text = `${error.line} ${String(error.cause)} ${error.stack}`;
