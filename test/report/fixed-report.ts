@@ -2,14 +2,13 @@
 // `FROM debian` + `RUN apt-get install python3`, compared after the comparer's raw differences
 // went through the causes catalogue, a policy, the summary and the gate, as verify does.
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { explainDifferences } from '../../src/compare/causes.js';
 import { applyPolicy, decideGate, parsePolicy } from '../../src/gate/policy.js';
 import type { Difference, ImageSide, LayerComparison, LayerSide, Report } from '../../src/report/model.js';
 import { summarize } from '../../src/report/summary.js';
+import { checkGolden as checkGoldenFile } from '../helpers/golden.js';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -201,21 +200,7 @@ export function buildFixedReport(differences: Difference[] = rawDifferences()): 
   };
 }
 
-/**
- * Compares output with golden/reports/<name>. UPDATE_GOLDEN=1 (re)writes it; a missing golden fails
- * under CI=true and is reported as skipped otherwise, so goldens change only on purpose.
- */
-export async function checkGolden(name: string, actual: string, skip: (note: string) => void): Promise<string> {
-  const path = join(repoRoot, 'golden', 'reports', name);
-  if (process.env.UPDATE_GOLDEN === '1') {
-    await mkdir(dirname(path), { recursive: true });
-    await writeFile(path, actual);
-    return actual;
-  }
-  if (!existsSync(path)) {
-    if (process.env.CI === 'true') throw new Error(`golden ${path} is missing; run with UPDATE_GOLDEN=1 to create it`);
-    skip(`golden ${name} missing; run with UPDATE_GOLDEN=1`);
-    return actual;
-  }
-  return readFile(path, 'utf8');
+/** Compares output with golden/reports/<name> (see test/helpers/golden.ts). */
+export function checkGolden(name: string, actual: string, skip: (note: string) => void): Promise<string> {
+  return checkGoldenFile(`reports/${name}`, actual, skip);
 }
