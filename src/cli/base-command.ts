@@ -1,5 +1,5 @@
 import { Command, Flags } from '@oclif/core';
-import { ExitCode, OciReproError } from '../errors.js';
+import { ExitCode, OciReproError, usageError } from '../errors.js';
 import { parsePlatform, type LoadOptions } from '../sources/index.js';
 
 /** What an error looks like in --json mode; stable for scripts. */
@@ -25,12 +25,18 @@ export abstract class BaseCommand extends Command {
       helpValue: 'USER:PASSWORD',
     }),
     'tls-verify': Flags.boolean({
-      description: 'verify registry TLS certificates (--no-tls-verify also allows plain HTTP)',
+      description: 'verify registry TLS certificates (--tls-verify=false or --no-tls-verify also allows plain HTTP)',
       default: true,
       allowNo: true,
     }),
     'cert-file': Flags.string({ description: 'PEM file of CA certificates to trust for registries [default: env SSL_CERT_FILE]', helpValue: 'FILE' }),
   };
+
+  /** oclif boolean flags take no value: `--tls-verify=false` (skopeo's spelling) would make `false` the image argument. */
+  protected override async init(): Promise<void> {
+    this.argv = spellBooleanValues(this.argv, ['tls-verify']);
+    await super.init();
+  }
 
   /** The source settings every command shares, from the base flags. */
   protected loadOptionsFrom(flags: { platform?: string; creds?: string; 'tls-verify': boolean; 'cert-file'?: string }): LoadOptions {
@@ -100,4 +106,18 @@ function firstLine(text: string): string {
     .filter((line) => line !== '' && !line.startsWith('See more help with'))
     .join(' ')
     .replace(/\s+/g, ' ');
+}
+
+/** `--NAME=true|false` -> `--NAME` / `--no-NAME` for the given allowNo boolean flags; stops at `--`. */
+export function spellBooleanValues(argv: string[], names: string[]): string[] {
+  const end = argv.indexOf('--');
+  return argv.map((arg, i) => {
+    if (end !== -1 && i >= end) return arg;
+    const match = /^--([a-z-]+)=(.*)$/.exec(arg);
+    if (!match || !names.includes(match[1]!)) return arg;
+    const value = match[2]!.toLowerCase();
+    if (value === 'true' || value === '1') return `--${match[1]}`;
+    if (value === 'false' || value === '0') return `--no-${match[1]}`;
+    throw usageError(`--${match[1]} takes true or false, not ${JSON.stringify(match[2])}`);
+  });
 }
