@@ -40,6 +40,11 @@ digest with a known one (a digest, a previous JSON report, or normalize --json o
     verbose: Flags.boolean({ char: 'v', description: 'text: list neutralized differences one by one', default: false }),
   };
 
+  /** `--format json` means what `--json` means, errors included: stdout is then always one JSON document. */
+  override jsonEnabled(): boolean {
+    return super.jsonEnabled() || asksForJsonFormat(this.argv);
+  }
+
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Verify);
     const format: ReportFormat = this.jsonEnabled() ? 'json' : (flags.format as ReportFormat);
@@ -62,4 +67,17 @@ digest with a known one (a digest, a previous JSON report, or normalize --json o
     process.stdout.write(renderReport(report, format, { color: format === 'text' && process.stdout.isTTY === true, verbose: flags.verbose }));
     this.setExitCode(report.passed ? ExitCode.ok : ExitCode.notReproducible);
   }
+}
+
+/** Whether argv (before any `--`) sets the format to json: `--format json`, `--format=json`, `-f json`, `-fjson`. */
+function asksForJsonFormat(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  const options = end === -1 ? argv : argv.slice(0, end);
+  let format: string | undefined;
+  options.forEach((arg, index) => {
+    if (arg === '--format' || arg === '-f') format = options[index + 1];
+    else if (arg.startsWith('--format=')) format = arg.slice('--format='.length);
+    else if (/^-f[^-]/.test(arg)) format = arg.slice(2).replace(/^=/, '');
+  });
+  return format === 'json';
 }
