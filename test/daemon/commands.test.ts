@@ -1,0 +1,130 @@
+// docker-daemon: for real, through the binary: buildah builds an image into a private store, podman's
+// `system service` serves that store's Docker Engine API on a unix socket, and inspect, verify and
+// normalize read the image through DOCKER_HOST. buildah's own image ID and docker-archive export are the
+// oracles; normalize --output docker:// then pushes what the daemon held to a real registry.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TempDir } from '../helpers/images.js';
+import { buildahBuild, buildahPush, skipWithoutTools, skopeoInspectConfig, skopeoInspectRaw, type BuildahBuild } from '../helpers/real-tools.js';
+import { startRegistry, type RunningRegistry } from '../helpers/registry.js';
+
+const bin = fileURLToPath(new URL('../../bin/run.js', import.meta.url));
+const sha256Of = (bytes: Buffer) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+let dir: TempDir;
+
+function runCli(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  const merged: NodeJS.ProcessEnv = { ...process.env, HOME: dir.path, DOCKER_CONFIG: dir.join('no-docker-config'), ...env, FORCE_COLOR: '0' };
+  delete merged.OCI_REPRO_CREDS;
+  return new Promise((resolveRun) => {
+    execFile(process.execPath, [bin, ...args], { env: merged, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+      resolveRun({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+function printed(stdout: string, label: string): string {
+  const match = new RegExp(`^${label}\\s+(sha256:[a-f0-9]{64})`, 'm').exec(stdout);
+  if (!match) throw new Error(`no "${label}" line in:\n${stdout}`);
+  return match[1]!;
+}
+
+// Each test spawns the binary and podman exports the image; a loaded shared machine takes several times the usual.
+describe.skipIf(skipWithoutTools('buildah', 'podman', 'docker-registry', 'skopeo'))('docker-daemon: through the binary, on podman system service', { timeout: 120_000 }, () => {
+  let build: BuildahBuild;
+  let service: ChildProcess | undefined;
+  let dockerHost: string;
+  let archive: string;
+  let registry: RunningRegistry;
+  let serviceLog = '';
+
+  beforeAll(async () => {
+    dir = await TempDir.create('oci-repro-daemon-cli-');
+    build = await buildahBuild({
+      format: 'docker',
+      dockerfile: 'FROM scratch\nCOPY greeting /usr/share/greeting\nCOPY tool /usr/local/bin/tool\nLABEL stage=daemon-test\n',
+      context: { greeting: 'hello from a buildah build\n', tool: { data: '#!/bin/sh\necho tool\n', mode: 0o755 } },
+    });
+    // buildah's own export of the same image: the copy verify compares against.
+    archive = dir.join('buildah-export.tar');
+    await buildahPush(build, `docker-archive:${archive}:${build.name.replace(/^localhost\//, '')}`);
+    const socket = join(dir.path, 'podman.sock');
+    dockerHost = `unix://${socket}`;
+    // podman serves the store buildah built into: same --root, --runroot and driver.
+    service = spawn('podman', ['--root', build.root, '--runroot', build.runroot, '--storage-driver', 'vfs', 'system', 'service', '--time=120', dockerHost], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    service.stderr!.on('data', (chunk: Buffer) => (serviceLog = (serviceLog + chunk.toString('utf8')).slice(-4000)));
+    const deadline = Date.now() + 20_000;
+    while (!existsSync(socket)) {
+      if (service.exitCode !== null || Date.now() > deadline) throw new Error(`podman system service did not start: ${serviceLog}`);
+      await new Promise((resolveWait) => setTimeout(resolveWait, 50));
+    }
+    registry = await startRegistry();
+  });
+  afterAll(async () => {
+    if (service && service.exitCode === null) {
+      const exited = new Promise((resolveExit) => service!.once('exit', resolveExit));
+      service.kill('SIGTERM');
+      await exited;
+    }
+    await registry?.stop();
+    await build?.cleanup();
+    await dir?.remove();
+  });
+
+  it('inspect docker-daemon:NAME (DOCKER_HOST): the image ID buildah wrote; a missing image is exit 4', async () => {
+    const [found, missing, noDaemon] = await Promise.all([
+      runCli(['inspect', `docker-daemon:${build.name}`, '--json'], { DOCKER_HOST: dockerHost }),
+      runCli(['inspect', 'docker-daemon:localhost/no-such-image:1'], { DOCKER_HOST: dockerHost }),
+      runCli(['inspect', `docker-daemon:${build.name}`], { DOCKER_HOST: `unix://${dir.join('absent.sock')}` }),
+    ]);
+    expect(found.stderr).toBe('');
+    expect(found.code).toBe(0);
+    const identity = JSON.parse(found.stdout) as { imageId: string; layers: unknown[] };
+    expect(identity.imageId).toBe(build.imageId);
+    expect(identity.layers).toHaveLength(2);
+    expect(missing.code).toBe(4);
+    expect(missing.stderr).toMatch(/no image/);
+    // The socket named by DOCKER_HOST is the one used: a wrong one fails, naming it.
+    expect(noDaemon.code).toBe(4);
+    expect(noDaemon.stderr).toContain('absent.sock');
+  });
+
+  it('verify docker-daemon:NAME against buildah\'s docker-archive export: identical (exit 0)', async () => {
+    const run = await runCli(['verify', `docker-daemon:${build.name}`, `docker-archive:${archive}`, '--format', 'json'], { DOCKER_HOST: dockerHost });
+    expect(run.code).toBe(0);
+    const report = JSON.parse(run.stdout) as { verdict: string; a: { imageId: string; canonicalDigest: string }; b: { imageId: string; canonicalDigest: string } };
+    expect(report.verdict).toBe('identical');
+    expect(report.a.imageId).toBe(build.imageId);
+    expect(report.b.imageId).toBe(build.imageId);
+    expect(report.a.canonicalDigest).toBe(report.b.canonicalDigest);
+  });
+
+  it('normalize docker-daemon:NAME: the canonical digest of the archive copy; --output docker:// pushes it, skopeo agrees', async () => {
+    const target = `docker://${registry.host}/from-daemon:1`;
+    const [pushed, local] = await Promise.all([
+      runCli(['normalize', `docker-daemon:${build.name}`, '--output', target], { DOCKER_HOST: dockerHost }),
+      runCli(['normalize', `docker-archive:${archive}`]),
+    ]);
+    expect(pushed.stderr).toBe('');
+    expect(pushed.code).toBe(0);
+    expect(local.code).toBe(0);
+    const canonical = printed(pushed.stdout, 'canonical digest');
+    expect(canonical).toBe(printed(local.stdout, 'canonical digest'));
+    const raw = await skopeoInspectRaw(target, registry.skopeoArgs(''));
+    expect(sha256Of(raw.bytes)).toBe(printed(pushed.stdout, 'manifest digest'));
+    const config = await skopeoInspectConfig(target, registry.skopeoArgs(''));
+    expect(sha256Of(config.bytes)).toBe(canonical);
+  });
+});
