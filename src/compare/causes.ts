@@ -140,6 +140,11 @@ export const causeCatalogue: readonly CauseEntry[] = [
       },
       // buildah --layers: "FROM <id>" names the intermediate image, whose ID hashes its dates.
       { kinds: ['config-field'], pointerPatterns: ['/history/*/comment'], valuePattern: '^FROM [0-9a-f]{12,64}$' },
+      // buildah --layers: the base digest names the previous step's intermediate image.
+      {
+        kinds: ['manifest-field'],
+        pointerPatterns: ['/annotations/org.opencontainers.image.base.digest', '/manifests/*/annotations/org.opencontainers.image.base.digest'],
+      },
     ],
   },
   {

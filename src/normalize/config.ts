@@ -40,7 +40,7 @@ const configRuleDescriptions: Readonly<Record<ConfigRuleName, string>> = {
   'config-created': 'set the config `created` date to the epoch',
   'history-created': 'set every `history[].created` date to the epoch',
   'host-fields':
-    'blank build-host identifiers: `container`, `Hostname`, `docker_version`, `parent`, `Image` and "FROM <id>" history comments',
+    'blank build-host identifiers: `container`, `Hostname`, `docker_version`, `parent`, `Image`, "FROM <id>" history comments and the `org.opencontainers.image.base.digest` annotation',
   'created-label': `set the \`${createdAnnotation}\` label (config and container_config) and annotation to the epoch`,
   'diff-ids': 'replace `rootfs.diff_ids` with the digests of the normalized layer tars',
 };
@@ -218,8 +218,15 @@ export interface NormalizedAnnotations {
 }
 
 /**
- * Applies `created-label` to manifest or index annotations. `basePointer` is where the annotations sit
- * in their document (`/annotations` for a manifest or index, `/manifests/0/annotations` for a descriptor).
+ * buildah `--layers` writes the manifest digest of the previous step's intermediate image here (not the
+ * FROM image's), so it changes on every build, like the "FROM <id>" comments. Blanked as `parent` is.
+ */
+export const baseDigestAnnotation = 'org.opencontainers.image.base.digest';
+
+/**
+ * Applies `host-fields` (the base digest) and `created-label` to manifest or index annotations.
+ * `basePointer` is where the annotations sit in their document (`/annotations` for a manifest or index,
+ * `/manifests/0/annotations` for a descriptor).
  */
 export function normalizeManifestAnnotations(
   annotations: Readonly<Record<string, string>> | undefined,
@@ -228,14 +235,13 @@ export function normalizeManifestAnnotations(
 ): NormalizedAnnotations {
   if (annotations === undefined) return { annotations, applied: [] };
   const copy: Record<string, string> = { ...annotations };
-  const value = copy[createdAnnotation];
-  const epochDate = epochToRfc3339(options.epoch);
-  if (!isRuleEnabled(options, 'created-label') || !Object.hasOwn(copy, createdAnnotation) || value === epochDate) {
-    return { annotations: copy, applied: [] };
-  }
-  copy[createdAnnotation] = epochDate;
-  return {
-    annotations: copy,
-    applied: [{ rule: 'created-label', paths: [`${basePointer}${toJsonPointer([createdAnnotation])}`] }],
+  const applied: AppliedRule[] = [];
+  const set = (rule: ConfigRuleName, key: string, value: string) => {
+    if (!isRuleEnabled(options, rule) || !Object.hasOwn(copy, key) || copy[key] === value) return;
+    copy[key] = value;
+    applied.push({ rule, paths: [`${basePointer}${toJsonPointer([key])}`] });
   };
+  set('host-fields', baseDigestAnnotation, '');
+  set('created-label', createdAnnotation, epochToRfc3339(options.epoch));
+  return { annotations: copy, applied };
 }
