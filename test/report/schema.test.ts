@@ -116,8 +116,9 @@ describe('schema/report.schema.json', () => {
     expect(validate(fixed(), schema)).toEqual([]);
   });
 
-  it('accepts the JSON goldens', () => {
-    const dir = join(repoRoot, 'golden', 'reports');
+  // golden/reports: the fixed report; golden/verify: real image pairs through the CLI.
+  it.for(['reports', 'verify'])('accepts the JSON goldens in golden/%s', (folder) => {
+    const dir = join(repoRoot, 'golden', folder);
     let files: string[] = [];
     try {
       files = readdirSync(dir).filter((name) => name.endsWith('.json'));
