@@ -1,6 +1,8 @@
 import { dirname, resolve } from 'node:path';
 import { gzipEngine } from '../image/compression.js';
 import type { Compression } from '../image/media-types.js';
+import { withContext } from '../errors.js';
+import { checkDestination } from '../sinks/atomic.js';
 import { writeImage, parseDestination, type OutputFormat } from '../sinks/write.js';
 import { parseRegistryReference } from '../registry/reference.js';
 import { pushImage } from '../registry/push.js';
@@ -50,6 +52,14 @@ export async function normalizeImage(request: NormalizeRequest): Promise<Normali
   const pushing = request.output?.startsWith('docker://') ?? false;
   if (pushing) parseRegistryReference(request.output!.slice('docker://'.length));
   const destination = request.output && !pushing ? parseDestination(request.output, { overwrite: request.overwrite }) : undefined;
+  // A missing parent directory or an existing destination too, rather than after every layer is done
+  // (the temp directory beside the destination could not even be made without the parent).
+  if (destination) {
+    const kind = destination.format === 'oci' ? 'directory' : 'file';
+    await checkDestination(resolve(destination.path), kind, request.overwrite ?? false).catch((error: unknown) => {
+      throw withContext(`writing ${request.output}`, error);
+    });
+  }
   const image = await loadImage(request.source, request.load);
   try {
     const compression = request.compression ?? 'gzip';
