@@ -54,13 +54,21 @@ canonical digest printed.`;
   }
 }
 
+/** `sha256:` and the first 12 hex digits, as docker prints IDs. */
+const shortDigest = (digest: string) => digest.slice(0, 'sha256:'.length + 12);
+
 export function renderNormalizeText(result: NormalizeResult): string {
   const lines = [`canonical digest  ${result.canonicalDigest}`, `input image ID    ${result.imageId}`];
   if (result.manifestDigest) lines.push(`input manifest    ${result.manifestDigest}`);
   lines.push(`epoch             ${result.options.epoch} (${result.options.timestampMode})`);
+  // Each layer's canonical diff_id, with the input's beside it so a reader sees which layers changed.
   for (const layer of result.layers) {
-    const same = layer.diffId === layer.canonicalDiffId ? ' (already canonical)' : '';
-    lines.push(`layer ${layer.index}  ${layer.canonicalDiffId}${layer.foreign ? ' (foreign, kept)' : same}`);
+    const note = layer.foreign
+      ? 'foreign, kept'
+      : layer.diffId === layer.canonicalDiffId
+        ? 'input already canonical'
+        : `input ${shortDigest(layer.diffId)}`;
+    lines.push(`${`layer ${layer.index} diff_id`.padEnd(17)} ${layer.canonicalDiffId}  (${note})`);
   }
   lines.push(
     `rules applied     ${result.applied.length ? result.applied.map((rule) => `${rule.rule} (${rule.paths.length})`).join(', ') : 'none needed'}`,
@@ -69,6 +77,8 @@ export function renderNormalizeText(result: NormalizeResult): string {
     lines.push(`written           ${result.output.reference} (${result.output.format}, ${result.output.compression})`);
     lines.push(`manifest digest   ${result.output.manifestDigest}`);
     lines.push(`config digest     ${result.output.configDigest}`);
+  } else {
+    lines.push('written           nothing (--output DEST writes the normalized image)');
   }
   return `${lines.join('\n')}\n`;
 }
