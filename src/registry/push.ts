@@ -61,6 +61,8 @@ export interface PushResult {
   reference: string;
   /** What happened to each blob (layers in order, then the config). */
   blobs: { digest: string; action: BlobAction }[];
+  /** 'present' when the reference already named these exact manifest bytes, so nothing was sent. */
+  manifest: 'present' | 'uploaded';
 }
 
 /** Pushes `image` to `docker://REGISTRY/REPO[:TAG]` (the `docker://` prefix is optional). */
@@ -85,13 +87,14 @@ export async function pushImage(referenceText: string, image: PushImage, options
         throw withContext(what, error);
       }),
     );
-    const digest = await putManifest(client, reference, image.manifest).catch((error) => {
+    const { digest, action: manifestAction } = await putManifest(client, reference, image.manifest).catch((error) => {
       throw withContext(what, error);
     });
     return {
       digest,
       reference: formatRegistryReference({ ...reference, tag: undefined, digest }),
       blobs: blobs.map((blob, i) => ({ digest: blob.digest, action: actions[i]! })),
+      manifest: manifestAction,
     };
   } finally {
     client.close();
@@ -221,9 +224,18 @@ async function blobOpener(blob: PushBlob, what: string): Promise<() => Promise<R
   throw new OciReproError('BAD_INPUT', `${what}: the registry does not have this blob and no file was given for it`);
 }
 
-async function putManifest(client: RegistryClient, reference: RegistryReference, manifest: PushDocument): Promise<string> {
+async function putManifest(client: RegistryClient, reference: RegistryReference, manifest: PushDocument): Promise<{ digest: string; action: 'present' | 'uploaded' }> {
   const tag = reference.tag ?? (reference.digest ? undefined : 'latest');
   const target = tag ?? manifest.digest;
+  const digest = sha256(manifest.bytes);
+  // A tag that already names these exact bytes: a second push of the same image sends nothing.
+  const head = await client.request({
+    method: 'HEAD',
+    path: `${client.repositoryPath()}manifests/${encodeURIComponent(target)}`,
+    headers: { Accept: manifest.mediaType },
+  });
+  await drainBody(head);
+  if (head.status === 200 && head.headers['docker-content-digest'] === digest) return { digest, action: 'present' };
   const response = await client.request({
     method: 'PUT',
     path: `${client.repositoryPath()}manifests/${encodeURIComponent(target)}`,
@@ -232,11 +244,10 @@ async function putManifest(client: RegistryClient, reference: RegistryReference,
   });
   if (response.status !== 201 && response.status !== 200) throw await client.responseError(response, `manifest ${target}`);
   await drainBody(response);
-  const digest = sha256(manifest.bytes);
   const stored = response.headers['docker-content-digest'];
   // The registry stores the bytes as sent; a different digest means it rewrote them.
   if (typeof stored === 'string' && stored.startsWith('sha256:') && stored !== digest) {
     throw unavailable(`manifest ${target}: the registry stored digest ${stored}, not ${digest}`, { hint: 'the registry rewrote the manifest' });
   }
-  return digest;
+  return { digest, action: 'uploaded' };
 }

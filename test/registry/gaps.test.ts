@@ -240,7 +240,7 @@ describe.skipIf(skipWithoutTools('docker-registry', 'skopeo'))('the commands on 
     expect(printed(remote.stdout, 'canonical digest')).toBe(printed(local.stdout, 'canonical digest'));
   });
 
-  it('normalize --output docker://: skopeo finds the printed manifest digest; a rebuild pushed twice sends no blob on the wire', async () => {
+  it('normalize --output docker://: skopeo finds the printed manifest digest; a rebuild pushed twice sends nothing on the wire', async () => {
     const target = `docker://${proxy.host}/hello/normalized:1`;
     const before = proxy.requests.length;
     const first = await runCli(['normalize', `docker-archive:${example('build-a.tar')}`, '--output', target]);
@@ -264,6 +264,9 @@ describe.skipIf(skipWithoutTools('docker-registry', 'skopeo'))('the commands on 
       const wire = proxy.requests.slice(mark);
       expect(proxy.blobWrites(mark)).toEqual([]);
       expect(wire.filter((r) => r.path.includes('/blobs/')).map((r) => r.method)).toEqual(['HEAD', 'HEAD', 'HEAD']);
+      // The tag already names the same manifest bytes: not even the manifest is sent again.
+      expect(wire.filter((r) => r.method !== 'HEAD' && r.method !== 'GET')).toEqual([]);
+      expect(wire.filter((r) => r.path.endsWith('/manifests/1')).map((r) => r.method)).toEqual(['HEAD']);
     }
     console.info(`[gaps] first push: ${proxy.requests.length} requests on the wire in all; re-pushes sent 0 blob writes`);
   });
