@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
 import { normalizeFlags, normalizeOptionsFrom } from '../cli/normalize-flags.js';
+import { shouldColour } from '../cli/colour.js';
 import { progressReporter } from '../cli/progress.js';
 import { usageError, ExitCode } from '../errors.js';
 import { parseExpectation } from '../gate/expect.js';
@@ -64,7 +65,7 @@ digest with a known one (a digest, a previous JSON report, or normalize --json o
     if (args.b === undefined) throw usageError('verify needs two images, or one image with --expect');
     const policy = flags.policy ? { policy: await loadPolicy(flags.policy), source: flags.policy } : undefined;
     const report = await verifyImages({ a: args.a, b: args.b, load, normalize, strict: flags.strict, policy, onLayer });
-    process.stdout.write(renderReport(report, format, { color: format === 'text' && process.stdout.isTTY === true, verbose: flags.verbose }));
+    process.stdout.write(renderReport(report, format, { color: format === 'text' && shouldColour(process.env, process.stdout.isTTY), verbose: flags.verbose }));
     this.setExitCode(report.passed ? ExitCode.ok : ExitCode.notReproducible);
   }
 }
