@@ -410,22 +410,109 @@ export function parseMode(value: unknown): number | null {
 /**
  * Matches a path against a glob, segment by segment:
  * - `*` matches any characters within one segment, `?` one character (never `/`);
+ * - `[abc]`, `[a-z]` and `[!x]` (or `[^x]`) match one character of a class (never `/`); a `]` first
+ *   in the class is a member, so `[[]` and `[]]` match a literal bracket;
+ * - `{a,b}` matches either alternative (no nesting; alternatives may hold `/`); `[{]` is a literal `{`;
  * - a `**` segment matches zero or more whole segments, so `tmp/**` also matches the directory `tmp`
  *   itself (its mtime changes when its contents do);
- * - a pattern without any `/` matches the last segment at any depth (`*.pyc`), as in .gitignore;
- *   any other pattern is anchored at the root.
+ * - a pattern (alternative) without any `/` matches the last segment at any depth (`*.pyc`), as in
+ *   .gitignore; any other pattern is anchored at the root.
  * Leading `/` and `./` and a trailing `/` (directory entries) are ignored on both sides, so the
  * same matcher serves file paths and JSON pointers (`/history/*\/created`).
+ * An unbalanced `[` or `{` is a usage error (see `checkGlob`), never a silent literal.
  */
 export function matchGlob(pattern: string, path: string): boolean {
-  const anywhere = !pattern.includes('/');
-  const patternSegments = splitPath(pattern);
   const pathSegments = splitPath(path);
-  if (anywhere) {
-    const last = pathSegments.at(-1);
-    return last !== undefined && patternSegments.length === 1 && matchSegment(patternSegments[0] ?? '', last);
+  return expandGlob(pattern).some((alternative) => {
+    const patternSegments = splitPath(alternative);
+    if (!alternative.includes('/')) {
+      const last = pathSegments.at(-1);
+      return last !== undefined && patternSegments.length === 1 && matchSegment(patternSegments[0] ?? '', last);
+    }
+    return matchSegments(patternSegments, pathSegments);
+  });
+}
+
+/** Why a glob cannot be used (`unbalanced "[" at offset 4`), or null when it is valid. */
+export function checkGlob(pattern: string): string | null {
+  try {
+    for (const alternative of expandGlob(pattern)) for (const segment of splitPath(alternative)) segmentRegex(segment);
+    return null;
+  } catch (error) {
+    if (error instanceof GlobError) return error.message;
+    throw error;
   }
-  return matchSegments(patternSegments, pathSegments);
+}
+
+class GlobError extends Error {}
+
+/** More alternatives than this is a mistake (`{a,b}` ten times over is 1024 patterns). */
+const maxAlternatives = 256;
+const expansionCache = new Map<string, string[]>();
+
+/** The brace alternatives of a glob: `{a,b}/*.{c,d}` gives four patterns. */
+function expandGlob(pattern: string): string[] {
+  let alternatives = expansionCache.get(pattern);
+  if (!alternatives) {
+    alternatives = expandBraces(pattern, pattern);
+    if (expansionCache.size > 1000) expansionCache.clear();
+    expansionCache.set(pattern, alternatives);
+  }
+  return alternatives;
+}
+
+function expandBraces(pattern: string, original: string): string[] {
+  for (let index = 0; index < pattern.length; index++) {
+    const char = pattern[index];
+    if (char === '[') {
+      index = classEnd(pattern, index, original);
+      continue;
+    }
+    if (char !== '{') continue;
+    // One brace group: split at its commas, skipping character classes (`{[,]x,y}`).
+    const options: string[] = [];
+    let from = index + 1;
+    let end = -1;
+    for (let scan = from; scan < pattern.length; scan++) {
+      const inner = pattern[scan];
+      if (inner === '[') scan = classEnd(pattern, scan, original);
+      else if (inner === '{') throw new GlobError(`nested "{" in ${JSON.stringify(original)} (braces do not nest)`);
+      else if (inner === ',' || inner === '}') {
+        options.push(pattern.slice(from, scan));
+        from = scan + 1;
+        if (inner === '}') {
+          end = scan;
+          break;
+        }
+      }
+    }
+    if (end < 0) throw new GlobError(`unbalanced "{" in ${JSON.stringify(original)} (no closing "}")`);
+    const head = pattern.slice(0, index);
+    const tail = pattern.slice(end + 1);
+    const expanded: string[] = [];
+    for (const option of options) {
+      for (const rest of expandBraces(tail, original)) {
+        expanded.push(`${head}${option}${rest}`);
+        if (expanded.length > maxAlternatives) {
+          throw new GlobError(`${JSON.stringify(original)} expands to more than ${maxAlternatives} alternatives`);
+        }
+      }
+    }
+    return expanded;
+  }
+  return [pattern];
+}
+
+/** The index of the `]` closing the class opened at `open`; a class never spans a `/`. */
+function classEnd(pattern: string, open: number, original: string): number {
+  let index = open + 1;
+  if (pattern[index] === '!' || pattern[index] === '^') index++;
+  if (pattern[index] === ']') index++;
+  for (; index < pattern.length; index++) {
+    if (pattern[index] === ']') return index;
+    if (pattern[index] === '/') break;
+  }
+  throw new GlobError(`unbalanced "[" in ${JSON.stringify(original)} (no closing "]" in the same path segment)`);
 }
 
 function splitPath(path: string): string[] {
@@ -456,16 +543,48 @@ function matchSegments(pattern: readonly string[], path: readonly string[]): boo
   return reachable[path.length] ?? false;
 }
 
-const segmentCache = new Map<string, RegExp>();
 function matchSegment(pattern: string, segment: string): boolean {
-  if (!pattern.includes('*') && !pattern.includes('?')) return pattern === segment;
+  if (!/[*?[]/.test(pattern)) return pattern === segment;
+  return segmentRegex(pattern).test(segment);
+}
+
+const segmentCache = new Map<string, RegExp>();
+const escapeRegex = (char: string) => char.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+
+/** One segment of a glob (no `/`, braces expanded) as an anchored regular expression. */
+function segmentRegex(pattern: string): RegExp {
   let regex = segmentCache.get(pattern);
-  if (!regex) {
-    const source = [...pattern]
-      .map((char) => (char === '*' ? '[^/]*' : char === '?' ? '[^/]' : char.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
-      .join('');
-    regex = new RegExp(`^${source}$`, 's');
-    segmentCache.set(pattern, regex);
+  if (regex) return regex;
+  let source = '';
+  for (let index = 0; index < pattern.length; index++) {
+    const char = pattern[index] ?? '';
+    if (char === '*') source += '[^/]*';
+    else if (char === '?') source += '[^/]';
+    else if (char === '[') {
+      const end = classEnd(pattern, index, pattern);
+      source += classRegex(pattern.slice(index + 1, end), pattern);
+      index = end;
+    } else source += escapeRegex(char);
   }
-  return regex.test(segment);
+  regex = new RegExp(`^${source}$`, 's');
+  if (segmentCache.size > 1000) segmentCache.clear();
+  segmentCache.set(pattern, regex);
+  return regex;
+}
+
+/** The inside of `[...]` as a regex class: members and `a-z` ranges, `!` or `^` first negates; never `/`. */
+function classRegex(body: string, pattern: string): string {
+  const negated = body.startsWith('!') || body.startsWith('^');
+  const members = [...(negated ? body.slice(1) : body)];
+  let source = '';
+  for (let index = 0; index < members.length; index++) {
+    const from = members[index] ?? '';
+    const to = members[index + 2];
+    if (members[index + 1] === '-' && to !== undefined) {
+      if (to < from) throw new GlobError(`bad range "${from}-${to}" in ${JSON.stringify(pattern)}`);
+      source += `${escapeRegex(from)}-${escapeRegex(to)}`;
+      index += 2;
+    } else source += escapeRegex(from);
+  }
+  return negated ? `[^/${source}]` : `[${source}]`;
 }

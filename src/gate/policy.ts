@@ -6,7 +6,8 @@
  *     version: 1
  *     accept:
  *       - paths: ['var/log/apt/**']      # globs on file paths, as in the causes catalogue (matchGlob):
- *         # anchored at the root (a leading / is optional) unless without any /, like '*.pyc'
+ *         # anchored at the root (a leading / is optional) unless without any /, like '*.pyc';
+ *         # *, **, ?, [abc], [a-z], [!x] and {a,b}; an unbalanced [ or { is a usage error
  *         reason: apt logs, removed in the next base image release
  *       - causes: [pyc-header]          # cause ids of the catalogue
  *         kinds: [file-attribute]       # difference kinds
@@ -21,7 +22,7 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { causeCatalogue, differenceKinds, matchGlob } from '../compare/causes.js';
+import { causeCatalogue, checkGlob, differenceKinds, matchGlob } from '../compare/causes.js';
 import { usageError, withContext } from '../errors.js';
 import type { Difference, DifferenceKind, Verdict } from '../report/model.js';
 
@@ -107,6 +108,10 @@ export function validatePolicy(value: unknown, source: string): Policy {
         if (typeof item !== 'string' || item === '') throw fail(itemAt, 'expected a non-empty string');
         if (field === 'causes' && !knownCauses.has(item)) {
           throw fail(itemAt, `unknown cause ${JSON.stringify(item)}`, `causes are ${[...knownCauses].join(', ')}`);
+        }
+        if (field === 'paths' || field === 'pointers') {
+          const problem = checkGlob(item);
+          if (problem) throw fail(itemAt, problem, 'globs take *, **, ?, [abc], [a-z], [!x] and {a,b}; [[] and [{] match a literal bracket');
         }
         if (field === 'kinds' && !knownKinds.has(item)) {
           throw fail(itemAt, `unknown kind ${JSON.stringify(item)}`, `kinds are ${differenceKinds.join(', ')}`);

@@ -90,16 +90,57 @@ describe('loadPolicy', () => {
     ['a list for the document', '- 1\n', 'expected a mapping'],
     ['an empty document', '', 'expected a mapping'],
     ['broken YAML', 'version: 1\naccept: [\n', 'not valid YAML'],
+    ['an unbalanced [ in a path glob', "version: 1\naccept:\n  - paths: ['tmp/**', '*.py[co']\n    reason: x\n", 'accept[0].paths[1]', 'unbalanced "["', '"*.py[co"'],
+    ['a [ closed only in the next segment', "version: 1\naccept:\n  - paths: ['a[b/c]d']\n    reason: x\n", 'accept[0].paths[0]', 'unbalanced "["'],
+    ['an unbalanced { in a pointer glob', "version: 1\naccept:\n  - pointers: ['/config/Labels/{a,b']\n    reason: x\n", 'accept[0].pointers[0]', 'unbalanced "{"'],
+    ['nested braces', "version: 1\naccept:\n  - paths: ['{a,{b,c}}']\n    reason: x\n", 'accept[0].paths[0]', 'nested "{"'],
+    ['a backwards range', "version: 1\naccept:\n  - paths: ['x[z-a]']\n    reason: x\n", 'accept[0].paths[0]', 'bad range'],
   ])('rejects %s with exit 2, naming the file and field', async (_name, text, ...fragments) => {
     const path = join(dir, 'bad.yaml');
     await writeFile(path, text);
     await expectUsageError(loadPolicy(path), path, ...fragments);
+    // One line, as the CLI prints it.
+    const error = (await loadPolicy(path).catch((caught: unknown) => caught)) as OciReproError;
+    expect(error.line).not.toContain('\n');
   });
 
   it('rejects broken JSON with exit 2', async () => {
     const path = join(dir, 'bad.json');
     await writeFile(path, '{"version": 1, "accept": [}');
     await expectUsageError(loadPolicy(path), path, 'not valid JSON');
+  });
+});
+
+describe('globs with classes and braces', () => {
+  it('accepts what `*.py[co]`, `[!x]`, `[a-z]` and `{a,b}` describe, and nothing else', () => {
+    const policy = parsePolicy(
+      `version: 1
+accept:
+  - paths: ['*.py[co]']
+    reason: bytecode
+  - paths: ['{var/log,tmp}/**', 'etc/[!p]*', 'opt/v[0-9].txt']
+    reason: volatile
+  - pointers: ['/config/Labels/{build-url,build-id}']
+    reason: CI data
+`,
+      'globs.yaml',
+    );
+    const accepted = (difference: Difference) => applyPolicy([difference], policy)[0]?.accepted?.rule ?? null;
+    expect(accepted(file(1, 'usr/lib/a.pyc', 'content'))).toBe('accept[0]');
+    expect(accepted(file(1, 'usr/lib/a.pyo', 'content'))).toBe('accept[0]');
+    expect(accepted(file(1, 'usr/lib/a.pyx', 'content'))).toBeNull();
+    expect(accepted(file(1, 'usr/lib/a.py', 'content'))).toBeNull();
+    expect(accepted(file(1, 'var/log/x.log', 'content'))).toBe('accept[1]');
+    expect(accepted(file(1, 'tmp/a/b', 'content'))).toBe('accept[1]');
+    expect(accepted(file(1, 'var/tmp/a', 'content'))).toBeNull();
+    expect(accepted(file(1, 'etc/hosts', 'content'))).toBe('accept[1]');
+    expect(accepted(file(1, 'etc/passwd', 'content'))).toBeNull();
+    expect(accepted(file(1, 'opt/v7.txt', 'content'))).toBe('accept[1]');
+    expect(accepted(file(1, 'opt/vx.txt', 'content'))).toBeNull();
+    const label = (name: string): Difference => ({ kind: 'config-field', path: `/config/Labels/${name}`, a: '1', b: '2', neutralized: false, cause: null });
+    expect(accepted(label('build-id'))).toBe('accept[2]');
+    expect(accepted(label('build-url'))).toBe('accept[2]');
+    expect(accepted(label('build-host'))).toBeNull();
   });
 });
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   type CauseEntry,
   causeCatalogue,
+  checkGlob,
   differenceKinds,
   explainDifferences,
   fileAttributes,
@@ -213,6 +214,15 @@ describe('causes catalogue', () => {
   });
 });
 
+/** Every glob of a catalogue entry: they must all be valid. */
+function globsOf(entry: CauseEntry): string[] {
+  const matches = Array.isArray(entry.match) ? entry.match : [entry.match as CauseEntry['match'] & object];
+  return (matches as { pathGlobs?: readonly string[]; pointerPatterns?: readonly string[] }[]).flatMap((match) => [
+    ...(match.pathGlobs ?? []),
+    ...(match.pointerPatterns ?? []),
+  ]);
+}
+
 describe('matchGlob', () => {
   it.each([
     ['var/log/apt/**', 'var/log/apt/history.log', true],
@@ -246,14 +256,69 @@ describe('matchGlob', () => {
     ['a/**/b/**/c', 'a/c', false],
     ['**', 'anything/at/all', true],
     ['a.b', 'axb', false],
-    ['(x)+[y]', '(x)+[y]', true],
+    // Regular-expression characters are literal; brackets make a class, [[] a literal bracket.
+    ['(x)+.^$|\\[y]', '(x)+.^$|\\y', true],
+    ['(x)+[[]y]', '(x)+[y]', true],
+    ['(x)+[y]', '(x)+[y]', false],
     ['/history/*/created', '/history/12/created', true],
     ['/history/*/created', '/history/12/created_by', false],
     ['/history/*/created', '/created', false],
     ['/created', '/created', true],
     ['/created', '/history/1/created', false],
+    // Character classes: one character, never a /.
+    ['*.py[co]', 'usr/lib/a.pyc', true],
+    ['*.py[co]', 'usr/lib/a.pyo', true],
+    ['*.py[co]', 'usr/lib/a.py', false],
+    ['*.py[co]', 'usr/lib/a.pycc', false],
+    ['log[0-9]', 'log7', true],
+    ['log[0-9]', 'logx', false],
+    ['log[a-cx]', 'logb', true],
+    ['log[a-cx]', 'logx', true],
+    ['log[a-cx]', 'logd', false],
+    ['log[-a]', 'log-', true],
+    ['[!.]*', 'visible', true],
+    ['[!.]*', '.hidden', false],
+    ['[^.]*', '.hidden', false],
+    ['[]]x', ']x', true],
+    ['[[]x', '[x', true],
+    ['[!]]x', ']x', false],
+    ['[.]', 'a', false],
+    // Stray closers are literal.
+    ['a]b}', 'a]b}', true],
+    // Brace alternatives, also across segments and with either anchoring.
+    ['{a,b}.txt', 'b.txt', true],
+    ['{a,b}.txt', 'c.txt', false],
+    ['{var/log,tmp}/**', 'tmp/x', true],
+    ['{var/log,tmp}/**', 'var/log/x', true],
+    ['{var/log,tmp}/**', 'var/tmp/x', false],
+    ['{etc/shadow,*.pyc}', 'usr/lib/x.pyc', true],
+    ['{etc/shadow,*.pyc}', 'etc/shadow', true],
+    ['{etc/shadow,*.pyc}', 'usr/etc/shadow', false],
+    ['x.{a,b}{1,2}', 'x.b2', true],
+    ['x.{a,}', 'x.', true],
+    ['[{]a,b}', '{a,b}', true],
+    ['/config/Labels/{build-url,build-id}', '/config/Labels/build-id', true],
   ] as const)('%s on %s: %s', (pattern, path, expected) => {
     expect(matchGlob(pattern, path)).toBe(expected);
+  });
+
+  it.each([
+    ['*.py[co', 'unbalanced "["'],
+    ['a[b/c]d', 'unbalanced "["'],
+    ['[]', 'unbalanced "["'],
+    ['{a,b', 'unbalanced "{"'],
+    ['{a,{b,c}}', 'nested "{"'],
+    ['x[z-a]', 'bad range'],
+    ['{a,b}'.repeat(10), 'more than 256 alternatives'],
+  ])('rejects %s: %s', (pattern, problem) => {
+    expect(checkGlob(pattern)).toContain(problem);
+    expect(() => matchGlob(pattern, 'anything')).toThrow(problem);
+  });
+
+  it('accepts valid globs', () => {
+    for (const pattern of ['*.py[co]', '{a,b}/**', '[[]', 'a]b}', '**/__pycache__/*.pyc', ...causeCatalogue.flatMap(globsOf)]) {
+      expect(checkGlob(pattern), pattern).toBeNull();
+    }
   });
 
   it('stays fast on patterns that backtrack badly', () => {
