@@ -21,6 +21,11 @@ export interface CauseMatch {
   valuePattern?: string;
   /** Both values are file modes that differ only in these permission bits. */
   modeBits?: number;
+  /**
+   * Both values are strings that differ only where this regular expression matches (every match,
+   * as with the g flag): equal once each match is blanked, and each has at least one match.
+   */
+  differsOnlyIn?: string;
 }
 
 export interface CauseEntry {
@@ -148,6 +153,15 @@ export const causeCatalogue: readonly CauseEntry[] = [
     ],
   },
   {
+    id: 'copied-content',
+    title: "a COPY/ADD step's content hash changed because the files it copies changed",
+    hint:
+      'the step itself is the same; see the file differences of the layer this step made ' +
+      '(the builder names copied content by its hash, as in `COPY file:<hash> in /`)',
+    // The classic builder and buildah write `file:<hex>`, `dir:<hex>` or `multi:<hex>`.
+    match: { kinds: ['config-field'], pointerPatterns: ['/history/*/created_by'], differsOnlyIn: '\\b(?:file|dir|multi):[0-9a-f]{8,}\\b' },
+  },
+  {
     id: 'layer-diff-ids',
     title: 'layer diff_ids in the config (they follow from the layer differences)',
     hint: 'fix the layer differences listed for these layers; the config only records their digests',
@@ -155,6 +169,15 @@ export const causeCatalogue: readonly CauseEntry[] = [
   },
 
   // --- whole layers ----------------------------------------------------------------------------
+  {
+    id: 'layer-count',
+    title: 'the builds made different numbers of layers',
+    hint:
+      'look for a Dockerfile step that creates a layer in only one build (a step that differs or runs conditionally), ' +
+      'or different layer settings (buildah `--layers`, `--squash`, BuildKit or classic builder squash); ' +
+      'the files are compared on the flattened filesystems',
+    match: { kinds: ['layer-count'] },
+  },
   {
     id: 'layer-compression',
     title: 'same layer tar, compressed differently (compressor, level or gzip header)',
@@ -197,7 +220,7 @@ export const causeCatalogue: readonly CauseEntry[] = [
   // --- file metadata that every file carries ---------------------------------------------------
   {
     id: 'file-mtime',
-    title: 'file modification times from the build clock',
+    title: 'file modification times differ',
     hint:
       'BuildKit: `--build-arg SOURCE_DATE_EPOCH=N --output type=image,rewrite-timestamp=true` (BuildKit 0.13+); ' +
       'buildah 1.28: `--timestamp N` sets the times of new layers (buildah 1.41+ also has ' +
@@ -381,6 +404,14 @@ function matchesDifference(match: CauseMatch, difference: Difference): boolean {
     if (typeof difference.a !== 'string' || typeof difference.b !== 'string') return false;
     if (!pattern.test(difference.a) || !pattern.test(difference.b)) return false;
   }
+  if (match.differsOnlyIn !== undefined) {
+    if (typeof difference.a !== 'string' || typeof difference.b !== 'string' || difference.a === difference.b) return false;
+    const pattern = compiledPattern(match.differsOnlyIn, 'g');
+    const blank = (value: string) => value.replace(pattern, '\u0000');
+    if (!pattern.test(difference.a)) return false;
+    pattern.lastIndex = 0;
+    if (blank(difference.a) !== blank(difference.b)) return false;
+  }
   if (match.modeBits !== undefined) {
     const a = parseMode(difference.a);
     const b = parseMode(difference.b);
@@ -391,12 +422,14 @@ function matchesDifference(match: CauseMatch, difference: Difference): boolean {
 }
 
 const patternCache = new Map<string, RegExp>();
-function compiledPattern(source: string): RegExp {
-  let pattern = patternCache.get(source);
+function compiledPattern(source: string, flags = ''): RegExp {
+  const key = `${flags}/${source}`;
+  let pattern = patternCache.get(key);
   if (!pattern) {
-    pattern = new RegExp(source);
-    patternCache.set(source, pattern);
+    pattern = new RegExp(source, flags);
+    patternCache.set(key, pattern);
   }
+  pattern.lastIndex = 0;
   return pattern;
 }
 

@@ -64,6 +64,13 @@ const examples: [string, Difference][] = [
   ['host-fields', configField('/parent', digest('1'), digest('2'))],
   ['host-fields', configField('/history/2/comment', 'FROM 3f2a5b6c7d8e', 'FROM 0b7e6d5c4a3f')],
   ['layer-diff-ids', configField('/rootfs/diff_ids/1', digest('1'), digest('2'))],
+  [
+    'copied-content',
+    configField('/history/2/created_by', `/bin/sh -c #(nop) COPY file:${'a1'.repeat(32)} in /app `, `/bin/sh -c #(nop) COPY file:${'b2'.repeat(32)} in /app `),
+  ],
+  ['copied-content', configField('/history/1/created_by', '/bin/sh -c #(nop) COPY dir:9f8e7d6c in /opt/app ', '/bin/sh -c #(nop) COPY dir:0a1b2c3d in /opt/app ')],
+  ['copied-content', configField('/history/3/created_by', 'ADD multi:0123456789abcdef in /srv/', 'ADD multi:fedcba9876543210 in /srv/')],
+  ['layer-count', { kind: 'layer-count', path: 'layers', a: 2, b: 1, neutralized: false, cause: null }],
   ['layer-compression', layerKind('layer-compression')],
   ['entry-order', layerKind('entry-order')],
   ['tar-dialect', layerKind('tar-dialect')],
@@ -145,7 +152,7 @@ describe('causes catalogue', () => {
       configField('/history/2/comment', 'buildkit.dockerfile.v0', 'my comment'),
       fileAttribute('usr/bin/ping', 'xattr', 'AQAAAgAgAAAAAAAAAAAAAAAAAAA=', null, 'security.capability'),
       fileAttribute('usr/bin/app', 'uid', 0, 1000),
-      { kind: 'layer-count', path: 'layers', a: 3, b: 4, neutralized: false, cause: null } satisfies Difference,
+      configField('/history/1/created_by', '/bin/sh -c make', '/bin/sh -c make install'),
     ];
     const explained = explainDifferences(unknown);
     expect(explained).toHaveLength(unknown.length);
@@ -171,6 +178,31 @@ describe('causes catalogue', () => {
     expect(matchCause(configField('/config/Labels/created', 'x', 'y'))).toBeNull();
     // A file path that looks like a pointer is not one.
     expect(matchCause(content('created'))).toBeNull();
+  });
+
+  it.each([
+    ['another instruction', 'COPY file:0a1b2c3d4e5f in /', 'ADD file:0a1b2c3d4e5f in /'],
+    ['another destination', 'COPY file:0a1b2c3d4e5f in /app', 'COPY file:9a8b7c6d5e4f in /srv'],
+    ['a hash and another destination', 'COPY dir:0a1b2c3d4e5f in /app', 'COPY dir:0a1b2c3d4e5f in /srv'],
+    ['a name that is not a hash', 'ADD file:0a1b2c3d in / ', 'COPY dir:squashed in / '],
+    ['no hash at all', 'RUN make', 'RUN make install'],
+    ['a hash too short to be one', 'COPY file:abc in /', 'COPY file:abd in /'],
+  ])('copied-content: not for created_by values that differ in %s', (_name, a, b) => {
+    expect(matchCause(configField('/history/1/created_by', a, b))?.id).not.toBe('copied-content');
+  });
+
+  it('copied-content: only at /history/N/created_by, and it stays remaining', () => {
+    const a = 'COPY file:0a1b2c3d4e5f in /';
+    const b = 'COPY file:9a8b7c6d5e4f in /';
+    expect(matchCause(configField('/config/Labels/step', a, b))).toBeNull();
+    const [explained] = explainDifferences([configField('/history/1/created_by', a, b)]);
+    expect(explained).toMatchObject({ cause: { id: 'copied-content' }, neutralized: false });
+  });
+
+  it('file-mtime does not blame the build clock: buildah --timestamp and SOURCE_DATE_EPOCH set times too', () => {
+    const entry = findCauseEntry('file-mtime');
+    expect(entry?.title).toBe('file modification times differ');
+    expect(entry?.hint).toContain('--timestamp');
   });
 
   it('matches umask only for group/other write bits', () => {
