@@ -1,11 +1,8 @@
-import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { withContext } from '../errors.js';
-import { createCompressor } from '../image/compression.js';
-import { HashingStream } from '../image/digest.js';
+import { gzipEngine } from '../image/compression.js';
 import type { Image, Layer } from '../image/image.js';
 import { layerMediaType, MediaType, type Compression } from '../image/media-types.js';
 import { buildManifest, type ManifestFamily, type OutputImage, type OutputLayer } from '../sinks/output-image.js';
@@ -13,7 +10,8 @@ import type { ImageConfig } from '../image/types.js';
 import { canonicalConfigBytes } from './canonical.js';
 import { normalizeConfig, normalizeManifestAnnotations, type AppliedRule } from './config.js';
 import type { LayerSummary } from './entry.js';
-import { normalizeLayer } from './layer.js';
+import { LayerPool, layerWorkerScript, workersFromEnvironment } from './layer-pool.js';
+import { runLayerPass, type LayerPassResult, type LayerTask } from './layer-worker.js';
 import type { NormalizeOptions } from './options.js';
 import { sha256 } from '../image/digest.js';
 
@@ -53,49 +51,113 @@ export interface AnalyzeOptions {
   cache?: Map<string, Promise<LayerSummary>>;
   /** Called as each layer finishes, for progress. */
   onLayer?: (done: number, total: number) => void;
+  /**
+   * Where layer passes run: 'auto' (default) puts layers of at least 4 MiB on worker threads and
+   * smaller ones, whose thread would cost more than it saves, on this one; 'always'; 'never' (the
+   * in-process reference). `OCI_REPRO_WORKERS=0` forces 'never', `=N` 'always' with at most N workers.
+   */
+  workers?: 'auto' | 'always' | 'never';
+  /** A pool to share (verify: both images); without it one is made when needed and closed at the end. */
+  pool?: LayerPool;
+}
+
+/** Blobs from this size on go to a worker under 'auto'. */
+export const workerThreshold = 4 << 20;
+
+/** The layer passes of one analysis: where each runs, and the pool it may share. */
+export class LayerRunner {
+  private pool: LayerPool | undefined;
+  private readonly owned: boolean;
+  private readonly mode: 'auto' | 'always' | 'never';
+  private readonly maxWorkers: number | undefined;
+  private scriptMissing = false;
+
+  constructor(options: { workers?: 'auto' | 'always' | 'never'; pool?: LayerPool } = {}) {
+    const fromEnv = workersFromEnvironment();
+    this.mode = fromEnv === 0 ? 'never' : fromEnv !== undefined ? 'always' : (options.workers ?? 'auto');
+    this.maxWorkers = fromEnv || undefined;
+    this.pool = options.pool;
+    this.owned = options.pool === undefined;
+  }
+
+  run(layer: Layer, task: LayerTask): Promise<LayerPassResult> {
+    const openBlob = () => layer.openBlob();
+    const pool = this.wantsWorker(layer) ? this.poolFor() : undefined;
+    return pool ? pool.run(task, openBlob) : runLayerPass(task, openBlob);
+  }
+
+  /** Ends the workers of a pool this runner made. */
+  async close(): Promise<void> {
+    if (this.owned) await this.pool?.close();
+  }
+
+  private wantsWorker(layer: Layer): boolean {
+    if (this.mode === 'never' || this.scriptMissing) return false;
+    return this.mode === 'always' || layer.descriptor.size >= workerThreshold;
+  }
+
+  private poolFor(): LayerPool | undefined {
+    if (this.pool === undefined) {
+      const script = layerWorkerScript();
+      if (script === undefined) {
+        this.scriptMissing = true;
+        return undefined;
+      }
+      this.pool = new LayerPool(script, this.maxWorkers);
+    }
+    return this.pool;
+  }
+}
+
+/** A lazily started pool for callers that analyze several images (verify); close it when done. */
+export function createLayerPool(): LayerPool | undefined {
+  const script = workersFromEnvironment() === 0 ? undefined : layerWorkerScript();
+  return script && new LayerPool(script, workersFromEnvironment() || undefined);
 }
 
 /** One streaming pass per layer, then the config rules: the canonical digest of an image. */
 export async function analyzeImage(image: Image, options: AnalyzeOptions): Promise<ImageAnalysis> {
   const results: LayerAnalysis[] = new Array(image.layers.length);
   let done = 0;
-  await runLimited(image.layers, options.concurrency ?? 2, async (layer) => {
-    results[layer.index] = await analyzeLayer(layer, image.reference, options);
-    options.onLayer?.(++done, image.layers.length);
-  });
+  const runner = new LayerRunner(options);
+  try {
+    await runLimited(image.layers, options.concurrency ?? 2, async (layer) => {
+      results[layer.index] = await analyzeLayer(layer, image.reference, options, runner);
+      options.onLayer?.(++done, image.layers.length);
+    });
+  } finally {
+    await runner.close();
+  }
   const canonicalDiffIds = results.map((result) => result.canonicalDiffId);
   const { config, applied } = normalizeConfig(image.config.parsed, canonicalDiffIds, options.normalize);
   const configBytes = canonicalConfigBytes(config);
   return { image, layers: results, config, applied, configBytes, canonicalDigest: sha256(configBytes) };
 }
 
-async function analyzeLayer(layer: Layer, reference: string, options: AnalyzeOptions): Promise<LayerAnalysis> {
+async function analyzeLayer(layer: Layer, reference: string, options: AnalyzeOptions, runner: LayerRunner): Promise<LayerAnalysis> {
   if (layer.foreign) return { layer, canonicalDiffId: layer.diffId };
   // Stream errors already start with this context; tar parse errors get it here.
   const what = `layer ${layer.index} (${layer.descriptor.digest}) of ${reference}`;
+  const task: LayerTask = { what, compression: layer.compression, diffId: layer.diffId, normalize: options.normalize };
   try {
     if (!options.output) {
       let pass = options.cache?.get(layer.diffId);
       if (!pass) {
-        // Without output, an in-order layer is hashed in one pass and an unordered one read twice, not spooled.
-        pass = layer.openTar().then((tar) => normalizeLayer(tar, { ...options.normalize, reopen: () => layer.openTar() }));
+        pass = runner.run(layer, task).then((result) => result.summary);
         options.cache?.set(layer.diffId, pass);
       }
       const summary = await pass;
       return { layer, summary, canonicalDiffId: summary.canonicalDigest };
     }
-    const tar = await layer.openTar();
-    const path = join(options.output.directory, `layer-${layer.index}`);
-    const compressor = createCompressor(options.output.compression);
-    const hashing = new HashingStream();
-    const written = pipeline(compressor, hashing, createWriteStream(path, { highWaterMark: 1 << 20 }));
-    const summary = await normalizeLayer(tar, { ...options.normalize, output: compressor });
-    await written;
+    const { compression, directory } = options.output;
+    const path = join(directory, `layer-${layer.index}`);
+    const engine = compression === 'gzip' ? gzipEngine() : undefined;
+    const { summary, blob } = await runner.run(layer, { ...task, output: { compression, path, gzipEngine: engine } });
     return {
       layer,
       summary,
       canonicalDiffId: summary.canonicalDigest,
-      blob: { path, digest: hashing.digest!, size: hashing.size, compression: options.output.compression },
+      blob: { path, digest: blob!.digest, size: blob!.size, compression },
     };
   } catch (error) {
     throw withContext(what, error);

@@ -31,7 +31,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { corruptArchive, unsupported } from '../errors.js';
+import { corruptArchive, digestMismatch, unsupported } from '../errors.js';
 import {
   canonicalizePath,
   comparePaths,
@@ -69,6 +69,11 @@ export interface NormalizeLayerOptions extends NormalizeOptions {
   spoolDir?: string;
   /** Opens the same layer tar again from its start; lets an in-order layer skip spooling entirely. */
   reopen?: () => Readable | Promise<Readable>;
+  /**
+   * Check the input tar's sha256 (computed by the pass anyway) at its end, instead of a separate
+   * VerifyingStream: `${what}: digest mismatch: expected ..., got ...`, before any truncation error.
+   */
+  expectTarDigest?: { digest: string; what: string };
 }
 
 const emptyDigest = `sha256:${createHash('sha256').digest('hex')}`;
@@ -99,14 +104,16 @@ export async function normalizeLayer(tar: Readable, options: NormalizeLayerOptio
   };
   try {
     const skipSpool = options.reopen !== undefined && output === undefined;
+    const { expectTarDigest } = options;
     let scan = await scanLayer(tar, rules, {
       spool: skipSpool ? null : newSpool(),
       hashCanonical: output === undefined,
       stopWhenUnordered: skipSpool,
+      expectTarDigest,
     });
     if (scan === null) {
       const again = await options.reopen!();
-      scan = (await scanLayer(again, rules, { spool: newSpool(), hashCanonical: false, stopWhenUnordered: false }))!;
+      scan = (await scanLayer(again, rules, { spool: newSpool(), hashCanonical: false, stopWhenUnordered: false, expectTarDigest }))!;
     }
 
     const table = finalizeTable(scan, rules);
@@ -156,6 +163,7 @@ interface ScanOptions {
   hashCanonical: boolean;
   /** Return null as soon as the order breaks (the caller re-reads with a spool). */
   stopWhenUnordered: boolean;
+  expectTarDigest?: { digest: string; what: string };
 }
 
 interface LayerScan {
@@ -189,6 +197,10 @@ async function scanLayer(tar: Readable, rules: LayerRules, options: ScanOptions)
   } catch (error) {
     if (error instanceof StopPass) return null;
     throw error;
+  }
+  const expected = options.expectTarDigest;
+  if (expected !== undefined && scanner.tarDigest() !== expected.digest) {
+    throw digestMismatch(`${expected.what}: digest mismatch: expected ${expected.digest}, got ${scanner.tarDigest()}`);
   }
   scanner.end();
   if (spool !== null) await spool.finishWriting();
@@ -224,6 +236,7 @@ class LayerScanner {
   private previousPath: string | null = null;
 
   private readonly tarHash = createHash('sha256');
+  private tarHashed: string | null = null;
   private consumed = 0;
   private writer: CanonicalWriter | null;
   private readonly spool: ContentSpool | null;
@@ -332,6 +345,12 @@ class LayerScanner {
     }
   }
 
+  /** sha256 of every byte pushed; call once the input has ended. */
+  tarDigest(): string {
+    this.tarHashed ??= `sha256:${this.tarHash.digest('hex')}`;
+    return this.tarHashed;
+  }
+
   result(): LayerScan {
     return {
       records: this.records,
@@ -342,7 +361,7 @@ class LayerScanner {
       duplicateKeys: this.duplicateKeys,
       dialects: this.dialects,
       inCanonicalOrder: this.inCanonicalOrder,
-      tarDigest: `sha256:${this.tarHash.digest('hex')}`,
+      tarDigest: this.tarDigest(),
       tarSize: this.consumed,
       spool: this.spool,
       writer: this.writer,

@@ -3,7 +3,7 @@ import { explainDifferences } from '../compare/causes.js';
 import { applyPolicy, decideGate, type Policy } from '../gate/policy.js';
 import type { Image } from '../image/image.js';
 import type { LayerSummary } from '../normalize/entry.js';
-import { analyzeImage, type ImageAnalysis } from '../normalize/image.js';
+import { analyzeImage, createLayerPool, type ImageAnalysis } from '../normalize/image.js';
 import type { NormalizeOptions } from '../normalize/options.js';
 import { describeImage } from '../report/identity.js';
 import { reportSchemaVersion, type Difference, type ImageSide, type Report, type Verdict } from '../report/model.js';
@@ -40,10 +40,18 @@ export async function verifyLoaded(a: Image, b: Image, request: VerifyRequest): 
   const total = a.layers.length + b.layers.length;
   let done = 0;
   const onLayer = request.onLayer ? () => request.onLayer!(++done, total) : undefined;
-  const [analysisA, analysisB] = await Promise.all([
-    analyzeImage(a, { normalize: options, cache, concurrency: 1, onLayer }),
-    analyzeImage(b, { normalize: options, cache, concurrency: 1, onLayer }),
-  ]);
+  // One worker pool for both images, so their passes run on separate cores.
+  const pool = createLayerPool();
+  let analysisA: ImageAnalysis;
+  let analysisB: ImageAnalysis;
+  try {
+    [analysisA, analysisB] = await Promise.all([
+      analyzeImage(a, { normalize: options, cache, concurrency: 1, onLayer, pool }),
+      analyzeImage(b, { normalize: options, cache, concurrency: 1, onLayer, pool }),
+    ]);
+  } finally {
+    await pool?.close();
+  }
 
   const verdict = decideVerdict(a, b, analysisA, analysisB);
   const layerInputs = (analysis: ImageAnalysis): LayerInput[] => {
