@@ -140,9 +140,12 @@ export interface ReportSummary {
   /** Remaining differences with no known cause. */
   unexplained: number;
   byCause: CauseCount[];
-  /** Layers with remaining differences, most first. */
+  /**
+   * Layers with differences that still block (neither neutralized nor accepted), most first. A
+   * flattened comparison's file difference counts for the layer of A and the layer of B it came from.
+   */
   topLayers: { index: number; step: string | null; remaining: number }[];
-  /** Files with remaining differences, most first. */
+  /** Files with differences that still block, most first; `layer` null for the flattened filesystem. */
   topFiles: { layer: number | null; file: string; attributes: string[] }[];
 }
 

@@ -9,6 +9,7 @@ import {
   type DifferenceGroup,
   countNeutralizedByCause,
   describeCause,
+  describeOrigin,
   describeSubject,
   formatChange,
   groupDifferences,
@@ -125,7 +126,9 @@ function describeFailure(difference: Difference): string {
 }
 
 function describeLine(difference: Difference): string {
-  const where = difference.file !== undefined ? `${difference.file} ${describeSubject(difference)}` : describeSubject(difference);
+  const origin = describeOrigin(difference);
+  const file = origin ? `${difference.file} (${origin})` : difference.file;
+  const where = file !== undefined ? `${file} ${describeSubject(difference)}` : describeSubject(difference);
   const values =
     difference.kind === 'file-added' || difference.kind === 'file-removed' || (difference.a == null && difference.b == null)
       ? ''

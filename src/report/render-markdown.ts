@@ -9,6 +9,8 @@ import {
   brokenImageLink,
   brokenLayerLink,
   countNeutralizedByCause,
+  describeGroupCounts,
+  describeOrigin,
   describeStatus,
   describeCounts,
   describeSubject,
@@ -20,7 +22,7 @@ import {
   truncate,
   verdictTitles,
 } from './render-text.js';
-import { describeFileChange, unknownCauseId } from './summary.js';
+import { countBlockingByLayer, describeFileChange, unknownCauseId } from './summary.js';
 
 export interface MarkdownRenderOptions {
   /** Size cap in bytes (UTF-8); default 60 KB, under GitHub's comment limit. */
@@ -37,8 +39,8 @@ export function renderMarkdown(unsafeReport: Report, options: MarkdownRenderOpti
   const head = [renderHeading(report), renderIdentity(report), renderCauses(report), renderLayers(report)]
     .filter(Boolean)
     .join('\n');
-  // Neutralized differences are counted in the cause table; details are for what remains.
-  const groups = groupDifferences(report).filter((group) => group.remaining > 0);
+  // Neutralized differences are counted in the cause table; details are for what remains or is accepted.
+  const groups = groupDifferences(report).filter((group) => group.remaining + group.accepted > 0);
 
   // Fill difference by difference, closing each block, and keep room for the note on what was cut.
   const reserve = 400;
@@ -94,8 +96,10 @@ function renderHeading(report: Report): string {
 function renderIdentity(report: Report): string {
   const broken = brokenImageLink(report);
   const row = (label: string, a: string | null, b: string | null, isBroken: boolean) => {
-    const mark = a === b ? 'same' : isBroken ? '**differs** (the chain breaks here)' : 'differs';
     const show = (digest: string | null) => (digest === null ? '(none)' : code(a === b ? digest : shortDigest(digest)));
+    // A missing manifest digest (legacy docker-archive) neither matches nor differs.
+    if (a === null || b === null) return `| ${label} | ${show(a)} | ${show(b)} | not comparable |`;
+    const mark = a === b ? 'same' : isBroken ? '**differs** (the chain breaks here)' : 'differs';
     return `| ${label} | ${show(a)} | ${a === b ? '' : show(b)} | ${mark} |`;
   };
   return [
@@ -130,10 +134,12 @@ function renderCauses(report: Report): string {
 
 function renderLayers(report: Report): string {
   if (report.layers.length === 0) return '';
-  const remainingByLayer = new Map(report.summary.topLayers.map((layer) => [layer.index, layer.remaining]));
+  // Every layer's count (topLayers holds only the first ten), by the rule the summary ranks them with.
+  const remainingByLayer = countBlockingByLayer(report.differences);
   const lines = [
     '### Layers',
     '',
+    ...(report.flattened ? ['A file of the flattened comparison counts for the layer of A and the layer of B it came from.', ''] : []),
     '| # | Step | Status | Blob | diff_id | Canonical diff_id | Remaining |',
     '|--:|---|---|---|---|---|--:|',
   ];
@@ -162,8 +168,7 @@ interface GroupBlock {
 }
 
 function renderGroup(group: DifferenceGroup): GroupBlock {
-  const counts = `${group.remaining} remaining${group.neutralized ? `, ${group.neutralized} neutralized` : ''}`;
-  const open = `<details><summary>${escapeHtml(truncate(group.title, 100))}: ${counts}</summary>\n\n`;
+  const open = `<details><summary>${escapeHtml(truncate(group.title, 100))}: ${describeGroupCounts(group)}</summary>\n\n`;
   const items: GroupBlock['items'] = [];
   const general = group.general.filter((difference) => !difference.neutralized);
   if (general.length > 0) {
@@ -189,8 +194,9 @@ function renderGroup(group: DifferenceGroup): GroupBlock {
 
 function renderFileDifference(file: string, difference: Difference): string[] {
   const hasValues = difference.kind === 'file-attribute' && difference.attribute !== 'content' && !(difference.a == null && difference.b == null);
+  const origin = describeOrigin(difference);
   const lines = [
-    `- ${code(file, false)} **${describeFileChange(difference)}**${hasValues ? ` ${code(formatChange(difference, 80), false)}` : ''}: ${describeCauseCell(difference, false)}`,
+    `- ${code(file, false)}${origin ? ` (${origin})` : ''} **${describeFileChange(difference)}**${hasValues ? ` ${code(formatChange(difference, 80), false)}` : ''}: ${describeCauseCell(difference, false)}`,
   ];
   const detail = difference.detail;
   if (detail?.format === 'unified') {
@@ -198,13 +204,18 @@ function renderFileDifference(file: string, difference: Difference): string[] {
     const shownLines = diffLines.slice(0, maxDiffLines);
     if (diffLines.length > maxDiffLines) shownLines.push(`... ${diffLines.length - maxDiffLines} more lines`);
     const fence = fenceFor(shownLines.join('\n'));
-    lines.push('', `  ${fence}diff`, ...shownLines.map((line) => (line.trim() === '' ? '' : `  ${line}`)), `  ${fence}`);
+    // A unified diff line is never empty: a context line for an empty line is one space, kept.
+    lines.push('', `  ${fence}diff`, ...shownLines.map((line) => `  ${line}`), `  ${fence}`);
   } else if (detail?.format === 'binary') {
-    lines.push(`  binary: ${detail.sizeA} → ${detail.sizeB} bytes, ${code(shortDigest(detail.digestA), false)} → ${code(shortDigest(detail.digestB), false)}`);
+    // The blank line makes it a paragraph of the list item; without it GitHub joins it onto the item's line.
+    lines.push(
+      '',
+      `  binary: ${detail.sizeA} bytes ${code(shortDigest(detail.digestA), false)} -> ${detail.sizeB} bytes ${code(shortDigest(detail.digestB), false)}`,
+    );
   } else if (detail?.format === 'json') {
     for (const change of detail.changes) {
       const value = (side: unknown) => code(truncate(JSON.stringify(side ?? null), 40), false);
-      lines.push(`  - ${code(change.pointer, false)}: ${value(change.a)} → ${value(change.b)}`);
+      lines.push(`  - ${code(change.pointer, false)}: ${value(change.a)} -> ${value(change.b)}`);
     }
   }
   return lines;

@@ -6,7 +6,7 @@
  */
 import { parseMode } from '../compare/causes.js';
 import type { ContentDetail, Difference, LayerComparison, LayerSide, LayerStatus, Report, Verdict } from './model.js';
-import { compareText, describeFileChange, unknownCauseId } from './summary.js';
+import { compareText, describeFileChange, isBlocking, unknownCauseId } from './summary.js';
 
 export interface TextRenderOptions {
   color: boolean;
@@ -94,12 +94,16 @@ export interface DifferenceGroup {
   general: Difference[];
   /** File differences by file path, files sorted. */
   files: { file: string; differences: Difference[] }[];
+  /** Differences that still block: neither neutralized nor accepted. */
   remaining: number;
   neutralized: number;
   accepted: number;
 }
 
-/** Config and manifest first, then each layer by index, then the flattened filesystem. */
+/**
+ * Config and manifest first, then each layer by index, then the flattened filesystem, which holds
+ * the file differences of a flattened comparison (their `origin` names each side's layer).
+ */
 export function groupDifferences(report: Report): DifferenceGroup[] {
   const groups = new Map<string, DifferenceGroup>();
   const layers = new Map(report.layers.map((layer) => [layer.index, layer]));
@@ -107,7 +111,7 @@ export function groupDifferences(report: Report): DifferenceGroup[] {
     let id: string;
     let title: string;
     let layer: LayerComparison | null = null;
-    if (difference.layer !== undefined) {
+    if (difference.layer !== undefined && !difference.origin) {
       id = `layer ${difference.layer}`;
       layer = layers.get(difference.layer) ?? null;
       title = layer?.step ? `layer ${difference.layer}: ${layer.step}` : id;
@@ -129,10 +133,8 @@ export function groupDifferences(report: Report): DifferenceGroup[] {
   for (const difference of report.differences) {
     const group = groupOf(difference);
     if (difference.neutralized) group.neutralized += 1;
-    else {
-      group.remaining += 1;
-      if (difference.accepted) group.accepted += 1;
-    }
+    else if (difference.accepted) group.accepted += 1;
+    else group.remaining += 1;
     if (difference.file === undefined) {
       group.general.push(difference);
       continue;
@@ -186,28 +188,53 @@ export function brokenLayerLink(layer: LayerComparison): 'blob' | 'diffId' | 'ca
   }
 }
 
+/** The manifest digests are comparable only when both images have a manifest (a legacy docker-archive has none). */
+export function comparableManifests(report: Report): boolean {
+  return report.a.manifestDigest !== null && report.b.manifestDigest !== null;
+}
+
 export function brokenImageLink(report: Report): 'manifest' | 'imageId' | 'canonical' | null {
   if (report.a.canonicalDigest !== report.b.canonicalDigest) return 'canonical';
   if (report.a.imageId !== report.b.imageId) return 'imageId';
-  if (report.a.manifestDigest !== report.b.manifestDigest) return 'manifest';
+  if (comparableManifests(report) && report.a.manifestDigest !== report.b.manifestDigest) return 'manifest';
   return null;
+}
+
+/** `A: layer 1, B: layer 0`: where each side of a flattened comparison took the file from. */
+export function describeOrigin(difference: Difference): string | null {
+  if (!difference.origin) return null;
+  const side = (name: string, layer: number | null) => `${name}: ${layer === null ? 'absent' : `layer ${layer}`}`;
+  return `${side('A', difference.origin.a)}, ${side('B', difference.origin.b)}`;
+}
+
+/** `4 remaining, 1 accepted, 3 neutralized`: a group's counts, the zero ones after the first left out. */
+export function describeGroupCounts(group: DifferenceGroup): string {
+  return [
+    `${group.remaining} remaining`,
+    group.accepted ? `${group.accepted} accepted` : '',
+    group.neutralized ? `${group.neutralized} neutralized` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
 }
 
 export function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
-/** The counts line of the summary, shared by the renderers. */
+/**
+ * The counts line of the summary, shared by the renderers. Remaining here is what still blocks, as in
+ * the cause table's column: accepted differences are counted apart, never as remaining.
+ */
 export function describeCounts(report: Report): string {
   const { summary } = report;
   if (summary.differences === 0) return 'no differences';
-  const extra = [
-    summary.accepted > 0 ? `${summary.accepted} accepted by policy` : '',
-    summary.unexplained > 0 ? `${summary.unexplained} with no known cause` : '',
-  ].filter(Boolean);
+  const blocking = report.differences.filter(isBlocking);
+  const unexplained = blocking.filter((difference) => difference.cause === null).length;
   return (
     `${plural(summary.differences, 'difference')}: ${summary.neutralized} neutralized by normalization, ` +
-    `${summary.remaining} remaining${extra.length ? ` (${extra.join(', ')})` : ''}`
+    `${summary.accepted > 0 ? `${summary.accepted} accepted by policy, ` : ''}` +
+    `${blocking.length} remaining${unexplained > 0 ? ` (${unexplained} with no known cause)` : ''}`
   );
 }
 
@@ -266,9 +293,9 @@ export function renderText(unsafeReport: Report, options: TextRenderOptions): st
     lines.push('');
     renderDetails(groups, options.verbose ?? false, paint, lines);
   }
-  // Indented blank lines (a diff's context line for an empty line) become empty; other lines keep
-  // trailing spaces, which may be the very difference a diff shows.
-  return `${lines.map((line) => (line.trim() === '' ? '' : line)).join('\n')}\n`;
+  // Lines keep their trailing spaces: a diff's context line for an empty line is one space, and
+  // trailing spaces may be the very difference a diff shows.
+  return `${lines.join('\n')}\n`;
 }
 
 function renderHeadline(report: Report, paint: Paint, lines: string[]): void {
@@ -314,6 +341,7 @@ function renderSummary(report: Report, verbose: boolean, paint: Paint, lines: st
   if (summary.topLayers.length > 0) {
     lines.push('');
     lines.push(paint.bold('Layers with remaining differences'));
+    if (report.flattened) lines.push(paint.dim('  (a file counts for the layer of A and the layer of B it came from)'));
     for (const layer of summary.topLayers) {
       const head = `  layer ${String(layer.index).padEnd(3)} ${String(layer.remaining).padStart(5)} remaining  `;
       lines.push(`${head}${truncate(layer.step ?? '(no history step)', width - head.length)}`);
@@ -342,6 +370,10 @@ function renderLink(
 ): string {
   const head = `${' '.repeat(indent)}${label.padEnd(indent === 2 ? 21 : 19)}`;
   const show = (digest: string | null | undefined) => (digest === undefined ? '(absent)' : digest === null ? '(none)' : digest);
+  // A missing manifest digest (legacy docker-archive) neither matches nor differs.
+  if (a === null || b === null) {
+    return `${head}${shortDigest(show(a)).padEnd(digestWidth)}  ${shortDigest(show(b)).padEnd(digestWidth)}  ${paint.dim('not comparable')}`;
+  }
   if (a === b) return `${head}${show(a)}  ${paint.green('same')}`;
   const mark = broken ? `${paint.red('differs')}  ${paint.bold('<- the chain breaks here')}` : paint.red('differs');
   return `${head}${shortDigest(show(a)).padEnd(digestWidth)}  ${shortDigest(show(b)).padEnd(digestWidth)}  ${mark}`;
@@ -375,7 +407,7 @@ function renderDetails(groups: readonly DifferenceGroup[], verbose: boolean, pai
   );
   for (const group of groups) {
     lines.push('');
-    const counts = `${group.remaining} remaining${group.neutralized ? `, ${group.neutralized} neutralized` : ''}`;
+    const counts = describeGroupCounts(group);
     lines.push(`${paint.bold(truncate(group.title, width - counts.length - 4))}  ${paint.dim(counts)}`);
     const show = (difference: Difference) => verbose || !difference.neutralized;
     for (const difference of group.general.filter(show)) {
@@ -384,7 +416,8 @@ function renderDetails(groups: readonly DifferenceGroup[], verbose: boolean, pai
     for (const { file, differences } of group.files) {
       const shown = differences.filter(show);
       if (shown.length === 0) continue;
-      lines.push(`  ${file}`);
+      const origin = shown.map(describeOrigin).find((text) => text !== null);
+      lines.push(origin ? `  ${file}  ${paint.dim(`(${origin})`)}` : `  ${file}`);
       for (const difference of shown) renderDifference(difference, describeFileChange(difference), 4, paint, lines);
     }
     if (!verbose && group.neutralized > 0) {
@@ -398,11 +431,12 @@ function renderDifference(difference: Difference, subject: string, indent: numbe
   const pad = ' '.repeat(indent);
   const hasValues = !(difference.a == null && difference.b == null) && difference.kind !== 'file-added' && difference.kind !== 'file-removed';
   const change = hasValues && difference.attribute !== 'content' ? `  ${formatChange(difference)}` : '';
-  const tags = [
-    difference.neutralized ? paint.dim('[neutralized]') : '',
-    difference.accepted ? paint.yellow(`[accepted by ${difference.accepted.rule}: ${difference.accepted.reason}]`) : '',
-  ].filter(Boolean);
-  lines.push(`${pad}${paint.bold(subject)}${change}${tags.length ? `  ${tags.join(' ')}` : ''}`);
+  lines.push(`${pad}${paint.bold(subject)}${change}${difference.neutralized ? `  ${paint.dim('[neutralized]')}` : ''}`);
+  // On a line of its own: a policy's reason is free text, and the width rule holds for it too.
+  if (difference.accepted) {
+    const tag = `[accepted by ${difference.accepted.rule}: ${difference.accepted.reason}]`;
+    lines.push(...wrap(tag, indent + 2, indent + 4).map((line) => paint.yellow(line)));
+  }
   const cause = wrap(`cause: ${describeCause(difference)}`, indent + 2, indent + 4);
   lines.push(...cause.map((line) => (difference.cause ? paint.dim(line) : paint.red(line))));
   if (difference.detail) renderDetail(difference.detail, indent + 4, paint, lines);

@@ -1,7 +1,9 @@
 /**
- * The report summary: counts by cause and where the remaining differences are. "Remaining" means not
- * neutralized by normalization, as in the model; accepted differences are remaining ones that a policy
- * accepts, and unexplained ones are remaining ones with no known cause.
+ * The report summary: counts by cause and where the remaining differences are. In the JSON fields
+ * `remaining` and `unexplained`, "remaining" means not neutralized by normalization, as in the model
+ * (schema version 1); accepted differences are remaining ones that a policy accepts. What the
+ * renderers call remaining, and what `topLayers` and `topFiles` list, are the differences that still
+ * block: neither neutralized nor accepted.
  */
 import type { CauseCount, Difference, LayerComparison, ReportSummary } from './model.js';
 
@@ -22,6 +24,7 @@ export function summarize(
   limits: SummaryLimits = {},
 ): ReportSummary {
   const remaining = differences.filter((difference) => !difference.neutralized);
+  const blocking = remaining.filter((difference) => !difference.accepted);
   return {
     differences: differences.length,
     remaining: remaining.length,
@@ -29,8 +32,8 @@ export function summarize(
     accepted: remaining.filter((difference) => difference.accepted).length,
     unexplained: remaining.filter((difference) => difference.cause === null).length,
     byCause: countByCause(differences),
-    topLayers: rankLayers(remaining, layers).slice(0, limits.topLayers ?? 10),
-    topFiles: rankFiles(remaining).slice(0, limits.topFiles ?? 20),
+    topLayers: rankLayers(blocking, layers).slice(0, limits.topLayers ?? 10),
+    topFiles: rankFiles(blocking).slice(0, limits.topFiles ?? 20),
   };
 }
 
@@ -55,23 +58,48 @@ function countByCause(differences: readonly Difference[]): CauseCount[] {
   );
 }
 
-function rankLayers(remaining: readonly Difference[], layers: readonly LayerComparison[]): ReportSummary['topLayers'] {
-  const counts = new Map<number, number>();
-  for (const difference of remaining) {
-    if (difference.layer === undefined) continue;
-    counts.set(difference.layer, (counts.get(difference.layer) ?? 0) + 1);
+/** A difference still blocks the gate: neither neutralized nor accepted by a policy. */
+export function isBlocking(difference: Difference): boolean {
+  return !difference.neutralized && !difference.accepted;
+}
+
+/**
+ * The layers a difference is about. A flattened comparison's file difference is about the layer
+ * each side took the file from (A's layer 1 and B's layer 0 when B squashed two layers into one);
+ * any other difference is about its `layer`, if any.
+ */
+export function layersOf(difference: Difference): number[] {
+  if (difference.origin) {
+    const { a, b } = difference.origin;
+    return [...new Set([a, b].filter((layer): layer is number => layer !== null))];
   }
+  return difference.layer === undefined ? [] : [difference.layer];
+}
+
+/** Blocking differences per layer index, every layer (not only the top ones). */
+export function countBlockingByLayer(differences: readonly Difference[]): Map<number, number> {
+  const counts = new Map<number, number>();
+  for (const difference of differences) {
+    if (!isBlocking(difference)) continue;
+    for (const layer of layersOf(difference)) counts.set(layer, (counts.get(layer) ?? 0) + 1);
+  }
+  return counts;
+}
+
+function rankLayers(blocking: readonly Difference[], layers: readonly LayerComparison[]): ReportSummary['topLayers'] {
+  const counts = countBlockingByLayer(blocking);
   const steps = new Map(layers.map((layer) => [layer.index, layer.step]));
   return [...counts]
     .map(([index, count]) => ({ index, step: steps.get(index) ?? null, remaining: count }))
     .sort((x, y) => y.remaining - x.remaining || x.index - y.index);
 }
 
-function rankFiles(remaining: readonly Difference[]): ReportSummary['topFiles'] {
+function rankFiles(blocking: readonly Difference[]): ReportSummary['topFiles'] {
   const files = new Map<string, { layer: number | null; file: string; attributes: string[]; count: number }>();
-  for (const difference of remaining) {
+  for (const difference of blocking) {
     if (difference.file === undefined) continue;
-    const layer = difference.layer ?? null;
+    // A flattened comparison's file is in the flattened filesystem, not in one layer.
+    const layer = difference.origin ? null : (difference.layer ?? null);
     const key = `${layer ?? ''}\u0000${difference.file}`;
     let entry = files.get(key);
     if (!entry) {

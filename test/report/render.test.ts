@@ -299,3 +299,133 @@ function checkWellFormedXml(xml: string): void {
   if (stack.length > 0) fail(`unclosed <${stack.at(-1)}>`, xml.length);
   if (roots !== 1) fail(`${roots} root elements`, 0);
 }
+
+describe('reports that read right', () => {
+  /** The fixed report with every remaining difference accepted by a rule with a long reason. */
+  function allAcceptedReport(): Report {
+    const report = buildFixedReport();
+    const reason = 'accepted until the platform team ships base image 2024.06, which rebuilds these files at start-up (JIRA PLAT-1234)';
+    const differences = report.differences.map((difference) =>
+      difference.neutralized ? difference : { ...difference, accepted: { rule: 'accept[12]', reason } },
+    );
+    return { ...report, passed: true, differences, summary: summarize(differences, report.layers) };
+  }
+
+  it('text: a long policy reason keeps the 100-column rule, and every accepted difference still says so', () => {
+    const report = allAcceptedReport();
+    const text = renderReport(report, 'text', { color: false });
+    const contentLines = new Set(report.differences.flatMap((d) => (d.detail?.format === 'unified' ? d.detail.diff.split('\n') : [])));
+    for (const line of text.split('\n')) {
+      if (contentLines.has(line.trimStart()) || contentLines.has(line.slice(8))) continue;
+      expect([...line].length, line).toBeLessThanOrEqual(100);
+    }
+    // Each mark whole once the wrapping is undone.
+    const marks = text.replace(/\n +/g, ' ').match(/\[accepted by accept\[12\]: accepted until [^\]]+\]/g) ?? [];
+    expect(marks).toHaveLength(report.differences.filter((d) => !d.neutralized).length);
+  });
+
+  it('text and markdown: accepted differences are not remaining, in the words, the table and the lists', () => {
+    const report = allAcceptedReport();
+    const text = renderReport(report, 'text', { color: false });
+    const unwrap = (output: string) => output.replace(/\n +/g, ' ');
+    expect(unwrap(text)).toContain('13 differences: 8 neutralized by normalization, 5 accepted by policy, 0 remaining');
+    expect(text).not.toMatch(/\d+ remaining \(\d+ accepted/);
+    // The table's remaining column is 0 everywhere, as the words say.
+    const rows = text.split('\n').filter((line) => /^ {2,}\d+ {2,}\d+ {2,}\d+ {2,}\d+ {2}\S/.test(line));
+    expect(rows.length).toBeGreaterThan(3);
+    for (const row of rows) expect(row.trim().split(/\s+/)[0], row).toBe('0');
+    expect(text).not.toContain('Layers with remaining differences');
+    expect(text).not.toContain('Files with remaining differences');
+    expect(text).toMatch(/^layer 1: RUN apt-get .*… {2}0 remaining, 4 accepted, 3 neutralized$/m);
+    const markdown = renderReport(report, 'markdown', { color: false });
+    expect(markdown).toContain('13 differences: 8 neutralized by normalization, 5 accepted by policy, 0 remaining.');
+    expect(markdown).toMatch(/^\| 1 \| .* \| 0 \|$/m);
+    // Accepted differences keep their details.
+    expect(markdown).toContain('0 remaining, 4 accepted, 3 neutralized</summary>');
+
+    // Some accepted: the lists hold only what still blocks.
+    const fixed = renderReport(buildFixedReport(), 'text', { color: false });
+    expect(unwrap(fixed)).toContain('13 differences: 8 neutralized by normalization, 1 accepted by policy, 4 remaining (1 with no known cause)');
+    const files = fixed.slice(fixed.indexOf('Files with remaining differences'), fixed.indexOf('Identity chain'));
+    expect(files).toContain('var/log/apt/history.log');
+    expect(files).not.toContain('ssl.cpython-311.pyc');
+    expect(fixed).toMatch(/layer 1 +3 remaining/);
+  });
+
+  /** Two images without and with a manifest (legacy docker-archive vs oci-archive), the same otherwise. */
+  function legacyReport(bothLegacy: boolean): Report {
+    const report = identicalReport();
+    return {
+      ...report,
+      a: { ...report.a, manifestDigest: bothLegacy ? null : report.a.manifestDigest, manifestMediaType: null },
+      b: { ...report.b, manifestDigest: null, manifestMediaType: null },
+    };
+  }
+
+  it.each([
+    ['an oci-archive and a legacy docker-archive', false],
+    ['two legacy docker-archives', true],
+  ])('a missing manifest digest is not comparable: %s', (_name, bothLegacy) => {
+    const report = legacyReport(bothLegacy);
+    const text = renderReport(report, 'text', { color: false });
+    const manifestLine = text.split('\n').find((line) => line.startsWith('  manifest digest')) ?? '';
+    expect(manifestLine).toMatch(/not comparable$/);
+    expect(manifestLine).not.toMatch(/same|differs/);
+    expect(text).not.toContain('the chain breaks here');
+    const markdown = renderReport(report, 'markdown', { color: false });
+    const row = markdown.split('\n').find((line) => line.startsWith('| manifest digest')) ?? '';
+    expect(row).toMatch(/\| not comparable \|$/);
+    expect(markdown).not.toContain('the chain breaks here');
+  });
+
+  /** Two layers in A, squashed into one in B; the changed file came from A's layer 1 and B's layer 0. */
+  function flattenedReport(): Report {
+    const changed: Difference = {
+      kind: 'file-attribute',
+      path: 'fs/opt/app/app.conf#content',
+      layer: 1,
+      origin: { a: 1, b: 0 },
+      file: 'opt/app/app.conf',
+      attribute: 'content',
+      a: fakeDigest('conf-a'),
+      b: fakeDigest('conf-b'),
+      neutralized: false,
+      cause: null,
+    };
+    const differences = [{ kind: 'layer-count', path: 'layers', a: 2, b: 1, neutralized: false, cause: null } satisfies Difference, changed];
+    const flat = buildFixedReport(differences);
+    const layers = flat.layers.map((layer) => (layer.index === 0 ? { ...layer, status: 'content' as const } : { ...layer, status: 'missing' as const, b: null }));
+    return { ...flat, flattened: true, layers, summary: summarize(flat.differences, layers) };
+  }
+
+  it('flattened: a different layer count has a known cause, and each layer counts the files it holds on either side', () => {
+    const report = flattenedReport();
+    expect(report.differences.find((d) => d.kind === 'layer-count')?.cause?.id).toBe('layer-count');
+    const markdown = renderReport(report, 'markdown', { color: false });
+    expect(markdown).toMatch(/^\| 0 \| .* \| content differs \| .* \| 1 \|$/m);
+    expect(markdown).toMatch(/^\| 1 \| .* \| only in A \| .* \| 1 \|$/m);
+    expect(markdown).toContain('`opt/app/app.conf` (A: layer 1, B: layer 0) **content**');
+    expect(markdown).toContain('<details><summary>flattened filesystem: 1 remaining</summary>');
+    const text = renderReport(report, 'text', { color: false });
+    expect(text).toMatch(/layer 0 +1 remaining/);
+    expect(text).toMatch(/layer 1 +1 remaining/);
+    expect(text).toContain('  opt/app/app.conf  (A: layer 1, B: layer 0)');
+    expect(text).toMatch(/fs +opt\/app\/app\.conf {2}content/);
+  });
+
+  it('markdown: a binary change is a paragraph of its list item, one arrow style, and diffs keep blank context lines', () => {
+    const markdown = renderReport(buildFixedReport(), 'markdown', { color: false });
+    const lines = markdown.split('\n');
+    const binary = lines.findIndex((line) => line.startsWith('  binary: '));
+    expect(binary).toBeGreaterThan(0);
+    expect(lines[binary - 1]).toBe('');
+    expect(lines[binary]).toMatch(/^ {2}binary: 64218 bytes `sha256:[0-9a-f]{12}` -> 64218 bytes `sha256:[0-9a-f]{12}`$/);
+    expect(markdown).not.toContain('→');
+    // The history.log diff's first context line is one space (an empty line of the file), after the indent.
+    const hunk = lines.findIndex((line) => line === '  @@ -1,5 +1,5 @@');
+    expect(lines[hunk + 1]).toBe('   ');
+    const text = renderReport(buildFixedReport(), 'text', { color: false }).split('\n');
+    const textHunk = text.findIndex((line) => line.trim() === '@@ -1,5 +1,5 @@');
+    expect(text[textHunk + 1]).toBe(`${' '.repeat(8)} `);
+  });
+});

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Difference, LayerComparison } from '../../src/report/model.js';
-import { describeFileChange, summarize, unknownCauseId } from '../../src/report/summary.js';
+import { countBlockingByLayer, describeFileChange, summarize, unknownCauseId } from '../../src/report/summary.js';
 import { buildFixedReport } from './fixed-report.js';
 
 function fileDifference(layer: number, file: string, attribute: Difference['attribute'], extra: Partial<Difference> = {}): Difference {
@@ -48,14 +48,14 @@ describe('summarize', () => {
       { cause: 'apt-logs', title: 'apt and dpkg logs', count: 2, neutralized: 0, accepted: 1, hint: 'delete them' },
       { cause: 'file-mtime', title: 'file modification times', count: 2, neutralized: 2, accepted: 0, hint: 'rewrite-timestamp' },
     ]);
+    // Accepted differences no longer block: not in the lists of where the remaining ones are.
     expect(summary.topLayers).toEqual([
-      { index: 2, step: 'RUN step 2', remaining: 3 },
+      { index: 2, step: 'RUN step 2', remaining: 2 },
       { index: 1, step: 'RUN step 1', remaining: 1 },
     ]);
     expect(summary.topFiles).toEqual([
       { layer: 2, file: 'usr/bin/app', attributes: ['mode', 'uid'] },
       { layer: 1, file: 'var/log/dpkg.log', attributes: ['content'] },
-      { layer: 2, file: 'var/log/dpkg.log', attributes: ['content'] },
     ]);
   });
 
@@ -67,6 +67,35 @@ describe('summarize', () => {
     expect(summary.topLayers).toHaveLength(2);
     const all = summarize(differences, layers, { topFiles: 100 });
     expect(all.topFiles.at(-1)).toEqual({ layer: null, file: 'zz', attributes: ['added'] });
+  });
+
+  it('counts a flattened file for the layer of A and the layer of B it came from, and lists it under the filesystem', () => {
+    const squashed: Difference = {
+      kind: 'file-attribute',
+      path: 'fs/opt/app/app.conf#content',
+      layer: 1,
+      origin: { a: 1, b: 0 },
+      file: 'opt/app/app.conf',
+      attribute: 'content',
+      a: 'x',
+      b: 'y',
+      neutralized: false,
+      cause: null,
+    };
+    const onlyInB: Difference = { kind: 'file-added', path: 'fs/opt/new', layer: 0, origin: { a: null, b: 0 }, file: 'opt/new', a: null, b: {}, neutralized: false, cause: null };
+    const summary = summarize([squashed, onlyInB], layers);
+    expect(summary.topLayers).toEqual([
+      { index: 0, step: 'RUN step 0', remaining: 2 },
+      { index: 1, step: 'RUN step 1', remaining: 1 },
+    ]);
+    expect(summary.topFiles).toEqual([
+      { layer: null, file: 'opt/app/app.conf', attributes: ['content'] },
+      { layer: null, file: 'opt/new', attributes: ['added'] },
+    ]);
+    expect([...countBlockingByLayer([squashed, onlyInB, { ...squashed, accepted: { rule: 'accept[0]', reason: 'ok' } }])]).toEqual([
+      [1, 1],
+      [0, 2],
+    ]);
   });
 
   it('is empty for no differences', () => {
@@ -98,6 +127,7 @@ describe('summarize', () => {
       'ldconfig-aux-cache',
       unknownCauseId,
     ]);
-    expect(report.summary.topLayers).toEqual([{ index: 1, step: expect.stringContaining('RUN apt-get'), remaining: 4 }]);
+    // Five remaining, one of them accepted by the policy: four still block, all in layer 1.
+    expect(report.summary.topLayers).toEqual([{ index: 1, step: expect.stringContaining('RUN apt-get'), remaining: 3 }]);
   });
 });
