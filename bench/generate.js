@@ -564,13 +564,29 @@ export function writeImage(name, layers, { created }) {
   return { name, dir, reference: `oci:${dir}`, layers, imageId: configBlob.digest, manifestDigest: manifestBlob.digest };
 }
 
-/** An oci-archive (a tar of the layout directory) of `image`, for diffoscope; cached by its blobs. */
-export function ensureOciArchive(image) {
-  const file = path.join(imagesDir, `${image.name}-${image.manifestDigest.slice(7, 23)}.oci.tar`);
-  if (!fs.existsSync(file)) {
-    execFileSync('tar', ['--sort=name', '-cf', `${file}.part`, '-C', image.dir, '.']);
-    fs.renameSync(`${file}.part`, file);
-  }
+/**
+ * A docker-archive of `image` for diffoscope, cached by its manifest digest. Member names are the same
+ * in every archive (`config.json`, `N/layer.tar.gz`): diffoscope pairs members by name, and in an
+ * oci-archive the blob names are digests, which differ between A and B, so it would compare nothing
+ * inside the layers. Layers stay gzip'd (Docker's loader accepts that); diffoscope inflates them.
+ */
+export function ensureDockerArchive(image) {
+  const file = path.join(imagesDir, `${image.name}-${image.manifestDigest.slice(7, 23)}.docker.tar`);
+  if (fs.existsSync(file)) return file;
+  const staging = `${file}.staging`;
+  fs.rmSync(staging, { recursive: true, force: true });
+  fs.mkdirSync(staging);
+  const blob = (digest) => path.join(image.dir, 'blobs', 'sha256', digest.slice('sha256:'.length));
+  fs.copyFileSync(blob(image.imageId), path.join(staging, 'config.json'));
+  const layers = image.layers.map((layer, i) => {
+    fs.mkdirSync(path.join(staging, String(i)));
+    fs.linkSync(layer.gzPath, path.join(staging, String(i), 'layer.tar.gz'));
+    return `${i}/layer.tar.gz`;
+  });
+  fs.writeFileSync(path.join(staging, 'manifest.json'), JSON.stringify([{ Config: 'config.json', RepoTags: ['bench:latest'], Layers: layers }]));
+  execFileSync('tar', ['--sort=name', '-cf', `${file}.part`, '-C', staging, '.']);
+  fs.rmSync(staging, { recursive: true, force: true });
+  fs.renameSync(`${file}.part`, file);
   return file;
 }
 
