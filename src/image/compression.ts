@@ -116,27 +116,38 @@ export function openDecompressed(raw: Readable, declared: Compression | undefine
           reject(unsupported(`${what}: the blob starts with ${other} data, which layers cannot use`));
           return;
         }
-        if (!ended) {
-          if (head.length > 0) raw.unshift(head);
-          resolve(raw);
-        } else {
-          const rest = new PassThrough();
-          rest.end(head);
-          resolve(rest);
-        }
+        resolve(continueAfterHead(raw, head, ended, undefined, what));
         return;
       }
-      resolve(inflate(raw, head, ended, found, what));
+      resolve(continueAfterHead(raw, head, ended, found, what));
     });
   });
 }
 
-function inflate(raw: Readable, head: Buffer, ended: boolean, compression: 'gzip' | 'zstd', what: string): Readable {
-  const decompressor: Transform =
-    compression === 'gzip' ? zlib.createGunzip({ chunkSize: DECOMPRESS_CHUNK_SIZE }) : new DecompressStream();
-  // Our own last stage, so the decompressor's errors reach the reader with our message and code. Data
-  // starts to flow at the first read: an error before the caller listens would be thrown instead.
-  const out = new StartOnRead(() => {
+/**
+ * The rest of `raw` after its first bytes `head`, inflated unless `compression` is undefined. Data and
+ * errors start at the first read: an error of `raw` that comes before the caller listens (a small blob
+ * that fails its digest check while the caller is still awaiting this stream) waits for that read
+ * instead of being thrown.
+ */
+function continueAfterHead(raw: Readable, head: Buffer, ended: boolean, compression: 'gzip' | 'zstd' | undefined, what: string): Readable {
+  const decompressor: Transform | undefined =
+    compression === 'gzip' ? zlib.createGunzip({ chunkSize: DECOMPRESS_CHUNK_SIZE }) : compression === 'zstd' ? new DecompressStream() : undefined;
+  // Back now, while `raw` still holds unread data: after its end an unshift would be an error.
+  if (decompressor === undefined && !ended && head.length > 0) raw.unshift(head);
+  let started = false;
+  let pending: Error | undefined;
+  const out: StartOnRead = new StartOnRead(() => {
+    started = true;
+    if (pending !== undefined) {
+      out.destroy(pending);
+      return;
+    }
+    if (decompressor === undefined) {
+      if (ended) out.end(head);
+      else raw.pipe(out);
+      return;
+    }
     if (ended) {
       decompressor.end(head);
     } else {
@@ -145,15 +156,17 @@ function inflate(raw: Readable, head: Buffer, ended: boolean, compression: 'gzip
     }
     decompressor.pipe(out);
   });
-  const fail = (error: unknown) => {
-    if (!out.destroyed) out.destroy(error as Error);
+  const fail = (error: Error) => {
+    if (out.destroyed) return;
+    if (started) out.destroy(error);
+    else pending ??= error;
   };
   raw.on('error', fail);
-  decompressor.on('error', (error) => fail(decompressError(error, compression, what)));
+  decompressor?.on('error', (error) => fail(decompressError(error, compression!, what)));
   out.on('close', () => {
     // The reader stopped early or something failed: release the file or socket behind `raw`.
     if (!raw.destroyed) raw.destroy();
-    if (!decompressor.destroyed) decompressor.destroy();
+    if (decompressor !== undefined && !decompressor.destroyed) decompressor.destroy();
   });
   return out;
 }
