@@ -164,6 +164,8 @@ export interface GateInput {
   differences: readonly Difference[];
   /** Only identical images pass: neither normalization nor a policy is enough. */
   strict: boolean;
+  /** Neutralized differences counted but not in `differences` (see `Report.omitted`); they never block. */
+  unlistedNeutralized?: number;
 }
 
 export interface GateDecision {
@@ -182,9 +184,9 @@ export interface GateDecision {
  *   policy. A not-reproducible verdict with no remaining difference to accept never passes: the
  *   canonical digests differ for a reason the report cannot show.
  */
-export function decideGate({ verdict, differences, strict }: GateInput): GateDecision {
+export function decideGate({ verdict, differences, strict, unlistedNeutralized = 0 }: GateInput): GateDecision {
   const remaining = differences.filter((difference) => !difference.neutralized);
-  const neutralized = differences.length - remaining.length;
+  const neutralized = differences.length - remaining.length + unlistedNeutralized;
   const accepted = remaining.filter((difference) => difference.accepted).length;
   const blocking = remaining.length - accepted;
   const unexplained = remaining.filter((difference) => !difference.accepted && difference.cause === null).length;
