@@ -3,6 +3,7 @@ import { BaseCommand } from '../cli/base-command.js';
 import { normalizeFlags, normalizeOptionsFrom } from '../cli/normalize-flags.js';
 import { shouldColour } from '../cli/colour.js';
 import { progressReporter } from '../cli/progress.js';
+import { defaultNeutralizedLimit } from '../compare/collect.js';
 import { usageError, ExitCode } from '../errors.js';
 import { parseExpectation } from '../gate/expect.js';
 import { loadPolicy } from '../gate/policy.js';
@@ -39,6 +40,10 @@ digest with a known one (a digest, a previous JSON report, or normalize --json o
     }),
     strict: Flags.boolean({ description: 'only identical images pass; equal after normalization fails', default: false }),
     verbose: Flags.boolean({ char: 'v', description: 'text: list neutralized differences one by one', default: false }),
+    'all-differences': Flags.boolean({
+      description: `list every neutralized difference; by default ${defaultNeutralizedLimit} per layer and cause are listed and the rest counted`,
+      default: false,
+    }),
   };
 
   /** `--format json` means what `--json` means, errors included: stdout is then always one JSON document. */
@@ -64,7 +69,8 @@ digest with a known one (a digest, a previous JSON report, or normalize --json o
     }
     if (args.b === undefined) throw usageError('verify needs two images, or one image with --expect');
     const policy = flags.policy ? { policy: await loadPolicy(flags.policy), source: flags.policy } : undefined;
-    const report = await verifyImages({ a: args.a, b: args.b, load, normalize, strict: flags.strict, policy, onLayer });
+    const neutralizedLimit = flags['all-differences'] ? Infinity : defaultNeutralizedLimit;
+    const report = await verifyImages({ a: args.a, b: args.b, load, normalize, strict: flags.strict, policy, neutralizedLimit, onLayer });
     process.stdout.write(renderReport(report, format, { color: format === 'text' && shouldColour(process.env, process.stdout.isTTY), verbose: flags.verbose }));
     this.setExitCode(report.passed ? ExitCode.ok : ExitCode.notReproducible);
   }

@@ -376,12 +376,20 @@ export function explainDifferences(
   differences: readonly Difference[],
   catalogue: readonly CauseEntry[] = causeCatalogue,
 ): Difference[] {
-  return differences.map((difference) => {
-    if (difference.cause !== null) return { ...difference };
-    const entry = matchCause(difference, catalogue);
-    if (!entry) return { ...difference };
-    return { ...difference, cause: { id: entry.id, title: entry.title }, hint: entry.hint };
-  });
+  return differences.map((difference) => explainDifference({ ...difference }, catalogue));
+}
+
+/**
+ * `explainDifferences` for one difference the caller owns: fills its `cause` and `hint` in place (no
+ * copy, for the comparer's fresh objects, of which there may be 100,000) and returns it.
+ */
+export function explainDifference(difference: Difference, catalogue: readonly CauseEntry[] = causeCatalogue): Difference {
+  if (difference.cause !== null) return difference;
+  const entry = matchCause(difference, catalogue);
+  if (!entry) return difference;
+  difference.cause = { id: entry.id, title: entry.title };
+  difference.hint = entry.hint;
+  return difference;
 }
 
 function matchesDifference(match: CauseMatch, difference: Difference): boolean {

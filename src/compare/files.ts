@@ -8,6 +8,7 @@
  */
 import { comparePaths, canonicalFieldsOf, type CanonicalFields, type LayerEntry, type LayerRules } from '../normalize/entry.js';
 import type { ContentDetail, Difference, FileAttribute } from '../report/model.js';
+import type { DifferenceSink } from './collect.js';
 
 /** Where a table's entries sit, for difference paths and layer fields. */
 export interface FileScope {
@@ -140,7 +141,7 @@ class PairEmitter {
     private readonly scope: FileScope,
     private readonly layer: number | undefined,
     private readonly origin: { a: number | null; b: number | null } | undefined,
-    private readonly out: Difference[],
+    private readonly out: DifferenceSink,
   ) {}
 
   /** Canonical fields, computed once and only when the pair differs. */
@@ -184,7 +185,7 @@ export function compareEntries(
   b: LayerEntry,
   rules: LayerRules,
   scope: FileScope,
-  out: Difference[],
+  out: DifferenceSink,
   originA?: number,
   originB?: number,
 ): number {
@@ -295,7 +296,7 @@ export function compareEntryTables(
   b: readonly LayerEntry[],
   rules: LayerRules,
   scope: FileScope,
-  out: Difference[],
+  out: DifferenceSink,
   matches?: Int32Array,
 ): FileCounts {
   const counts: FileCounts = { added: 0, removed: 0, changed: 0 };

@@ -9,6 +9,7 @@
 import { comparePaths, pathKey, resolveLayerRules, type LayerEntry, type LayerSummary } from '../normalize/entry.js';
 import type { NormalizeOptions } from '../normalize/options.js';
 import type { Difference } from '../report/model.js';
+import type { DifferenceSink } from './collect.js';
 import { compareEntryTables, sortEntries, type FileCounts } from './files.js';
 
 export const whiteoutPrefix = '.wh.';
@@ -161,17 +162,26 @@ export function compareFlattened(
   b: readonly LayerSummary[],
   options: NormalizeOptions,
 ): FlattenedComparison {
-  const differences: Difference[] = [
-    { kind: 'layer-count', path: 'layers', a: a.length, b: b.length, neutralized: false, cause: null },
-  ];
+  const differences: Difference[] = [];
+  const counts = compareFlattenedInto(a, b, options, differences);
+  return { differences, counts };
+}
+
+/** `compareFlattened` pushing its differences onto `differences`. */
+export function compareFlattenedInto(
+  a: readonly LayerSummary[],
+  b: readonly LayerSummary[],
+  options: NormalizeOptions,
+  differences: DifferenceSink,
+): FileCounts {
+  differences.push({ kind: 'layer-count', path: 'layers', a: a.length, b: b.length, neutralized: false, cause: null });
   const flatA = flattenLayers(a.map((summary) => summary.entries));
   const flatB = flattenLayers(b.map((summary) => summary.entries));
-  const counts = compareEntryTables(
+  return compareEntryTables(
     flatA.entries,
     flatB.entries,
     resolveLayerRules(options),
     { prefix: 'fs/', originA: flatA.layers, originB: flatB.layers },
     differences,
   );
-  return { differences, counts };
 }

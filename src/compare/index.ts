@@ -7,8 +7,9 @@ import { unsupported } from '../errors.js';
 import type { LayerSummary } from '../normalize/entry.js';
 import type { NormalizeOptions } from '../normalize/options.js';
 import type { Difference, LayerComparison } from '../report/model.js';
-import { compareFlattened } from './flatten.js';
-import { compareLayerPair, type LayerInput } from './layers.js';
+import type { DifferenceSink } from './collect.js';
+import { compareFlattenedInto } from './flatten.js';
+import { compareLayerPairInto, type LayerInput } from './layers.js';
 
 export {
   compareConfigs,
@@ -38,9 +39,11 @@ export {
   type FileCounts,
   type FileScope,
 } from './files.js';
-export { applyLayer, compareFlattened, flattenLayers, type FlatFilesystem, type FlattenedComparison } from './flatten.js';
+export { DifferenceCollector, defaultNeutralizedLimit, type DifferenceSink } from './collect.js';
+export { applyLayer, compareFlattened, compareFlattenedInto, flattenLayers, type FlatFilesystem, type FlattenedComparison } from './flatten.js';
 export {
   compareLayerPair,
+  compareLayerPairInto,
   compareLayerTables,
   type LayerInput,
   type LayerPairComparison,
@@ -65,20 +68,28 @@ export function compareLayers(
   b: readonly LayerInput[],
   options: NormalizeOptions,
 ): LayersComparison {
+  const differences: Difference[] = [];
+  return { ...compareLayersInto(a, b, options, differences), differences };
+}
+
+/**
+ * `compareLayers` pushing the differences onto `out`, in the same order: with a `DifferenceCollector`,
+ * the neutralized differences of 100,000 files are counted, not all held.
+ */
+export function compareLayersInto(
+  a: readonly LayerInput[],
+  b: readonly LayerInput[],
+  options: NormalizeOptions,
+  out: DifferenceSink,
+): Omit<LayersComparison, 'differences'> {
   const flattened = a.length !== b.length;
   const layers: LayerComparison[] = [];
-  const differences: Difference[] = [];
   const count = Math.max(a.length, b.length);
   for (let index = 0; index < count; index++) {
-    const pair = compareLayerPair(index, a[index] ?? null, b[index] ?? null, options, { files: !flattened });
-    layers.push(pair.comparison);
-    for (const difference of pair.differences) differences.push(difference);
+    layers.push(compareLayerPairInto(index, a[index] ?? null, b[index] ?? null, options, out, { files: !flattened }));
   }
-  if (flattened) {
-    const flat = compareFlattened(summariesOf(a, 'A'), summariesOf(b, 'B'), options);
-    for (const difference of flat.differences) differences.push(difference);
-  }
-  return { layers, differences, flattened };
+  if (flattened) compareFlattenedInto(summariesOf(a, 'A'), summariesOf(b, 'B'), options, out);
+  return { layers, flattened };
 }
 
 function summariesOf(layers: readonly LayerInput[], side: string): LayerSummary[] {

@@ -6,6 +6,7 @@ import { resolveLayerRules, type LayerEntry, type LayerSummary } from '../normal
 import { isRuleEnabled, type NormalizeOptions } from '../normalize/options.js';
 import type { LayerIdentity } from '../report/identity.js';
 import type { Difference, LayerComparison, LayerSide, LayerStatus } from '../report/model.js';
+import type { DifferenceSink } from './collect.js';
 import { compareEntryTables, sortEntries, type FileCounts } from './files.js';
 
 /**
@@ -30,7 +31,7 @@ function compareSummaries(
   a: LayerSummary,
   b: LayerSummary,
   options: NormalizeOptions,
-  differences: Difference[],
+  differences: DifferenceSink,
 ): FileCounts {
   const entriesA = sortEntries(a.entries);
   const entriesB = sortEntries(b.entries);
@@ -131,6 +132,20 @@ export interface LayerPairOptions {
   files?: boolean;
 }
 
+/** Passes differences on to `out`, counting them, so a pair can tell whether anything explained it. */
+class CountingSink implements DifferenceSink {
+  pushed = 0;
+  remaining = 0;
+
+  constructor(private readonly out: DifferenceSink) {}
+
+  push(difference: Difference): void {
+    this.pushed++;
+    if (!difference.neutralized) this.remaining++;
+    this.out.push(difference);
+  }
+}
+
 export interface LayerPairComparison {
   comparison: LayerComparison;
   differences: Difference[];
@@ -156,6 +171,20 @@ export function compareLayerPair(
   options: NormalizeOptions,
   pairOptions: LayerPairOptions = {},
 ): LayerPairComparison {
+  const differences: Difference[] = [];
+  const comparison = compareLayerPairInto(index, a, b, options, differences, pairOptions);
+  return { comparison, differences };
+}
+
+/** `compareLayerPair` pushing its differences onto `out` (a `DifferenceCollector` keeps few of them). */
+export function compareLayerPairInto(
+  index: number,
+  a: LayerInput | null,
+  b: LayerInput | null,
+  options: NormalizeOptions,
+  out: DifferenceSink,
+  pairOptions: LayerPairOptions = {},
+): LayerComparison {
   const sideA = a === null ? null : sideOf(a);
   const sideB = b === null ? null : sideOf(b);
   const comparison: LayerComparison = {
@@ -166,12 +195,12 @@ export function compareLayerPair(
     b: sideB,
     counts: { added: 0, removed: 0, changed: 0 },
   };
-  const differences: Difference[] = [];
-  if (a === null || b === null || sideA === null || sideB === null) return { comparison, differences };
+  const differences = new CountingSink(out);
+  if (a === null || b === null || sideA === null || sideB === null) return comparison;
 
   const status = statusOf(sideA, sideB);
   comparison.status = status;
-  if (status === 'identical') return { comparison, differences };
+  if (status === 'identical') return comparison;
   if (status === 'compression') {
     differences.push({
       kind: 'layer-compression',
@@ -182,17 +211,17 @@ export function compareLayerPair(
       neutralized: true,
       cause: null,
     });
-    return { comparison, differences };
+    return comparison;
   }
 
   if ((pairOptions.files ?? true) && a.summary && b.summary) {
     comparison.counts = compareSummaries(index, a.summary, b.summary, options, differences);
   } else if (pairOptions.files === false) {
     // Files are explained on the flattened filesystems; nothing to add per layer.
-    return { comparison, differences };
+    return comparison;
   }
 
-  const explained = status === 'tar' ? differences.length > 0 : differences.some((d) => !d.neutralized);
+  const explained = status === 'tar' ? differences.pushed > 0 : differences.remaining > 0;
   if (!explained) {
     differences.push({
       kind: 'layer-tar',
@@ -204,7 +233,7 @@ export function compareLayerPair(
       cause: null,
     });
   }
-  return { comparison, differences };
+  return comparison;
 }
 
 function statusOf(a: LayerSide, b: LayerSide): LayerStatus {

@@ -149,6 +149,21 @@ export interface ReportSummary {
   topFiles: { layer: number | null; file: string; attributes: string[] }[];
 }
 
+/**
+ * Neutralized differences of one scope and cause that the report counts but does not list. A report
+ * lists at most a few neutralized differences per scope and cause (every one with --all-differences);
+ * remaining and accepted ones are always listed. `summary` counts the omitted ones too.
+ */
+export interface OmittedDifferences {
+  /** `config` (config and manifest), `layers/<index>`, or `fs` (the flattened filesystem). */
+  scope: DifferenceScope;
+  /** A catalogue cause id, or "unknown". */
+  cause: string;
+  count: number;
+}
+
+export type DifferenceScope = 'config' | 'fs' | `layers/${number}`;
+
 export interface Report {
   schemaVersion: typeof reportSchemaVersion;
   tool: { name: 'oci-repro'; version: string };
@@ -165,4 +180,6 @@ export interface Report {
   layers: LayerComparison[];
   summary: ReportSummary;
   differences: Difference[];
+  /** Present when neutralized differences were left out of `differences`; in report order. */
+  omitted?: OmittedDifferences[];
 }

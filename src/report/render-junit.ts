@@ -9,6 +9,7 @@ import {
   type DifferenceGroup,
   countNeutralizedByCause,
   describeCause,
+  describeOmitted,
   describeOrigin,
   describeSubject,
   formatChange,
@@ -33,12 +34,13 @@ export function renderJunit(report: Report): string {
   const cases: TestCase[] = [];
 
   const gateFailure = report.passed ? '' : report.reason;
+  const omitted = describeOmitted(report.omitted);
   cases.push({
     classname: 'oci-repro',
     name: 'gate',
     failures: [],
     failureText: gateFailure,
-    out: `verdict: ${verdictTitles[report.verdict]}\n${report.reason}\n`,
+    out: `verdict: ${verdictTitles[report.verdict]}\n${report.reason}\n${omitted === null ? '' : `${omitted}\n`}`,
   });
   cases.push(caseOf('oci-repro.config', 'config', groups.get('config')));
   for (const layer of report.layers) {
@@ -101,7 +103,7 @@ function caseOf(classname: string, name: string, group: DifferenceGroup | undefi
   for (const difference of accepted) {
     out.push(`accepted by ${difference.accepted?.rule} (${difference.accepted?.reason}): ${describeLine(difference)}`);
   }
-  if (group.neutralized > 0) out.push(`${group.neutralized} neutralized by normalization: ${countNeutralizedByCause(all)}`);
+  if (group.neutralized > 0) out.push(`${group.neutralized} neutralized by normalization: ${countNeutralizedByCause(all, group.omitted)}`);
   return {
     classname,
     name,

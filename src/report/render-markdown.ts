@@ -186,7 +186,7 @@ function renderGroup(group: DifferenceGroup): GroupBlock {
   const close: string[] = [];
   if (group.neutralized > 0) {
     const all = [...group.general, ...group.files.flatMap((entry) => entry.differences)];
-    close.push('', `_${group.neutralized} neutralized by normalization: ${escapeText(countNeutralizedByCause(all))}._`);
+    close.push('', `_${group.neutralized} neutralized by normalization: ${escapeText(countNeutralizedByCause(all, group.omitted))}._`);
   }
   close.push('', '</details>', '', '');
   return { open, items, close: close.join('\n') };

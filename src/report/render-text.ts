@@ -5,8 +5,8 @@
  * Also holds the formatting helpers the Markdown and JUnit renderers share.
  */
 import { parseMode } from '../compare/causes.js';
-import type { ContentDetail, Difference, LayerComparison, LayerSide, LayerStatus, Report, Verdict } from './model.js';
-import { compareText, describeFileChange, isBlocking, unknownCauseId } from './summary.js';
+import type { ContentDetail, Difference, LayerComparison, LayerSide, LayerStatus, OmittedDifferences, Report, Verdict } from './model.js';
+import { compareText, countOmitted, describeFileChange, differenceScope, isBlocking, unknownCauseId } from './summary.js';
 
 export interface TextRenderOptions {
   color: boolean;
@@ -96,8 +96,11 @@ export interface DifferenceGroup {
   files: { file: string; differences: Difference[] }[];
   /** Differences that still block: neither neutralized nor accepted. */
   remaining: number;
+  /** Neutralized differences, listed or not. */
   neutralized: number;
   accepted: number;
+  /** Neutralized differences of this group counted but not listed, per cause (`Report.omitted`). */
+  omitted: OmittedDifferences[];
 }
 
 /**
@@ -107,31 +110,31 @@ export interface DifferenceGroup {
 export function groupDifferences(report: Report): DifferenceGroup[] {
   const groups = new Map<string, DifferenceGroup>();
   const layers = new Map(report.layers.map((layer) => [layer.index, layer]));
-  const groupOf = (difference: Difference): DifferenceGroup => {
+  const groupOf = (scope: string): DifferenceGroup => {
+    let group = groups.get(scope);
+    if (group) return group;
     let id: string;
     let title: string;
     let layer: LayerComparison | null = null;
-    if (difference.layer !== undefined && !difference.origin) {
-      id = `layer ${difference.layer}`;
-      layer = layers.get(difference.layer) ?? null;
-      title = layer?.step ? `layer ${difference.layer}: ${layer.step}` : id;
-    } else if (difference.file !== undefined) {
+    if (scope.startsWith('layers/')) {
+      const index = Number(scope.slice('layers/'.length));
+      id = `layer ${index}`;
+      layer = layers.get(index) ?? null;
+      title = layer?.step ? `layer ${index}: ${layer.step}` : id;
+    } else if (scope === 'fs') {
       id = 'filesystem';
       title = 'flattened filesystem';
     } else {
       id = 'config';
       title = 'config and manifest';
     }
-    let group = groups.get(id);
-    if (!group) {
-      group = { id, title, layer, general: [], files: [], remaining: 0, neutralized: 0, accepted: 0 };
-      groups.set(id, group);
-    }
+    group = { id, title, layer, general: [], files: [], remaining: 0, neutralized: 0, accepted: 0, omitted: [] };
+    groups.set(scope, group);
     return group;
   };
   const fileLists = new Map<DifferenceGroup, Map<string, Difference[]>>();
   for (const difference of report.differences) {
-    const group = groupOf(difference);
+    const group = groupOf(differenceScope(difference));
     if (difference.neutralized) group.neutralized += 1;
     else if (difference.accepted) group.accepted += 1;
     else group.remaining += 1;
@@ -148,6 +151,11 @@ export function groupDifferences(report: Report): DifferenceGroup[] {
     list.push(difference);
     files.set(difference.file, list);
   }
+  for (const omitted of report.omitted ?? []) {
+    const group = groupOf(omitted.scope);
+    group.neutralized += omitted.count;
+    group.omitted.push(omitted);
+  }
   for (const [group, files] of fileLists) {
     group.files = [...files]
       .sort(([x], [y]) => compareText(x, y))
@@ -158,14 +166,15 @@ export function groupDifferences(report: Report): DifferenceGroup[] {
   return [...groups.values()].sort((x, y) => rank(x) - rank(y));
 }
 
-/** `file-mtime 118, owner-names 2`: neutralized differences counted per cause. */
-export function countNeutralizedByCause(differences: readonly Difference[]): string {
+/** `file-mtime 118, owner-names 2`: neutralized differences counted per cause, the `omitted` ones too. */
+export function countNeutralizedByCause(differences: readonly Difference[], omitted: readonly OmittedDifferences[] = []): string {
   const counts = new Map<string, number>();
   for (const difference of differences) {
     if (!difference.neutralized) continue;
     const id = difference.cause?.id ?? unknownCauseId;
     counts.set(id, (counts.get(id) ?? 0) + 1);
   }
+  for (const group of omitted) counts.set(group.cause, (counts.get(group.cause) ?? 0) + group.count);
   return [...counts]
     .sort(([x, a], [y, b]) => b - a || compareText(x, y))
     .map(([id, count]) => `${id} ${count}`)
@@ -218,6 +227,13 @@ export function describeGroupCounts(group: DifferenceGroup): string {
     .join(', ');
 }
 
+/** `N more neutralized differences not listed (use --all-differences)`, or null when all are listed. */
+export function describeOmitted(omitted: readonly OmittedDifferences[] | undefined): string | null {
+  const count = countOmitted(omitted);
+  if (count === 0) return null;
+  return `${count} more neutralized ${count === 1 ? 'difference' : 'differences'} not listed (use --all-differences)`;
+}
+
 export function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
@@ -231,8 +247,10 @@ export function describeCounts(report: Report): string {
   if (summary.differences === 0) return 'no differences';
   const blocking = report.differences.filter(isBlocking);
   const unexplained = blocking.filter((difference) => difference.cause === null).length;
+  const unlisted = countOmitted(report.omitted);
   return (
-    `${plural(summary.differences, 'difference')}: ${summary.neutralized} neutralized by normalization, ` +
+    `${plural(summary.differences, 'difference')}: ${summary.neutralized} neutralized by normalization` +
+    `${unlisted > 0 ? ` (${unlisted} of them not listed: use --all-differences)` : ''}, ` +
     `${summary.accepted > 0 ? `${summary.accepted} accepted by policy, ` : ''}` +
     `${blocking.length} remaining${unexplained > 0 ? ` (${unexplained} with no known cause)` : ''}`
   );
@@ -291,7 +309,7 @@ export function renderText(unsafeReport: Report, options: TextRenderOptions): st
   const groups = groupDifferences(report);
   if (groups.length > 0) {
     lines.push('');
-    renderDetails(groups, options.verbose ?? false, paint, lines);
+    renderDetails(groups, options.verbose ?? false, report.omitted !== undefined && report.omitted.length > 0, paint, lines);
   }
   // Lines keep their trailing spaces: a diff's context line for an empty line is one space, and
   // trailing spaces may be the very difference a diff shows.
@@ -401,10 +419,11 @@ function renderIdentity(report: Report, paint: Paint, lines: string[]): void {
   }
 }
 
-function renderDetails(groups: readonly DifferenceGroup[], verbose: boolean, paint: Paint, lines: string[]): void {
-  lines.push(
-    `${paint.bold('Details')}${verbose ? '' : paint.dim('  (remaining differences; neutralized ones are counted, --format json lists them)')}`,
-  );
+function renderDetails(groups: readonly DifferenceGroup[], verbose: boolean, someOmitted: boolean, paint: Paint, lines: string[]): void {
+  const note = someOmitted
+    ? '  (remaining differences; neutralized ones are counted, --format json lists some, --all-differences every one)'
+    : '  (remaining differences; neutralized ones are counted, --format json lists them)';
+  lines.push(`${paint.bold('Details')}${verbose ? '' : paint.dim(note)}`);
   for (const group of groups) {
     lines.push('');
     const counts = describeGroupCounts(group);
@@ -422,8 +441,10 @@ function renderDetails(groups: readonly DifferenceGroup[], verbose: boolean, pai
     }
     if (!verbose && group.neutralized > 0) {
       const all = [...group.general, ...group.files.flatMap((entry) => entry.differences)];
-      lines.push(paint.dim(`  + ${group.neutralized} neutralized: ${countNeutralizedByCause(all)}`));
+      lines.push(paint.dim(`  + ${group.neutralized} neutralized: ${countNeutralizedByCause(all, group.omitted)}`));
     }
+    const omitted = verbose ? describeOmitted(group.omitted) : null;
+    if (omitted !== null) lines.push(paint.dim(`  ${omitted}`));
   }
 }
 

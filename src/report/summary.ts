@@ -5,7 +5,8 @@
  * renderers call remaining, and what `topLayers` and `topFiles` list, are the differences that still
  * block: neither neutralized nor accepted.
  */
-import type { CauseCount, Difference, LayerComparison, ReportSummary } from './model.js';
+import { findCauseEntry } from '../compare/causes.js';
+import type { CauseCount, Difference, DifferenceScope, LayerComparison, OmittedDifferences, ReportSummary } from './model.js';
 
 /** The pseudo cause id under which differences with no known cause are counted. No catalogue entry uses it. */
 export const unknownCauseId = 'unknown';
@@ -18,26 +19,50 @@ export interface SummaryLimits {
   topFiles?: number;
 }
 
+/**
+ * `omitted`: neutralized differences counted but not listed (see `Report.omitted`); the counts include
+ * them, as if they were listed. They never block, so the top layers and files do not change.
+ */
 export function summarize(
   differences: readonly Difference[],
   layers: readonly LayerComparison[],
   limits: SummaryLimits = {},
+  omitted: readonly OmittedDifferences[] = [],
 ): ReportSummary {
   const remaining = differences.filter((difference) => !difference.neutralized);
   const blocking = remaining.filter((difference) => !difference.accepted);
+  const unlisted = countOmitted(omitted);
   return {
-    differences: differences.length,
+    differences: differences.length + unlisted,
     remaining: remaining.length,
-    neutralized: differences.length - remaining.length,
+    neutralized: differences.length - remaining.length + unlisted,
     accepted: remaining.filter((difference) => difference.accepted).length,
     unexplained: remaining.filter((difference) => difference.cause === null).length,
-    byCause: countByCause(differences),
+    byCause: countByCause(differences, omitted),
     topLayers: rankLayers(blocking, layers).slice(0, limits.topLayers ?? 10),
     topFiles: rankFiles(blocking).slice(0, limits.topFiles ?? 20),
   };
 }
 
-function countByCause(differences: readonly Difference[]): CauseCount[] {
+/** How many differences the report counts but does not list. */
+export function countOmitted(omitted: readonly OmittedDifferences[] | undefined): number {
+  let total = 0;
+  for (const group of omitted ?? []) total += group.count;
+  return total;
+}
+
+/**
+ * Where a difference is, as `Report.omitted` names it: `layers/<index>` for a layer's own files and
+ * layer-level kinds, `fs` for a file of the flattened filesystems, else `config` (config, manifest,
+ * layer count). The renderers group details the same way.
+ */
+export function differenceScope(difference: Difference): DifferenceScope {
+  if (difference.layer !== undefined && !difference.origin) return `layers/${difference.layer}`;
+  if (difference.file !== undefined) return 'fs';
+  return 'config';
+}
+
+function countByCause(differences: readonly Difference[], omitted: readonly OmittedDifferences[]): CauseCount[] {
   const counts = new Map<string, CauseCount>();
   for (const difference of differences) {
     const id = difference.cause?.id ?? unknownCauseId;
@@ -50,6 +75,18 @@ function countByCause(differences: readonly Difference[]): CauseCount[] {
     if (difference.neutralized) count.neutralized += 1;
     else if (difference.accepted) count.accepted += 1;
     if (count.hint === undefined && difference.hint !== undefined && difference.cause !== null) count.hint = difference.hint;
+  }
+  for (const group of omitted) {
+    let count = counts.get(group.cause);
+    if (!count) {
+      // Only when no difference of the cause is listed at all: its title comes from the catalogue.
+      const entry = group.cause === unknownCauseId ? undefined : findCauseEntry(group.cause);
+      count = { cause: group.cause, title: entry?.title ?? (group.cause === unknownCauseId ? unknownCauseTitle : group.cause), count: 0, neutralized: 0, accepted: 0 };
+      if (entry) count.hint = entry.hint;
+      counts.set(group.cause, count);
+    }
+    count.count += group.count;
+    count.neutralized += group.count;
   }
   // What still blocks the gate first, then the biggest; the id keeps the order stable.
   const blocking = (count: CauseCount) => count.count - count.neutralized - count.accepted;

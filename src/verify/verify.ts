@@ -1,13 +1,22 @@
-import { attachContentDetails, compareConfigs, compareLayers, compareManifestAnnotations, readFilesFromTar, type ContentReader, type LayerInput } from '../compare/index.js';
-import { explainDifferences } from '../compare/causes.js';
+import {
+  attachContentDetails,
+  compareConfigs,
+  compareLayersInto,
+  compareManifestAnnotations,
+  DifferenceCollector,
+  defaultNeutralizedLimit,
+  readFilesFromTar,
+  type ContentReader,
+  type LayerInput,
+} from '../compare/index.js';
 import { applyPolicy, decideGate, type Policy } from '../gate/policy.js';
 import type { Image } from '../image/image.js';
 import type { LayerSummary } from '../normalize/entry.js';
 import { analyzeImage, createLayerPool, type ImageAnalysis } from '../normalize/image.js';
 import type { NormalizeOptions } from '../normalize/options.js';
 import { describeImage } from '../report/identity.js';
-import { reportSchemaVersion, type Difference, type ImageSide, type Report, type Verdict } from '../report/model.js';
-import { summarize } from '../report/summary.js';
+import { reportSchemaVersion, type Difference, type ImageSide, type LayerComparison, type Report, type Verdict } from '../report/model.js';
+import { countOmitted, summarize } from '../report/summary.js';
 import { loadImage, type LoadOptions } from '../sources/index.js';
 import { toolVersion } from '../version.js';
 
@@ -20,6 +29,11 @@ export interface VerifyRequest {
   policy?: { policy: Policy; source: string };
   /** Changed files up to this size get a text or JSON diff. */
   contentLimit?: number;
+  /**
+   * Neutralized differences listed per scope (config, layer, flattened filesystem) and cause; the
+   * rest are counted in `Report.omitted`. Default 20; `Infinity` lists every one.
+   */
+  neutralizedLimit?: number;
   onLayer?: (done: number, total: number) => void;
 }
 
@@ -34,6 +48,52 @@ export async function verifyImages(request: VerifyRequest): Promise<Report> {
 }
 
 export async function verifyLoaded(a: Image, b: Image, request: VerifyRequest): Promise<Report> {
+  const options = request.normalize;
+  const collector = new DifferenceCollector(request.neutralizedLimit ?? defaultNeutralizedLimit);
+  // The entry tables (100,000 entries per large layer) live only inside this call.
+  const compared = await readAndCompare(a, b, request, collector);
+
+  let differences = collector.differences;
+  const omitted = collector.omitted();
+  await attachContentDetails(differences, contentReader(a, b), request.contentLimit);
+  if (request.policy) differences = applyPolicy(differences, request.policy.policy);
+  const strict = request.strict ?? false;
+  const gate = decideGate({ verdict: compared.verdict, differences, strict, unlistedNeutralized: countOmitted(omitted) });
+
+  const report: Report = {
+    schemaVersion: reportSchemaVersion,
+    tool: { name: 'oci-repro', version: toolVersion },
+    verdict: compared.verdict,
+    reason: gate.reason,
+    passed: gate.passed,
+    options: {
+      epoch: options.epoch,
+      timestampMode: options.timestampMode,
+      disabledRules: [...options.disabledRules].sort(),
+      strict,
+      policy: request.policy?.source ?? null,
+    },
+    a: compared.a,
+    b: compared.b,
+    flattened: compared.flattened,
+    layers: compared.layers,
+    summary: summarize(differences, compared.layers, {}, omitted),
+    differences,
+  };
+  if (omitted.length > 0) report.omitted = omitted;
+  return report;
+}
+
+interface Compared {
+  verdict: Verdict;
+  a: ImageSide;
+  b: ImageSide;
+  layers: LayerComparison[];
+  flattened: boolean;
+}
+
+/** Reads every layer once and pushes the explained differences onto `out`; returns what the report keeps. */
+async function readAndCompare(a: Image, b: Image, request: VerifyRequest, out: DifferenceCollector): Promise<Compared> {
   const options = request.normalize;
   // One pass per distinct diff_id across both images; two layers in flight on two cores.
   const cache = new Map<string, Promise<LayerSummary>>();
@@ -53,7 +113,6 @@ export async function verifyLoaded(a: Image, b: Image, request: VerifyRequest): 
     await pool?.close();
   }
 
-  const verdict = decideVerdict(a, b, analysisA, analysisB);
   const layerInputs = (analysis: ImageAnalysis): LayerInput[] => {
     const identities = describeImage(analysis.image).layers;
     return analysis.layers.map((result, index) => ({
@@ -62,40 +121,23 @@ export async function verifyLoaded(a: Image, b: Image, request: VerifyRequest): 
       canonicalDiffId: result.canonicalDiffId,
     }));
   };
-  const layers = compareLayers(layerInputs(analysisA), layerInputs(analysisB), options);
-  let differences: Difference[] = [
-    ...compareManifestAnnotations(a.manifest?.parsed.annotations, b.manifest?.parsed.annotations, options),
-    ...compareConfigs(a.config.parsed, b.config.parsed, options, {
+  const pushAll = (differences: readonly Difference[]) => {
+    for (const difference of differences) out.push(difference);
+  };
+  pushAll(compareManifestAnnotations(a.manifest?.parsed.annotations, b.manifest?.parsed.annotations, options));
+  pushAll(
+    compareConfigs(a.config.parsed, b.config.parsed, options, {
       a: analysisA.layers.map((layer) => layer.canonicalDiffId),
       b: analysisB.layers.map((layer) => layer.canonicalDiffId),
     }),
-    ...layers.differences,
-  ];
-  await attachContentDetails(differences, contentReader(a, b), request.contentLimit);
-  differences = explainDifferences(differences);
-  if (request.policy) differences = applyPolicy(differences, request.policy.policy);
-  const strict = request.strict ?? false;
-  const gate = decideGate({ verdict, differences, strict });
-
+  );
+  const layers = compareLayersInto(layerInputs(analysisA), layerInputs(analysisB), options, out);
   return {
-    schemaVersion: reportSchemaVersion,
-    tool: { name: 'oci-repro', version: toolVersion },
-    verdict,
-    reason: gate.reason,
-    passed: gate.passed,
-    options: {
-      epoch: options.epoch,
-      timestampMode: options.timestampMode,
-      disabledRules: [...options.disabledRules].sort(),
-      strict,
-      policy: request.policy?.source ?? null,
-    },
+    verdict: decideVerdict(a, b, analysisA, analysisB),
     a: imageSide(analysisA),
     b: imageSide(analysisB),
-    flattened: layers.flattened,
     layers: layers.layers,
-    summary: summarize(differences, layers.layers),
-    differences,
+    flattened: layers.flattened,
   };
 }
 

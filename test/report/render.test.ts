@@ -429,3 +429,42 @@ describe('reports that read right', () => {
     expect(text[textHunk + 1]).toBe(`${' '.repeat(8)} `);
   });
 });
+
+describe('neutralized differences counted but not listed (Report.omitted)', () => {
+  /** The fixed report as verify makes it when layer 0 had 1000 more mtimes and the config 5 more history dates. */
+  function foldedReport(): Report {
+    const report = buildFixedReport();
+    const omitted: Report['omitted'] = [
+      { scope: 'config', cause: 'history-created', count: 5 },
+      { scope: 'layers/0', cause: 'file-mtime', count: 1000 },
+    ];
+    return { ...report, omitted, summary: summarize(report.differences, report.layers, {}, omitted) };
+  }
+
+  it('text: counted in the counts line, in each group and its causes; verbose says how many are not listed', () => {
+    const text = renderReport(foldedReport(), 'text', { color: false });
+    expect(text.replace(/\s+/g, ' ')).toContain('1018 differences: 1013 neutralized by normalization (1005 of them not listed: use --all-differences)');
+    expect(text).toMatch(/layer 0: .*0 remaining, 1001 neutralized\n {2}\+ 1001 neutralized: file-mtime 1000, layer-compression 1\n/);
+    expect(text).toMatch(/\+ \d+ neutralized: history-created \d+/);
+    expect(text).not.toContain('more neutralized differences not listed');
+    const verbose = renderReport(foldedReport(), 'text', { color: false, verbose: true });
+    expect(verbose).toMatch(/\[layer-compression\]\n {2}1000 more neutralized differences not listed \(use --all-differences\)\n/);
+    expect(verbose).toContain('  5 more neutralized differences not listed (use --all-differences)');
+  });
+
+  it('markdown and junit: the same counts, and where the rest went', () => {
+    const markdown = renderReport(foldedReport(), 'markdown', { color: false });
+    expect(markdown).toContain('(1005 of them not listed: use --all-differences)');
+    expect(markdown).toMatch(/\| file modification times differ \(`file-mtime`\) \| 1002 \| 1002 \| 0 \| 0 \|/);
+    const junit = renderReport(foldedReport(), 'junit', { color: false });
+    expect(junit).toContain('1005 more neutralized differences not listed (use --all-differences)');
+    expect(junit).toContain('1001 neutralized by normalization: file-mtime 1000, layer-compression 1');
+  });
+
+  it('a scope with only omitted differences still gets its group', () => {
+    const report = buildFixedReport();
+    const omitted: Report['omitted'] = [{ scope: 'fs', cause: 'file-mtime', count: 3 }];
+    const text = renderReport({ ...report, omitted, summary: summarize(report.differences, report.layers, {}, omitted) }, 'text', { color: false });
+    expect(text).toContain('flattened filesystem  0 remaining, 3 neutralized\n  + 3 neutralized: file-mtime 3\n');
+  });
+});

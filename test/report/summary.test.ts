@@ -98,6 +98,28 @@ describe('summarize', () => {
     ]);
   });
 
+  it('counts omitted neutralized differences as if listed; a cause with none listed takes its title from the catalogue', () => {
+    const mtime = { id: 'file-mtime', title: 'file modification times differ' };
+    const listed = [
+      fileDifference(1, 'a', 'mtime', { neutralized: true, cause: mtime }),
+      fileDifference(2, 'usr/bin/app', 'mode'),
+    ];
+    const omitted = [
+      { scope: 'layers/1' as const, cause: 'file-mtime', count: 500 },
+      { scope: 'layers/2' as const, cause: 'owner-names', count: 7 },
+    ];
+    const summary = summarize(listed, layers, {}, omitted);
+    expect(summary).toMatchObject({ differences: 509, remaining: 1, neutralized: 508, accepted: 0, unexplained: 1 });
+    expect(summary.byCause).toEqual([
+      { cause: unknownCauseId, title: 'no known cause', count: 1, neutralized: 0, accepted: 0 },
+      { cause: 'file-mtime', title: mtime.title, count: 501, neutralized: 501, accepted: 0 },
+      { cause: 'owner-names', title: expect.stringContaining('owner'), count: 7, neutralized: 7, accepted: 0, hint: expect.any(String) },
+    ]);
+    // Omitted differences never block: the top lists are those of the listed ones.
+    expect(summary.topLayers).toEqual(summarize(listed, layers).topLayers);
+    expect(summary.topFiles).toEqual(summarize(listed, layers).topFiles);
+  });
+
   it('is empty for no differences', () => {
     expect(summarize([], layers)).toEqual({
       differences: 0,

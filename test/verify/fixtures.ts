@@ -7,7 +7,9 @@
  * - identical: one image, as an oci-archive and as a legacy docker-archive (same image ID);
  * - reproducible: build noise only (created and history dates, hostname, mtimes, entry order, gzip header);
  * - not-reproducible: build noise plus volatile files, real content changes, a mode, an ENV, an unknown key;
- * - layer-count: the same files in two layers and squashed into one (compared flattened).
+ * - layer-count: the same files in two layers and squashed into one (compared flattened);
+ * - many-mtimes: 45 files with other mtimes in B, one also with other content: more neutralized
+ *   differences than a report lists (20 per layer and cause).
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +17,7 @@ import { gzip as pakoGzip } from 'pako';
 import { buildImage, legacyDockerArchiveFiles, modernDockerArchiveFiles, singleImageLayout, type LayerCompression, type TempDir } from '../helpers/images.js';
 import { buildTar, shuffled, type TestEntry } from '../helpers/tar.js';
 
-export const pairNames = ['identical', 'reproducible', 'not-reproducible', 'layer-count'] as const;
+export const pairNames = ['identical', 'reproducible', 'not-reproducible', 'layer-count', 'many-mtimes'] as const;
 export type PairName = (typeof pairNames)[number];
 
 /** References to the two builds, relative to the directory the pairs were written to. */
@@ -238,6 +240,7 @@ export async function writeImagePairs(dir: TempDir): Promise<Record<PairName, Im
     reproducible: await reproduciblePair(dir),
     'not-reproducible': await notReproduciblePair(dir),
     'layer-count': await layerCountPair(dir),
+    'many-mtimes': await writeManyMtimesPair(dir, 45, [3]),
   };
 }
 
@@ -255,6 +258,38 @@ export async function writeManyChangesPair(dir: TempDir, count: number): Promise
   await dir.writeArchive('many-a.tar', singleImageLayout(await build('a')));
   await dir.writeArchive('many-b.tar', singleImageLayout(await build('b')));
   return { a: 'oci-archive:many-a.tar', b: 'oci-archive:many-b.tar' };
+}
+
+/**
+ * Two builds of one layer of `count` files that differ in every file's mtime and in entry order (B is
+ * shuffled), and in the config's dates: equal after normalization, with one neutralized mtime per
+ * file. The files whose index is in `changed` also differ in content in B (remaining differences).
+ */
+export async function writeManyMtimesPair(dir: TempDir, count: number, changed: readonly number[] = [], name = 'many-mtimes'): Promise<ImagePair> {
+  const build = async (clock: Date, isA: boolean) => {
+    const entries: TestEntry[] = [{ name: 'srv/', mtime: clock }];
+    for (let i = 0; i < count; i++) {
+      const file = `srv/${String(Math.floor(i / 100)).padStart(2, '0')}/page-${String(i).padStart(5, '0')}.html`;
+      if (i % 100 === 0) entries.push({ name: file.slice(0, file.lastIndexOf('/') + 1), mtime: clock });
+      const content = `<p>page ${i}${!isA && changed.includes(i) ? ' (rebuilt)' : ''}</p>\n`;
+      entries.push({ name: file, content, mtime: new Date(clock.getTime() + i * 1000) });
+    }
+    const tar = await buildTar(isA ? entries : shuffled(entries, 11));
+    return buildImage(
+      {
+        layers: [
+          { tar: await baseLayerTar(), createdBy: '/bin/sh -c #(nop) ADD file:0a1b2c3d in / ' },
+          { tar, createdBy: '/bin/sh -c ./render-site.sh' },
+        ],
+        config: configWith(clock.toISOString(), ''),
+        created: clock.toISOString(),
+      },
+      gzipWith(),
+    );
+  };
+  await dir.writeArchive(`${name}-a.tar`, singleImageLayout(await build(clockA, true)));
+  await dir.writeArchive(`${name}-b.tar`, singleImageLayout(await build(clockB, false)));
+  return { a: `oci-archive:${name}-a.tar`, b: `oci-archive:${name}-b.tar` };
 }
 
 // --- running the real binary (bin/run.js over dist/) from the pairs' directory, as a CI job would ---
