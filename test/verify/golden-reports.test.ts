@@ -21,6 +21,7 @@ const goldenPairs: { name: PairName; code: number }[] = [
   { name: 'reproducible', code: 0 },
   { name: 'not-reproducible', code: 1 },
   { name: 'layer-count', code: 1 },
+  { name: 'many-mtimes', code: 1 },
 ];
 /** GitHub refuses comments longer than this many characters. */
 const githubCommentLimit = 65536;
@@ -106,6 +107,24 @@ describe.each(goldenPairs)('verify $name', ({ name, code }) => {
 describe('the text report of different layer counts', () => {
   it('says the files were compared on the flattened filesystems', async () => {
     expect((await output('layer-count', 'text')).stdout).toContain('layer counts differ: files were compared on the flattened filesystems');
+  });
+});
+
+describe('neutralized differences beyond the cap', () => {
+  it('are counted in the JSON report, and --all-differences lists every one', async () => {
+    const capped = JSON.parse((await output('many-mtimes', 'json')).stdout) as Report;
+    const run = await runCli(['verify', pairs['many-mtimes'].a, pairs['many-mtimes'].b, '--format', 'json', '--all-differences'], dir.path);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(1);
+    const all = JSON.parse(run.stdout) as Report;
+    const mtimes = (report: Report) => report.differences.filter((difference) => difference.cause?.id === 'file-mtime').length;
+    // 45 files and their 2 directories; the capped report lists 20 and counts the rest.
+    expect(mtimes(all)).toBe(47);
+    expect(all.omitted).toBeUndefined();
+    expect(mtimes(capped)).toBe(20);
+    expect(capped.omitted).toEqual([{ scope: 'layers/1', cause: 'file-mtime', count: 27 }]);
+    expect(capped.summary).toEqual(all.summary);
+    expect([capped.passed, capped.reason]).toEqual([all.passed, all.reason]);
   });
 });
 
