@@ -83,7 +83,10 @@ export class LayerRunner {
   run(layer: Layer, task: LayerTask): Promise<LayerPassResult> {
     const openBlob = () => layer.openBlob();
     const pool = this.wantsWorker(layer) ? this.poolFor() : undefined;
-    return pool ? pool.run(task, openBlob) : runLayerPass(task, openBlob);
+    if (pool === undefined) return runLayerPass(task, openBlob);
+    const { location, descriptor } = layer;
+    const blob = location && { location, digest: descriptor.digest, size: descriptor.size };
+    return pool.run(blob ? { ...task, blob } : task, openBlob);
   }
 
   /** Ends the workers of a pool this runner made. */

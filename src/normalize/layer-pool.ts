@@ -4,9 +4,10 @@
  * than tasks waiting), are reused across layers and images, are unref'd (an idle pool never keeps the
  * process alive), and end with `close()`.
  *
- * The main thread reads each blob through `Layer.openBlob` (which checks its digest and size) and
- * forwards the bytes in 1 MiB transferred buffers, keeping at most `windowBytes` unacknowledged per
- * stream, so memory stays flat whatever the speeds of source and worker.
+ * A blob in a local file (`Layer.location`) is read by the worker itself. Any other blob is read on
+ * this thread through `Layer.openBlob` (which checks its digest and size) and forwarded in 1 MiB
+ * transferred buffers, keeping at most `windowBytes` unacknowledged per stream, so memory stays flat
+ * whatever the speeds of source and worker.
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -17,8 +18,8 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { OciReproError } from '../errors.js';
 import {
   rebuildError,
-  reviveSummary,
   serializeError,
+  unpackResult,
   workerMarker,
   type LayerPassResult,
   type LayerTask,
@@ -35,6 +36,8 @@ const defaultWindowBytes = 8 << 20;
 /** Counters for tests and diagnostics. */
 export interface LayerPoolStats {
   workersStarted: number;
+  /** Blob streams read on this thread and forwarded (sources without a local file). */
+  streamsForwarded: number;
   /** Largest number of forwarded bytes not yet acknowledged by a worker, over all streams. */
   maxBytesInFlight: number;
   threadIds: number[];
@@ -74,7 +77,7 @@ interface PoolWorker {
 }
 
 export class LayerPool {
-  readonly stats: LayerPoolStats = { workersStarted: 0, maxBytesInFlight: 0, threadIds: [] };
+  readonly stats: LayerPoolStats = { workersStarted: 0, streamsForwarded: 0, maxBytesInFlight: 0, threadIds: [] };
   private readonly workers = new Set<PoolWorker>();
   private readonly idle: PoolWorker[] = [];
   private readonly queue: Job[] = [];
@@ -175,7 +178,7 @@ export class LayerPool {
             this.idle.push(slot);
             this.dispatch();
           }
-          if (message.type === 'done') job.resolve({ ...message.result, summary: reviveSummary(message.result.summary) });
+          if (message.type === 'done') job.resolve(unpackResult(message.result));
           else job.reject(rebuildError(message.error));
           break;
       }
@@ -190,6 +193,7 @@ export class LayerPool {
           source.destroy();
           return;
         }
+        this.stats.streamsForwarded++;
         forwarders.set(id, new Forwarder(source, port, id, this));
       },
       (error) => {

@@ -1,7 +1,8 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { corruptArchive } from '../errors.js';
+import type { BlobLocation } from '../image/image.js';
+import { openLocation } from './blob-store.js';
 import { normalizeMemberPath } from './paths.js';
 
 /** One member of a tar archive, located by offset so it can be streamed in place. */
@@ -55,14 +56,14 @@ export class ArchiveIndex {
     return this.resolve(name) !== undefined;
   }
 
+  /** Where a member's bytes lie in the archive file. */
+  locate(member: ArchiveMember): BlobLocation {
+    return { path: this.path, offset: member.offset, size: member.size };
+  }
+
   /** Streams a member's bytes straight from the archive file. */
   openMember(member: ArchiveMember): Readable {
-    if (member.size === 0) return createReadStream(this.path, { start: 1, end: 0 });
-    return createReadStream(this.path, {
-      start: member.offset,
-      end: member.offset + member.size - 1,
-      highWaterMark: 1 << 20,
-    });
+    return openLocation(this.locate(member));
   }
 
   async readMember(member: ArchiveMember, limit = 64 * 1024 * 1024): Promise<Buffer> {

@@ -160,7 +160,15 @@ async function loadLegacy(
     const descriptor: Descriptor = { mediaType: layerMediaType(compression, 'docker'), digest, size: member.size };
     layers.push(
       makeLayer(
-        { descriptor, diffId, compression, foreign: false, history: history[i], open: async () => archive.openMember(member) },
+        {
+          descriptor,
+          diffId,
+          compression,
+          foreign: false,
+          history: history[i],
+          open: async () => archive.openMember(member),
+          location: archive.locate(member),
+        },
         i,
         reference,
       ),

@@ -68,8 +68,13 @@ async function withImage<T>(reference: string, use: (image: Image) => Promise<T>
   }
 }
 
-async function analyze(reference: string, options: Partial<AnalyzeOptions>): Promise<ImageAnalysis> {
-  return withImage(reference, (image) => analyzeImage(image, { normalize, ...options }));
+/** The image as a source without local files (a registry) shows it: blobs go through the main thread. */
+function forwarded(image: Image): Image {
+  return { ...image, layers: image.layers.map(({ location: _location, ...layer }) => layer) };
+}
+
+async function analyze(reference: string, options: Partial<AnalyzeOptions>, via: 'file' | 'forwarded' = 'file'): Promise<ImageAnalysis> {
+  return withImage(reference, (image) => analyzeImage(via === 'file' ? image : forwarded(image), { normalize, ...options }));
 }
 
 async function failureOf(promise: Promise<unknown>): Promise<OciReproError> {
@@ -113,14 +118,16 @@ beforeAll(async () => {
 afterAll(async () => dir?.remove());
 
 describe('a layer pass on a worker thread', () => {
-  test('gives the same analysis as the in-process pass and as the plain openTar pass', async () => {
+  test.each(['file', 'forwarded'] as const)('gives the same analysis as the in-process pass and as the plain openTar pass (blobs %s)', async (via) => {
     const local = await analyze(several, { workers: 'never' });
     const pool = createLayerPool()!;
     let remote: ImageAnalysis;
     try {
-      remote = await analyze(several, { workers: 'always', pool, concurrency: 4 });
+      remote = await analyze(several, { workers: 'always', pool, concurrency: 4 }, via);
       expect(pool.stats.workersStarted).toBeGreaterThanOrEqual(1);
       expect(pool.stats.workersStarted).toBeLessThanOrEqual(pool.maxWorkers);
+      // Layers in files are read by the workers; the others, twice for the two unordered ones.
+      expect(pool.stats.streamsForwarded).toBe(via === 'file' ? 0 : 6);
     } finally {
       await pool.close();
     }
@@ -195,8 +202,9 @@ describe('a layer pass on a worker thread', () => {
     try {
       const directory = dir.join('large-out');
       await import('node:fs/promises').then((fs) => fs.mkdir(directory, { recursive: true }));
-      const analysis = await analyze(reference, { workers: 'always', pool, output: { compression: 'gzip', directory } });
+      const analysis = await analyze(reference, { workers: 'always', pool, output: { compression: 'gzip', directory } }, 'forwarded');
       expect(analysis.layers[0].summary!.tarSize).toBe(tar.length);
+      expect(pool.stats.streamsForwarded).toBe(1);
     } finally {
       await pool.close();
     }
@@ -293,12 +301,14 @@ describe('errors from a worker', () => {
       await import('node:fs/promises').then((fs) => fs.mkdir(directory, { recursive: true }));
       const options = output ? { output: { compression: 'gzip' as const, directory } } : {};
       const local = await failureOf(analyze(reference, { workers: 'never', ...options }));
-      const remote = await failureOf(analyze(reference, { workers: 'always', ...options }));
       expect(local.line).toMatch(expected);
-      expect(remote.line, `output ${output}`).toBe(local.line);
-      expect(remote.code).toBe(local.code);
-      expect(remote.exitCode).toBe(local.exitCode);
-      expect(remote.exitCode).toBe(3);
+      for (const via of ['file', 'forwarded'] as const) {
+        const remote = await failureOf(analyze(reference, { workers: 'always', ...options }, via));
+        expect(remote.line, `output ${output}, blob ${via}`).toBe(local.line);
+        expect(remote.code).toBe(local.code);
+        expect(remote.exitCode).toBe(local.exitCode);
+        expect(remote.exitCode).toBe(3);
+      }
     }
     // And the line the plain openTar pass gives.
     const plain = await failureOf(
