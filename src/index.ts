@@ -24,6 +24,7 @@ export { verifyExpectation, type ExpectReport } from './verify/expect.js';
 export { loadPolicy, parsePolicy, applyPolicy, decideGate, type Policy } from './gate/policy.js';
 export { parseExpectation, type Expectation } from './gate/expect.js';
 export { explainDifferences, causeCatalogue } from './compare/causes.js';
+export { DifferenceCollector, defaultNeutralizedLimit, type DifferenceSink } from './compare/collect.js';
 export { pushImage, type PushImage, type PushOptions, type PushResult } from './registry/push.js';
 export type { RegistryOptions } from './registry/client.js';
 export { parseRegistryReference, type RegistryReference } from './registry/reference.js';
