@@ -5,7 +5,8 @@
  * - The first `memoryLimit` bytes (32 MiB) stay in memory: most layers never touch the disk, and
  *   re-emitting a small layer in another order costs copies instead of one read per file.
  * - Past that, everything goes to the file. Small pieces are coalesced in a 1 MiB buffer; large pieces
- *   are written as they are (no copy). Writes are positioned and asynchronous (on the libuv pool,
+ *   are written as they are (no copy). Coalescing buffers are reused once written: a fresh 1 MiB
+ *   buffer per MiB spooled made work for the allocator and the garbage collector. Writes are positioned and asynchronous (on the libuv pool,
  *   beside the parse and hashing on the JS thread); at most `maxPendingBytes` are in flight before the
  *   producer has to wait on `drain()`.
  * - Reads are synchronous positioned reads: they happen after the input is consumed, from the page
@@ -21,6 +22,8 @@ const coalesceSize = 1 << 20;
 const defaultMemoryLimit = 32 << 20;
 const directWriteSize = 256 << 10;
 const maxPendingBytes = 64 << 20;
+/** Written coalescing buffers kept for reuse. */
+const maxFreeBuffers = 4;
 
 export class ContentSpool {
   /** Bytes appended so far: the offset the next append gets. */
@@ -32,6 +35,7 @@ export class ContentSpool {
   private memory: Buffer[] | null = [];
   private fd = -1;
   private buffer: Buffer = Buffer.alloc(0);
+  private readonly freeBuffers: Buffer[] = [];
   private bufferStart = 0;
   private bufferLength = 0;
   private pendingBytes = 0;
@@ -153,9 +157,9 @@ export class ContentSpool {
     this.memory = null;
     for (let i = 0; i < memory.length; i++) {
       const length = Math.min(coalesceSize, held - i * coalesceSize);
-      if (length > 0) this.writeAt(length === coalesceSize ? memory[i] : memory[i].subarray(0, length), i * coalesceSize);
+      if (length > 0) this.writeAt(length === coalesceSize ? memory[i] : memory[i].subarray(0, length), i * coalesceSize, memory[i]);
     }
-    this.buffer = Buffer.allocUnsafe(coalesceSize);
+    this.buffer = this.freeBuffers.pop() ?? Buffer.allocUnsafe(coalesceSize);
     this.bufferStart = held;
     this.bufferLength = 0;
   }
@@ -163,19 +167,20 @@ export class ContentSpool {
   private flushBuffer(): void {
     if (this.bufferLength === 0) return;
     const data = this.bufferLength === coalesceSize ? this.buffer : this.buffer.subarray(0, this.bufferLength);
-    this.writeAt(data, this.bufferStart);
-    this.buffer = Buffer.allocUnsafe(coalesceSize);
+    this.writeAt(data, this.bufferStart, this.buffer);
+    this.buffer = this.freeBuffers.pop() ?? Buffer.allocUnsafe(coalesceSize);
     this.bufferStart += this.bufferLength;
     this.bufferLength = 0;
   }
 
-  private writeAt(data: Buffer, position: number): void {
+  /** Writes `data` at `position`; `reusable`, a buffer of ours holding it, is reused once written. */
+  private writeAt(data: Buffer, position: number, reusable?: Buffer): void {
     if (this.fd === -1) this.open();
     this.pendingBytes += data.length;
-    this.writeRest(data, 0, position);
+    this.writeRest(data, 0, position, reusable);
   }
 
-  private writeRest(data: Buffer, from: number, position: number): void {
+  private writeRest(data: Buffer, from: number, position: number, reusable: Buffer | undefined): void {
     write(this.fd, data, from, data.length - from, position, (error, written) => {
       if (error) {
         this.failure ??= error;
@@ -184,9 +189,10 @@ export class ContentSpool {
       }
       if (written < data.length - from) {
         this.pendingBytes -= written;
-        this.writeRest(data, from + written, position + written);
+        this.writeRest(data, from + written, position + written, reusable);
         return;
       }
+      if (reusable !== undefined && this.freeBuffers.length < maxFreeBuffers) this.freeBuffers.push(reusable);
       this.settle(written);
     });
   }
