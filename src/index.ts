@@ -11,6 +11,7 @@ export * from './normalize/options.js';
 export { canonicalConfigBytes, canonicalDigest } from './normalize/canonical.js';
 export { normalizeConfig, listConfigRules, type AppliedRule } from './normalize/config.js';
 export { normalizeLayer, type NormalizeLayerOptions } from './normalize/layer.js';
+export { layerRulesApplied, type LayerAppliedRule } from './normalize/layer-applied.js';
 export type { LayerEntry, LayerSummary, EntryType } from './normalize/entry.js';
 export { analyzeImage, toOutputImage, type ImageAnalysis, type LayerAnalysis } from './normalize/image.js';
 export { normalizeImage, type NormalizeRequest, type NormalizeResult } from './normalize/run.js';

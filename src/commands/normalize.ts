@@ -3,6 +3,7 @@ import { BaseCommand } from '../cli/base-command.js';
 import { normalizeFlags, normalizeOptionsFrom } from '../cli/normalize-flags.js';
 import { normalizeImage, type NormalizeResult } from '../normalize/run.js';
 import { progressReporter } from '../cli/progress.js';
+import { layerRuleNames } from '../normalize/options.js';
 
 export default class Normalize extends BaseCommand {
   static override summary = 'Compute the canonical digest of an image and, with --output, write the normalized image.';
@@ -57,6 +58,28 @@ canonical digest printed.`;
 /** `sha256:` and the first 12 hex digits, as docker prints IDs. */
 const shortDigest = (digest: string) => digest.slice(0, 'sha256:'.length + 12);
 
+const plural = (count: number, one: string, many: string) => `${count} ${count === 1 ? one : many}`;
+
+/** Each layer rule once, in rule order: `mtime (1204 entries in 2 layers), entry-order (3 entries in layer 1)`. */
+function layerRulesText(layers: NormalizeResult['layers']): string {
+  const byRule = new Map<string, { entries: number; layers: number[] }>();
+  for (const rule of layerRuleNames) byRule.set(rule, { entries: 0, layers: [] });
+  for (const layer of layers) {
+    for (const { rule, entries } of layer.applied) {
+      const total = byRule.get(rule)!;
+      total.entries += entries;
+      total.layers.push(layer.index);
+    }
+  }
+  const parts = [...byRule]
+    .filter(([, total]) => total.layers.length > 0)
+    .map(([rule, total]) => {
+      const where = total.layers.length === 1 ? `layer ${total.layers[0]}` : `${total.layers.length} layers`;
+      return `${rule} (${plural(total.entries, 'entry', 'entries')} in ${where})`;
+    });
+  return parts.length > 0 ? parts.join(', ') : 'none needed';
+}
+
 export function renderNormalizeText(result: NormalizeResult): string {
   const lines = [`canonical digest  ${result.canonicalDigest}`, `input image ID    ${result.imageId}`];
   if (result.manifestDigest) lines.push(`input manifest    ${result.manifestDigest}`);
@@ -71,7 +94,8 @@ export function renderNormalizeText(result: NormalizeResult): string {
     lines.push(`${`layer ${layer.index} diff_id`.padEnd(17)} ${layer.canonicalDiffId}  (${note})`);
   }
   lines.push(
-    `rules applied     ${result.applied.length ? result.applied.map((rule) => `${rule.rule} (${rule.paths.length})`).join(', ') : 'none needed'}`,
+    `config rules      ${result.applied.length ? result.applied.map((rule) => `${rule.rule} (${rule.paths.length})`).join(', ') : 'none needed'}`,
+    `layer rules       ${layerRulesText(result.layers)}`,
   );
   if (result.output) {
     lines.push(`written           ${result.output.reference} (${result.output.format}, ${result.output.compression})`);

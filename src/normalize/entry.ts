@@ -79,6 +79,11 @@ export interface LayerSummary {
    * or GNU long-name headers), 'pax' (PAX extended headers), 'pax-global' (PAX global headers).
    */
   dialects: string[];
+  /**
+   * Entries whose writer-specific PAX records rule 'tar-dialect' dropped (the table no longer holds
+   * them, so the pass counts them), with the first few paths in input order. Zero with the rule off.
+   */
+  droppedRecords: { entries: number; examples: string[] };
 }
 
 /** Spelling of the layer root directory entry. */

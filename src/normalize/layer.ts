@@ -44,6 +44,7 @@ import {
   type LayerRules,
   type LayerSummary,
 } from './entry.js';
+import { maxExamples } from './layer-applied.js';
 import type { NormalizeOptions } from './options.js';
 import { ContentSpool } from './spool.js';
 import {
@@ -144,6 +145,7 @@ export async function normalizeLayer(tar: Readable, options: NormalizeLayerOptio
         .map((key) => scan.records[scan.latestByKey.get(key)!].path)
         .sort(comparePaths),
       dialects: [...scan.dialects].sort(),
+      droppedRecords: scan.droppedRecords,
     };
   } catch (error) {
     // The listener stays: a failed output emits 'error' after this, and nobody else may listen.
@@ -176,6 +178,7 @@ interface LayerScan {
   latestByKey: Map<string, number>;
   duplicateKeys: Set<string>;
   dialects: Set<string>;
+  droppedRecords: { entries: number; examples: string[] };
   inCanonicalOrder: boolean;
   tarDigest: string;
   tarSize: number;
@@ -232,6 +235,8 @@ class LayerScanner {
   private readonly header = emptyHeader();
   private readonly duplicateKeys = new Set<string>();
   private readonly dialects = new Set<string>();
+  /** Only touched for entries that lose a PAX record, so entries without PAX headers pay nothing. */
+  private readonly droppedRecords = { entries: 0, examples: [] as string[] };
   private inCanonicalOrder = true;
   private previousPath: string | null = null;
 
@@ -360,6 +365,7 @@ class LayerScanner {
       latestByKey: this.latestByKey ?? new Map(),
       duplicateKeys: this.duplicateKeys,
       dialects: this.dialects,
+      droppedRecords: this.droppedRecords,
       inCanonicalOrder: this.inCanonicalOrder,
       tarDigest: this.tarDigest(),
       tarSize: this.consumed,
@@ -472,6 +478,7 @@ class LayerScanner {
     let gname = header.gname;
     let xattrs: Record<string, string> = noXattrs;
     let extra: Record<string, string> | undefined;
+    let dropped = false;
     if (pax !== null) {
       let libarchiveXattrs = false;
       for (const [key, value] of pax) {
@@ -518,6 +525,8 @@ class LayerScanner {
               });
             } else if (key.startsWith('SCHILY.acl.') || !rules.tarDialect) {
               (extra ??= {})[key] = value;
+            } else {
+              dropped = true;
             }
         }
       }
@@ -535,6 +544,7 @@ class LayerScanner {
     const type = entryTypeOf(header.typeflag, name, offset);
     const path = rules.pathSpelling ? canonicalizePath(name, type === 'directory') : name;
     const index = this.records.length;
+    if (dropped && this.droppedRecords.entries++ < maxExamples) this.droppedRecords.examples.push(path);
     const entry: LayerEntry = {
       path,
       type,

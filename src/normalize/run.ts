@@ -9,6 +9,7 @@ import { pushImage } from '../registry/push.js';
 import { loadImage, type LoadOptions } from '../sources/index.js';
 import type { AppliedRule } from './config.js';
 import { analyzeImage, toOutputImage, withTempDirectory } from './image.js';
+import { layerRulesApplied, type LayerAppliedRule } from './layer-applied.js';
 import type { NormalizeOptions } from './options.js';
 
 export interface NormalizeRequest {
@@ -31,7 +32,17 @@ export interface NormalizeResult {
   /** The image ID of the normalized image. */
   canonicalDigest: string;
   options: { epoch: number; timestampMode: 'set' | 'clamp'; disabledRules: string[] };
-  layers: { index: number; diffId: string; canonicalDiffId: string; foreign: boolean; entries: number; spooled: boolean }[];
+  layers: {
+    index: number;
+    diffId: string;
+    canonicalDiffId: string;
+    foreign: boolean;
+    entries: number;
+    spooled: boolean;
+    /** The layer rules that changed this layer, with entry counts (empty for a foreign layer). */
+    applied: LayerAppliedRule[];
+  }[];
+  /** The config rules that changed the config (layer rules are listed per layer). */
   applied: AppliedRule[];
   output: null | {
     reference: string;
@@ -86,6 +97,7 @@ export async function normalizeImage(request: NormalizeRequest): Promise<Normali
           foreign: layer.foreign,
           entries: summary?.entries.length ?? 0,
           spooled: summary ? !summary.inCanonicalOrder : false,
+          applied: summary ? layerRulesApplied(summary, request.normalize) : [],
         })),
         applied: analysis.applied,
         output: null,

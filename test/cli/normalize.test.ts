@@ -110,7 +110,8 @@ interface NormalizeJson {
   canonicalDigest: string;
   imageId: string;
   manifestDigest: string | null;
-  layers: { index: number; diffId: string; canonicalDiffId: string }[];
+  layers: { index: number; diffId: string; canonicalDiffId: string; entries: number; applied: { rule: string; entries: number; examples: string[] }[] }[];
+  applied: { rule: string; paths: string[] }[];
   output: unknown;
   options: { epoch: number; timestampMode: string; disabledRules: string[] };
 }
@@ -158,6 +159,30 @@ describe('normalize without --output', () => {
     expect(data.layers.map((layer) => layer.diffId)).toEqual(image.layers.map((layer) => layer.diffId));
     expect(data.output).toBeNull();
     expect(data.options).toEqual({ epoch: 0, timestampMode: 'set', disabledRules: [] });
+  });
+
+  it('lists the config rules and, per layer, the layer rules that changed something, with entry counts', () => {
+    // The fixture: owner names on every entry, layer 0 shuffled, mtimes not at the epoch.
+    const layers = digestOnlyJson.layers;
+    expect(layers.map((layer) => layer.entries)).toEqual([lower.length, upper.length]);
+    expect(layers.map((layer) => layer.applied.map((rule) => rule.rule))).toEqual([
+      ['entry-order', 'mtime', 'owner-names'],
+      ['mtime', 'owner-names'],
+    ]);
+    for (const layer of layers) {
+      expect(layer.applied.find((rule) => rule.rule === 'owner-names')!.entries).toBe(layer.entries);
+      expect(layer.applied.find((rule) => rule.rule === 'mtime')!.entries).toBe(layer.entries);
+    }
+    expect(layers[1]!.applied.find((rule) => rule.rule === 'owner-names')!.examples).toEqual(['srv/', 'srv/data']);
+    const moved = layers[0]!.applied.find((rule) => rule.rule === 'entry-order')!;
+    expect(moved.entries).toBeGreaterThan(0);
+    expect(moved.entries).toBeLessThan(lower.length);
+
+    const total = lower.length + upper.length;
+    const line = /^layer rules +(.*)$/m.exec(digestOnly.stdout)?.[1];
+    expect(line).toBe(`entry-order (${moved.entries} ${moved.entries === 1 ? 'entry' : 'entries'} in layer 0), mtime (${total} entries in 2 layers), owner-names (${total} entries in 2 layers)`);
+    const config = digestOnlyJson.applied.map((rule) => `${rule.rule} (${rule.paths.length})`).join(', ');
+    expect(digestOnly.stdout).toMatch(new RegExp(`^config rules +${config.replace(/[()]/g, '\\$&')}$`, 'm'));
   });
 });
 

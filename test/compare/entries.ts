@@ -42,6 +42,7 @@ export function summary(entries: LayerEntry[], fields: Partial<LayerSummary> = {
     inCanonicalOrder: true,
     duplicatePaths: [],
     dialects: ['ustar'],
+    droppedRecords: { entries: 0, examples: [] },
     ...fields,
   };
 }

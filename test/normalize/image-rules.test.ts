@@ -10,7 +10,14 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadImage } from '../../src/sources/index.js';
 import { normalizeImage, type NormalizeResult } from '../../src/normalize/run.js';
-import { configRuleNames, defaultNormalizeOptions, layerRuleNames, type NormalizeOptions, type RuleName } from '../../src/normalize/options.js';
+import {
+  configRuleNames,
+  defaultNormalizeOptions,
+  layerRuleNames,
+  type LayerRuleName,
+  type NormalizeOptions,
+  type RuleName,
+} from '../../src/normalize/options.js';
 import { TempDir, type BuiltImage } from '../helpers/images.js';
 import { skipWithoutTools } from '../helpers/real-tools.js';
 import {
@@ -283,6 +290,8 @@ describe('tar dialect is no rule: the canonical writer has one dialect', () => {
       const [a, b] = await Promise.all([normalizeSpec(base, { disable }), normalizeSpec(variant, { disable })]);
       expect(b.layers[0].diffId).not.toBe(a.layers[0].diffId);
       expect(b.canonicalDigest).toBe(a.canonicalDigest);
+      // Nor is it listed as the 'tar-dialect' rule, which only drops writer-specific PAX records.
+      expect(b.layers[0].applied).toEqual(a.layers[0].applied);
     }
   });
 });
@@ -294,6 +303,122 @@ describe('diff-ids', () => {
     expect(b.layers.map((l) => l.canonicalDiffId)).toEqual(a.layers.map((l) => l.canonicalDiffId));
     expect(b.canonicalDigest).not.toBe(a.canonicalDigest);
     expect(b.applied.map((r) => r.rule)).not.toContain('diff-ids');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Layer rules listed per layer: which rule changed what, counted from the pass's table
+
+describe('layers[].applied: the layer rules that changed each layer, with entry counts', () => {
+  /** The base with every mtime at the epoch (0): no layer rule has anything to do. */
+  const canonical = mapLayers(base, (e) => withMtimes(e, new Date(0)));
+  const noisy = (noise: (entries: TestEntry[]) => TestEntry[], only?: number[]) => mapLayers(canonical, noise, only);
+  type Listed = { rule: LayerRuleName; entries: number; examples?: string[] };
+  /** Per layer, what `applied` lists; examples are checked only where given. */
+  const listed = (result: NormalizeResult, wanted: Listed[][]) => {
+    expect(result.layers.map((layer) => layer.applied.map(({ rule, entries }) => ({ rule, entries })))).toEqual(
+      wanted.map((layer) => layer.map(({ rule, entries }) => ({ rule, entries }))),
+    );
+    wanted.forEach((layer, i) =>
+      layer.forEach(({ rule, examples }) => {
+        if (examples) expect(result.layers[i].applied.find((a) => a.rule === rule)!.examples, `layer ${i} ${rule}`).toEqual(examples);
+      }),
+    );
+  };
+  const everyEntry = (rule: LayerRuleName, result: NormalizeResult): Listed[][] =>
+    result.layers.map((layer) => [{ rule, entries: layer.entries }]);
+  const [lowerCount, upperCount] = [lowerLayer.length, upperLayer.length];
+
+  it('an already canonical image lists none; the base (mtimes not at the epoch) lists mtime on every entry', async () => {
+    const [none, b] = await Promise.all([normalizeSpec(canonical), normalizeSpec(base)]);
+    listed(none, [[], []]);
+    expect(none.layers.map((layer) => layer.entries)).toEqual([lowerCount, upperCount]);
+    listed(b, [[{ rule: 'mtime', entries: lowerCount, examples: ['etc/', 'etc/hostname', 'etc/os-release'] }], [{ rule: 'mtime', entries: upperCount }]]);
+  });
+
+  const cases: { name: string; variant: FixtureSpec; rule: LayerRuleName; change?: Parameters<typeof options>[0]; want: (r: NormalizeResult) => Listed[][] }[] = [
+    { name: 'mtime: another mtime', variant: noisy((e) => withMtimes(e, later)), rule: 'mtime', want: (r) => everyEntry('mtime', r) },
+    {
+      name: 'mtime: sub-second times, clamped to an epoch after all of them (only the fraction goes)',
+      variant: noisy(withSubSecondMtimes),
+      rule: 'mtime',
+      change: { epoch: 1900000000, timestampMode: 'clamp' },
+      want: (r) => everyEntry('mtime', r),
+    },
+    { name: 'extra-times', variant: noisy((e) => withExtraTimes(e)), rule: 'extra-times', want: (r) => everyEntry('extra-times', r) },
+    { name: 'owner-names', variant: noisy((e) => withOwnerNames(e)), rule: 'owner-names', want: (r) => everyEntry('owner-names', r) },
+    {
+      name: 'tar-dialect: writer PAX records',
+      variant: noisy((e) => withWriterRecords(e)),
+      rule: 'tar-dialect',
+      want: () => [
+        [{ rule: 'tar-dialect', entries: lowerCount, examples: ['etc/', 'etc/hostname', 'etc/os-release'] }],
+        [{ rule: 'tar-dialect', entries: upperCount, examples: ['etc/', 'etc/.wh.os-release', 'usr/'] }],
+      ],
+    },
+    {
+      name: 'entry-order: one entry moved to the end of layer 0, layer 1 reversed',
+      variant: mapLayers(noisy((e) => [...e.filter((x) => x.name !== 'etc/hostname'), e.find((x) => x.name === 'etc/hostname')!], [0]), reversed, [1]),
+      rule: 'entry-order',
+      // Reversing a sorted layer without links leaves one entry in place.
+      want: () => [[{ rule: 'entry-order', entries: 1, examples: ['etc/hostname'] }], [{ rule: 'entry-order', entries: upperCount - 1 }]],
+    },
+    {
+      name: 'hardlinks: the group carried by its other path (moved to the end, so entry-order too)',
+      variant: noisy((e) => withHardlinkCarrier(e, 'usr/bin/tool-alias'), [0]),
+      rule: 'hardlinks',
+      want: () => [
+        [
+          { rule: 'entry-order', entries: 2 },
+          { rule: 'hardlinks', entries: 2, examples: ['usr/bin/tool'] },
+        ],
+        [],
+      ],
+    },
+    {
+      name: 'duplicate-paths: three stale entries of two paths first (already in order once they are dropped)',
+      variant: noisy(
+        (e) => [{ name: 'etc/hostname', content: 'stale\n' }, { name: 'etc/hostname', content: 'staler\n' }, { name: 'usr/bin/tool', content: 'old' }, ...e],
+        [0],
+      ),
+      rule: 'duplicate-paths',
+      want: () => [[{ rule: 'duplicate-paths', entries: 3, examples: ['etc/hostname', 'usr/bin/tool'] }], []],
+    },
+  ];
+
+  describe.each(cases)('$name', ({ variant, rule, change, want }) => {
+    it('lists the rule with the entries it changed, and nothing else', async () => {
+      const result = await normalizeSpec(variant, change);
+      listed(result, want(result));
+    });
+
+    it('is not listed with the rule disabled', async () => {
+      const result = await normalizeSpec(variant, { ...change, disable: [rule] });
+      const rules = result.layers.flatMap((layer) => layer.applied.map((applied) => applied.rule));
+      expect(rules).not.toContain(rule);
+      // The other rules the noise needs are still listed.
+      const others = want(await normalizeSpec(variant, change)).flat().filter((item) => item.rule !== rule);
+      for (const { rule: other } of others) expect(rules).toContain(other);
+    });
+  });
+
+  it('--clamp counts only the mtimes after the epoch; set counts every one', async () => {
+    const epoch = Date.UTC(2023, 0, 1) / 1000;
+    const isLater = (entry: TestEntry) => entry.name.startsWith('usr/');
+    // Hardlinks share their target's mtime, so later and earlier times split by directory.
+    const mixed = noisy((e) => e.map((entry) => ({ ...entry, mtime: isLater(entry) ? later : baseTime })));
+    const [clamped, set, future] = await Promise.all([
+      normalizeSpec(mixed, { epoch, timestampMode: 'clamp' }),
+      normalizeSpec(mixed, { epoch }),
+      normalizeSpec(mixed, { epoch: 1900000000, timestampMode: 'clamp' }),
+    ]);
+    listed(clamped, [
+      [{ rule: 'mtime', entries: lowerLayer.filter(isLater).length, examples: ['usr/', 'usr/bin/', 'usr/bin/sh'] }],
+      [{ rule: 'mtime', entries: upperLayer.filter(isLater).length }],
+    ]);
+    listed(set, everyEntry('mtime', set));
+    // Whole seconds before the epoch stay as they are (the sub-second case above is rewritten).
+    listed(future, [[], []]);
   });
 });
 

@@ -146,6 +146,18 @@ describe('the two inputs', () => {
     // Both needed real work: the noise is there to be removed.
     expect(digestOnly.applied.map((rule) => rule.rule)).toEqual(expect.arrayContaining(['config-created', 'host-fields', 'diff-ids']));
     expect(digestOnly.canonicalDigest).not.toBe(digestOnly.imageId);
+    // Layer rules per layer. The app layer's hardlink group moves its data to srv/copy.txt, first in
+    // canonical order, which also moves that entry; B's ./ spellings are not counted (see layer-applied.ts).
+    const rules = (result: NormalizeResult) => result.layers.map((layer) => layer.applied.map((rule) => rule.rule));
+    expect(rules(digestOnly)).toEqual([
+      ['mtime', 'owner-names'],
+      ['entry-order', 'mtime', 'hardlinks'],
+    ]);
+    expect(digestOnly.layers[1].applied.map(({ rule, entries }) => `${rule} ${entries}`)).toEqual(['entry-order 1', `mtime ${appLayer.length}`, 'hardlinks 2']);
+    expect(rules(b)).toEqual([
+      ['entry-order', 'mtime', 'extra-times'],
+      ['entry-order', 'mtime', 'owner-names', 'hardlinks'],
+    ]);
   });
 });
 
@@ -198,6 +210,7 @@ describe('normalize --output, every format and compression', () => {
         expect(twice.result.manifestDigest).toBe(result.output!.manifestDigest);
         expect(twice.result.canonicalDigest).toBe(result.canonicalDigest);
         expect(twice.result.applied).toEqual([]);
+        for (const layer of twice.result.layers) expect(layer.applied).toEqual([]);
         for (const layer of twice.result.layers) expect(layer.canonicalDiffId).toBe(layer.diffId);
         expect(twice.result.output?.manifestDigest).toBe(result.output!.manifestDigest);
         expect(await outputBytes(twice.path)).toEqual(bytes);
