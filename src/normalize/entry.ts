@@ -36,6 +36,8 @@ export interface LayerEntry {
   /**
    * `sha256:<hex>` of the content of a file. Hardlinks whose target is in the layer carry the digest
    * of the content they share, so a changed file shows on every path that names it.
+   * Undefined on every entry of a table made with `contentDigests: false` (normalize: the canonical
+   * digest does not need it); such a table must not reach the comparer.
    */
   contentDigest?: string;
   /** Symlink target exactly as in the input; hardlink target in canonical spelling. */

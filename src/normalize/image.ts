@@ -45,8 +45,15 @@ export interface AnalyzeOptions {
   /** Layers processed at once; zlib runs on the libuv pool, so two overlap well on two cores. */
   concurrency?: number;
   /**
+   * Per-file content digests in the entry tables (default true): the comparer needs them. False
+   * (normalize) skips one of the three sha256 passes over each content byte (input tar, canonical tar,
+   * per file); the canonical digests are the same.
+   */
+  contentDigests?: boolean;
+  /**
    * Layer passes by diff_id, shared between images (verify): the same diff_id has the same canonical
-   * form, so a layer both builds share is read once. Only used without `output`.
+   * form, so a layer both builds share is read once. Only used without `output`, and only with content
+   * digests, so a table cached here always has them.
    */
   cache?: Map<string, Promise<LayerSummary>>;
   /** Called as each layer finishes, for progress. */
@@ -145,13 +152,15 @@ async function analyzeLayer(layer: Layer, reference: string, options: AnalyzeOpt
   if (layer.foreign) return { layer, canonicalDiffId: layer.diffId };
   // Stream errors already start with this context; tar parse errors get it here.
   const what = `layer ${layer.index} (${layer.descriptor.digest}) of ${reference}`;
-  const task: LayerTask = { what, compression: layer.compression, diffId: layer.diffId, normalize: options.normalize };
+  const contentDigests = options.contentDigests ?? true;
+  const task: LayerTask = { what, compression: layer.compression, diffId: layer.diffId, normalize: options.normalize, contentDigests };
   try {
     if (!options.output) {
-      let pass = options.cache?.get(layer.diffId);
+      const cache = contentDigests ? options.cache : undefined;
+      let pass = cache?.get(layer.diffId);
       if (!pass) {
         pass = runner.run(layer, task).then((result) => result.summary);
-        options.cache?.set(layer.diffId, pass);
+        cache?.set(layer.diffId, pass);
       }
       const summary = await pass;
       return { layer, summary, canonicalDiffId: summary.canonicalDigest };

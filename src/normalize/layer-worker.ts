@@ -28,6 +28,8 @@ export interface LayerTask {
   compression: Compression;
   diffId: string;
   normalize: NormalizeOptions;
+  /** Per-file content digests in the table (default true); see NormalizeLayerOptions.contentDigests. */
+  contentDigests?: boolean;
   /** Recompress the canonical tar to this file. */
   output?: { compression: Compression; path: string; gzipEngine?: GzipEngine };
   /** A blob the worker reads from its file itself, checking the descriptor's digest and size. */
@@ -45,7 +47,7 @@ export interface LayerPassResult {
  * out-of-order layer has to be read a second time). Errors carry the layer context.
  */
 export async function runLayerPass(task: LayerTask, openBlob: () => Promise<Readable>): Promise<LayerPassResult> {
-  const { what } = task;
+  const { what, contentDigests } = task;
   try {
     // The pass hashes the whole tar anyway: for sha256 it checks the diff_id itself (one hash, not two).
     const checkedByPass = task.diffId.startsWith('sha256:');
@@ -56,7 +58,7 @@ export async function runLayerPass(task: LayerTask, openBlob: () => Promise<Read
     };
     if (!task.output) {
       // Without output, an in-order layer is hashed in one pass and an unordered one read twice, not spooled.
-      const summary = await normalizeLayer(await openTar(), { ...task.normalize, reopen: openTar, expectTarDigest });
+      const summary = await normalizeLayer(await openTar(), { ...task.normalize, reopen: openTar, expectTarDigest, contentDigests });
       return { summary };
     }
     const tar = await openTar();
@@ -65,7 +67,7 @@ export async function runLayerPass(task: LayerTask, openBlob: () => Promise<Read
     const written = pipeline(compressor, hashing, createWriteStream(task.output.path, { highWaterMark: 1 << 20 }));
     // normalizeLayer destroys the compressor on failure; its error is the one to report, not this one.
     written.catch(() => {});
-    const summary = await normalizeLayer(tar, { ...task.normalize, output: compressor, expectTarDigest });
+    const summary = await normalizeLayer(tar, { ...task.normalize, output: compressor, expectTarDigest, contentDigests });
     await written;
     return { summary, blob: { digest: hashing.digest!, size: hashing.size } };
   } catch (error) {

@@ -75,6 +75,12 @@ export interface NormalizeLayerOptions extends NormalizeOptions {
    * VerifyingStream: `${what}: digest mismatch: expected ..., got ...`, before any truncation error.
    */
   expectTarDigest?: { digest: string; what: string };
+  /**
+   * Hash each file's content into `LayerEntry.contentDigest` (default true). The comparer needs those
+   * digests; a canonical digest alone does not, and skips one sha256 over every content byte with
+   * false: then no entry has a `contentDigest` (empty files and hardlinks included).
+   */
+  contentDigests?: boolean;
 }
 
 const emptyDigest = `sha256:${createHash('sha256').digest('hex')}`;
@@ -106,15 +112,17 @@ export async function normalizeLayer(tar: Readable, options: NormalizeLayerOptio
   try {
     const skipSpool = options.reopen !== undefined && output === undefined;
     const { expectTarDigest } = options;
+    const contentDigests = options.contentDigests ?? true;
     let scan = await scanLayer(tar, rules, {
       spool: skipSpool ? null : newSpool(),
       hashCanonical: output === undefined,
       stopWhenUnordered: skipSpool,
       expectTarDigest,
+      contentDigests,
     });
     if (scan === null) {
       const again = await options.reopen!();
-      scan = (await scanLayer(again, rules, { spool: newSpool(), hashCanonical: false, stopWhenUnordered: false, expectTarDigest }))!;
+      scan = (await scanLayer(again, rules, { spool: newSpool(), hashCanonical: false, stopWhenUnordered: false, expectTarDigest, contentDigests }))!;
     }
 
     const table = finalizeTable(scan, rules);
@@ -166,6 +174,8 @@ interface ScanOptions {
   /** Return null as soon as the order breaks (the caller re-reads with a spool). */
   stopWhenUnordered: boolean;
   expectTarDigest?: { digest: string; what: string };
+  /** Hash file contents into `contentDigest` (see NormalizeLayerOptions). */
+  contentDigests: boolean;
 }
 
 interface LayerScan {
@@ -303,7 +313,7 @@ class LayerScanner {
         case State.Content: {
           const n = Math.min(this.remaining, length - pos);
           const slice = chunk.subarray(pos, pos + n);
-          this.contentHash!.update(slice);
+          this.contentHash?.update(slice);
           this.spool?.append(slice);
           this.writer?.content(slice);
           pos += n;
@@ -577,7 +587,7 @@ class LayerScanner {
       entry.devmajor = header.devmajor;
       entry.devminor = header.devminor;
     }
-    if (type === 'file' && size === 0) entry.contentDigest = emptyDigest;
+    if (type === 'file' && size === 0 && this.options.contentDigests) entry.contentDigest = emptyDigest;
 
     this.records.push(entry);
     this.roots.push(root);
@@ -587,7 +597,7 @@ class LayerScanner {
     this.writer?.header(entry);
     if (type === 'file' && size > 0) {
       this.current = entry;
-      this.contentHash = createHash('sha256');
+      this.contentHash = this.options.contentDigests ? createHash('sha256') : null;
       this.remaining = size;
       this.padding = paddedSize(size) - size;
       this.state = State.Content;
@@ -660,7 +670,7 @@ class LayerScanner {
 
   private endContent(): void {
     const entry = this.current!;
-    entry.contentDigest = `sha256:${this.contentHash!.digest('hex')}`;
+    if (this.contentHash !== null) entry.contentDigest = `sha256:${this.contentHash.digest('hex')}`;
     this.writer?.pad(entry.size);
     this.current = null;
     this.contentHash = null;

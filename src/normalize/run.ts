@@ -77,6 +77,8 @@ export async function normalizeImage(request: NormalizeRequest): Promise<Normali
     const run = async (directory?: string) => {
       const analysis = await analyzeImage(image, {
         normalize: request.normalize,
+        // Nothing here compares entry tables: skip the per-file content hashing (no entry has a contentDigest).
+        contentDigests: false,
         output: directory ? { compression, directory } : undefined,
         onLayer: request.onLayer,
       });

@@ -11,10 +11,11 @@
  *   producer has to wait on `drain()`.
  * - Reads are synchronous positioned reads: they happen after the input is consumed, from the page
  *   cache in the common case, and a sync read costs a few microseconds where an async one costs tens.
- * - `close()` deletes the file; callers call it in `finally`.
+ * - `close()` deletes the file (on the libuv pool); callers call it in `finally`.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, readSync, unlinkSync, write } from 'node:fs';
+import { closeSync, openSync, readSync, write } from 'node:fs';
+import { unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -132,7 +133,8 @@ export class ContentSpool {
     }
     if (this.path !== undefined) {
       try {
-        unlinkSync(this.path);
+        // Async: freeing a 1 GiB file took ~0.85 s of this thread with unlinkSync.
+        await unlink(this.path);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       }

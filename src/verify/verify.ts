@@ -104,11 +104,10 @@ async function readAndCompare(a: Image, b: Image, request: VerifyRequest, out: D
   const pool = createLayerPool();
   let analysisA: ImageAnalysis;
   let analysisB: ImageAnalysis;
+  // The comparer tells changed contents apart by the per-file digests: never skip them here.
+  const analyze = { normalize: options, contentDigests: true, cache, concurrency: 1, onLayer, pool };
   try {
-    [analysisA, analysisB] = await Promise.all([
-      analyzeImage(a, { normalize: options, cache, concurrency: 1, onLayer, pool }),
-      analyzeImage(b, { normalize: options, cache, concurrency: 1, onLayer, pool }),
-    ]);
+    [analysisA, analysisB] = await Promise.all([analyzeImage(a, analyze), analyzeImage(b, analyze)]);
   } finally {
     await pool?.close();
   }
