@@ -177,6 +177,27 @@ describe('header decoder', () => {
     });
   });
 
+  test('owner names: shared decoding never mixes names up (prefixes, 32 bytes, UTF-8, many names)', () => {
+    const names = ['root', 'roo', 'rootx', 'a'.repeat(31), 'café', ...Array.from({ length: 40 }, (_, i) => `user${i}`)];
+    // Twice through, so the second round reads names the first one remembered (and some it could not).
+    for (const round of [0, 1]) {
+      for (const [i, uname] of names.entries()) {
+        const gname = names[(i + 1 + round) % names.length];
+        const block = encodeCanonicalHeader(entry({ uname, gname }), rulesWithout('owner-names'));
+        const header = decodeTarHeader(block, 0, 0);
+        expect([header.uname, header.gname]).toEqual([uname, gname]);
+      }
+    }
+    // A full 32-byte field has no NUL: the name ends at the field, not at the next NUL.
+    const block = encodeCanonicalHeader(entry(), rulesWithout('owner-names'));
+    block.write('b'.repeat(32), 265, 'latin1');
+    resum(block);
+    expect(decodeTarHeader(block, 0, 0).uname).toBe('b'.repeat(32));
+    block.write('c', 296, 'latin1');
+    resum(block);
+    expect(decodeTarHeader(block, 0, 0).uname).toBe(`${'b'.repeat(31)}c`);
+  });
+
   test('GNU base-256 numbers, GNU magic and pre-POSIX tars', () => {
     const block = encodeCanonicalHeader(entry(), rules);
     block.write('ustar  \0', 257, 'latin1');
