@@ -2,8 +2,10 @@
  * The content spool: file contents of one layer appended to ONE temp file while the layer streams in,
  * read back by offset when the canonical tar is emitted in another order.
  *
- * - The first `memoryLimit` bytes (32 MiB) stay in memory: most layers never touch the disk, and
- *   re-emitting a small layer in another order costs copies instead of one read per file.
+ * - The first `memoryLimit` bytes (8 MiB) stay in memory: small layers never touch the disk, and
+ *   re-emitting a small layer in another order costs copies instead of one read per file. More
+ *   bought nothing measurable (the file lives in the page cache) and cost RSS: verify of two
+ *   100,000-file layers peaked at ~350 MB with 32 MiB here and 64 MiB in flight, ~290 MB with 8 and 8.
  * - Past that, everything goes to the file. Small pieces are coalesced in a 1 MiB buffer; large pieces
  *   are written as they are (no copy). Coalescing buffers are reused once written: a fresh 1 MiB
  *   buffer per MiB spooled made work for the allocator and the garbage collector. Writes are positioned and asynchronous (on the libuv pool,
@@ -20,9 +22,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const coalesceSize = 1 << 20;
-const defaultMemoryLimit = 32 << 20;
+const defaultMemoryLimit = 8 << 20;
 const directWriteSize = 256 << 10;
-const maxPendingBytes = 64 << 20;
+const maxPendingBytes = 8 << 20;
 /** Written coalescing buffers kept for reuse. */
 const maxFreeBuffers = 4;
 
