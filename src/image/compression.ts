@@ -301,8 +301,19 @@ export function createCompressor(compression: Compression, options: CompressorOp
   }
 }
 
+/**
+ * Whether `stream` (made by createCompressor) is done with each written chunk once its write callback
+ * fired, so the writer may reuse the buffer: true for gzip and zstd, which copy into their blocks; the
+ * 'none' PassThrough hands chunks on as they are.
+ */
+export function releasesChunks(stream: Transform): boolean {
+  return stream instanceof BlockCompressor;
+}
+
 // Two blocks: one being compressed while the writer fills the next.
 const ENGINE_HIGH_WATER_MARK = 2 * COMPRESS_BLOCK_SIZE;
+/** Blocks in flight: the one compressing, up to two queued, one being filled. */
+const MAX_FREE_BLOCKS = 4;
 
 function createNodeGzip(): Transform {
   // Node passes stream options on to the Transform; its typings just do not say so.
@@ -360,7 +371,15 @@ function pakoError(message: string): OciReproError {
  * compressed output on; for gzip it also writes our fixed header over the one the engine produced.
  */
 class BlockCompressor extends Transform {
-  private block = Buffer.allocUnsafe(COMPRESS_BLOCK_SIZE);
+  private block: Buffer = Buffer.allocUnsafe(COMPRESS_BLOCK_SIZE);
+  /**
+   * Blocks the engine is done with (its write callback fired), for reuse: a fresh 1 MiB buffer per
+   * block made work for the garbage collector, which V8 runs on external memory growth.
+   */
+  private readonly freeBlocks: Buffer[] = [];
+  private readonly release = (block: Buffer) => () => {
+    if (this.freeBlocks.length < MAX_FREE_BLOCKS) this.freeBlocks.push(block);
+  };
   private filled = 0;
   private emitted = 0;
 
@@ -385,9 +404,10 @@ class BlockCompressor extends Transform {
       offset += copied;
       this.filled += copied;
       if (this.filled === COMPRESS_BLOCK_SIZE) {
-        if (!this.engine.write(this.block)) ready = false;
-        // A fresh buffer: the engine may still hold the last one in its queue.
-        this.block = Buffer.allocUnsafe(COMPRESS_BLOCK_SIZE);
+        const block = this.block;
+        if (!this.engine.write(block, this.release(block))) ready = false;
+        // Another buffer: the engine holds this one until its callback.
+        this.block = this.freeBlocks.pop() ?? Buffer.allocUnsafe(COMPRESS_BLOCK_SIZE);
         this.filled = 0;
       }
     }

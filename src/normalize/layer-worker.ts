@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isMainThread, parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { OciReproError, withContext, type ErrorCode } from '../errors.js';
-import { createCompressor, openDecompressed, type GzipEngine } from '../image/compression.js';
+import { createCompressor, openDecompressed, releasesChunks, type GzipEngine } from '../image/compression.js';
 import { HashingStream, VerifyingStream } from '../image/digest.js';
 import type { BlobLocation } from '../image/image.js';
 import type { Compression } from '../image/media-types.js';
@@ -67,7 +67,13 @@ export async function runLayerPass(task: LayerTask, openBlob: () => Promise<Read
     const written = pipeline(compressor, hashing, createWriteStream(task.output.path, { highWaterMark: 1 << 20 }));
     // normalizeLayer destroys the compressor on failure; its error is the one to report, not this one.
     written.catch(() => {});
-    const summary = await normalizeLayer(tar, { ...task.normalize, output: compressor, expectTarDigest, contentDigests });
+    const summary = await normalizeLayer(tar, {
+      ...task.normalize,
+      output: compressor,
+      outputReleasesChunks: releasesChunks(compressor),
+      expectTarDigest,
+      contentDigests,
+    });
     await written;
     return { summary, blob: { digest: hashing.digest!, size: hashing.size } };
   } catch (error) {

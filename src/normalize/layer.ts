@@ -66,6 +66,12 @@ import {
 export interface NormalizeLayerOptions extends NormalizeOptions {
   /** Receives the canonical tar; it is ended when the tar is complete, destroyed on error. */
   output?: Writable;
+  /**
+   * `output` is done with each chunk once that chunk's write callback has fired (it copies, as the
+   * compressors of compression.ts do, or consumes it): the writer then reuses its buffers instead of
+   * allocating one per MiB. Leave it unset for an output that passes chunks on (a PassThrough).
+   */
+  outputReleasesChunks?: boolean;
   /** Where the spool file goes (default: the OS temp dir). */
   spoolDir?: string;
   /** Opens the same layer tar again from its start; lets an in-order layer skip spooling entirely. */
@@ -131,7 +137,7 @@ export async function normalizeLayer(tar: Readable, options: NormalizeLayerOptio
     if (scan.writer !== null && output === undefined) {
       ({ digest: canonicalDigest, size: canonicalSize } = scan.writer.finish());
     } else {
-      const writer = new CanonicalWriter(rules, output);
+      const writer = new CanonicalWriter(rules, output, options.outputReleasesChunks ?? false);
       await emitCanonical(table, scan, writer);
       ({ digest: canonicalDigest, size: canonicalSize } = writer.finish());
       if (output !== undefined) {
@@ -829,19 +835,25 @@ function finalizeTable(scan: LayerScan, rules: LayerRules): CanonicalTable {
 // The canonical tar
 
 /**
- * Writes canonical tar bytes into a hash (and an output): headers and small contents are coalesced
- * into 1 MiB buffers, large contents pass straight through.
+ * Writes canonical tar bytes into a hash (and an output) in 1 MiB buffers; without an output, large
+ * contents the caller already holds are hashed where they are.
  */
 class CanonicalWriter {
   size = 0;
   needsDrain = false;
   private readonly hash = createHash('sha256');
-  private buffer = Buffer.allocUnsafe(chunkSize);
+  private buffer: Buffer = Buffer.allocUnsafe(chunkSize);
   private pos = 0;
+  /**
+   * Buffers the output has released, for reuse: a fresh 1 MiB buffer per MiB written made most of the
+   * garbage collector's work (V8 collects on external memory growth), on the thread that feeds zlib.
+   */
+  private readonly freeBuffers: Buffer[] = [];
 
   constructor(
     private readonly rules: LayerRules,
     readonly output?: Writable,
+    private readonly outputReleasesChunks = false,
   ) {}
 
   header(entry: LayerEntry): void {
@@ -879,6 +891,15 @@ class CanonicalWriter {
     return { buffer: this.buffer, at };
   }
 
+  /** Room for up to `length` content bytes (at least one): the rest of the coalescing buffer. */
+  reserveUpTo(length: number): { buffer: Buffer; at: number; length: number } {
+    if (this.pos === chunkSize) this.flush();
+    const at = this.pos;
+    const n = Math.min(length, chunkSize - at);
+    this.pos += n;
+    return { buffer: this.buffer, at, length: n };
+  }
+
   /** Zero padding after `size` content bytes. */
   pad(size: number): void {
     const padding = paddedSize(size) - size;
@@ -898,17 +919,23 @@ class CanonicalWriter {
 
   flush(): void {
     if (this.pos === 0) return;
-    const data = this.buffer.subarray(0, this.pos);
-    this.emit(data);
-    // The output may hold on to what it was given; the hash does not.
-    if (this.output !== undefined) this.buffer = Buffer.allocUnsafe(chunkSize);
+    const buffer = this.buffer;
+    const data = buffer.subarray(0, this.pos);
     this.pos = 0;
+    if (this.output === undefined) {
+      // The hash does not keep what it was given.
+      this.emit(data);
+      return;
+    }
+    this.emit(data, this.outputReleasesChunks ? () => this.freeBuffers.push(buffer) : undefined);
+    // The output holds on to what it was given, at least until the write callback.
+    this.buffer = this.freeBuffers.pop() ?? Buffer.allocUnsafe(chunkSize);
   }
 
-  private emit(data: Buffer): void {
+  private emit(data: Buffer, release?: () => void): void {
     this.hash.update(data);
     this.size += data.length;
-    if (this.output !== undefined && !this.output.write(data)) this.needsDrain = true;
+    if (this.output !== undefined && !this.output.write(data, release)) this.needsDrain = true;
   }
 }
 
@@ -950,7 +977,6 @@ async function emitCanonical(table: CanonicalTable, scan: LayerScan, writer: Can
   const window = Buffer.allocUnsafe(chunkSize);
   let windowStart = 0;
   let windowEnd = 0;
-  let large: Buffer | null = null;
 
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i];
@@ -978,15 +1004,12 @@ async function emitCanonical(table: CanonicalTable, scan: LayerScan, writer: Can
           window.copy(buffer, at, offset - windowStart, offset - windowStart + size);
         }
       } else {
-        writer.flush();
+        // Read straight into the writer's buffers, so the output gets full 1 MiB writes in buffers it
+        // gives back, not a fresh piece per MiB.
         for (let done = 0; done < size; ) {
-          const n = Math.min(chunkSize, size - done);
-          // With an output the piece is handed over, so it needs a buffer of its own.
-          const piece: Buffer = output !== undefined || large === null ? Buffer.allocUnsafe(chunkSize) : large;
-          if (output === undefined) large = piece;
-          spool.readInto(offset + done, n, piece, 0);
-          writer.content(piece.subarray(0, n));
-          done += n;
+          const { buffer, at, length } = writer.reserveUpTo(size - done);
+          spool.readInto(offset + done, length, buffer, at);
+          done += length;
           if (writer.needsDrain && output !== undefined) {
             writer.needsDrain = false;
             await waitForDrain(output);

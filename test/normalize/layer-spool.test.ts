@@ -7,7 +7,10 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, describe, expect, test } from 'vitest';
+import { createCompressor, releasesChunks } from '../../src/image/compression.js';
 import { normalizeLayer } from '../../src/normalize/layer.js';
 import { ContentSpool } from '../../src/normalize/spool.js';
 import { defaultNormalizeOptions } from '../../src/normalize/options.js';
@@ -112,6 +115,54 @@ describe('spooling', () => {
     expect(size).toBe(summary.canonicalSize);
     expect(readdirSync(spoolDir)).toEqual([]);
   });
+
+  test('an output that releases its chunks gets buffers back only after their write callbacks', async () => {
+    // Big files (several 1 MiB reads each, read straight into the writer's buffers) and small ones, unordered.
+    const list = [...files(4, (3 << 20) + 12_345, 300)].reverse();
+    const collect = async (output: Writable, outputReleasesChunks: boolean) =>
+      normalizeLayer(syntheticTar(list), { ...defaultNormalizeOptions, spoolDir: mkdtempSync(join(work, 'spool-')), output, outputReleasesChunks });
+
+    // Chunks kept by reference: a writer that reused a buffer without being told it may would corrupt them.
+    const kept: Buffer[] = [];
+    const keeping = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        kept.push(chunk);
+        callback();
+      },
+    });
+    const summary = await collect(keeping, false);
+    const tar = Buffer.concat(kept);
+    expect(`sha256:${createHash('sha256').update(tar).digest('hex')}`).toBe(summary.canonicalDigest);
+
+    // Each chunk read only when its callback is due: reuse before the callback would change what is read.
+    const late = createHash('sha256');
+    const slow = new Writable({
+      highWaterMark: 1 << 20,
+      write(chunk: Buffer, _encoding, callback) {
+        setImmediate(() => {
+          late.update(chunk);
+          callback();
+        });
+      },
+    });
+    await collect(slow, true);
+    expect(`sha256:${late.digest('hex')}`).toBe(summary.canonicalDigest);
+
+    // The gzip compressor reuses its blocks too: same bytes as compressing the whole tar in one write.
+    const compressor = createCompressor('gzip');
+    expect(releasesChunks(compressor)).toBe(true);
+    const compressed: Buffer[] = [];
+    compressor.on('data', (chunk: Buffer) => compressed.push(chunk));
+    await collect(compressor, true);
+    const once = createCompressor('gzip');
+    const expected: Buffer[] = [];
+    once.on('data', (chunk: Buffer) => expected.push(chunk));
+    once.end(tar);
+    await finished(once);
+    expect(Buffer.concat(compressed).equals(Buffer.concat(expected))).toBe(true);
+    expect(gunzipSync(Buffer.concat(compressed)).equals(tar)).toBe(true);
+    expect(releasesChunks(createCompressor('none'))).toBe(false);
+  }, 60_000);
 
   test('the spool is deleted when the layer turns out corrupt', async () => {
     const spoolDir = mkdtempSync(join(work, 'spool-'));
