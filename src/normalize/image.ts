@@ -235,6 +235,8 @@ export function toOutputImage(analysis: ImageAnalysis, options: NormalizeOptions
       digest: blob.digest,
       size: blob.size,
       path: blob.path,
+      // Our own temp file, hashed as it was written: a layout directory may link it instead of copying.
+      temporary: true,
       diffId: canonicalDiffId,
     };
   });

@@ -64,7 +64,7 @@ export async function runLayerPass(task: LayerTask, openBlob: () => Promise<Read
     const tar = await openTar();
     const compressor = createCompressor(task.output.compression, { gzipEngine: task.output.gzipEngine });
     const hashing = new HashingStream();
-    const written = pipeline(compressor, hashing, createWriteStream(task.output.path, { highWaterMark: 1 << 20 }));
+    const written = pipeline(compressor, hashing, createWriteStream(task.output.path, { highWaterMark: 1 << 20, mode: 0o644 }));
     // normalizeLayer destroys the compressor on failure; its error is the one to report, not this one.
     written.catch(() => {});
     const summary = await normalizeLayer(tar, {

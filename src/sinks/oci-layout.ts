@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { link, mkdir, open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { digestMismatch, withContext } from '../errors.js';
 import { encodedOf } from '../image/digest.js';
@@ -40,6 +40,8 @@ export interface LayoutMember {
   file?: string;
   /** Required with `file`: the content must hash to it. */
   digest?: string;
+  /** `file` may be hard-linked into a layout directory (see OutputBlob.temporary). */
+  linkable?: boolean;
   /** Names the member in messages: `layer 1 (sha256:...)`. */
   what: string;
 }
@@ -54,7 +56,8 @@ export function blobMembers(image: OutputImage): LayoutMember[] {
   const add = (blob: OutputBlob, what: string) => {
     const path = blobMemberPath(blob.digest);
     if (members.has(path)) return;
-    members.set(path, { path, size: blob.size, bytes: blob.bytes, file: blob.path, digest: blob.digest, what });
+    const linkable = blob.temporary === true && blob.path !== undefined;
+    members.set(path, { path, size: blob.size, bytes: blob.bytes, file: blob.path, digest: blob.digest, what, ...(linkable ? { linkable } : {}) });
   };
   add(image.manifest, `manifest ${image.manifest.digest}`);
   add(image.config, `config ${image.config.digest}`);
@@ -144,7 +147,9 @@ export async function writeMembersToDirectory(root: string, members: LayoutMembe
         dirs.add(dir);
       }
     }
-    const handle = await open(join(root, member.path), 'wx', 0o644);
+    const target = join(root, member.path);
+    if (member.linkable && (await linkMember(member, target))) continue;
+    const handle = await open(target, 'wx', 0o644);
     try {
       let position = 0;
       for await (const chunk of readMember(member)) {
@@ -157,6 +162,34 @@ export async function writeMembersToDirectory(root: string, members: LayoutMembe
     }
   }
   for (const dir of [...dirs].sort().reverse()) await syncDirectory(join(root, dir));
+}
+
+/** Where link(2) cannot be used (another filesystem, no hard links): the member is copied instead. */
+const noHardlinks = new Set(['EXDEV', 'EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK']);
+
+/**
+ * Puts a temp file in place by hard link: copying, and hashing again, a layer that was just hashed as
+ * it was written took about 0.75 s per 250 MB. Its size is still checked, and it is fsynced. False when
+ * the filesystem cannot link it there (the caller copies).
+ */
+async function linkMember(member: LayoutMember, target: string): Promise<boolean> {
+  try {
+    await link(member.file!, target);
+  } catch (error) {
+    if (noHardlinks.has((error as NodeJS.ErrnoException).code ?? '')) return false;
+    throw withContext(`${member.what}: linking ${member.file}`, error);
+  }
+  const handle = await open(target, 'r');
+  try {
+    const { size } = await handle.stat();
+    if (size !== member.size) {
+      throw digestMismatch(`${member.what}: ${member.file} has ${size} bytes, its descriptor says ${member.size}`);
+    }
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -16,6 +16,12 @@ export interface OutputBlob {
   bytes?: Buffer;
   /** A file holding the blob (layers); streamed, and checked against digest and size while written. */
   path?: string;
+  /**
+   * `path` is a temp file that this process wrote and hashed as it wrote it, and that nothing writes
+   * again (normalize's recompressed layers). An OCI layout directory on the same filesystem then takes
+   * it by hard link instead of a copy, checking its size but not hashing it again.
+   */
+  temporary?: boolean;
   /** Where a foreign (non-distributable) layer can be fetched: written into its descriptor. */
   urls?: string[];
 }

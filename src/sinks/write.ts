@@ -97,7 +97,8 @@ function referenceOf(destination: OutputDestination): string {
 /**
  * Writes `image` to `destination` atomically: all of it, or nothing at the destination or beside it.
  * The model is checked first (manifest, config and layers form one chain); layer files are checked
- * against their digest and size as they are copied.
+ * against their digest and size as they are copied (a `temporary` one that a layout directory links
+ * instead: its size only).
  */
 export async function writeImage(
   destination: string,

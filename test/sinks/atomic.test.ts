@@ -82,6 +82,19 @@ describe('a failure mid-write leaves nothing at the destination or beside it', (
       }
     });
 
+    it(`${format}: a temporary layer file (linked into a layout) longer or shorter than its size`, async () => {
+      const original = await readFile(image.layers[1].path!);
+      for (const bytes of [Buffer.concat([original, Buffer.from('more')]), original.subarray(0, original.length - 1)]) {
+        const parent = await freshParent();
+        const wrong = join(dir.path, `wrong-size-temporary-${counter}-${bytes.length}.tar.gz`);
+        await writeFile(wrong, bytes);
+        const error = await failure(writeImage(destination(parent), withSecondLayer({ path: wrong, temporary: true })));
+        expect(error.code).toBe('DIGEST_MISMATCH');
+        expect(error.message).toMatch(/bytes, its descriptor says \d+/);
+        expect(await readdir(parent)).toEqual([]);
+      }
+    });
+
     it(`${format}: a read stream that errors (the layer path is a directory)`, async () => {
       const parent = await freshParent();
       const error = await failure(writeImage(destination(parent), withSecondLayer({ path: dir.path })));

@@ -254,6 +254,25 @@ describe('large layers stream through in chunks', () => {
   });
 });
 
+describe('temporary layer files', () => {
+  it('an OCI layout directory hard-links them; other layer files and archives are copied', async () => {
+    const temporary = { ...image, layers: image.layers.map((layer, i) => (i === 0 ? { ...layer, temporary: true } : layer)) };
+    const path = fresh('linked');
+    await writeImage(`oci:${path}`, temporary);
+    const blob = (layer: OutputImage['layers'][number]) => join(path, 'blobs', 'sha256', layer.digest.slice('sha256:'.length));
+    const [linked, copied] = [image.layers[0], image.layers[1]];
+    expect((await stat(blob(linked))).ino).toBe((await stat(linked.path!)).ino);
+    expect((await stat(blob(copied))).ino).not.toBe((await stat(copied.path!)).ino);
+    const loaded = await loadImage(`oci:${path}`);
+    expect(await drain(await loaded.layers[0].openTar())).toBe(linked.diffId);
+    await loaded.close();
+
+    const archive = `${fresh('archive')}.tar`;
+    await writeImage(`oci-archive:${archive}`, temporary);
+    expect((await stat(linked.path!)).nlink).toBe(2); // the layout's link only
+  });
+});
+
 describe('archives are deterministic', () => {
   for (const format of formats.filter((f) => f.name !== 'oci')) {
     it(`${format.name}: same image, same bytes; sorted entries, mtime 0, uid/gid 0, no owner names`, async () => {
