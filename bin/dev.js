@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // Runs the commands from a fresh build of src/ (npm run build first); kept for oclif's conventions.
-import { execute } from '@oclif/core';
+// CommonJS, like run.js (see there).
+'use strict';
+const { join } = require('node:path');
 
-await execute({ development: true, dir: import.meta.url });
+require('@oclif/core').execute({ development: true, dir: join(__dirname, '..') });

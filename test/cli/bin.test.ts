@@ -1,0 +1,35 @@
+// bin/run.js sizes libuv's thread pool before the pool starts (which only a CommonJS entry can do).
+import { execFile } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const bin = fileURLToPath(new URL('../../bin/run.js', import.meta.url));
+
+/** Runs `bin/run.js --version` and reports, at exit, the pool size it asked for and the thread count. */
+function probe(poolSize?: string): Promise<{ asked: string; threads: number }> {
+  const script = `process.argv = [process.argv[0], ${JSON.stringify(bin)}, '--version'];
+process.on('exit', () => console.error(JSON.stringify({ asked: process.env.UV_THREADPOOL_SIZE, threads: require('node:fs').readdirSync('/proc/self/task').length })));
+require(${JSON.stringify(bin)});`;
+  const env = { ...process.env };
+  delete env.UV_THREADPOOL_SIZE;
+  if (poolSize !== undefined) env.UV_THREADPOOL_SIZE = poolSize;
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['-e', script], { env }, (error, _stdout, stderr) => {
+      if (error) reject(error);
+      else resolve(JSON.parse(stderr.trim().split('\n').pop()!));
+    });
+  });
+}
+
+describe('bin/run.js', () => {
+  it.runIf(process.platform === 'linux')('starts the thread pool with no more threads than cores (2 to 4), unless the user chose', async () => {
+    const expected = Math.max(2, Math.min(4, availableParallelism()));
+    const chosen = await probe();
+    expect(chosen.asked).toBe(String(expected));
+    // The same run with the user asking for 2 more threads: exactly 2 more, so the pool did start with ours.
+    const more = await probe(String(expected + 2));
+    expect(more.asked).toBe(String(expected + 2));
+    expect(more.threads - chosen.threads).toBe(2);
+  });
+});
