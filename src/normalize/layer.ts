@@ -19,7 +19,7 @@
  *
  * How the canonical tar is produced (never holding a layer, or a whole large file, in memory):
  * - While the input stays in canonical order, the canonical tar is hashed during the pass itself.
- * - File contents go to a spool (memory up to 32 MiB, then one temp file; see spool.ts) so that an
+ * - File contents go to a spool (memory up to 8 MiB, then one temp file; see spool.ts) so that an
  *   input that turns out not to be in canonical order (possibly late: a duplicate path at the end)
  *   can be re-emitted sorted afterwards. A layer that stays in order never reads its spool back.
  * - With `reopen`, nothing is spooled on the first pass; if the order breaks, the pass stops and the
