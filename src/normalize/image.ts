@@ -40,8 +40,11 @@ export interface ImageAnalysis {
 
 export interface AnalyzeOptions {
   normalize: NormalizeOptions;
-  /** Write each normalized layer, compressed, to a temp file (for normalize --output). */
-  output?: { compression: Compression; directory: string };
+  /**
+   * Write each normalized layer, compressed, to a temp file (for normalize --output); `sync` fsyncs
+   * each as it is done (see LayerTask.output).
+   */
+  output?: { compression: Compression; directory: string; sync?: boolean };
   /** Layers processed at once; zlib runs on the libuv pool, so two overlap well on two cores. */
   concurrency?: number;
   /**
@@ -165,10 +168,10 @@ async function analyzeLayer(layer: Layer, reference: string, options: AnalyzeOpt
       const summary = await pass;
       return { layer, summary, canonicalDiffId: summary.canonicalDigest };
     }
-    const { compression, directory } = options.output;
+    const { compression, directory, sync } = options.output;
     const path = join(directory, `layer-${layer.index}`);
     const engine = compression === 'gzip' ? gzipEngine() : undefined;
-    const { summary, blob } = await runner.run(layer, { ...task, output: { compression, path, gzipEngine: engine } });
+    const { summary, blob } = await runner.run(layer, { ...task, output: { compression, path, gzipEngine: engine, sync } });
     return {
       layer,
       summary,

@@ -30,8 +30,12 @@ export interface LayerTask {
   normalize: NormalizeOptions;
   /** Per-file content digests in the table (default true); see NormalizeLayerOptions.contentDigests. */
   contentDigests?: boolean;
-  /** Recompress the canonical tar to this file. */
-  output?: { compression: Compression; path: string; gzipEngine?: GzipEngine };
+  /**
+   * Recompress the canonical tar to this file; with `sync`, fsync it when written (for a file that
+   * will be linked into place rather than copied: it must be on disk, and this is before other
+   * layers are done, not after).
+   */
+  output?: { compression: Compression; path: string; gzipEngine?: GzipEngine; sync?: boolean };
   /** A blob the worker reads from its file itself, checking the descriptor's digest and size. */
   blob?: { location: BlobLocation; digest: string; size: number };
 }
@@ -64,7 +68,7 @@ export async function runLayerPass(task: LayerTask, openBlob: () => Promise<Read
     const tar = await openTar();
     const compressor = createCompressor(task.output.compression, { gzipEngine: task.output.gzipEngine });
     const hashing = new HashingStream();
-    const written = pipeline(compressor, hashing, createWriteStream(task.output.path, { highWaterMark: 1 << 20, mode: 0o644 }));
+    const written = pipeline(compressor, hashing, createWriteStream(task.output.path, { highWaterMark: 1 << 20, mode: 0o644, flush: task.output.sync ?? false }));
     // normalizeLayer destroys the compressor on failure; its error is the one to report, not this one.
     written.catch(() => {});
     const summary = await normalizeLayer(tar, {

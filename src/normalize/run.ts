@@ -79,7 +79,9 @@ export async function normalizeImage(request: NormalizeRequest): Promise<Normali
         normalize: request.normalize,
         // Nothing here compares entry tables: skip the per-file content hashing (no entry has a contentDigest).
         contentDigests: false,
-        output: directory ? { compression, directory } : undefined,
+        // A layout directory links the layer files in and fsyncs them: fsynced as each layer is done,
+        // the first layers' writes overlap the compression of the last instead of following it.
+        output: directory ? { compression, directory, sync: destination?.format === 'oci' } : undefined,
         onLayer: request.onLayer,
       });
       const base: NormalizeResult = {
