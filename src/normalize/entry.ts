@@ -88,6 +88,20 @@ export interface LayerSummary {
   droppedRecords: { entries: number; examples: string[] };
 }
 
+/** Index of the entry named `path` in `entries` sorted by `comparePaths`, or -1 (binary search). */
+export function findPathIndex(entries: readonly LayerEntry[], path: string): number {
+  let low = 0;
+  let high = entries.length - 1;
+  while (low <= high) {
+    const middle = (low + high) >>> 1;
+    const order = comparePaths(entries[middle].path, path);
+    if (order === 0) return middle;
+    if (order < 0) low = middle + 1;
+    else high = middle - 1;
+  }
+  return -1;
+}
+
 /** Spelling of the layer root directory entry. */
 export const rootPath = './';
 

@@ -14,7 +14,7 @@
  * Not reported: 'path-spelling' (the table keeps only the canonical spelling), nor for 'hardlinks'
  * links re-pointed along a chain or metadata copied onto links (the input link header is not kept).
  */
-import { canonicalMtime, comparePaths, resolveLayerRules, type LayerEntry, type LayerSummary } from './entry.js';
+import { canonicalMtime, comparePaths, findPathIndex, resolveLayerRules, type LayerEntry, type LayerSummary } from './entry.js';
 import type { LayerRuleName, NormalizeOptions } from './options.js';
 
 /** A layer rule that changed a layer. */
@@ -136,25 +136,12 @@ function movedCarriers(entries: readonly LayerEntry[], sorted: boolean): { count
   if (groups === undefined) return { count, examples };
   const carriers: string[] = [];
   for (const [path, group] of groups) {
-    const carrier = findEntry(entries, path);
+    const at = findPathIndex(entries, path);
+    const carrier = at < 0 ? undefined : entries[at];
     if (carrier === undefined || carrier.type === 'hardlink' || group.firstLink > carrier.inputIndex) continue;
     count += 1 + group.links;
     carriers.push(path);
   }
   examples.push(...carriers.sort(comparePaths).slice(0, maxExamples));
   return { count, examples };
-}
-
-/** The entry at `path` of a table sorted by `comparePaths`. */
-function findEntry(entries: readonly LayerEntry[], path: string): LayerEntry | undefined {
-  let low = 0;
-  let high = entries.length - 1;
-  while (low <= high) {
-    const middle = (low + high) >>> 1;
-    const order = comparePaths(entries[middle].path, path);
-    if (order === 0) return entries[middle];
-    if (order < 0) low = middle + 1;
-    else high = middle - 1;
-  }
-  return undefined;
 }

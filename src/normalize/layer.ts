@@ -35,6 +35,7 @@ import { corruptArchive, digestMismatch, unsupported } from '../errors.js';
 import {
   canonicalizePath,
   comparePaths,
+  findPathIndex,
   noXattrs,
   pathKey,
   rootPath,
@@ -634,17 +635,8 @@ class LayerScanner {
   private findLatest(key: string): number | undefined {
     if (this.latestByKey !== null) return this.latestByKey.get(key);
     // In canonical order so far, with no duplicates: the records are sorted by `comparePaths`.
-    const wanted = key === '' ? rootPath : key;
-    let low = 0;
-    let high = this.records.length - 1;
-    while (low <= high) {
-      const middle = (low + high) >>> 1;
-      const order = comparePaths(this.records[middle].path, wanted);
-      if (order === 0) return middle;
-      if (order < 0) low = middle + 1;
-      else high = middle - 1;
-    }
-    return undefined;
+    const index = findPathIndex(this.records, key === '' ? rootPath : key);
+    return index < 0 ? undefined : index;
   }
 
   private checkOrder(entry: LayerEntry, index: number): void {
