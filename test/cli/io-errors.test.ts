@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toOciReproError } from '../../src/cli/base-command.js';
+import { ExitCode, OciReproError, withContext, writeContext } from '../../src/errors.js';
 import { buildImage, legacyDockerArchiveFiles, singleImageLayout, TempDir } from '../helpers/images.js';
 import { inCi } from '../helpers/real-tools.js';
 import { syntheticTar, type SyntheticFile } from '../helpers/tar.js';
@@ -42,9 +44,9 @@ interface Run {
   stderr: string;
 }
 
-function runCli(args: string[], options: { tmp: string; uid?: number; home?: string }): Promise<Run> {
+function runCli(args: string[], options: { tmp: string; uid?: number; home?: string; env?: NodeJS.ProcessEnv }): Promise<Run> {
   // Another user cannot read root's HOME, where oclif looks for plugins.
-  const env = { ...process.env, TMPDIR: options.tmp, FORCE_COLOR: '0', ...(options.home ? { HOME: options.home } : {}) };
+  const env = { ...process.env, TMPDIR: options.tmp, FORCE_COLOR: '0', ...(options.home ? { HOME: options.home } : {}), ...options.env };
   return new Promise((resolve) => {
     execFile(process.execPath, [bin, ...args], { env, uid: options.uid, gid: options.uid }, (error, stdout, stderr) => {
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
@@ -81,6 +83,46 @@ async function freshDir(name: string, options?: string): Promise<string> {
   return path;
 }
 
+/** An fs error as Node makes it. */
+function errno(code: string, path?: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`${code}: failed`), { code, ...(path ? { path } : {}) });
+}
+
+describe('mapping errno codes', () => {
+  it('a write the environment refuses is IO (74), naming the path; other write errors keep their mapping', () => {
+    for (const [code, words] of [
+      ['ENOSPC', 'no space left on device'],
+      ['EDQUOT', 'disk quota exceeded'],
+      ['EROFS', 'read-only file system'],
+      ['EACCES', 'permission denied'],
+      ['EPERM', 'operation not permitted'],
+      ['EIO', 'input/output error'],
+    ]) {
+      const error = writeContext('cannot write /srv/out', errno(code, '/srv/out/blobs/x'));
+      expect([error.code, error.exitCode, error.message]).toEqual(['IO', ExitCode.io, `cannot write /srv/out: ${words} (/srv/out/blobs/x)`]);
+    }
+    expect(writeContext('cannot write /srv/out', errno('ENOENT', '/srv/out')).exitCode).toBe(ExitCode.unavailable);
+    expect(writeContext('cannot write /srv/out', new Error('boom')).exitCode).toBe(ExitCode.internal);
+  });
+
+  it('reading: EACCES stays "unavailable" (4), a full or read-only disk is IO (74) wherever it shows', () => {
+    expect(withContext('reading a.tar', errno('EACCES', 'a.tar')).exitCode).toBe(ExitCode.unavailable);
+    expect(withContext('layer 1 of a.tar', errno('ENOSPC')).line).toBe(
+      'layer 1 of a.tar: no space left on device (hint: free some space or write to a larger disk)',
+    );
+    expect(withContext('layer 1 of a.tar', errno('ENOSPC')).exitCode).toBe(ExitCode.io);
+    // An IO error keeps its code under more context.
+    expect(withContext('writing x', writeContext('cannot write /x', errno('EROFS'))).code).toBe('IO');
+  });
+
+  it('the CLI maps a raw errno no layer put in context to 74, not 70 "a bug", in both output modes', () => {
+    const mapped = toOciReproError(errno('ENOSPC', '/srv/out/index.json'));
+    expect(mapped).toBeInstanceOf(OciReproError);
+    expect([mapped.code, mapped.exitCode, mapped.message]).toEqual(['IO', 74, 'cannot write /srv/out/index.json: no space left on device']);
+    expect(toOciReproError(new Error('boom')).exitCode).toBe(ExitCode.internal);
+  });
+});
+
 describe.skipIf(!canMount())('the environment refuses a write: exit 74, nothing left behind', () => {
   beforeAll(async () => {
     dir = await TempDir.create('oci-repro-io-errors-');
@@ -115,6 +157,14 @@ describe.skipIf(!canMount())('the environment refuses a write: exit 74, nothing 
       const run = await runCli(['verify', `oci:${big}`, `oci:${big}`], { tmp: roomy });
       expect(run.code, run.stderr).toBe(0);
       expect(await readdir(roomy)).toEqual([]);
+    });
+
+    it('for a spool in a layer worker thread (OCI_REPRO_WORKERS=1): the same error crosses the thread', T, async () => {
+      const full = await freshDir('full-tmp', 'size=2m');
+      const run = await runCli(['verify', `oci:${big}`, `oci:${big}`], { tmp: full, env: { OCI_REPRO_WORKERS: '1' } });
+      expect(run.code, run.stderr).toBe(74);
+      expect(run.stderr).toMatch(new RegExp(`the spool needs more than [0-9.]+ MB in ${full}: no space left on device \\(hint: set TMPDIR to a larger disk\\)\\n$`));
+      expect(await readdir(full)).toEqual([]);
     });
 
     it('--json gives the same error as data', T, async () => {
