@@ -126,6 +126,17 @@ describe('a signal during normalize --output', () => {
     });
   }
 
+  it('SIGINT while the archive is written (DEST.tmp-* beside it): exits 130, nothing left beside DEST', T, async () => {
+    const [tmp, out] = [await freshDir('tmp'), await freshDir('out')];
+    const run = start(['normalize', `oci:${imageA}`, '--output', `oci-archive:${join(out, 'dest.tar')}`], tmp);
+    await waitUntil('the archive staging file', run, async () => (await readdir(out)).some((name) => name.startsWith('dest.tar.tmp-')));
+    run.child.kill('SIGINT');
+    const result = await run.exited;
+    expect({ code: result.code, signal: result.signal }).toEqual({ code: 130, signal: null });
+    expect(await readdir(out)).toEqual([]);
+    expect(await readdir(tmp)).toEqual([]);
+  });
+
   it('SIGKILL: no spool file is left in TMPDIR (the staging directory may remain: nothing can catch SIGKILL)', T, async () => {
     const { run, tmp, out } = await normalizeMidRun();
     run.child.kill('SIGKILL');
