@@ -104,7 +104,7 @@ const refusedErrnos: Record<string, string> = {
 export function environmentErrno(error: unknown, forWrite: boolean): string | undefined {
   const code = (error as NodeJS.ErrnoException | null)?.code;
   if (typeof code !== 'string') return undefined;
-  if (code in environmentErrnos || (forWrite && code in refusedErrnos)) return code;
+  if (Object.hasOwn(environmentErrnos, code) || (forWrite && Object.hasOwn(refusedErrnos, code))) return code;
   return undefined;
 }
 

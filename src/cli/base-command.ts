@@ -95,9 +95,10 @@ export function toOciReproError(error: unknown): OciReproError {
     return new OciReproError('USAGE', message, { cause: error });
   }
   // A full or read-only disk that no layer below put in context is still the environment's, not a bug.
-  if (environmentErrno(error, true) !== undefined) {
+  // (A bare EACCES could be a read or a write: left as it was.)
+  if (environmentErrno(error, false) !== undefined) {
     const path = (error as NodeJS.ErrnoException).path;
-    return writeContext(path === undefined ? 'i/o error' : `cannot write ${path}`, error);
+    return writeContext(path ?? 'i/o error', error);
   }
   return new OciReproError('INTERNAL', `internal error: ${message}`, {
     cause: error,

@@ -118,7 +118,9 @@ describe('mapping errno codes', () => {
   it('the CLI maps a raw errno no layer put in context to 74, not 70 "a bug", in both output modes', () => {
     const mapped = toOciReproError(errno('ENOSPC', '/srv/out/index.json'));
     expect(mapped).toBeInstanceOf(OciReproError);
-    expect([mapped.code, mapped.exitCode, mapped.message]).toEqual(['IO', 74, 'cannot write /srv/out/index.json: no space left on device']);
+    expect([mapped.code, mapped.exitCode, mapped.message]).toEqual(['IO', 74, '/srv/out/index.json: no space left on device']);
+    // A bare EACCES may have been a read: not called a write here.
+    expect(toOciReproError(errno('EACCES', '/srv/in')).code).not.toBe('IO');
     expect(toOciReproError(new Error('boom')).exitCode).toBe(ExitCode.internal);
   });
 });
