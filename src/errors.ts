@@ -10,6 +10,8 @@ export const ExitCode = {
   badInput: 3,
   unavailable: 4,
   internal: 70,
+  /** sysexits EX_IOERR: the environment failed a write (disk full, read-only, no permission), not us. */
+  io: 74,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -23,6 +25,7 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'UNAVAILABLE'
   | 'AUTH'
+  | 'IO'
   | 'INTERNAL';
 
 const exitCodeOf: Record<ErrorCode, ExitCode> = {
@@ -35,6 +38,7 @@ const exitCodeOf: Record<ErrorCode, ExitCode> = {
   NOT_FOUND: ExitCode.unavailable,
   UNAVAILABLE: ExitCode.unavailable,
   AUTH: ExitCode.unavailable,
+  IO: ExitCode.io,
   INTERNAL: ExitCode.internal,
 };
 
@@ -80,6 +84,61 @@ export const notFound = (message: string, options?: OciReproErrorOptions) =>
   new OciReproError('NOT_FOUND', message, options);
 export const unavailable = (message: string, options?: OciReproErrorOptions) =>
   new OciReproError('UNAVAILABLE', message, options);
+export const ioError = (message: string, options?: OciReproErrorOptions) => new OciReproError('IO', message, options);
+
+/** errno codes that are the machine's condition (space, quota, a read-only or failing disk), never a bug. */
+const environmentErrnos: Record<string, string> = {
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'read-only file system',
+  EIO: 'input/output error',
+  EFBIG: 'file too large',
+};
+/** Refused writes: for a read these stay "unavailable" (withContext), for a write they are I/O errors. */
+const refusedErrnos: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+};
+
+/** The errno code of `error` when it is one of the environment's write failures (see writeContext). */
+export function environmentErrno(error: unknown, forWrite: boolean): string | undefined {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  if (typeof code !== 'string') return undefined;
+  if (Object.hasOwn(environmentErrnos, code) || (forWrite && Object.hasOwn(refusedErrnos, code))) return code;
+  return undefined;
+}
+
+/** What the environment's errno means, in words: `no space left on device`. */
+export function describeEnvironmentErrno(code: string): string {
+  return environmentErrnos[code] ?? refusedErrnos[code] ?? code;
+}
+
+function environmentHint(code: string): string {
+  switch (code) {
+    case 'ENOSPC':
+    case 'EDQUOT':
+    case 'EFBIG':
+      return 'free some space or write to a larger disk';
+    case 'EROFS':
+      return 'the file system is mounted read-only; choose a writable destination';
+    case 'EIO':
+      return 'the disk reported an error; check it (dmesg)';
+    default:
+      return 'choose a destination this user may write to';
+  }
+}
+
+/**
+ * `context: cause` for a failed write: the environment's errors (full disk, quota, read-only, refused
+ * permission) become IO (exit 74) naming the path; anything else is as withContext makes it.
+ */
+export function writeContext(context: string, error: unknown, hint?: string): OciReproError {
+  const code = error instanceof OciReproError ? undefined : environmentErrno(error, true);
+  if (code === undefined) return withContext(context, error);
+  const path = (error as NodeJS.ErrnoException).path;
+  const where = path !== undefined && !context.includes(path) ? ` (${path})` : '';
+  return ioError(`${context}: ${describeEnvironmentErrno(code)}${where}`, { cause: error, hint: hint ?? environmentHint(code) });
+}
 
 /** Adds context in front of an OciReproError's message; wraps anything else as internal. */
 export function withContext(context: string, error: unknown): OciReproError {
@@ -91,6 +150,9 @@ export function withContext(context: string, error: unknown): OciReproError {
       data: error.data,
     });
   }
+  // A full or read-only disk is the machine's condition wherever it shows (EACCES stays "unavailable":
+  // reading a source; writes that EACCES are mapped by writeContext).
+  if (environmentErrno(error, false) !== undefined) return writeContext(context, error);
   const nodeError = error as NodeJS.ErrnoException;
   if (nodeError && (nodeError.code === 'ENOENT' || nodeError.code === 'EACCES' || nodeError.code === 'EISDIR')) {
     return new OciReproError('NOT_FOUND', `${context}: ${describeErrno(nodeError)}`, { cause: error });

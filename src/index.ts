@@ -1,5 +1,7 @@
 // The public library API: re-exports only. Never imports @oclif/core.
 export * from './errors.js';
+// For an embedding program's own signal handlers: the staging paths of writes in progress.
+export { removeTempPathsSync, trackedTempPaths } from './temp-files.js';
 export * from './image/types.js';
 export * from './image/media-types.js';
 export type { Image, Layer, JsonBlob, Transport } from './image/image.js';

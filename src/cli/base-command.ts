@@ -1,6 +1,7 @@
 import { Command, Flags } from '@oclif/core';
-import { ExitCode, OciReproError, usageError } from '../errors.js';
+import { environmentErrno, ExitCode, OciReproError, usageError, writeContext } from '../errors.js';
 import { parsePlatform, type LoadOptions } from '../sources/index.js';
+import { removeTempPathsSync } from '../temp-files.js';
 
 /** What an error looks like in --json mode; stable for scripts. */
 export interface ErrorJson {
@@ -34,6 +35,7 @@ export abstract class BaseCommand extends Command {
 
   /** oclif boolean flags take no value: `--tls-verify=false` (skopeo's spelling) would make `false` the image argument. */
   protected override async init(): Promise<void> {
+    installSignalCleanup();
     this.argv = spellBooleanValues(this.argv, ['tls-verify']);
     await super.init();
   }
@@ -92,6 +94,12 @@ export function toOciReproError(error: unknown): OciReproError {
   if ((error as { parse?: unknown })?.parse !== undefined || oclifExit === ExitCode.usage) {
     return new OciReproError('USAGE', message, { cause: error });
   }
+  // A full or read-only disk that no layer below put in context is still the environment's, not a bug.
+  // (A bare EACCES could be a read or a write: left as it was.)
+  if (environmentErrno(error, false) !== undefined) {
+    const path = (error as NodeJS.ErrnoException).path;
+    return writeContext(path ?? 'i/o error', error);
+  }
   return new OciReproError('INTERNAL', `internal error: ${message}`, {
     cause: error,
     hint: 'this is a bug in oci-repro; run with DEBUG=1 for a stack trace and report it',
@@ -106,6 +114,37 @@ function firstLine(text: string): string {
     .filter((line) => line !== '' && !line.startsWith('See more help with'))
     .join(' ')
     .replace(/\s+/g, ' ');
+}
+
+/** The signals that end a run, by number: the exit code is 128 + it, as a shell reports a killed process. */
+export const cleanupSignals = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
+let signalCleanupInstalled = false;
+
+/**
+ * On SIGINT, SIGTERM or SIGHUP: remove the staging directories and temp files still registered
+ * (temp-files.ts), then exit 128 + the signal number. Synchronous, because nothing after the handler
+ * may run: the run's own promises never settle. Spool files need nothing here (already unlinked).
+ * SIGKILL cannot be caught: a staging directory beside the destination may then remain (named
+ * `DEST.tmp-*` or `.oci-repro-*`), never a spool file.
+ */
+export function installSignalCleanup(): void {
+  if (signalCleanupInstalled) return;
+  signalCleanupInstalled = true;
+  for (const [signal, number] of Object.entries(cleanupSignals)) {
+    process.on(signal, () => {
+      const left = removeTempPathsSync();
+      try {
+        // A hung-up terminal (SIGHUP) has nobody to read this; a failed write must not stop the exit.
+        if (signal !== 'SIGHUP') {
+          const note = left.length > 0 ? `; could not remove ${left.join(', ')}` : '';
+          process.stderr.write(`oci-repro: interrupted by ${signal}${note}\n`);
+        }
+      } catch {
+        // exit anyway
+      }
+      process.exit(128 + number);
+    });
+  }
 }
 
 /** `--NAME=true|false` -> `--NAME` / `--no-NAME` for the given allowNo boolean flags; stops at `--`. */

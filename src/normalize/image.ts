@@ -1,7 +1,6 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { withContext } from '../errors.js';
+import { withTempDirectory as withTrackedTempDirectory } from '../temp-files.js';
 import { gzipEngine } from '../image/compression.js';
 import type { Image, Layer } from '../image/image.js';
 import { layerMediaType, MediaType, type Compression } from '../image/media-types.js';
@@ -201,14 +200,9 @@ export async function runLimited<T>(items: readonly T[], limit: number, task: (i
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
-/** A temp directory for layer blobs that is removed however the caller ends. */
-export async function withTempDirectory<T>(near: string | undefined, use: (path: string) => Promise<T>): Promise<T> {
-  const path = await mkdtemp(join(near ?? tmpdir(), '.oci-repro-'));
-  try {
-    return await use(path);
-  } finally {
-    await rm(path, { recursive: true, force: true });
-  }
+/** A temp directory for layer blobs that is removed however the caller ends (by the CLI on a signal). */
+export function withTempDirectory<T>(near: string | undefined, use: (path: string) => Promise<T>): Promise<T> {
+  return withTrackedTempDirectory(near, '.oci-repro-', use);
 }
 
 /**

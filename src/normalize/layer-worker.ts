@@ -10,7 +10,7 @@ import { createWriteStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isMainThread, parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { OciReproError, withContext, type ErrorCode } from '../errors.js';
+import { environmentErrno, OciReproError, withContext, writeContext, type ErrorCode } from '../errors.js';
 import { createCompressor, openDecompressed, releasesChunks, type GzipEngine } from '../image/compression.js';
 import { HashingStream, VerifyingStream } from '../image/digest.js';
 import type { BlobLocation } from '../image/image.js';
@@ -68,18 +68,28 @@ export async function runLayerPass(task: LayerTask, openBlob: () => Promise<Read
     const tar = await openTar();
     const compressor = createCompressor(task.output.compression, { gzipEngine: task.output.gzipEngine });
     const hashing = new HashingStream();
-    const written = pipeline(compressor, hashing, createWriteStream(task.output.path, { highWaterMark: 1 << 20, mode: 0o644, flush: task.output.sync ?? false }));
-    // normalizeLayer destroys the compressor on failure; its error is the one to report, not this one.
-    written.catch(() => {});
-    const summary = await normalizeLayer(tar, {
-      ...task.normalize,
-      output: compressor,
-      outputReleasesChunks: releasesChunks(compressor),
-      expectTarDigest,
-      contentDigests,
-    });
-    await written;
-    return { summary, blob: { digest: hashing.digest!, size: hashing.size } };
+    const { path } = task.output;
+    let writeFailure: unknown;
+    const written = pipeline(compressor, hashing, createWriteStream(path, { highWaterMark: 1 << 20, mode: 0o644, flush: task.output.sync ?? false }));
+    // normalizeLayer destroys the compressor on failure; its error is the one to report, not this one...
+    written.catch((error: unknown) => (writeFailure = error));
+    try {
+      const summary = await normalizeLayer(tar, {
+        ...task.normalize,
+        output: compressor,
+        outputReleasesChunks: releasesChunks(compressor),
+        expectTarDigest,
+        contentDigests,
+      });
+      await written;
+      return { summary, blob: { digest: hashing.digest!, size: hashing.size } };
+    } catch (error) {
+      // ...unless the disk refused the file (full, read-only): then name the file.
+      await Promise.race([written.catch(() => {}), new Promise((resolve) => setImmediate(resolve))]);
+      const failure = writeFailure ?? error;
+      if (!(failure instanceof OciReproError) && environmentErrno(failure, true)) throw writeContext(`cannot write ${path}`, failure);
+      throw error;
+    }
   } catch (error) {
     throw withContext(what, error);
   }

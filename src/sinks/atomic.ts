@@ -8,34 +8,19 @@
  * `overwrite` is set, and even then only a regular file (for archives) or an OCI image layout (for
  * directories) is replaced, never some other directory (a mistyped `--output .` must not delete a
  * project). An existing layout is replaced whole, never merged into.
+ *
+ * The temp path is registered with temp-files.ts while it exists, so the CLI removes it when a signal
+ * ends the run; only SIGKILL can leave one behind. A write the environment refuses (disk full,
+ * read-only, permission) is an IO error (exit 74) naming the destination.
  */
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import { link, lstat, mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, link, lstat, mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { usageError, withContext } from '../errors.js';
+import { OciReproError, usageError, withContext, writeContext } from '../errors.js';
+import { trackTempPath, untrackTempPath } from '../temp-files.js';
 
 export type OutputKind = 'file' | 'directory';
-
-/** Temp paths of writes in progress, removed at process exit should a write not get to clean up. */
-const liveTempPaths = new Set<string>();
-let exitHookInstalled = false;
-
-function trackTempPath(path: string): void {
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once('exit', () => {
-      for (const temp of liveTempPaths) {
-        try {
-          rmSync(temp, { recursive: true, force: true });
-        } catch {
-          // best effort at exit
-        }
-      }
-    });
-  }
-  liveTempPaths.add(path);
-}
 
 /** The temp path a write of `dest` uses: beside it, so the final rename stays on one filesystem. */
 export function tempPathFor(dest: string): string {
@@ -62,18 +47,29 @@ export async function checkDestination(dest: string, kind: OutputKind, overwrite
     if (!parentInfo?.isDirectory()) {
       throw usageError(`${dest}: parent directory ${parent} does not exist`, { hint: 'create it first' });
     }
+    await checkWritable(dest, parent);
     return;
   }
   if (kind === 'file') {
     if (info.isDirectory()) throw existsError(dest, 'a directory, not an archive', false);
     if (!overwrite) throw existsError(dest, 'a file', true);
-    return;
+  } else {
+    if (!info.isDirectory()) throw existsError(dest, 'not a directory', false);
+    const names = await readdir(dest);
+    if (names.length > 0 && !names.includes('oci-layout')) throw existsError(dest, 'a directory that is not an OCI image layout', false);
+    if (names.length > 0 && !overwrite) throw existsError(dest, 'an OCI image layout', true);
   }
-  if (!info.isDirectory()) throw existsError(dest, 'not a directory', false);
-  const names = await readdir(dest);
-  if (names.length === 0) return;
-  if (!names.includes('oci-layout')) throw existsError(dest, 'a directory that is not an OCI image layout', false);
-  if (!overwrite) throw existsError(dest, 'an OCI image layout', true);
+  // Replacing, too, makes a temp path in the parent and renames it there.
+  await checkWritable(dest, dirname(dest));
+}
+
+/** The temp path and the rename need the parent writable: say so before any work (EROFS even for root). */
+async function checkWritable(dest: string, parent: string): Promise<void> {
+  try {
+    await access(parent, constants.W_OK);
+  } catch (error) {
+    throw writeContext(`cannot write ${dest}`, error);
+  }
 }
 
 /** fsync of a directory, so a rename or a new entry in it survives a crash. */
@@ -114,9 +110,9 @@ export async function writeAtomically(
     await syncDirectory(dirname(dest));
   } catch (error) {
     await rm(temp, { recursive: true, force: true, maxRetries: 3 });
-    throw error;
+    throw error instanceof OciReproError ? error : writeContext(`cannot write ${dest}`, error);
   } finally {
-    liveTempPaths.delete(temp);
+    untrackTempPath(temp);
   }
 }
 

@@ -9,8 +9,9 @@ import { request, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { notFound, OciReproError, unavailable, usageError } from '../errors.js';
+import { environmentErrno, notFound, OciReproError, unavailable, usageError, writeContext } from '../errors.js';
 import type { Image } from '../image/image.js';
+import { trackTempPath, untrackTempPath } from '../temp-files.js';
 import { ArchiveIndex } from './archive-index.js';
 import { loadDockerArchive } from './docker-archive.js';
 import type { LoadOptions } from './oci-layout.js';
@@ -99,7 +100,12 @@ export async function loadDaemonImage(text: string, name: string, options: Daemo
   const exported = daemonImageName(name);
   const path = `/${apiVersion}/images/${exported.split('/').map(encodeURIComponent).join('/')}/get`;
   const dir = await mkdtemp(join(options.tempDir ?? tmpdir(), 'oci-repro-daemon-'));
-  const removeDir = () => rm(dir, { recursive: true, force: true });
+  // Registered so that a signal does not leave the exported image behind (the CLI removes it).
+  trackTempPath(dir);
+  const removeDir = async () => {
+    await rm(dir, { recursive: true, force: true });
+    untrackTempPath(dir);
+  };
   try {
     const response = await getOnSocket(socket, path, options.timeoutMs ?? 120_000);
     if (response.statusCode === 404) {
@@ -121,6 +127,8 @@ export async function loadDaemonImage(text: string, name: string, options: Daemo
       await pipeline(response, createWriteStream(file));
     } catch (error) {
       if (error instanceof OciReproError) throw error;
+      // A full temp disk is ours to report (exit 74), not the daemon's.
+      if (environmentErrno(error, true)) throw writeContext(`exporting ${exported} to ${file}`, error, 'set TMPDIR to a larger disk');
       throw unavailable(`exporting ${exported} from the container daemon at ${socket}: ${(error as Error).message}`, { cause: error });
     }
     const image = await loadDockerArchive(text, await ArchiveIndex.open(file), undefined, options);

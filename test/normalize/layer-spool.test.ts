@@ -1,9 +1,9 @@
 /**
- * Large layers: an unordered one is spooled to one temp file that is deleted afterwards, an ordered
+ * Large layers: an unordered one is spooled to one temp file (unlinked at once, closed afterwards), an ordered
  * one (with `reopen`) is not spooled at all, and memory stays flat as the layer grows.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
@@ -44,7 +44,23 @@ function probed(source: Readable, atBytes: number, probe: () => void): Readable 
   return source.pipe(through);
 }
 
-const spoolFiles = (dir: string) => readdirSync(dir).filter((name) => name.startsWith('oci-repro-spool-'));
+/**
+ * The spool files this process holds open in `dir`. A spool is unlinked as soon as it is open, so it
+ * shows only among the descriptors, as `DIR/oci-repro-spool-… (deleted)`; the directory stays empty.
+ */
+function spoolFiles(dir: string): string[] {
+  const open: string[] = [];
+  for (const fd of readdirSync('/proc/self/fd')) {
+    let target = '';
+    try {
+      target = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      continue; // closed meanwhile (the readdir's own descriptor)
+    }
+    if (target.startsWith(join(dir, 'oci-repro-spool-'))) open.push(target);
+  }
+  return open;
+}
 
 describe('the content spool', () => {
   test('reads back exactly what was appended, in memory and after spilling to its file', async () => {
@@ -60,13 +76,16 @@ describe('the content spool', () => {
       }
       await spool.finishWriting();
       expect(spool.spilled, String(memoryLimit)).toBe(memoryLimit < spool.size);
+      // Only a descriptor holds a spilled spool: nothing to leave behind if the process dies now.
+      expect(readdirSync(dir)).toEqual([]);
+      expect(spoolFiles(dir).map((target) => target.endsWith(' (deleted)'))).toEqual(spool.spilled ? [true] : []);
       for (const { offset, data } of [...pieces].reverse()) {
         const back = Buffer.alloc(data.length + 2);
         spool.readInto(offset, data.length, back, 1);
         expect(back.subarray(1, -1).equals(data), `${memoryLimit} @${offset}`).toBe(true);
       }
       await spool.close();
-      expect(readdirSync(dir)).toEqual([]);
+      expect(spoolFiles(dir)).toEqual([]);
     }
   });
 });
@@ -75,12 +94,13 @@ describe('spooling', () => {
   const list = files(6, 8 << 20, 3000); // about 80 MB
   const unordered = [...list].reverse();
 
-  test('an unordered layer is spooled to one temp file, deleted afterwards', async () => {
+  test('an unordered layer is spooled to one temp file, unlinked while in use and closed afterwards', async () => {
     const spoolDir = mkdtempSync(join(work, 'spool-'));
     let during: string[] = [];
     const tar = probed(syntheticTar(unordered), 60 << 20, () => (during = spoolFiles(spoolDir)));
     const summary = await normalizeLayer(tar, { ...defaultNormalizeOptions, spoolDir });
     expect(during).toHaveLength(1);
+    expect(spoolFiles(spoolDir)).toEqual([]);
     expect(readdirSync(spoolDir)).toEqual([]);
     expect(summary.inCanonicalOrder).toBe(false);
     expect(summary.entries.map((e) => e.path)).toEqual(list.map((f) => f.name));
@@ -164,7 +184,7 @@ describe('spooling', () => {
     expect(releasesChunks(createCompressor('none'))).toBe(false);
   }, 60_000);
 
-  test('the spool is deleted when the layer turns out corrupt', async () => {
+  test('the spool is closed when the layer turns out corrupt', async () => {
     const spoolDir = mkdtempSync(join(work, 'spool-'));
     const source = syntheticTar(unordered);
     let bytes = 0;
@@ -179,6 +199,7 @@ describe('spooling', () => {
     await expect(normalizeLayer(truncated, { ...defaultNormalizeOptions, spoolDir })).rejects.toThrow(
       'unexpected end of archive',
     );
+    expect(spoolFiles(spoolDir)).toEqual([]);
     expect(readdirSync(spoolDir)).toEqual([]);
   });
 });
