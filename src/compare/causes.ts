@@ -167,8 +167,9 @@ export const causeCatalogue: readonly CauseEntry[] = [
     hint:
       'build both from the same Dockerfile and build args; if the change is intended, this is not a rebuild',
     // After copied-content: a step whose text differs beyond a content hash, or a step only one build has
-    // (`/history/5` whole), or one that made a layer in one build only (`empty_layer`).
-    match: { kinds: ['config-field'], pointerPatterns: ['/history/*', '/history/*/created_by', '/history/*/empty_layer'] },
+    // (`/history/5` whole). Not `empty_layer` alone: the same step may make a layer in one build only
+    // (BuildKit marks a RUN that changed nothing empty), which is not a Dockerfile change.
+    match: { kinds: ['config-field'], pointerPatterns: ['/history/*', '/history/*/created_by'] },
   },
   {
     id: 'layer-diff-ids',
