@@ -6,6 +6,7 @@
  */
 import { parseMode } from '../compare/causes.js';
 import { elideEnd, elidePair } from './elide.js';
+import { describeStep } from './identity.js';
 import type { ContentDetail, Difference, LayerComparison, LayerSide, LayerStatus, OmittedDifferences, Report, Verdict } from './model.js';
 import { compareText, countOmitted, describeFileChange, differenceScope, isBlocking, unknownCauseId } from './summary.js';
 
@@ -54,7 +55,12 @@ export function truncate(text: string, max: number): string {
 /** A value as a person reads it: modes in octal, times as dates, config values as JSON. */
 export function formatValue(difference: Difference, value: unknown): string {
   if (value === null || value === undefined) return '(absent)';
-  if (difference.kind === 'config-field' || difference.kind === 'manifest-field') return JSON.stringify(value);
+  if (difference.kind === 'config-field' || difference.kind === 'manifest-field') {
+    // A whole history entry (a step one build ran): the step, as written, is what a reader looks for.
+    const step = /^\/history\/\d+$/.test(difference.path) ? (value as { created_by?: unknown }).created_by : undefined;
+    if (typeof step === 'string') return `step ${JSON.stringify(describeStep(step))}`;
+    return JSON.stringify(value);
+  }
   if (difference.attribute === 'mode') {
     const mode = parseMode(value);
     if (mode !== null) return `0${mode.toString(8).padStart(3, '0')}`;

@@ -9,6 +9,7 @@ import { causeCatalogue } from '../../src/compare/causes.js';
 import { DifferenceCollector } from '../../src/compare/collect.js';
 import { defaultNormalizeOptions } from '../../src/normalize/options.js';
 import type { Report } from '../../src/report/model.js';
+import { renderReport } from '../../src/report/render.js';
 import { verifyImages } from '../../src/verify/verify.js';
 import { TempDir } from '../helpers/images.js';
 import { buildFixture, editConfig, writeInForm, type FixtureSpec } from '../helpers/noise.js';
@@ -83,6 +84,8 @@ describe('a changed Dockerfile step, on pairs built in code', () => {
     expect(described(report)).toEqual([{ path: '/history/2', neutralized: false, cause: 'dockerfile-changed' }]);
     expect(report.differences[0]).toMatchObject({ a: null, b: { created_by: '/bin/sh -c #(nop)  LABEL stage=test' } });
     expect(report.passed).toBe(false);
+    // The text report names the step, not the entry's first field (its date).
+    expect(renderReport(report, 'text', { color: false })).toContain('/history/2  (absent) -> step "LABEL stage=test"\n');
   });
 
   it('a COPY whose content hash changed with its files stays copied-content, not the new cause', async () => {
