@@ -29,6 +29,8 @@ const base: FixtureSpec = {
 };
 
 let dir: TempDir;
+/** Real builds, each in its own store: removed after all tests. */
+const builds: BuildahBuild[] = [];
 /** Writes both specs as oci-archives and verifies them through the library. */
 async function verifyPair(name: string, a: FixtureSpec, b: FixtureSpec): Promise<{ report: Report; a: string; b: string }> {
   const refA = await writeInForm(dir, `${name}-a`, await buildFixture(a), 'oci-archive');
@@ -43,7 +45,10 @@ const described = (report: Report) =>
 beforeAll(async () => {
   dir = await TempDir.create('oci-repro-history-cause-');
 });
-afterAll(async () => dir?.remove());
+afterAll(async () => {
+  await Promise.all(builds.map((built) => built.cleanup()));
+  await dir?.remove();
+});
 
 describe('a changed Dockerfile step, on pairs built in code', () => {
   it('a RUN line that differs is the only difference: remaining, explained, exit 1', async () => {
@@ -105,21 +110,17 @@ describe('a changed Dockerfile step, on pairs built in code', () => {
 // Real builds
 
 const skip = skipWithoutTools('buildah');
-const builds: BuildahBuild[] = [];
 
-/** `FROM scratch` + a COPY and `ENV a <value>`, with --timestamp 0 (so only the ENV tells them apart). */
-async function buildEnv(value: string): Promise<string> {
-  const built = await buildahBuild({
-    dockerfile: `FROM scratch\nCOPY hello.txt /hello.txt\nENV a ${value}\n`,
-    context: { 'hello.txt': 'hello\n' },
-    format: 'oci',
-    timestamp: 0,
-  });
+/** A `FROM scratch` build with --timestamp 0 (so only the Dockerfile tells two apart), as an oci-archive. */
+async function buildOci(name: string, dockerfile: string): Promise<string> {
+  const built = await buildahBuild({ dockerfile, context: { 'hello.txt': 'hello\n' }, format: 'oci', timestamp: 0 });
   builds.push(built);
-  const path = dir.join(`env-${value}.tar`);
+  const path = dir.join(`${name}.tar`);
   await buildahPush(built, `oci-archive:${path}:latest`);
   return `oci-archive:${path}`;
 }
+
+const buildEnv = (value: string) => buildOci(`env-${value}`, `FROM scratch\nCOPY hello.txt /hello.txt\nENV a ${value}\n`);
 
 describe.skipIf(skip)('a changed ENV step on buildah builds', () => {
   let report: Report;
@@ -127,9 +128,6 @@ describe.skipIf(skip)('a changed ENV step on buildah builds', () => {
     const [a, b] = [await buildEnv('b'), await buildEnv('c')];
     report = await verifyImages({ a, b, normalize: defaultNormalizeOptions });
   }, 60_000);
-  afterAll(async () => {
-    await Promise.all(builds.map((built) => built.cleanup()));
-  });
 
   it('differs exactly in the ENV value and the step that set it, both explained by the changed step', () => {
     // Measured with buildah 1.28: with --timestamp 0 and OCI format nothing else differs, and buildah
@@ -145,6 +143,22 @@ describe.skipIf(skip)('a changed ENV step on buildah builds', () => {
     expect(report.verdict).toBe('not-reproducible');
     expect(report.summary).toMatchObject({ remaining: 2, unexplained: 0 });
     // The COPY layer is the same blob in both: the ENV step made no layer.
+    expect(report.layers.map((layer) => layer.status)).toEqual(['identical']);
+  });
+});
+
+describe.skipIf(skip)('COPY against ADD of the same file on buildah builds', () => {
+  let report: Report;
+  beforeAll(async () => {
+    const [a, b] = [await buildOci('copy', 'FROM scratch\nCOPY hello.txt /hello.txt\n'), await buildOci('add', 'FROM scratch\nADD hello.txt /hello.txt\n')];
+    report = await verifyImages({ a, b, normalize: defaultNormalizeOptions });
+  }, 60_000);
+
+  it('differs only in the step, whose content hash is the same: dockerfile-changed, not copied-content', () => {
+    expect(described(report)).toEqual([{ path: '/history/0/created_by', neutralized: false, cause: 'dockerfile-changed' }]);
+    const [a, b] = [String(report.differences[0]?.a), String(report.differences[0]?.b)];
+    expect(a).toMatch(/^\/bin\/sh -c #\(nop\) COPY file:[0-9a-f]{64} in \/hello\.txt $/);
+    expect(b).toBe(a.replace('COPY', 'ADD'));
     expect(report.layers.map((layer) => layer.status)).toEqual(['identical']);
   });
 });
