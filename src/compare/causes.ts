@@ -162,6 +162,17 @@ export const causeCatalogue: readonly CauseEntry[] = [
     match: { kinds: ['config-field'], pointerPatterns: ['/history/*/created_by'], differsOnlyIn: '\\b(?:file|dir|multi):[0-9a-f]{8,}\\b' },
   },
   {
+    id: 'dockerfile-changed',
+    title: 'a Dockerfile step differs (the Dockerfile or its build args changed)',
+    hint:
+      'build both from the same Dockerfile and build args, and the same base image (pin `FROM` by digest: ' +
+      "the base image's own steps are in the history too); if the change is intended, this is not a rebuild",
+    // After copied-content: a step whose text differs beyond a content hash, or a step only one build has
+    // (`/history/5` whole). Not `empty_layer` alone: the same step may make a layer in one build only
+    // (BuildKit marks a RUN that changed nothing empty), which is not a Dockerfile change.
+    match: { kinds: ['config-field'], pointerPatterns: ['/history/*', '/history/*/created_by'] },
+  },
+  {
     id: 'layer-diff-ids',
     title: 'layer diff_ids in the config (they follow from the layer differences)',
     hint: 'fix the layer differences listed for these layers; the config only records their digests',

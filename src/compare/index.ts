@@ -40,6 +40,7 @@ export {
   type FileScope,
 } from './files.js';
 export { DifferenceCollector, defaultNeutralizedLimit, type DifferenceSink } from './collect.js';
+export { explainStepFields, instructionOf } from './step-fields.js';
 export { applyLayer, compareFlattened, compareFlattenedInto, flattenLayers, type FlatFilesystem, type FlattenedComparison } from './flatten.js';
 export {
   compareLayerPair,

@@ -1,3 +1,4 @@
+import { elideEnd } from './elide.js';
 import type { ImageIdentity } from './identity.js';
 
 const shortDigest = (digest: string) => digest;
@@ -15,15 +16,10 @@ export function renderIdentityText(identity: ImageIdentity): string {
   lines.push(`layers     ${identity.layers.length}`);
   for (const layer of identity.layers) {
     lines.push('');
-    lines.push(`  layer ${layer.index}${layer.step ? `  ${truncate(layer.step, 100)}` : ''}`);
+    lines.push(`  layer ${layer.index}${layer.step ? `  ${elideEnd(layer.step, 100)}` : ''}`);
     lines.push(`    media type  ${layer.mediaType}${layer.foreign ? ' (foreign, blob not included)' : ''}`);
     lines.push(`    digest      ${shortDigest(layer.digest)}  ${layer.size} bytes`);
     lines.push(`    diff_id     ${shortDigest(layer.diffId)}`);
   }
   return `${lines.join('\n')}\n`;
-}
-
-function truncate(text: string, max: number): string {
-  const oneLine = text.replace(/\s+/g, ' ');
-  return oneLine.length > max ? `${oneLine.slice(0, max - 1)}…` : oneLine;
 }

@@ -16,6 +16,7 @@ import {
   groupDifferences,
   plural,
   describeStatus,
+  describeSteps,
   truncate,
   verdictTitles,
 } from './render-text.js';
@@ -46,7 +47,10 @@ export function renderJunit(report: Report): string {
   for (const layer of report.layers) {
     const name = `layer ${layer.index}${layer.step ? `: ${truncate(layer.step, 200)}` : ''}`;
     const testCase = caseOf('oci-repro.layers', name, groups.get(`layer ${layer.index}`));
-    testCase.out = `status: ${describeStatus(layer)}\n${testCase.out}`;
+    // The name holds A's step; when B ran another step here, both, cut where they differ.
+    const steps = describeSteps(layer, 200);
+    const stepLines = steps ? `step in A: ${steps[0]}\nstep in B: ${steps[1]}\n` : '';
+    testCase.out = `status: ${describeStatus(layer)}\n${stepLines}${testCase.out}`;
     cases.push(testCase);
   }
   const filesystem = groups.get('filesystem');

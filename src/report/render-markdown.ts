@@ -13,6 +13,7 @@ import {
   describeOrigin,
   describeStatus,
   describeCounts,
+  describeSteps,
   describeSubject,
   formatChange,
   groupDifferences,
@@ -22,6 +23,7 @@ import {
   truncate,
   verdictTitles,
 } from './render-text.js';
+import { elidePair } from './elide.js';
 import { countBlockingByLayer, describeFileChange, unknownCauseId } from './summary.js';
 
 export interface MarkdownRenderOptions {
@@ -151,8 +153,11 @@ function renderLayers(report: Report): string {
       if (a === b) return 'same';
       return link === mine ? '**differs**' : 'differs';
     };
+    // When the builds ran different steps here, both, cut where they differ.
+    const steps = describeSteps(layer, 80);
+    const step = steps ? `A: ${code(steps[0])}<br>B: ${code(steps[1])}` : layer.step ? code(truncate(layer.step, 80)) : '';
     lines.push(
-      `| ${layer.index} | ${layer.step ? code(truncate(layer.step, 80)) : ''} | ${describeStatus(layer)} | ` +
+      `| ${layer.index} | ${step} | ${describeStatus(layer)} | ` +
         `${cell('digest', 'blob')} | ${cell('diffId', 'diffId')} | ${cell('canonicalDiffId', 'canonical')} | ${remainingByLayer.get(layer.index) ?? 0} |`,
     );
   }
@@ -214,8 +219,8 @@ function renderFileDifference(file: string, difference: Difference): string[] {
     );
   } else if (detail?.format === 'json') {
     for (const change of detail.changes) {
-      const value = (side: unknown) => code(truncate(JSON.stringify(side ?? null), 40), false);
-      lines.push(`  - ${code(change.pointer, false)}: ${value(change.a)} -> ${value(change.b)}`);
+      const [a, b] = elidePair(JSON.stringify(change.a ?? null), JSON.stringify(change.b ?? null), 40);
+      lines.push(`  - ${code(change.pointer, false)}: ${code(a, false)} -> ${code(b, false)}`);
     }
   }
   return lines;

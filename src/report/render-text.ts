@@ -5,6 +5,8 @@
  * Also holds the formatting helpers the Markdown and JUnit renderers share.
  */
 import { parseMode } from '../compare/causes.js';
+import { elideEnd, elidePair } from './elide.js';
+import { describeStep } from './identity.js';
 import type { ContentDetail, Difference, LayerComparison, LayerSide, LayerStatus, OmittedDifferences, Report, Verdict } from './model.js';
 import { compareText, countOmitted, describeFileChange, differenceScope, isBlocking, unknownCauseId } from './summary.js';
 
@@ -45,15 +47,20 @@ export function shortDigest(text: string): string {
   return text.replace(/\b(sha256|sha512):([0-9a-f]{12})[0-9a-f]{52,116}\b/g, '$1:$2');
 }
 
+/** One value shown alone, on one line, cut at its end (see `elidePair` for two values that differ). */
 export function truncate(text: string, max: number): string {
-  const oneLine = text.replace(/\s+/g, ' ').trim();
-  return oneLine.length > max ? `${oneLine.slice(0, Math.max(0, max - 1))}…` : oneLine;
+  return elideEnd(text, max);
 }
 
 /** A value as a person reads it: modes in octal, times as dates, config values as JSON. */
 export function formatValue(difference: Difference, value: unknown): string {
   if (value === null || value === undefined) return '(absent)';
-  if (difference.kind === 'config-field' || difference.kind === 'manifest-field') return JSON.stringify(value);
+  if (difference.kind === 'config-field' || difference.kind === 'manifest-field') {
+    // A whole history entry (a step one build ran): the step, as written, is what a reader looks for.
+    const step = /^\/history\/\d+$/.test(difference.path) ? (value as { created_by?: unknown }).created_by : undefined;
+    if (typeof step === 'string') return `step ${JSON.stringify(describeStep(step))}`;
+    return JSON.stringify(value);
+  }
   if (difference.attribute === 'mode') {
     const mode = parseMode(value);
     if (mode !== null) return `0${mode.toString(8).padStart(3, '0')}`;
@@ -66,10 +73,19 @@ export function formatValue(difference: Difference, value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** `a -> b`, each side cut to fit, digests shortened since both are shown. */
+/** `a -> b`, each side cut to fit where it differs from the other, digests shortened since both are shown. */
 export function formatChange(difference: Difference, max = 64): string {
-  const side = (value: unknown) => truncate(shortDigest(formatValue(difference, value)), Math.floor((max - 4) / 2));
-  return `${side(difference.a)} -> ${side(difference.b)}`;
+  const side = (value: unknown) => shortDigest(formatValue(difference, value));
+  const [a, b] = elidePair(side(difference.a), side(difference.b), Math.floor((max - 4) / 2));
+  return `${a} -> ${b}`;
+}
+
+/** Both sides' Dockerfile steps of a layer, cut where they differ; null when both builds ran the same step. */
+export function describeSteps(layer: LayerComparison, max: number): [string, string] | null {
+  const a = layer.a?.step ?? null;
+  const b = layer.b?.step ?? null;
+  if (layer.a === null || layer.b === null || a === b) return null;
+  return elidePair(a ?? '(no history step)', b ?? '(no history step)', max);
 }
 
 /** What a difference is about, within its group: the pointer, the attribute, or the layer-level kind. */
@@ -409,7 +425,11 @@ function renderIdentity(report: Report, paint: Paint, lines: string[]): void {
     const paintedStatus = layer.status === 'identical' ? paint.green(status) : layer.status === 'content' || layer.status === 'missing' ? paint.red(status) : paint.yellow(status);
     const head = `  layer ${layer.index}  ${paintedStatus}`;
     const headWidth = `  layer ${layer.index}  ${status}`.length;
-    lines.push(layer.step ? `${head}  ${truncate(layer.step, width - headWidth - 2)}` : head);
+    const steps = describeSteps(layer, width - 23);
+    if (steps) {
+      // The builds ran different steps here: both, cut where they differ.
+      lines.push(head, `    ${'step in A'.padEnd(19)}${steps[0]}`, `    ${'step in B'.padEnd(19)}${steps[1]}`);
+    } else lines.push(layer.step ? `${head}  ${truncate(layer.step, width - headWidth - 2)}` : head);
     const pick = (side: LayerSide | null, field: 'digest' | 'diffId' | 'canonicalDiffId') => (side ? side[field] : undefined);
     lines.push(renderLink('blob digest', pick(layer.a, 'digest'), pick(layer.b, 'digest'), link === 'blob', 4, paint));
     lines.push(renderLink('diff_id', pick(layer.a, 'diffId'), pick(layer.b, 'diffId'), link === 'diffId', 4, paint));
@@ -489,7 +509,8 @@ function renderDetail(detail: ContentDetail, indent: number, paint: Paint, lines
     }
     case 'json':
       for (const change of detail.changes) {
-        lines.push(`${pad}${change.pointer}  ${truncate(JSON.stringify(change.a ?? null), 40)} -> ${truncate(JSON.stringify(change.b ?? null), 40)}`);
+        const [a, b] = elidePair(JSON.stringify(change.a ?? null), JSON.stringify(change.b ?? null), 40);
+        lines.push(`${pad}${change.pointer}  ${a} -> ${b}`);
       }
       return;
     case 'binary':

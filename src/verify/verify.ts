@@ -9,6 +9,7 @@ import {
   type ContentReader,
   type LayerInput,
 } from '../compare/index.js';
+import { explainStepFields } from '../compare/step-fields.js';
 import { applyPolicy, decideGate, type Policy } from '../gate/policy.js';
 import type { Image } from '../image/image.js';
 import type { LayerSummary } from '../normalize/entry.js';
@@ -124,12 +125,12 @@ async function readAndCompare(a: Image, b: Image, request: VerifyRequest, out: D
     for (const difference of differences) out.push(difference);
   };
   pushAll(compareManifestAnnotations(a.manifest?.parsed.annotations, b.manifest?.parsed.annotations, options));
-  pushAll(
-    compareConfigs(a.config.parsed, b.config.parsed, options, {
-      a: analysisA.layers.map((layer) => layer.canonicalDiffId),
-      b: analysisB.layers.map((layer) => layer.canonicalDiffId),
-    }),
-  );
+  // The fields a changed Dockerfile step sets share its cause (`ENV a b` -> `ENV a c` and /config/Env/1).
+  const configDifferences = compareConfigs(a.config.parsed, b.config.parsed, options, {
+    a: analysisA.layers.map((layer) => layer.canonicalDiffId),
+    b: analysisB.layers.map((layer) => layer.canonicalDiffId),
+  });
+  pushAll(explainStepFields(configDifferences));
   const layers = compareLayersInto(layerInputs(analysisA), layerInputs(analysisB), options, out);
   return {
     verdict: decideVerdict(a, b, analysisA, analysisB),

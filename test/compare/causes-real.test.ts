@@ -49,9 +49,10 @@ describe.skipIf(skip)('copied-content on buildah builds', () => {
     expect(reports.content.differences.find((d) => d.file === 'hello.txt' && d.attribute === 'content')).toBeDefined();
   });
 
-  it('does not explain a created_by whose destination differs too', () => {
+  it('does not explain a created_by whose destination differs too: that is a changed Dockerfile step', () => {
     const difference = createdBy(reports.destination);
     expect(difference).toBeDefined();
     expect(difference?.cause?.id).not.toBe('copied-content');
+    expect(difference).toMatchObject({ cause: { id: 'dockerfile-changed' }, neutralized: false });
   });
 });

@@ -70,6 +70,9 @@ const examples: [string, Difference][] = [
   ],
   ['copied-content', configField('/history/1/created_by', '/bin/sh -c #(nop) COPY dir:9f8e7d6c in /opt/app ', '/bin/sh -c #(nop) COPY dir:0a1b2c3d in /opt/app ')],
   ['copied-content', configField('/history/3/created_by', 'ADD multi:0123456789abcdef in /srv/', 'ADD multi:fedcba9876543210 in /srv/')],
+  ['dockerfile-changed', configField('/history/1/created_by', '/bin/sh -c make', '/bin/sh -c make install')],
+  ['dockerfile-changed', configField('/history/2/created_by', '/bin/sh -c #(nop) ENV a=b', '/bin/sh -c #(nop) ENV a=c')],
+  ['dockerfile-changed', configField('/history/5', null, { created: '2024-05-01T10:03:21Z', created_by: 'RUN make test' })],
   ['layer-count', { kind: 'layer-count', path: 'layers', a: 2, b: 1, neutralized: false, cause: null }],
   ['layer-compression', layerKind('layer-compression')],
   ['entry-order', layerKind('entry-order')],
@@ -152,7 +155,9 @@ describe('causes catalogue', () => {
       configField('/history/2/comment', 'buildkit.dockerfile.v0', 'my comment'),
       fileAttribute('usr/bin/ping', 'xattr', 'AQAAAgAgAAAAAAAAAAAAAAAAAAA=', null, 'security.capability'),
       fileAttribute('usr/bin/app', 'uid', 0, 1000),
-      configField('/history/1/created_by', '/bin/sh -c make', '/bin/sh -c make install'),
+      // History fields that no step change explains: the same step may make a layer in one build only.
+      configField('/history/1/author', 'alice', 'bob'),
+      configField('/history/3/empty_layer', true, null),
     ];
     const explained = explainDifferences(unknown);
     expect(explained).toHaveLength(unknown.length);
@@ -174,7 +179,8 @@ describe('causes catalogue', () => {
   it('reads config pointers exactly: /created is not /history/N/created', () => {
     expect(matchCause(configField('/created', 'x', 'y'))?.id).toBe('config-created');
     expect(matchCause(configField('/history/0/created', 'x', 'y'))?.id).toBe('history-created');
-    expect(matchCause(configField('/history/0/created_by', 'RUN a', 'RUN b'))).toBeNull();
+    expect(matchCause(configField('/history/0/created_by', 'RUN a', 'RUN b'))?.id).toBe('dockerfile-changed');
+    expect(matchCause(configField('/config/Labels/created_by', 'RUN a', 'RUN b'))).toBeNull();
     expect(matchCause(configField('/config/Labels/created', 'x', 'y'))).toBeNull();
     // A file path that looks like a pointer is not one.
     expect(matchCause(content('created'))).toBeNull();
@@ -197,6 +203,27 @@ describe('causes catalogue', () => {
     expect(matchCause(configField('/config/Labels/step', a, b))).toBeNull();
     const [explained] = explainDifferences([configField('/history/1/created_by', a, b)]);
     expect(explained).toMatchObject({ cause: { id: 'copied-content' }, neutralized: false });
+  });
+
+  it('copied-content before dockerfile-changed: a created_by differing only in its content hash is copied content', () => {
+    const copied = configField('/history/1/created_by', 'COPY file:0a1b2c3d4e5f in /', 'COPY file:9a8b7c6d5e4f in /');
+    expect(matchCause(copied)?.id).toBe('copied-content');
+    // The same hash change with another destination: the step itself changed.
+    const moved = configField('/history/1/created_by', 'COPY file:0a1b2c3d4e5f in /', 'COPY file:9a8b7c6d5e4f in /srv');
+    expect(matchCause(moved)?.id).toBe('dockerfile-changed');
+    const ids = causeCatalogue.map((entry) => entry.id);
+    expect(ids.indexOf('dockerfile-changed')).toBe(ids.indexOf('copied-content') + 1);
+  });
+
+  it('dockerfile-changed: the history steps only, and they stay remaining', () => {
+    const [explained] = explainDifferences([configField('/history/4/created_by', 'RUN make', 'RUN make all')]);
+    expect(explained).toMatchObject({ cause: { id: 'dockerfile-changed' }, neutralized: false });
+    expect(explained?.hint).toContain('same Dockerfile and build args');
+    // Dates and builder comments of a step are other causes, or none.
+    expect(matchCause(configField('/history/4/created', 'x', 'y'))?.id).toBe('history-created');
+    expect(matchCause(configField('/history/4/comment', 'FROM 3f2a5b6c7d8e', 'FROM 0b7e6d5c4a3f'))?.id).toBe('host-fields');
+    expect(matchCause(configField('/history/4/comment', 'buildkit.dockerfile.v0', 'mine'))).toBeNull();
+    expect(matchCause(configField('/history', [], null))).toBeNull();
   });
 
   it('file-mtime does not blame the build clock: buildah --timestamp and SOURCE_DATE_EPOCH set times too', () => {
