@@ -119,7 +119,9 @@ export async function normalizeImage(request: NormalizeRequest): Promise<Normali
       };
       if (!directory || !request.output) return base;
       const outputImage = toOutputImage(analysis, request.normalize);
-      const pushed = pushing ? await pushImage(request.output, outputImage, request.load ?? {}) : undefined;
+      // A base in the same registry: its kept layers are mounted from its repository, not uploaded again.
+      const mountFrom = resolvedBase?.reference?.startsWith('docker://') ? { mountFrom: [resolvedBase.reference] } : {};
+      const pushed = pushing ? await pushImage(request.output, outputImage, { ...request.load, ...mountFrom }) : undefined;
       const written = pushed
         ? { reference: `docker://${pushed.reference}`, format: 'registry' as const }
         : await writeImage(request.output, outputImage, { overwrite: request.overwrite });

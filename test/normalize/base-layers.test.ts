@@ -10,8 +10,9 @@ import { defaultNormalizeOptions } from '../../src/normalize/options.js';
 import { verifyImages } from '../../src/verify/verify.js';
 import { sha256Of, TempDir, type BuiltImage } from '../helpers/images.js';
 import { buildFixture, withManifestAnnotations, writeInForm, type FixtureSpec } from '../helpers/noise.js';
-import { buildahBuild, buildahPush, cleanupTempDirs, skipWithoutTools, type BuildahBuild } from '../helpers/real-tools.js';
+import { buildahBuild, buildahPush, cleanupTempDirs, runTool, skipWithoutTools, type BuildahBuild } from '../helpers/real-tools.js';
 import type { TestEntry } from '../helpers/tar.js';
+import { startRegistry } from '../helpers/registry.js';
 import { runCli } from '../verify/fixtures.js';
 
 const baseDate = '2020-02-02T02:02:02Z';
@@ -283,4 +284,28 @@ describe.skipIf(skipWithoutTools('buildah', 'skopeo'))('a real buildah pair on a
     expect((JSON.parse(withBase.stdout) as { verdict: string }).verdict).toBe('reproducible');
     expect((JSON.parse(plain.stdout) as { verdict: string }).verdict).toBe('reproducible');
   }, 180_000);
+});
+
+describe.skipIf(skipWithoutTools('docker-registry', 'skopeo'))('--base on a registry base, pushed to the same registry', () => {
+  it('the kept base layer is mounted from the base repository, not uploaded; the normalized layer is uploaded', async () => {
+    const registry = await startRegistry();
+    try {
+      const baseTarget = `docker://${registry.host}/library/base:1`;
+      await runTool('skopeo', ['copy', '--quiet', ...registry.skopeoArgs('dest'), baseRef, baseTarget]);
+      const result = await normalize(childRef, {
+        base: { kind: 'reference', reference: baseTarget },
+        output: `docker://${registry.host}/team/app:1`,
+        load: { tlsVerify: false },
+      });
+      expect(result.base?.layers).toBe(1);
+      const actions = new Map(result.output?.blobs?.map((blob) => [blob.digest, blob.action]));
+      expect(actions.get(child.layers[0].digest)).toBe('mounted');
+      expect(actions.get(result.output!.layers[1].digest)).toBe('uploaded');
+      // The pushed manifest lists the base's own blob.
+      const raw = await runTool('skopeo', ['inspect', '--raw', ...registry.skopeoArgs(''), `docker://${registry.host}/team/app:1`]);
+      expect((JSON.parse(raw.stdout.toString()) as { layers: { digest: string }[] }).layers[0].digest).toBe(base.layers[0].digest);
+    } finally {
+      await registry.stop();
+    }
+  }, 120_000);
 });
