@@ -360,10 +360,14 @@ export const causeCatalogue: readonly CauseEntry[] = [
     hint:
       'pin the base by digest (`FROM name@sha256:...`) so every build starts from the same layers; ' +
       'normalize and verify with --base REF keep the base layers as they are',
-    match: {
-      kinds: ['manifest-field'],
-      pointerPatterns: ['/annotations/org.opencontainers.image.base.name', '/manifests/*/annotations/org.opencontainers.image.base.name'],
-    },
+    match: [
+      {
+        kinds: ['manifest-field'],
+        pointerPatterns: ['/annotations/org.opencontainers.image.base.name', '/manifests/*/annotations/org.opencontainers.image.base.name'],
+      },
+      // buildah's "FROM <base name>" comment on the first step after FROM (IDs are host-fields, above).
+      { kinds: ['config-field'], pointerPatterns: ['/history/*/comment'], valuePattern: '^FROM \\S+$' },
+    ],
   },
 ];
 

@@ -34,7 +34,10 @@ function sameEntries(a: Image, b: Image, count: number): boolean {
   return ha.slice(0, count).every((entry, i) => JSON.stringify(entry) === JSON.stringify(hb[i]));
 }
 
-/** Names the base cause on differences inside the kept base layers and history entries, then passes them on. */
+/**
+ * Names the base cause on differences inside the kept base layers and history entries, then passes
+ * them on. None of them counts as neutralized, as those layers and entries are kept as they are.
+ */
 export function baseCauseSink(out: DifferenceSink, bases: VerifyBases): DifferenceSink {
   if (bases.same) return out;
   const entry = findCauseEntry('base-image')!;
@@ -54,6 +57,8 @@ export function baseCauseSink(out: DifferenceSink, bases: VerifyBases): Differen
       if (difference.cause === null && inBase(difference)) {
         difference.cause = { id: entry.id, title: entry.title };
         difference.hint = entry.hint;
+        // Kept layers and the base's history are not normalized: nothing there is neutralized.
+        difference.neutralized = false;
       }
       return out.push(difference);
     },

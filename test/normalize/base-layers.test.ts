@@ -16,10 +16,14 @@ import { startRegistry } from '../helpers/registry.js';
 import { runCli } from '../verify/fixtures.js';
 
 const baseDate = '2020-02-02T02:02:02Z';
-const baseEntries = (os: string): TestEntry[] => [
-  { name: 'etc/', type: 'directory', mtime: new Date(baseDate) },
-  { name: 'etc/os-release', content: `ID=${os}\n`, mtime: new Date(baseDate) },
-];
+// Another base was built at another time: its files' mtimes differ too (a difference normalization would neutralize).
+const baseEntries = (os: string): TestEntry[] => {
+  const mtime = new Date(os === 'debian' ? baseDate : '2021-03-03T03:03:03Z');
+  return [
+    { name: 'etc/', type: 'directory', mtime },
+    { name: 'etc/os-release', content: `ID=${os}\n`, mtime },
+  ];
+};
 
 /** A one-layer base, as it was pushed to a registry. */
 function baseSpec(os = 'debian'): FixtureSpec {
@@ -216,6 +220,10 @@ describe('verify --base-layers: same or different base', () => {
     for (const difference of remaining) expect(difference.cause?.id, difference.path).toBe('base-image');
     expect(report.differences.find((difference) => difference.path === '/rootfs/diff_ids/0')?.cause?.id).toBe('base-image');
     expect(report.differences.find((difference) => difference.file === 'etc/os-release')?.hint).toContain('pin the base by digest');
+    // The base layer is kept as is: nothing in it is neutralized, its mtimes included.
+    expect(report.differences.find((difference) => difference.path === 'layers/0/etc/os-release#mtime')?.neutralized).toBe(false);
+    expect(without.differences.find((difference) => difference.path === 'layers/0/etc/os-release#mtime')?.neutralized).toBe(true);
+    expect(report.differences.filter((difference) => difference.layer === 0 && difference.neutralized)).toEqual([]);
   });
 
   it('--base REF on verify: A must be built on it, B on another base is a finding (exit 1), not an error', async () => {

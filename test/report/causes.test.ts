@@ -116,6 +116,7 @@ const examples: [string, Difference][] = [
     'base-image',
     { kind: 'manifest-field', path: '/annotations/org.opencontainers.image.base.name', a: 'docker.io/library/debian:12', b: 'docker.io/library/debian:13', neutralized: false, cause: null },
   ],
+  ['base-image', configField('/history/1/comment', 'FROM docker.io/library/debian:12', 'FROM docker.io/library/debian:13')],
 ];
 
 describe('causes catalogue', () => {
