@@ -17,6 +17,7 @@ export { layerRulesApplied, type LayerAppliedRule } from './normalize/layer-appl
 export type { LayerEntry, LayerSummary, EntryType } from './normalize/entry.js';
 export { analyzeImage, toOutputImage, type ImageAnalysis, type LayerAnalysis } from './normalize/image.js';
 export { normalizeImage, type NormalizeRequest, type NormalizeResult } from './normalize/run.js';
+export { resolveBase, type BaseRequest, type ResolvedBase } from './normalize/base.js';
 export { writeImage, type WriteOptions, type WriteResult, type OutputFormat } from './sinks/write.js';
 export { buildManifest, type OutputImage, type OutputBlob, type OutputLayer } from './sinks/output-image.js';
 export { createCompressor, openDecompressed, detectCompression, gzipEngine } from './image/compression.js';

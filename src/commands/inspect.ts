@@ -15,7 +15,7 @@ export default class Inspect extends BaseCommand {
 
   static override args = {
     image: Args.string({
-      description: 'image reference: docker-archive:PATH[:NAME:TAG], oci:DIR[:TAG], oci-archive:PATH[:TAG], or a path',
+      description: 'image reference: docker-archive:PATH[:NAME:TAG], oci:DIR[:TAG], oci-archive:PATH[:TAG], dir:DIR, docker://REGISTRY/REPO[:TAG], or a path',
       required: true,
     }),
   };

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
-import { normalizeFlags, normalizeOptionsFrom } from '../cli/normalize-flags.js';
+import { baseRequestFrom, normalizeFlags, normalizeOptionsFrom } from '../cli/normalize-flags.js';
 import { normalizeImage, type NormalizeResult } from '../normalize/run.js';
 import { progressReporter } from '../cli/progress.js';
 import { layerRuleNames } from '../normalize/options.js';
@@ -48,6 +48,7 @@ canonical digest printed.`;
       output: flags.output,
       compression: flags.compression as 'gzip' | 'zstd' | 'none',
       overwrite: flags.overwrite,
+      base: baseRequestFrom(flags),
       onLayer: this.jsonEnabled() ? undefined : progressReporter('normalizing layers'),
     });
     if (this.jsonEnabled()) this.outJson(result);
@@ -80,6 +81,15 @@ function layerRulesText(layers: NormalizeResult['layers']): string {
   return parts.length > 0 ? parts.join(', ') : 'none needed';
 }
 
+/** Which base was kept and how it was found; what the manifest's base annotation says about it. */
+function baseLines(base: NonNullable<NormalizeResult['base']>): string[] {
+  const kept = `${plural(base.layers, 'layer', 'layers')}, ${plural(base.history, 'history entry', 'history entries')} kept as is`;
+  const lines = [`base              ${base.reference ?? `--base-layers ${base.layers}`} (${kept})`];
+  if (base.manifestDigest) lines.push(`base manifest     ${base.manifestDigest}`);
+  if (base.annotation) lines.push(`base annotation   ${base.annotation.name ?? '(no name)'}: ${base.annotation.verdict}`);
+  return lines;
+}
+
 export function renderNormalizeText(result: NormalizeResult): string {
   const lines = [`canonical digest  ${result.canonicalDigest}`, `input image ID    ${result.imageId}`];
   if (result.manifestDigest) lines.push(`input manifest    ${result.manifestDigest}`);
@@ -88,11 +98,14 @@ export function renderNormalizeText(result: NormalizeResult): string {
   for (const layer of result.layers) {
     const note = layer.foreign
       ? 'foreign, kept'
+      : layer.kept
+        ? 'base layer, kept as is'
       : layer.diffId === layer.canonicalDiffId
         ? 'input already canonical'
         : `input ${shortDigest(layer.diffId)}`;
     lines.push(`${`layer ${layer.index} diff_id`.padEnd(17)} ${layer.canonicalDiffId}  (${note})`);
   }
+  if (result.base) lines.push(...baseLines(result.base));
   lines.push(
     `config rules      ${result.applied.length ? result.applied.map((rule) => `${rule.rule} (${rule.paths.length})`).join(', ') : 'none needed'}`,
     `layer rules       ${layerRulesText(result.layers)}`,

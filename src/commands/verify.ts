@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
-import { normalizeFlags, normalizeOptionsFrom } from '../cli/normalize-flags.js';
+import { baseRequestFrom, normalizeFlags, normalizeOptionsFrom } from '../cli/normalize-flags.js';
 import { shouldColour } from '../cli/colour.js';
 import { progressReporter } from '../cli/progress.js';
 import { defaultNeutralizedLimit } from '../compare/collect.js';
@@ -57,10 +57,11 @@ digest with a known one (a digest, a previous JSON report, or normalize --json o
     const load = this.loadOptionsFrom(flags);
     const normalize = normalizeOptionsFrom(flags);
     const onLayer = format === 'json' ? undefined : progressReporter('reading layers');
+    const base = baseRequestFrom(flags);
 
     if (flags.expect !== undefined) {
       if (args.b !== undefined) throw usageError('give either two images or one image with --expect, not both');
-      const report = await verifyExpectation(args.a, await parseExpectation(flags.expect), { load, normalize, onLayer });
+      const report = await verifyExpectation(args.a, await parseExpectation(flags.expect), { load, normalize, onLayer, base });
       const rendered =
         format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : format === 'junit' ? renderExpectJunit(report) : format === 'markdown' ? renderExpectMarkdown(report) : renderExpectText(report);
       process.stdout.write(rendered);
@@ -70,7 +71,7 @@ digest with a known one (a digest, a previous JSON report, or normalize --json o
     if (args.b === undefined) throw usageError('verify needs two images, or one image with --expect');
     const policy = flags.policy ? { policy: await loadPolicy(flags.policy), source: flags.policy } : undefined;
     const neutralizedLimit = flags['all-differences'] ? Infinity : defaultNeutralizedLimit;
-    const report = await verifyImages({ a: args.a, b: args.b, load, normalize, strict: flags.strict, policy, neutralizedLimit, onLayer });
+    const report = await verifyImages({ a: args.a, b: args.b, load, normalize, strict: flags.strict, policy, neutralizedLimit, onLayer, base });
     process.stdout.write(renderReport(report, format, { color: format === 'text' && shouldColour(process.env, process.stdout.isTTY), verbose: flags.verbose }));
     this.setExitCode(report.passed ? ExitCode.ok : ExitCode.notReproducible);
   }

@@ -361,6 +361,25 @@ export const causeCatalogue: readonly CauseEntry[] = [
     hint: "delete logs in the RUN that writes them, or send the tool's log to /dev/null",
     match: volatileFiles(['var/log/**']),
   },
+
+  // --- the base image ----------------------------------------------------------------------------
+  // verify --base/--base-layers also names this cause itself for every difference in the kept base
+  // layers and the base's history entries, when the two builds' base layers differ.
+  {
+    id: 'base-image',
+    title: 'the base image changed (a newer tag was pulled)',
+    hint:
+      'pin the base by digest (`FROM name@sha256:...`) so every build starts from the same layers; ' +
+      'normalize and verify with --base REF keep the base layers as they are',
+    match: [
+      {
+        kinds: ['manifest-field'],
+        pointerPatterns: ['/annotations/org.opencontainers.image.base.name', '/manifests/*/annotations/org.opencontainers.image.base.name'],
+      },
+      // buildah's "FROM <base name>" comment on the first step after FROM (IDs are host-fields, above).
+      { kinds: ['config-field'], pointerPatterns: ['/history/*/comment'], valuePattern: '^FROM \\S+$' },
+    ],
+  },
 ];
 
 /** The catalogue entry of a cause id, or undefined. */

@@ -3,7 +3,7 @@ import type { Compression } from './media-types.js';
 import type { Descriptor, HistoryEntry, ImageConfig, Manifest, Platform } from './types.js';
 
 /** How an image was reached: the transports users know from skopeo. */
-export type Transport = 'docker-archive' | 'oci' | 'oci-archive' | 'docker' | 'docker-daemon';
+export type Transport = 'docker-archive' | 'oci' | 'oci-archive' | 'docker' | 'docker-daemon' | 'dir';
 
 /** One JSON document of the image, with the exact bytes its digest covers. */
 export interface JsonBlob<T> {

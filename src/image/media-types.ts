@@ -17,6 +17,9 @@ export const MediaType = {
   dockerLayerGzip: 'application/vnd.docker.image.rootfs.diff.tar.gzip',
   dockerLayerZstd: 'application/vnd.docker.image.rootfs.diff.tar.zstd',
   dockerForeignLayer: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip',
+  // Docker image manifest v2 schema 1: recognized only to be refused clearly.
+  dockerManifestSchema1: 'application/vnd.docker.distribution.manifest.v1+json',
+  dockerManifestSchema1Signed: 'application/vnd.docker.distribution.manifest.v1+prettyjws',
 } as const;
 
 export type Compression = 'gzip' | 'zstd' | 'none';
@@ -26,6 +29,15 @@ export const isIndexMediaType = (mediaType: string | undefined): boolean =>
 
 export const isManifestMediaType = (mediaType: string | undefined): boolean =>
   mediaType === MediaType.ociManifest || mediaType === MediaType.dockerManifest;
+
+/**
+ * A Docker schema 1 manifest (`fsLayers`, `history[].v1Compatibility`, no config blob), by media type
+ * or, when the type is missing or generic, by `schemaVersion: 1`.
+ */
+export function isSchema1Manifest(mediaType: string | undefined, parsed: unknown): boolean {
+  if (mediaType === MediaType.dockerManifestSchema1 || mediaType === MediaType.dockerManifestSchema1Signed) return true;
+  return typeof parsed === 'object' && parsed !== null && (parsed as { schemaVersion?: unknown }).schemaVersion === 1;
+}
 
 const layerCompression: Record<string, Compression> = {
   [MediaType.ociLayer]: 'none',

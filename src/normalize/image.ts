@@ -1,4 +1,6 @@
+import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { withContext } from '../errors.js';
 import { withTempDirectory as withTrackedTempDirectory } from '../temp-files.js';
 import { gzipEngine } from '../image/compression.js';
@@ -6,6 +8,7 @@ import type { Image, Layer } from '../image/image.js';
 import { layerMediaType, MediaType, type Compression } from '../image/media-types.js';
 import { buildManifest, type ManifestFamily, type OutputImage, type OutputLayer } from '../sinks/output-image.js';
 import type { ImageConfig } from '../image/types.js';
+import { keepBaseHistory, keptLayerMediaType, type ResolvedBase } from './base.js';
 import { canonicalConfigBytes } from './canonical.js';
 import { normalizeConfig, normalizeManifestAnnotations, type AppliedRule } from './config.js';
 import type { LayerSummary } from './entry.js';
@@ -21,8 +24,10 @@ export interface LayerAnalysis {
   summary?: LayerSummary;
   /** The canonical diff_id; for a foreign layer its diff_id, unchanged. */
   canonicalDiffId: string;
-  /** With `output`: the normalized, recompressed blob in a temp file. */
+  /** With `output`: the normalized, recompressed blob in a temp file (a kept base layer's: its own blob). */
   blob?: { path: string; digest: string; size: number; compression: Compression };
+  /** A base layer kept byte for byte: its canonical diff_id is its diff_id. */
+  kept?: boolean;
 }
 
 export interface ImageAnalysis {
@@ -76,6 +81,8 @@ export interface AnalyzeOptions {
   workers?: 'auto' | 'always' | 'never';
   /** A pool to share (verify: both images); without it one is made when needed and closed at the end. */
   pool?: LayerPool;
+  /** The base's bottom layers and history entries, kept as they are (see base.ts). */
+  base?: Pick<ResolvedBase, 'layers' | 'history'>;
 }
 
 /** The layer passes of one analysis: where each runs, and the pool it may share. */
@@ -138,14 +145,17 @@ export async function analyzeImage(image: Image, options: AnalyzeOptions): Promi
   const runner = new LayerRunner(options);
   try {
     await runLimited(image.layers, options.concurrency ?? 2, async (layer) => {
-      results[layer.index] = await analyzeLayer(layer, image.reference, options, runner);
+      const kept = layer.index < (options.base?.layers ?? 0);
+      results[layer.index] = kept ? await analyzeKeptLayer(layer, image.reference, options, runner) : await analyzeLayer(layer, image.reference, options, runner);
       options.onLayer?.(++done, image.layers.length);
     });
   } finally {
     await runner.close();
   }
   const canonicalDiffIds = results.map((result) => result.canonicalDiffId);
-  const { config, applied } = normalizeConfig(image.config.parsed, canonicalDiffIds, options.normalize);
+  const normalized = normalizeConfig(image.config.parsed, canonicalDiffIds, options.normalize);
+  const { config } = normalized;
+  const applied = options.base ? keepBaseHistory(image.config.parsed, config, normalized.applied, options.base.history) : normalized.applied;
   const configBytes = canonicalConfigBytes(config);
   return { image, layers: results, config, applied, configBytes, canonicalDigest: sha256(configBytes) };
 }
@@ -180,6 +190,30 @@ async function analyzeLayer(layer: Layer, reference: string, options: AnalyzeOpt
   } catch (error) {
     throw withContext(what, error);
   }
+}
+
+/**
+ * A base layer: never rewritten. Without output it is still read (verify compares its files); with
+ * output its own blob is copied out, checked against its digest, and its tar against its diff_id.
+ */
+async function analyzeKeptLayer(layer: Layer, reference: string, options: AnalyzeOptions, runner: LayerRunner): Promise<LayerAnalysis> {
+  if (layer.foreign) return { layer, canonicalDiffId: layer.diffId, kept: true };
+  if (!options.output) {
+    const analysis = await analyzeLayer(layer, reference, options, runner);
+    return { ...analysis, canonicalDiffId: layer.diffId, kept: true };
+  }
+  const what = `layer ${layer.index} (${layer.descriptor.digest}) of ${reference}`;
+  const path = join(options.output.directory, `layer-${layer.index}`);
+  try {
+    const drain = async () => {
+      for await (const _chunk of await layer.openTar());
+    };
+    await Promise.all([pipeline(await layer.openBlob(), createWriteStream(path, { flush: options.output.sync ?? false })), drain()]);
+  } catch (error) {
+    throw withContext(what, error);
+  }
+  const { digest, size } = layer.descriptor;
+  return { layer, canonicalDiffId: layer.diffId, kept: true, blob: { path, digest, size, compression: layer.compression } };
 }
 
 /** Runs `task` over `items` with at most `limit` in flight; the first failure stops new starts. */
@@ -221,14 +255,15 @@ export function toOutputImage(analysis: ImageAnalysis, options: NormalizeOptions
     mediaType: family === 'oci' ? MediaType.ociConfig : MediaType.dockerConfig,
     bytes: analysis.configBytes,
   };
-  const layers: OutputLayer[] = analysis.layers.map(({ layer, blob, canonicalDiffId }) => {
+  const layers: OutputLayer[] = analysis.layers.map(({ layer, blob, canonicalDiffId, kept }) => {
     if (!blob) {
       // Foreign layers keep their descriptor: their content is not ours to rewrite.
       const { mediaType, digest, size, urls } = layer.descriptor;
       return { mediaType, digest, size, diffId: canonicalDiffId, ...(urls ? { urls } : {}) };
     }
     return {
-      mediaType: layerMediaType(blob.compression, family),
+      // A kept base layer keeps its bytes, so its media type says the same compression in the output's family.
+      mediaType: kept ? keptLayerMediaType(layer.descriptor.mediaType, family) : layerMediaType(blob.compression, family),
       digest: blob.digest,
       size: blob.size,
       path: blob.path,

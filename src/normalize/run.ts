@@ -7,6 +7,7 @@ import { writeImage, parseDestination, type OutputFormat } from '../sinks/write.
 import { parseRegistryReference } from '../registry/reference.js';
 import { pushImage } from '../registry/push.js';
 import { loadImage, type LoadOptions } from '../sources/index.js';
+import { resolveBase, type BaseRequest, type ResolvedBase } from './base.js';
 import type { AppliedRule } from './config.js';
 import { analyzeImage, toOutputImage, withTempDirectory } from './image.js';
 import { layerRulesApplied, type LayerAppliedRule } from './layer-applied.js';
@@ -21,6 +22,8 @@ export interface NormalizeRequest {
   compression?: Compression;
   overwrite?: boolean;
   onLayer?: (done: number, total: number) => void;
+  /** Keep the base image's bottom layers byte for byte (`--base`, `--base-layers`). */
+  base?: BaseRequest;
 }
 
 /** What `normalize` reports, as data (the --json output). */
@@ -41,7 +44,11 @@ export interface NormalizeResult {
     spooled: boolean;
     /** The layer rules that changed this layer, with entry counts (empty for a foreign layer). */
     applied: LayerAppliedRule[];
+    /** Set on a base layer kept byte for byte. */
+    kept?: true;
   }[];
+  /** With `--base`/`--base-layers`: the base found and the layers and history entries kept. */
+  base?: ResolvedBase;
   /** The config rules that changed the config (layer rules are listed per layer). */
   applied: AppliedRule[];
   output: null | {
@@ -73,6 +80,7 @@ export async function normalizeImage(request: NormalizeRequest): Promise<Normali
   }
   const image = await loadImage(request.source, request.load);
   try {
+    const resolvedBase = request.base ? await resolveBase(image, request.base, request.load) : undefined;
     const compression = request.compression ?? 'gzip';
     const run = async (directory?: string) => {
       const analysis = await analyzeImage(image, {
@@ -83,6 +91,7 @@ export async function normalizeImage(request: NormalizeRequest): Promise<Normali
         // the first layers' writes overlap the compression of the last instead of following it.
         output: directory ? { compression, directory, sync: destination?.format === 'oci' } : undefined,
         onLayer: request.onLayer,
+        base: resolvedBase,
       });
       const base: NormalizeResult = {
         source: request.source,
@@ -94,21 +103,25 @@ export async function normalizeImage(request: NormalizeRequest): Promise<Normali
           timestampMode: request.normalize.timestampMode,
           disabledRules: [...request.normalize.disabledRules].sort(),
         },
-        layers: analysis.layers.map(({ layer, summary, canonicalDiffId }) => ({
+        layers: analysis.layers.map(({ layer, summary, canonicalDiffId, kept }) => ({
           index: layer.index,
           diffId: layer.diffId,
           canonicalDiffId,
           foreign: layer.foreign,
           entries: summary?.entries.length ?? 0,
           spooled: summary ? !summary.inCanonicalOrder : false,
-          applied: summary ? layerRulesApplied(summary, request.normalize) : [],
+          applied: summary && !kept ? layerRulesApplied(summary, request.normalize) : [],
+          ...(kept ? { kept: true as const } : {}),
         })),
         applied: analysis.applied,
         output: null,
+        ...(resolvedBase ? { base: resolvedBase } : {}),
       };
       if (!directory || !request.output) return base;
       const outputImage = toOutputImage(analysis, request.normalize);
-      const pushed = pushing ? await pushImage(request.output, outputImage, request.load ?? {}) : undefined;
+      // A base in the same registry: its kept layers are mounted from its repository, not uploaded again.
+      const mountFrom = resolvedBase?.reference?.startsWith('docker://') ? { mountFrom: [resolvedBase.reference] } : {};
+      const pushed = pushing ? await pushImage(request.output, outputImage, { ...request.load, ...mountFrom }) : undefined;
       const written = pushed
         ? { reference: `docker://${pushed.reference}`, format: 'registry' as const }
         : await writeImage(request.output, outputImage, { overwrite: request.overwrite });

@@ -58,6 +58,7 @@ export function parseDestination(destination: string, options: WriteOptions = {}
   switch (reference.transport) {
     case 'docker':
     case 'docker-daemon':
+    case 'dir':
       throw usageError(`${destination}: writing to ${reference.transport} is not supported`, {
         hint: 'write oci:DIR or docker-archive:PATH, then push or load it with skopeo copy or docker load',
       });

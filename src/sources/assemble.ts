@@ -8,6 +8,7 @@ import {
   isForeignLayerMediaType,
   isIndexMediaType,
   isManifestMediaType,
+  isSchema1Manifest,
   type Compression,
 } from '../image/media-types.js';
 import {
@@ -108,6 +109,7 @@ export async function resolveManifest(
   const bytes = await store.readBlob(descriptor.digest, `${what}: manifest ${descriptor.digest}`);
   const parsed = parseJson<Manifest & Index>(bytes, `${what}: manifest ${descriptor.digest}`);
   const mediaType = parsed.mediaType ?? descriptor.mediaType;
+  if (isSchema1Manifest(mediaType, parsed)) throw schema1Refused(`${what}: manifest ${descriptor.digest}`);
   if (isIndexMediaType(mediaType) || (mediaType === undefined && Array.isArray(parsed.manifests))) {
     const chosen = selectFromIndex(parsed, wanted, what);
     const resolved = await resolveManifest(
@@ -131,6 +133,13 @@ export async function resolveManifest(
     index: parentIndex,
     platform: descriptor.platform,
   };
+}
+
+/** Schema 1 has no config blob and no diff_ids: there is no image ID to normalize, so it is refused. */
+export function schema1Refused(what: string) {
+  return unsupported(`${what} is a Docker schema 1 manifest (deprecated, no config blob or diff_ids), which oci-repro does not read`, {
+    hint: 'convert it first: skopeo copy --format v2s2 (or --format oci) SOURCE DEST',
+  });
 }
 
 /** Parses and checks an image config: "JSON that is not an image" stops here. */

@@ -3,6 +3,7 @@ import { badInput, withContext } from '../errors.js';
 import type { Image } from '../image/image.js';
 import { ArchiveIndex } from './archive-index.js';
 import { loadDaemonImage } from './daemon.js';
+import { isDirTransport, loadDirTransport } from './dir.js';
 import { loadDockerArchive } from './docker-archive.js';
 import { loadOciArchive, loadOciDirectory, type LoadOptions } from './oci-layout.js';
 import { parseReference, type ImageReference } from './reference.js';
@@ -35,15 +36,21 @@ async function loadParsed(reference: ImageReference, options: LoadOptions): Prom
       return loadRegistryImage(text, location, options);
     case 'docker-daemon':
       return loadDaemonImage(text, location, options);
+    case 'dir':
+      return loadDirTransport(text, location, options);
     case undefined:
       return loadDetected(reference, options);
   }
 }
 
-/** A bare path: an OCI layout directory, or a tar that is a docker save or an oci-archive. */
+/** A bare path: an OCI layout or skopeo dir: directory, or a tar that is a docker save or an oci-archive. */
 async function loadDetected(reference: ImageReference, options: LoadOptions): Promise<Image> {
   const info = await stat(reference.location);
-  if (info.isDirectory()) return loadOciDirectory(reference.text, reference.location, undefined, options);
+  if (info.isDirectory()) {
+    const isLayout = await stat(`${reference.location}/oci-layout`).then(() => true, () => false);
+    if (!isLayout && (await isDirTransport(reference.location))) return loadDirTransport(reference.text, reference.location, options);
+    return loadOciDirectory(reference.text, reference.location, undefined, options);
+  }
   const archive = await openArchive(reference.location);
   if (archive.has('manifest.json')) return loadDockerArchive(reference.text, archive, undefined, options);
   if (archive.has('index.json')) return loadOciArchive(reference.text, archive, undefined, options);

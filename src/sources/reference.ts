@@ -42,6 +42,12 @@ export function parseReference(text: string): ImageReference {
     if (!location) throw usageError(`${text}: daemon reference without an image name`);
     return { text, transport: 'docker-daemon', location };
   }
+  if (text.startsWith('dir:')) {
+    // skopeo's dir: has no selector: the whole rest is the path, colons included.
+    const location = text.slice('dir:'.length);
+    if (!location) throw usageError(`${text}: dir reference without a path`);
+    return { text, transport: 'dir', location };
+  }
   for (const transport of localTransports) {
     if (text.startsWith(`${transport}:`)) {
       const rest = text.slice(transport.length + 1);
@@ -52,7 +58,7 @@ export function parseReference(text: string): ImageReference {
   const transportLike = /^([a-z][a-z0-9-]*):/.exec(text);
   if (transportLike && !existsSync(text) && transportLike[1].length > 1) {
     throw usageError(`${text}: unknown transport ${JSON.stringify(transportLike[1])}`, {
-      hint: 'use docker-archive:PATH, oci:DIR, oci-archive:PATH, docker://REGISTRY/REPO or a plain path',
+      hint: 'use docker-archive:PATH, oci:DIR, oci-archive:PATH, dir:DIR, docker://REGISTRY/REPO or a plain path',
     });
   }
   return { text, location: text };

@@ -1,4 +1,5 @@
 import { checkExpectation, type Expectation } from '../gate/expect.js';
+import { resolveBase, type BaseRequest } from '../normalize/base.js';
 import { analyzeImage } from '../normalize/image.js';
 import type { NormalizeOptions } from '../normalize/options.js';
 import { describeImage } from '../report/identity.js';
@@ -21,12 +22,13 @@ export interface ExpectReport {
 export async function verifyExpectation(
   reference: string,
   expectation: Expectation,
-  options: { load?: LoadOptions; normalize: NormalizeOptions; onLayer?: (done: number, total: number) => void },
+  options: { load?: LoadOptions; normalize: NormalizeOptions; onLayer?: (done: number, total: number) => void; base?: BaseRequest },
 ): Promise<ExpectReport> {
   const image = await loadImage(reference, options.load);
   try {
+    const base = options.base ? await resolveBase(image, options.base, options.load) : undefined;
     // Only the canonical digest is checked: no entry table is compared, so no per-file digests.
-    const analysis = await analyzeImage(image, { normalize: options.normalize, contentDigests: false, onLayer: options.onLayer });
+    const analysis = await analyzeImage(image, { normalize: options.normalize, contentDigests: false, onLayer: options.onLayer, base });
     const identity = describeImage(image);
     const check = checkExpectation(expectation, { label: reference, canonicalDigest: analysis.canonicalDigest });
     return {

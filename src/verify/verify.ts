@@ -5,6 +5,7 @@ import {
   compareManifestAnnotations,
   DifferenceCollector,
   defaultNeutralizedLimit,
+  type DifferenceSink,
   readFilesFromTar,
   type ContentReader,
   type LayerInput,
@@ -20,6 +21,8 @@ import { reportSchemaVersion, type Difference, type ImageSide, type LayerCompari
 import { countOmitted, summarize } from '../report/summary.js';
 import { loadImage, type LoadOptions } from '../sources/index.js';
 import { toolVersion } from '../version.js';
+import type { BaseRequest } from '../normalize/base.js';
+import { baseCauseSink, resolveVerifyBases, type VerifyBases } from './base.js';
 
 export interface VerifyRequest {
   a: string;
@@ -36,6 +39,8 @@ export interface VerifyRequest {
    */
   neutralizedLimit?: number;
   onLayer?: (done: number, total: number) => void;
+  /** Keep both builds' base layers as they are (`--base`, `--base-layers`); A must be built on the base. */
+  base?: BaseRequest;
 }
 
 /** Compares two builds: verdict, identity chains side by side, and every difference explained. */
@@ -51,8 +56,9 @@ export async function verifyImages(request: VerifyRequest): Promise<Report> {
 export async function verifyLoaded(a: Image, b: Image, request: VerifyRequest): Promise<Report> {
   const options = request.normalize;
   const collector = new DifferenceCollector(request.neutralizedLimit ?? defaultNeutralizedLimit);
+  const bases = request.base ? await resolveVerifyBases(a, b, request.base, request.load) : undefined;
   // The entry tables (100,000 entries per large layer) live only inside this call.
-  const compared = await readAndCompare(a, b, request, collector);
+  const compared = await readAndCompare(a, b, request, bases ? baseCauseSink(collector, bases) : collector, bases);
 
   let differences = collector.differences;
   const omitted = collector.omitted();
@@ -94,7 +100,7 @@ interface Compared {
 }
 
 /** Reads every layer once and pushes the explained differences onto `out`; returns what the report keeps. */
-async function readAndCompare(a: Image, b: Image, request: VerifyRequest, out: DifferenceCollector): Promise<Compared> {
+async function readAndCompare(a: Image, b: Image, request: VerifyRequest, out: DifferenceSink, bases?: VerifyBases): Promise<Compared> {
   const options = request.normalize;
   // One pass per distinct diff_id across both images; two layers in flight on two cores.
   const cache = new Map<string, Promise<LayerSummary>>();
@@ -108,7 +114,7 @@ async function readAndCompare(a: Image, b: Image, request: VerifyRequest, out: D
   // The comparer tells changed contents apart by the per-file digests: never skip them here.
   const analyze = { normalize: options, contentDigests: true, cache, concurrency: 1, onLayer, pool };
   try {
-    [analysisA, analysisB] = await Promise.all([analyzeImage(a, analyze), analyzeImage(b, analyze)]);
+    [analysisA, analysisB] = await Promise.all([analyzeImage(a, { ...analyze, base: bases?.a }), analyzeImage(b, { ...analyze, base: bases?.b })]);
   } finally {
     await pool?.close();
   }

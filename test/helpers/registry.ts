@@ -17,6 +17,8 @@ export interface StartRegistryOptions {
   auth?: 'htpasswd';
   /** Serve https with a fresh self-signed certificate for 127.0.0.1. */
   tls?: boolean;
+  /** Accept schema 1 manifest PUTs (`compatibility.schema1.enabled`; distribution 2.8 refuses them otherwise). */
+  schema1?: boolean;
   /** How long to wait for `GET /v2/` to answer (default 15 s). */
   startTimeoutMs?: number;
 }
@@ -142,6 +144,7 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Ru
     let tls: RunningRegistry['tls'];
     let caPem: string | undefined;
     const extra: Record<string, unknown> = {};
+    if (opts.schema1) extra.compatibility = { schema1: { enabled: true } };
 
     if (opts.auth === 'htpasswd') {
       credentials = { username: 'tester', password: randomBytes(12).toString('hex') };

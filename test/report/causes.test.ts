@@ -115,6 +115,11 @@ const examples: [string, Difference][] = [
   ['tmp-files', fileAdded('tmp/tmp.x8Gk2/build.log')],
   ['tmp-files', content('var/tmp/cache.db')],
   ['log-files', content('var/log/lastlog')],
+  [
+    'base-image',
+    { kind: 'manifest-field', path: '/annotations/org.opencontainers.image.base.name', a: 'docker.io/library/debian:12', b: 'docker.io/library/debian:13', neutralized: false, cause: null },
+  ],
+  ['base-image', configField('/history/1/comment', 'FROM docker.io/library/debian:12', 'FROM docker.io/library/debian:13')],
 ];
 
 describe('causes catalogue', () => {
