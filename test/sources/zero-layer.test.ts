@@ -5,11 +5,13 @@
  * config without the list whose manifest does list layers, or without rootfs, stays bad input.
  */
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OciReproError } from '../../src/errors.js';
 import { normalizeImage } from '../../src/normalize/run.js';
 import { defaultNormalizeOptions } from '../../src/normalize/options.js';
 import { loadImage } from '../../src/sources/index.js';
+import { verifyImages } from '../../src/verify/verify.js';
 import { buildImage, makeTar, TempDir, type BuiltImage } from '../helpers/images.js';
 import { inputForms, withConfig, writeInForm } from '../helpers/noise.js';
 
@@ -91,5 +93,25 @@ describe('zero-layer spellings stay bad input where they do not fit', () => {
     const error = await failure(loadImage(await writeInForm(dir, `bad-${counter++}`, withConfig(scratchImage([], 'oci'), edit), 'oci directory')));
     expect(error.exitCode).toBe(3);
     expect(error.line).toContain(message);
+  });
+});
+
+describe('real buildah FROM scratch builds, checked in (test/fixtures/scratch-env)', () => {
+  const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/scratch-env/${name}`, import.meta.url));
+
+  it('a Docker-format build (no diff_ids) and an OCI-format build (diff_ids []) are reproducible', async () => {
+    const report = await verifyImages({
+      a: `docker-archive:${fixture('docker-a.tar')}`,
+      b: `oci-archive:${fixture('oci-b.tar')}`,
+      normalize: defaultNormalizeOptions,
+      neutralizedLimit: Infinity,
+    });
+    expect(report.verdict).toBe('reproducible');
+    expect(report.passed).toBe(true);
+    expect(report.differences.filter((difference) => !difference.neutralized)).toEqual([]);
+    const byPath = new Map(report.differences.map((difference) => [difference.path, difference.cause?.id]));
+    expect(byPath.get('/rootfs/diff_ids')).toBe('format-conversion');
+    expect(byPath.get('/container_config')).toBe('format-conversion');
+    expect(byPath.get('/config/Tty')).toBe('format-conversion');
   });
 });
