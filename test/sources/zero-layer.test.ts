@@ -19,12 +19,12 @@ let dir: TempDir;
 let counter = 0;
 
 /** FROM scratch + ENV a b, with the diff_ids spelled as given (`undefined`: no key, as Docker writes it). */
-function scratchImage(diffIds: null | [] | undefined, mediaTypes: 'oci' | 'docker'): BuiltImage {
+function scratchImage(diffIds: null | readonly [] | undefined, mediaTypes: 'oci' | 'docker'): BuiltImage {
   const image = buildImage({ layers: [], mediaTypes, config: { config: { Env: ['PATH=/usr/bin:/bin', 'a=b'] } } });
   return withConfig(image, (config) => {
     config.history = [{ created: '2024-01-02T03:04:05Z', created_by: '/bin/sh -c #(nop) ENV a b', empty_layer: true }];
     if (diffIds === undefined) delete config.rootfs.diff_ids;
-    else config.rootfs.diff_ids = diffIds;
+    else config.rootfs.diff_ids = diffIds === null ? null : [];
   });
 }
 
