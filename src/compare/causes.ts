@@ -32,6 +32,8 @@ export interface CauseMatch {
    * in a difference): one writer spelled out what the other omitted.
    */
   zeroValues?: boolean;
+  /** Exactly one of the values is absent (`null` in a difference): the field is on one side only. */
+  oneSideAbsent?: boolean;
 }
 
 export interface CauseEntry {
@@ -179,6 +181,19 @@ export const causeCatalogue: readonly CauseEntry[] = [
         zeroValues: true,
       },
     ],
+  },
+  {
+    id: 'docker-only-field',
+    title: 'a Docker-only config field on one side only (an OCI conversion drops it)',
+    hint:
+      'OCI configs have no place for HEALTHCHECK, SHELL, ONBUILD or a stop timeout, so converting a Docker-format image ' +
+      'to OCI (skopeo copy, a push as OCI) loses them: compare the Docker-format images, or keep both sides in one format; ' +
+      'if neither was converted, the Dockerfiles differ in this instruction',
+    match: {
+      kinds: ['config-field'],
+      pointerPatterns: ['/config/{Healthcheck,Shell,OnBuild,StopTimeout}'],
+      oneSideAbsent: true,
+    },
   },
   {
     id: 'copied-content',
@@ -449,6 +464,7 @@ function matchesDifference(match: CauseMatch, difference: Difference): boolean {
     if (blank(difference.a) !== blank(difference.b)) return false;
   }
   if (match.zeroValues === true && !(isZeroValue(difference.a) && isZeroValue(difference.b))) return false;
+  if (match.oneSideAbsent === true && (difference.a === null) === (difference.b === null)) return false;
   if (match.modeBits !== undefined) {
     const a = parseMode(difference.a);
     const b = parseMode(difference.b);

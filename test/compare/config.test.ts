@@ -186,8 +186,14 @@ describe('compareConfigs: rules that delete keys (absent on both sides is agreem
     expect(diffs.map((d) => [d.path, d.neutralized, d.cause?.id ?? null])).toEqual([
       ['/config/Labels/empty', false, null],
       ['/config/User', false, null],
-      ['/config/Healthcheck', false, null],
+      ['/config/Healthcheck', false, 'docker-only-field'],
     ]);
+  });
+
+  it('names a Docker-only field only when one side lacks it: two Healthchecks that differ are the Dockerfile', () => {
+    const healthcheck = (test: string) => config((c) => Object.assign(c.config!, { Healthcheck: { Test: ['CMD', test] } }));
+    const diffs = explainDifferences(compareConfigs(healthcheck('/a'), healthcheck('/b'), defaults));
+    expect(diffs.map((d) => [d.path, d.cause?.id ?? null])).toEqual([['/config/Healthcheck/Test/1', null]]);
   });
 });
 

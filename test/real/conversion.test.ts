@@ -144,8 +144,8 @@ describe.skipIf(skipWithoutTools('buildah', 'skopeo', 'umoci'))('format conversi
     expect(report.verdict).toBe('not-reproducible');
     expect(report.a.canonicalDigest).not.toBe(report.b.canonicalDigest);
     const remaining = report.differences.filter((difference) => !difference.neutralized);
-    expect(remaining.map((difference) => [difference.path, difference.a, difference.b])).toEqual([
-      ['/config/Healthcheck', { Test: ['CMD', '/bin/true'], Interval: 30_000_000_000 }, null],
+    expect(remaining.map((difference) => [difference.path, difference.a, difference.b, difference.cause?.id])).toEqual([
+      ['/config/Healthcheck', { Test: ['CMD', '/bin/true'], Interval: 30_000_000_000 }, null, 'docker-only-field'],
     ]);
     // The history still records the step whose result the OCI form cannot hold.
     expect(JSON.stringify((await configOf(oci)).history)).toContain('HEALTHCHECK');

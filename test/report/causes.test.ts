@@ -72,6 +72,8 @@ const examples: [string, Difference][] = [
     'format-conversion',
     { kind: 'manifest-field', path: '/annotations/org.opencontainers.image.base.name', a: '', b: null, neutralized: true, cause: null },
   ],
+  ['docker-only-field', configField('/config/Healthcheck', { Test: ['CMD', '/bin/true'], Interval: 30000000000 }, null)],
+  ['docker-only-field', configField('/config/Shell', null, ['/bin/bash', '-c'])],
   ['layer-diff-ids', configField('/rootfs/diff_ids/1', digest('1'), digest('2'))],
   [
     'copied-content',
