@@ -4,6 +4,7 @@
  * names its cause, so specific entries come before generic ones. A difference that no entry matches
  * keeps `cause: null`: unknown differences are shown as unknown, never hidden.
  */
+import { isZeroValue } from '../normalize/config.js';
 import type { Difference, DifferenceKind, FileAttribute } from '../report/model.js';
 
 /** What a catalogue entry matches. Every criterion given must hold; one about a field the difference lacks fails. */
@@ -26,6 +27,13 @@ export interface CauseMatch {
    * as with the g flag): equal once each match is blanked, and each has at least one match.
    */
   differsOnlyIn?: string;
+  /**
+   * Both values are JSON zero values (`""`, `false`, `null`, `{}`, `[]`; an absent value is `null`
+   * in a difference): one writer spelled out what the other omitted.
+   */
+  zeroValues?: boolean;
+  /** Exactly one of the values is absent (`null` in a difference): the field is on one side only. */
+  oneSideAbsent?: boolean;
 }
 
 export interface CauseEntry {
@@ -151,6 +159,41 @@ export const causeCatalogue: readonly CauseEntry[] = [
         pointerPatterns: ['/annotations/org.opencontainers.image.base.digest', '/manifests/*/annotations/org.opencontainers.image.base.digest'],
       },
     ],
+  },
+  {
+    id: 'format-conversion',
+    title: 'fields Docker writes and OCI omits (a format conversion, not a rebuild)',
+    hint:
+      'harmless: zero values (`"User": ""`, `"Tty": false`, `"OnBuild": []`) and absent fields mean the same to every runtime, ' +
+      "and `container_config` is the build container's config, not the image's; Docker-format images spell them out, " +
+      'OCI images and docker->OCI conversions (skopeo copy, a registry push) omit them; normalization removes them',
+    match: [
+      { kinds: ['config-field'], pointerPatterns: ['/container_config', '/container_config/**'] },
+      // Where `empty-values` drops zero values: fields, never a field's content (`/config/Labels/x`).
+      {
+        kinds: ['config-field'],
+        pointerPatterns: ['/*', '/config/*', '/history/*/*', '/rootfs/diff_ids'],
+        zeroValues: true,
+      },
+      {
+        kinds: ['manifest-field'],
+        pointerPatterns: ['/annotations/org.opencontainers.image.base.{digest,name}', '/manifests/*/annotations/org.opencontainers.image.base.{digest,name}'],
+        zeroValues: true,
+      },
+    ],
+  },
+  {
+    id: 'docker-only-field',
+    title: 'a Docker-only config field on one side only (an OCI conversion drops it)',
+    hint:
+      'OCI configs have no place for HEALTHCHECK, SHELL, ONBUILD or a stop timeout, so converting a Docker-format image ' +
+      'to OCI (skopeo copy, a push as OCI) loses them: compare the Docker-format images, or keep both sides in one format; ' +
+      'if neither was converted, the Dockerfiles differ in this instruction',
+    match: {
+      kinds: ['config-field'],
+      pointerPatterns: ['/config/{Healthcheck,Shell,OnBuild,StopTimeout}'],
+      oneSideAbsent: true,
+    },
   },
   {
     id: 'copied-content',
@@ -450,6 +493,8 @@ function matchesDifference(match: CauseMatch, difference: Difference): boolean {
     pattern.lastIndex = 0;
     if (blank(difference.a) !== blank(difference.b)) return false;
   }
+  if (match.zeroValues === true && !(isZeroValue(difference.a) && isZeroValue(difference.b))) return false;
+  if (match.oneSideAbsent === true && (difference.a === null) === (difference.b === null)) return false;
   if (match.modeBits !== undefined) {
     const a = parseMode(difference.a);
     const b = parseMode(difference.b);

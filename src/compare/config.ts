@@ -144,7 +144,9 @@ function diffDocuments(
     a,
     b,
     (pointer, va, vb, tokens) => {
-      // Rules rewrite values in place and never add or delete keys, so the pointer means the same there.
+      // Rules never add keys and never delete array elements, so a pointer names the same field in the
+      // normalized documents; a key a rule deleted is absent there, and absent on both sides agrees
+      // (valueAt gives undefined for both): `"Tty": false` against no Tty is neutralized.
       const neutralized = jsonEqual(valueAt(normalizedA, tokens), valueAt(normalizedB, tokens));
       differences.push({
         kind,

@@ -1,10 +1,14 @@
 /**
  * Config normalization: a pure function on the raw config JSON that rewrites the values known to vary
- * between two builds of the same Dockerfile (dates, build-host identifiers, diff_ids) and nothing else.
+ * between two builds of the same Dockerfile (dates, build-host identifiers, diff_ids) and the spelling
+ * that varies between writers of the same image (zero values or absent keys, Docker's build-container
+ * state), and nothing else.
  *
- * Rules only rewrite values in place: they never add a field that was absent and never delete one, so
- * Docker-only fields (`container_config`, `Healthcheck`, `Shell`, `OnBuild`, ...) and unknown keys
- * survive, and every path listed in `applied` exists in the output.
+ * Most rules rewrite values in place. `container-config` and `empty-values` delete keys (never array
+ * elements, so indexes such as `/history/3` keep their meaning); no rule adds a key. A path listed in
+ * `applied` may therefore be absent from the output: the comparer treats "absent on both sides" as
+ * agreement. Docker-only fields with content (`Healthcheck`, `Shell`, `OnBuild: [...]`) and unknown
+ * keys survive.
  */
 import { badInput } from '../errors.js';
 import type { ImageConfig } from '../image/types.js';
@@ -42,6 +46,10 @@ const configRuleDescriptions: Readonly<Record<ConfigRuleName, string>> = {
   'host-fields':
     'blank build-host identifiers: `container`, `Hostname`, `docker_version`, `parent`, `Image`, "FROM <id>" history comments and the `org.opencontainers.image.base.digest` annotation',
   'created-label': `set the \`${createdAnnotation}\` label (config and container_config) and annotation to the epoch`,
+  'container-config':
+    "drop Docker's `container_config` (the build container's config, builder state, not the image's; OCI has no such field)",
+  'empty-values':
+    'drop keys holding a zero value (`""`, `false`, `null`, `{}`, `[]`) at the top level, in `config`/`container_config` and in history entries, an empty `rootfs.diff_ids` and empty base-image annotations: Go writers omit them (omitempty), OCI and Docker differently, and runtimes read both alike',
   'diff-ids': 'replace `rootfs.diff_ids` with the digests of the normalized layer tars',
 };
 
@@ -101,6 +109,19 @@ class ChangeLog {
     this.record(rule, tokens);
   }
 
+  /** Deletes `object[key]` if it holds a value `drop` accepts. */
+  deleteIf(
+    rule: RuleName,
+    object: JsonObject,
+    key: string,
+    drop: (value: unknown) => boolean,
+    tokens: ReadonlyArray<string | number>,
+  ): void {
+    if (!Object.hasOwn(object, key) || !drop(object[key])) return;
+    delete object[key];
+    this.record(rule, tokens);
+  }
+
   applied(): AppliedRule[] {
     return [...this.paths].map(([rule, paths]) => ({ rule, paths }));
   }
@@ -137,6 +158,8 @@ export function normalizeConfig(
     });
   }
 
+  if (enabled('container-config')) log.deleteIf('container-config', config, 'container_config', () => true, ['container_config']);
+
   if (enabled('host-fields')) normalizeHostFields(config, log);
 
   if (enabled('created-label')) {
@@ -150,6 +173,8 @@ export function normalizeConfig(
       ]);
     }
   }
+
+  if (enabled('empty-values')) dropEmptyValues(config, log);
 
   if (enabled('diff-ids') && canonicalDiffIds !== undefined && canonicalDiffIds.length > 0) {
     // checkDiffIdCount guarantees a list of the same length exists here.
@@ -165,8 +190,8 @@ export function normalizeConfig(
 }
 
 /**
- * Values that name things on the build machine rather than in the image: blanked to "" (the zero value
- * Docker omits), not deleted, so the field set stays that of the original builder and comparable.
+ * Values that name things on the build machine rather than in the image: blanked to "", the zero value
+ * Docker omits (`empty-values` then drops the key, so a side that never had it agrees).
  * `Domainname` is left alone: neither Docker nor buildah fill it from the host (it is "" in every build
  * seen), so a non-empty one was set on purpose and is content.
  */
@@ -192,10 +217,53 @@ function normalizeHostFields(config: ImageConfig, log: ChangeLog): void {
   }
 }
 
+/**
+ * A JSON zero value: what Go's `omitempty` leaves out. Numbers are not among them here: a field that
+ * holds a number at these levels may mean something at 0 (Docker's `StopTimeout: 0` is "stop at once",
+ * absent is the default of 10 s), so 0 and absent stay different.
+ */
+export function isZeroValue(value: unknown): boolean {
+  if (value === '' || value === false || value === null) return true;
+  if (Array.isArray(value)) return value.length === 0;
+  return isObject(value) && Object.keys(value).length === 0;
+}
+
+/**
+ * `empty-values`: zero values and absence are one thing to every runtime. The image-spec says absent
+ * config fields take their defaults, and Docker's defaults are Go's zero values; which of them a
+ * writer spells out depends only on its struct tags (Docker writes `"User": ""`, `"Tty": false`,
+ * `"OnBuild": []`; the OCI structs omit them; skopeo's docker->OCI conversion drops them; Docker
+ * omits an empty `rootfs.diff_ids`, Go's OCI types write `null` or `[]`). So a key is dropped when the
+ * field itself holds a zero value, at the levels whose keys are fields: the config's top level, the
+ * run-config objects and history entries (`empty_layer: false`, `comment: ""`). Never inside a field's
+ * content, where empty is a value: an `Env` element "", a label set to "" (`LABEL a=""` sets a; a
+ * present key is not an absent one), `ExposedPorts`/`Volumes` map values (`{}` by design), and never
+ * inside `Healthcheck` (its 0 durations mean "inherit", a meaning of their own). A run-config left
+ * empty is then dropped too, as a writer that never had anything to put there would.
+ */
+function dropEmptyValues(config: ImageConfig, log: ChangeLog): void {
+  const record = config as JsonObject;
+  for (const section of runConfigSections) {
+    const runConfig = record[section];
+    if (!isObject(runConfig)) continue;
+    for (const key of Object.keys(runConfig)) log.deleteIf('empty-values', runConfig, key, isZeroValue, [section, key]);
+  }
+  if (Array.isArray(config.history)) {
+    config.history.forEach((entry: unknown, index) => {
+      if (!isObject(entry)) return;
+      for (const key of Object.keys(entry)) log.deleteIf('empty-values', entry, key, isZeroValue, ['history', index, key]);
+    });
+  }
+  const rootfs = record.rootfs;
+  if (isObject(rootfs)) log.deleteIf('empty-values', rootfs, 'diff_ids', isZeroValue, ['rootfs', 'diff_ids']);
+  for (const key of Object.keys(record)) log.deleteIf('empty-values', record, key, isZeroValue, [key]);
+}
+
 function checkDiffIdCount(config: ImageConfig, canonicalDiffIds: readonly string[]): void {
   const rootfs: unknown = config.rootfs;
   const diffIds = isObject(rootfs) ? rootfs.diff_ids : undefined;
-  if (diffIds === undefined && canonicalDiffIds.length === 0) return;
+  // Docker omits diff_ids for an image without layers; Go's OCI types write null.
+  if ((diffIds === undefined || diffIds === null) && canonicalDiffIds.length === 0) return;
   if (!Array.isArray(diffIds)) {
     throw badInput(`image config: rootfs.diff_ids is missing or not a list, but the image has ${canonicalDiffIds.length} layers`, {
       data: { configDiffIds: 0, layers: canonicalDiffIds.length },
@@ -222,9 +290,11 @@ export interface NormalizedAnnotations {
  * FROM image's), so it changes on every build, like the "FROM <id>" comments. Blanked as `parent` is.
  */
 export const baseDigestAnnotation = 'org.opencontainers.image.base.digest';
+const baseImageAnnotations = [baseDigestAnnotation, 'org.opencontainers.image.base.name'] as const;
 
 /**
- * Applies `host-fields` (the base digest) and `created-label` to manifest or index annotations.
+ * Applies `host-fields` (the base digest), `created-label` and `empty-values` (empty base-image
+ * annotations) to manifest or index annotations.
  * `basePointer` is where the annotations sit in their document (`/annotations` for a manifest or index,
  * `/manifests/0/annotations` for a descriptor).
  */
@@ -243,5 +313,14 @@ export function normalizeManifestAnnotations(
   };
   set('host-fields', baseDigestAnnotation, '');
   set('created-label', createdAnnotation, epochToRfc3339(options.epoch));
+  // buildah writes the base-image annotations empty for FROM scratch, where a docker-archive has no
+  // manifest to carry them: "" names no base, as absence does. Other annotations are user content.
+  if (isRuleEnabled(options, 'empty-values')) {
+    for (const key of baseImageAnnotations) {
+      if (copy[key] !== '') continue;
+      delete copy[key];
+      applied.push({ rule: 'empty-values', paths: [`${basePointer}${toJsonPointer([key])}`] });
+    }
+  }
   return { annotations: copy, applied };
 }

@@ -7,8 +7,10 @@ export type TimestampMode = 'set' | 'clamp';
 export const configRuleNames = [
   'config-created',
   'history-created',
+  'container-config',
   'host-fields',
   'created-label',
+  'empty-values',
   'diff-ids',
 ] as const;
 export const layerRuleNames = [

@@ -184,7 +184,8 @@ export function checkOutputImage(image: OutputImage): void {
   if (listed.length !== image.layers.length) {
     throw invalidOutput(`manifest lists ${listed.length} layers, the image has ${image.layers.length}`);
   }
-  const diffIds = config?.rootfs?.diff_ids;
+  // The canonical config of an image without layers has no diff_ids (as Docker writes it).
+  const diffIds = config?.rootfs?.diff_ids ?? (image.layers.length === 0 ? [] : undefined);
   if (!Array.isArray(diffIds) || diffIds.length !== image.layers.length) {
     throw invalidOutput(`config rootfs.diff_ids does not have one entry per layer (${image.layers.length})`);
   }

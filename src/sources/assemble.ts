@@ -148,10 +148,32 @@ export function parseConfig(bytes: Buffer, digest: string, what: string): JsonBl
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw badInput(`${what}: not an image config (expected a JSON object)`);
   }
-  const diffIds = parsed.rootfs?.diff_ids;
-  if (!Array.isArray(diffIds)) throw badInput(`${what}: not an image config (no rootfs.diff_ids)`);
+  const rootfs: unknown = parsed.rootfs;
+  if (rootfs === null || typeof rootfs !== 'object' || Array.isArray(rootfs)) {
+    throw badInput(`${what}: not an image config (no rootfs)`);
+  }
+  const { type, diff_ids: diffIds } = rootfs as { type?: unknown; diff_ids?: unknown };
+  if (diffIds === undefined || diffIds === null) {
+    // Go-written Docker configs omit diff_ids when there are no layers, Go's OCI types write null:
+    // an image without layers, which the manifest's layer count must then confirm (configDiffIds).
+    if (type === 'layers') return { digest, bytes, parsed };
+    throw badInput(`${what}: not an image config (no rootfs.diff_ids)`);
+  }
+  if (!Array.isArray(diffIds)) throw badInput(`${what}: not an image config (rootfs.diff_ids is not a list)`);
   diffIds.forEach((diffId, i) => assertDigest(diffId, `${what}: rootfs.diff_ids[${i}]`));
   return { digest, bytes, parsed };
+}
+
+/** The config's diff_ids after `parseConfig`: an absent or null list is an empty one. */
+export function configDiffIds(config: ImageConfig): readonly string[] {
+  const diffIds: unknown = config.rootfs?.diff_ids;
+  return Array.isArray(diffIds) ? (diffIds as string[]) : [];
+}
+
+/** `rootfs.diff_ids has N` or `the config has no rootfs.diff_ids`, for layer-count mismatches. */
+export function describeDiffIds(config: ImageConfig): string {
+  const diffIds: unknown = config.rootfs?.diff_ids;
+  return Array.isArray(diffIds) ? `rootfs.diff_ids has ${diffIds.length}` : 'the config has no rootfs.diff_ids';
 }
 
 /** The history entry of each layer: entries marked empty_layer made no layer. */
@@ -221,12 +243,10 @@ export async function assembleImage(
   assertDigest(configDescriptor?.digest, `${reference}: config descriptor`);
   const configWhat = `${reference}: config ${configDescriptor.digest}`;
   const config = parseConfig(await store.readBlob(configDescriptor.digest, configWhat), configDescriptor.digest, configWhat);
-  const diffIds = config.parsed.rootfs!.diff_ids;
+  const diffIds = configDiffIds(config.parsed);
   const descriptors = manifest.parsed.layers;
   if (descriptors.length !== diffIds.length) {
-    throw badInput(
-      `${reference}: manifest lists ${descriptors.length} layers but rootfs.diff_ids has ${diffIds.length}`,
-    );
+    throw badInput(`${reference}: manifest lists ${descriptors.length} layers but ${describeDiffIds(config.parsed)}`);
   }
   const history = alignHistory(config.parsed.history, descriptors.length);
   const layers: Layer[] = [];

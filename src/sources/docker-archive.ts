@@ -6,7 +6,7 @@ import type { Image, Layer } from '../image/image.js';
 import { layerMediaType } from '../image/media-types.js';
 import type { Descriptor, Index } from '../image/types.js';
 import type { ArchiveIndex, ArchiveMember } from './archive-index.js';
-import { alignHistory, makeLayer, parseConfig, parseJson, resolveManifest, assembleImage } from './assemble.js';
+import { alignHistory, configDiffIds, describeDiffIds, makeLayer, parseConfig, parseJson, resolveManifest, assembleImage } from './assemble.js';
 import { ArchiveBlobStore } from './blob-store.js';
 import type { LoadOptions } from './oci-layout.js';
 import { safeArchivePath } from './paths.js';
@@ -128,9 +128,9 @@ async function loadLegacy(
   const configBytes = await archive.readMember(configMember);
   const configDigest = sha256(configBytes);
   const config = parseConfig(configBytes, configDigest, `${reference}: config ${configPath}`);
-  const diffIds = config.parsed.rootfs!.diff_ids;
+  const diffIds = configDiffIds(config.parsed);
   if (layerPaths.length !== diffIds.length) {
-    throw badInput(`${reference}: manifest.json lists ${layerPaths.length} layers but rootfs.diff_ids has ${diffIds.length}`);
+    throw badInput(`${reference}: manifest.json lists ${layerPaths.length} layers but ${describeDiffIds(config.parsed)}`);
   }
   const history = alignHistory(config.parsed.history, layerPaths.length);
   const layers: Layer[] = [];

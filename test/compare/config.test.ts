@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { explainDifferences } from '../../src/compare/causes.js';
 import { compareConfigs, compareManifestAnnotations, diffJson } from '../../src/compare/config.js';
 import type { ImageConfig } from '../../src/image/types.js';
 import { optionsWith } from './entries.js';
@@ -78,13 +79,24 @@ describe('compareConfigs', () => {
     });
     const b = config((c) => {
       c.container_config = { Hostname: 'bbbbbbbbbbbb', Cmd: ['/bin/sh'], Extra: { deep: [1] } };
+      (c.config as Record<string, unknown>).Extra = { deep: [1] };
       c.docker_version = '24.0.7';
     });
     expect(summarize(compareConfigs(a, b, defaults))).toEqual([
+      ['/config/Extra', null, { deep: [1] }, false],
       ['/moby.buildkit.buildinfo.v1', 'abc', null, false],
+      // container_config is builder state, dropped whole (container-config); so is its unknown key.
       ['/container_config/Hostname', 'aaaaaaaaaaaa', 'bbbbbbbbbbbb', true],
-      ['/container_config/Extra', null, { deep: [1] }, false],
-      ['/docker_version', null, '24.0.7', false],
+      ['/container_config/Extra', null, { deep: [1] }, true],
+      // Blanked by host-fields, then an empty value like an absent one (empty-values).
+      ['/docker_version', null, '24.0.7', true],
+    ]);
+    const strict = optionsWith({ off: ['container-config', 'empty-values'] });
+    expect(summarize(compareConfigs(a, b, strict)).filter(([, , , neutralized]) => !neutralized).map(([path]) => path)).toEqual([
+      '/config/Extra',
+      '/moby.buildkit.buildinfo.v1',
+      '/container_config/Extra',
+      '/docker_version',
     ]);
   });
 
@@ -134,6 +146,57 @@ describe('compareConfigs', () => {
   });
 });
 
+describe('compareConfigs: rules that delete keys (absent on both sides is agreement)', () => {
+  // As buildah writes a Docker-format config, and as skopeo's docker -> OCI conversion leaves it.
+  const docker = config((c) => {
+    c.container = 'c'.repeat(64);
+    c.container_config = { Hostname: '3f2a5b6c7d8e', Cmd: ['/bin/sh', '-c', '#(nop) ', 'CMD ["/app"]'] };
+    Object.assign(c.config!, { Hostname: '3f2a5b6c7d8e', Domainname: '', User: '', Tty: false, Volumes: null, OnBuild: [] });
+    c.history![1]!.empty_layer = false;
+  });
+  const oci = config(() => {});
+
+  it('neutralizes every difference of a pure conversion, and names it', () => {
+    const diffs = explainDifferences(compareConfigs(docker, oci, defaults));
+    expect(diffs.map((d) => [d.path, d.neutralized, d.cause?.id])).toEqual([
+      ['/config/Hostname', true, 'host-fields'],
+      ['/config/Domainname', true, 'format-conversion'],
+      ['/config/User', true, 'format-conversion'],
+      ['/config/Tty', true, 'format-conversion'],
+      ['/config/Volumes', true, 'format-conversion'],
+      ['/config/OnBuild', true, 'format-conversion'],
+      ['/history/1/empty_layer', true, 'format-conversion'],
+      ['/container', true, 'host-fields'],
+      ['/container_config', true, 'format-conversion'],
+    ]);
+  });
+
+  it('leaves them standing with the rules disabled', () => {
+    const diffs = compareConfigs(docker, oci, optionsWith({ off: ['empty-values', 'container-config'] }));
+    // Only the hostname, which host-fields blanks to the "" the other side has.
+    expect(diffs.filter((d) => d.neutralized).map((d) => d.path)).toEqual(['/config/Hostname']);
+  });
+
+  it('does not neutralize content that one side lacks, nor an empty label against none', () => {
+    const withContent = config((c) => {
+      Object.assign(c.config!, { User: 'app', Healthcheck: { Test: ['CMD', '/bin/true'] } });
+      (c.config!.Labels as Record<string, string>).empty = '';
+    });
+    const diffs = explainDifferences(compareConfigs(withContent, oci, defaults));
+    expect(diffs.map((d) => [d.path, d.neutralized, d.cause?.id ?? null])).toEqual([
+      ['/config/Labels/empty', false, null],
+      ['/config/User', false, null],
+      ['/config/Healthcheck', false, 'docker-only-field'],
+    ]);
+  });
+
+  it('names a Docker-only field only when one side lacks it: two Healthchecks that differ are the Dockerfile', () => {
+    const healthcheck = (test: string) => config((c) => Object.assign(c.config!, { Healthcheck: { Test: ['CMD', test] } }));
+    const diffs = explainDifferences(compareConfigs(healthcheck('/a'), healthcheck('/b'), defaults));
+    expect(diffs.map((d) => [d.path, d.cause?.id ?? null])).toEqual([['/config/Healthcheck/Test/1', null]]);
+  });
+});
+
 describe('compareManifestAnnotations', () => {
   it('reports each differing annotation, the created one neutralized', () => {
     const diffs = compareManifestAnnotations(
@@ -145,6 +208,16 @@ describe('compareManifestAnnotations', () => {
       ['manifest-field', '/annotations/org.opencontainers.image.created', '2024-01-01T00:00:00Z', '2024-01-02T00:00:00Z', true],
       ['manifest-field', '/annotations/org.opencontainers.image.revision', 'abc', 'def', false],
       ['manifest-field', '/annotations/x~1y', null, 'z', false],
+    ]);
+  });
+
+  it('neutralizes the empty base-image annotations buildah writes for FROM scratch against none', () => {
+    const buildah = { 'org.opencontainers.image.base.digest': '', 'org.opencontainers.image.base.name': '' };
+    const diffs = explainDifferences(compareManifestAnnotations(buildah, undefined, defaults));
+    expect(diffs.map((d) => [d.path, d.neutralized, d.cause?.id])).toEqual([
+      // host-fields, first in the catalogue, claims the base digest whatever its value.
+      ['/annotations/org.opencontainers.image.base.digest', true, 'host-fields'],
+      ['/annotations/org.opencontainers.image.base.name', true, 'format-conversion'],
     ]);
   });
 

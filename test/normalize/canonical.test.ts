@@ -33,8 +33,19 @@ describe('canonical digest of two real buildah --no-cache builds', () => {
     expect(canonicalDigest(normalized(first))).toBe(canonicalDigest(normalized(second)));
   });
 
-  it('keeps the two formats apart: Docker-only fields are content of the config', () => {
-    expect(canonicalDigest(normalized(buildahDocker1))).not.toBe(canonicalDigest(normalized(buildahOci1)));
+  it('brings the two formats together: buildah --format docker adds only builder state and zero values', () => {
+    expect(canonicalDigest(normalized(buildahDocker1))).toBe(canonicalDigest(normalized(buildahOci1)));
+    // Without the rules that drop them, Docker's spelled-out fields keep the formats apart.
+    const strict = { ...defaultNormalizeOptions, disabledRules: new Set(['empty-values', 'container-config'] as const) };
+    const [docker, oci] = [buildahDocker1, buildahOci1].map((text) => canonicalDigest(normalizeConfig(parse(text), undefined, strict).config));
+    expect(docker).not.toBe(oci);
+  });
+
+  it('keeps the two formats apart when a Docker-only field has content', () => {
+    const withHealthcheck = parse(buildahDocker1);
+    (withHealthcheck.config as Record<string, unknown>).Healthcheck = { Test: ['CMD', '/hello'] };
+    const config = normalizeConfig(withHealthcheck, undefined, defaultNormalizeOptions).config;
+    expect(canonicalDigest(config)).not.toBe(canonicalDigest(normalized(buildahOci1)));
   });
 
   it('is the sha256 of the canonical bytes, which are what normalize writes as the config blob', () => {

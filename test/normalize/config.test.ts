@@ -180,6 +180,21 @@ function setAt(document: unknown, pointer: string, value: unknown): void {
   parent[tokens.at(-1)!] = value;
 }
 
+/** JSON with every object's keys sorted. */
+function sortedJson(value: unknown): string {
+  return JSON.stringify(value, (_key, item: unknown) =>
+    item && typeof item === 'object' && !Array.isArray(item)
+      ? Object.fromEntries(Object.entries(item).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)))
+      : item,
+  );
+}
+
+/** Every key path in document order (`config.User`), to check that surviving keys keep their order. */
+function keyOrder(value: unknown, prefix = ''): string[] {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return [];
+  return Object.entries(value).flatMap(([key, item]) => [`${prefix}${key}`, ...keyOrder(item, `${prefix}${key}.`)]);
+}
+
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null) {
     Object.values(value).forEach(deepFreeze);
@@ -195,6 +210,8 @@ interface NoiseCase {
   mutate: (copy: any) => void;
   /** For diff-ids: both sides are normalized with these canonical diff_ids. */
   diffIds?: string[];
+  /** Rules that would hide this noise too, kept off throughout (host fields inside container_config). */
+  alsoDisabled?: RuleName[];
 }
 
 const noiseCases: NoiseCase[] = [
@@ -213,6 +230,13 @@ const noiseCases: NoiseCase[] = [
     fixture: 'docker',
     what: 'build container hostname',
     mutate: (c) => (c.config.Hostname = c.container_config.Hostname = '67786d0a2afa'),
+  },
+  {
+    rule: 'host-fields',
+    fixture: 'docker',
+    what: 'build container hostname in container_config, kept',
+    mutate: (c) => (c.container_config.Hostname = '67786d0a2afa'),
+    alsoDisabled: ['container-config'],
   },
   { rule: 'host-fields', fixture: 'docker', what: 'docker_version', mutate: (c) => (c.docker_version = '24.0.7') },
   { rule: 'host-fields', fixture: 'docker', what: 'parent image ID', mutate: (c) => (c.parent = `sha256:${hex('5')}`) },
@@ -241,14 +265,48 @@ const noiseCases: NoiseCase[] = [
   {
     rule: 'created-label',
     fixture: 'docker',
-    what: 'created label in container_config only',
+    what: 'created label in container_config only, kept',
     mutate: (c) => (c.container_config.Labels['org.opencontainers.image.created'] = 'yesterday'),
+    alsoDisabled: ['container-config'],
   },
   {
     rule: 'created-label',
     fixture: 'buildah-oci',
     what: 'created label',
     mutate: (c) => (c.config.Labels['org.opencontainers.image.created'] = '2026-11-25T09:13:44.145293958Z'),
+  },
+  {
+    rule: 'container-config',
+    fixture: 'docker',
+    what: 'the build step in container_config.Cmd',
+    mutate: (c) => (c.container_config.Cmd = ['/bin/sh', '-c', '#(nop) ', 'CMD ["/app/server"]']),
+  },
+  {
+    rule: 'container-config',
+    fixture: 'buildah-oci',
+    what: 'a container_config only one side has (OCI has none)',
+    mutate: (c) => (c.container_config = { ...c.config, Hostname: 'f0653cdffbd0' }),
+  },
+  {
+    rule: 'empty-values',
+    fixture: 'docker',
+    what: 'zero values omitted, as skopeo converts Docker to OCI',
+    mutate: (c) => {
+      for (const key of ['Domainname', 'AttachStdin', 'AttachStdout', 'AttachStderr', 'Tty', 'OpenStdin', 'StdinOnce', 'Volumes', 'Entrypoint']) {
+        delete c.config[key];
+      }
+    },
+  },
+  {
+    rule: 'empty-values',
+    fixture: 'buildah-oci',
+    what: 'zero values spelled out, as Docker writes them',
+    mutate: (c) => {
+      Object.assign(c.config, { User: '', Tty: false, Volumes: null, WorkingDir: '', Entrypoint: [], OnBuild: null, ExposedPorts: {} });
+      c.history[2].empty_layer = false;
+      c.history[0].comment = '';
+      c.author = '';
+    },
   },
   {
     rule: 'diff-ids',
@@ -274,23 +332,24 @@ describe('normalizeConfig: each rule removes its noise', () => {
     }
   });
 
-  describe.each(noiseCases)('$rule: $fixture, $what', ({ rule, fixture, mutate, diffIds }) => {
+  describe.each(noiseCases)('$rule: $fixture, $what', ({ rule, fixture, mutate, diffIds, alsoDisabled = [] }) => {
     const a = fixtures[fixture];
     const b = vary(a, mutate);
 
     it('differs raw, is equal after normalization', () => {
       expect(rawDigest(b)).not.toBe(rawDigest(a));
-      expect(normalizedDigest(b, diffIds)).toBe(normalizedDigest(a, diffIds));
+      expect(normalizedDigest(b, diffIds, alsoDisabled)).toBe(normalizedDigest(a, diffIds, alsoDisabled));
     });
 
     it(`still differs with ${rule} disabled`, () => {
-      expect(normalizedDigest(b, diffIds, [rule])).not.toBe(normalizedDigest(a, diffIds, [rule]));
+      const disabled = [rule, ...alsoDisabled];
+      expect(normalizedDigest(b, diffIds, disabled)).not.toBe(normalizedDigest(a, diffIds, disabled));
     });
 
     it(`lists ${rule} as applied`, () => {
-      const { applied } = normalizeConfig(b, diffIds, options());
+      const { applied } = normalizeConfig(b, diffIds, options(alsoDisabled));
       expect(applied.map((entry) => entry.rule)).toContain(rule);
-      const { applied: withoutRule } = normalizeConfig(b, diffIds, options([rule]));
+      const { applied: withoutRule } = normalizeConfig(b, diffIds, options([rule, ...alsoDisabled]));
       expect(withoutRule.map((entry) => entry.rule)).not.toContain(rule);
     });
   });
@@ -321,32 +380,43 @@ describe('normalizeConfig: what it must not change', () => {
   });
 
   it.each(Object.keys(fixtures) as FixtureName[])(
-    '%s: output equals the input except at the applied paths, byte for byte',
+    '%s: output equals the input except at the applied paths, key order kept',
     (name) => {
       const raw = fixtures[name];
       const { config, applied } = normalizeConfig(raw, canonicalIds[name], options());
       const restored = structuredClone(config);
-      for (const { paths } of applied) {
-        for (const path of paths) {
-          expect(getAt(config, path), path).not.toEqual(getAt(raw, path));
-          setAt(restored, path, getAt(raw, path));
-        }
+      // Deleted keys first, outermost first (container_config before anything in it), then rewrites.
+      const paths = applied.flatMap((entry) => entry.paths);
+      const ordered = [...new Set(paths)].sort((x, y) => Number(getAt(config, x) !== undefined) - Number(getAt(config, y) !== undefined) || x.length - y.length);
+      for (const path of ordered) {
+        expect(getAt(config, path), path).not.toEqual(getAt(raw, path));
+        if (getAt(restored, path) === undefined && getAt(config, toJsonPointer(pointerTokens(path).slice(0, -1))) === undefined) continue;
+        setAt(restored, path, getAt(raw, path));
       }
-      // Same keys in the same order, same values: Docker-only and unknown fields survive untouched.
-      expect(JSON.stringify(restored)).toBe(JSON.stringify(raw));
+      // Same values (deleted keys come back at the end of their object, so compare with sorted keys),
+      // and the surviving keys keep their order: Docker-only and unknown fields survive untouched.
+      expect(sortedJson(restored)).toBe(sortedJson(raw));
+      expect(keyOrder(config)).toEqual(keyOrder(raw).filter((key) => keyOrder(config).includes(key)));
     },
   );
 
-  it('keeps Docker-only and unknown fields', () => {
+  it('keeps Docker-only fields with content and unknown fields', () => {
     const { config } = normalizeConfig(dockerConfig, undefined, options());
     const run = config.config as Record<string, unknown>;
     const raw = dockerConfig.config as Record<string, unknown>;
-    for (const key of ['Healthcheck', 'Shell', 'OnBuild', 'ArgsEscaped', 'StopSignal', 'ExposedPorts', 'Volumes']) {
+    for (const key of ['Healthcheck', 'Shell', 'OnBuild', 'ArgsEscaped', 'StopSignal', 'ExposedPorts']) {
       expect(JSON.stringify(run[key]), key).toBe(JSON.stringify(raw[key]));
     }
+    // Gone: builder state, host fields (blanked, then empty) and zero values only.
+    const dropped = ['container', 'container_config', 'docker_version', 'parent'];
+    expect(Object.keys(config)).toEqual(Object.keys(dockerConfig).filter((key) => !dropped.includes(key)));
+    expect(config.x_vendor_extension).toStrictEqual(dockerConfig.x_vendor_extension);
+  });
+
+  it('keeps container_config, its keys in order, with the container-config rule disabled', () => {
+    const { config } = normalizeConfig(dockerConfig, undefined, options(['container-config', 'empty-values']));
     expect(Object.keys(config)).toEqual(Object.keys(dockerConfig));
     expect(Object.keys(config.container_config as object)).toEqual(Object.keys(dockerConfig.container_config as object));
-    expect(config.x_vendor_extension).toStrictEqual(dockerConfig.x_vendor_extension);
   });
 
   it('keeps a __proto__ key from parsed JSON as data', () => {
@@ -379,7 +449,8 @@ describe('normalizeConfig: what it must not change', () => {
       c.config.Labels = null;
       c.container = 42;
     });
-    const { config, applied } = normalizeConfig(odd, undefined, options());
+    // empty-values would drop the nulls: this is about the rules that rewrite strings.
+    const { config, applied } = normalizeConfig(odd, undefined, options(['empty-values']));
     expect(config.created).toBeNull();
     expect(config.config!.Labels).toBeNull();
     expect(config.container).toBe(42);
@@ -404,23 +475,16 @@ describe('normalizeConfig: applied', () => {
     const expected: AppliedRule[] = [
       { rule: 'config-created', paths: ['/created'] },
       { rule: 'history-created', paths: [0, 1, 2, 3, 4].map((i) => `/history/${i}/created`) },
+      { rule: 'container-config', paths: ['/container_config'] },
+      { rule: 'host-fields', paths: ['/container', '/docker_version', '/parent', '/config/Hostname', '/config/Image'] },
+      { rule: 'created-label', paths: ['/config/Labels/org.opencontainers.image.created'] },
       {
-        rule: 'host-fields',
+        rule: 'empty-values',
         paths: [
+          ...['Hostname', 'Domainname', 'AttachStdin', 'AttachStdout', 'AttachStderr', 'Tty', 'OpenStdin', 'StdinOnce', 'Image', 'Volumes', 'Entrypoint'].map((key) => `/config/${key}`),
           '/container',
           '/docker_version',
           '/parent',
-          '/container_config/Hostname',
-          '/container_config/Image',
-          '/config/Hostname',
-          '/config/Image',
-        ],
-      },
-      {
-        rule: 'created-label',
-        paths: [
-          '/container_config/Labels/org.opencontainers.image.created',
-          '/config/Labels/org.opencontainers.image.created',
         ],
       },
       { rule: 'diff-ids', paths: ['/rootfs/diff_ids/0', '/rootfs/diff_ids/1', '/rootfs/diff_ids/2'] },
@@ -428,8 +492,8 @@ describe('normalizeConfig: applied', () => {
     expect(applied).toEqual(expected);
     expect(config.created).toBe(epochZero);
     expect(config.history!.map((h) => h.created)).toEqual(Array(5).fill(epochZero));
-    expect([config.container, config.docker_version, config.parent]).toEqual(['', '', '']);
-    expect(config.config!.Hostname).toBe('');
+    for (const key of ['container', 'docker_version', 'parent', 'container_config']) expect(Object.hasOwn(config, key), key).toBe(false);
+    expect(Object.hasOwn(config.config!, 'Hostname')).toBe(false);
     expect(config.rootfs!.diff_ids).toEqual(canonicalIds.docker);
   });
 
@@ -460,7 +524,7 @@ describe('normalizeConfig: applied', () => {
     expect(applied.map((entry) => entry.rule)).not.toContain('config-created');
     expect(paths).not.toContain('/history/1/created');
     expect(paths).toContain('/history/0/created');
-    expect(paths).not.toContain('/docker_version');
+    expect(applied.find((entry) => entry.rule === 'host-fields')?.paths).not.toContain('/docker_version');
     expect(applied.find((entry) => entry.rule === 'diff-ids')).toEqual({ rule: 'diff-ids', paths: ['/rootfs/diff_ids/1'] });
   });
 
@@ -572,5 +636,185 @@ describe('rule list and JSON pointers', () => {
     expect(toJsonPointer(['config', 'Labels', 'io/x~y'])).toBe('/config/Labels/io~1x~0y');
     expect(toJsonPointer(['history', 3, 'created'])).toBe('/history/3/created');
     expect(toJsonPointer([])).toBe('');
+  });
+});
+
+/**
+ * A format conversion is not a difference. `buildah bud --format docker` of FROM scratch + COPY + LABEL,
+ * USER, WORKDIR, EXPOSE, VOLUME and ENV (buildah 1.28.2), and what `skopeo copy docker-archive: oci:`
+ * (skopeo 1.9.3) made of it: field by field as the tools wrote them.
+ */
+const buildahDockerRunConfig = {
+  Hostname: 'd561baa41e76',
+  Domainname: '',
+  User: '1000:1000',
+  AttachStdin: false,
+  AttachStdout: false,
+  AttachStderr: false,
+  ExposedPorts: { '8080/tcp': {} },
+  Tty: false,
+  OpenStdin: false,
+  StdinOnce: false,
+  Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'a=b'],
+  Cmd: [],
+  Image: '',
+  Volumes: { '/data': {} },
+  WorkingDir: '/srv',
+  Entrypoint: [],
+  OnBuild: [],
+  Labels: { 'io.buildah.version': '1.28.2', 'org.example.empty': '', 'org.example.k': 'v' },
+};
+const buildahHistory = [
+  { created: '2026-12-05T08:29:12.502410196Z', created_by: `/bin/sh -c #(nop) COPY file:${hex('8')} in /srv/hello.txt ` },
+  { created: '2026-12-05T08:29:12.685049491Z', created_by: '/bin/sh -c #(nop) LABEL org.example.k=v org.example.empty=""', comment: 'FROM e11c0e29931f', empty_layer: true },
+  { created: '2026-12-05T08:29:13.711794996Z', created_by: '/bin/sh -c #(nop) ENV a b', comment: 'FROM 34f61cf4bb9b', empty_layer: true },
+];
+const buildahDocker: ImageConfig = {
+  created: '2026-12-05T08:29:13.711538349Z',
+  container: '9ea25bae912556d690c1f73dec66e1a26b10ef0c4eb3339b8118539e34c1ab27',
+  container_config: buildahDockerRunConfig,
+  config: buildahDockerRunConfig,
+  architecture: 'amd64',
+  os: 'linux',
+  parent: 'sha256:34f61cf4bb9bda3b797b594ca24b96025a824b98951e732d9a732a24e4e66f9e',
+  rootfs: { type: 'layers', diff_ids: [`sha256:${hex('2')}`] },
+  history: buildahHistory,
+};
+const skopeoOci: ImageConfig = {
+  created: '2026-12-05T08:29:13.711538349Z',
+  architecture: 'amd64',
+  os: 'linux',
+  config: {
+    User: '1000:1000',
+    ExposedPorts: { '8080/tcp': {} },
+    Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'a=b'],
+    Volumes: { '/data': {} },
+    WorkingDir: '/srv',
+    Labels: { 'io.buildah.version': '1.28.2', 'org.example.empty': '', 'org.example.k': 'v' },
+  },
+  rootfs: { type: 'layers', diff_ids: [`sha256:${hex('2')}`] },
+  history: buildahHistory,
+};
+
+describe('empty-values and container-config: a docker -> OCI conversion is not a difference', () => {
+  it('differs raw, is equal after normalization', () => {
+    expect(rawDigest(skopeoOci)).not.toBe(rawDigest(buildahDocker));
+    expect(normalizedDigest(skopeoOci)).toBe(normalizedDigest(buildahDocker));
+  });
+
+  it.each(['empty-values', 'container-config', 'host-fields'] as const)('still differs with %s disabled', (rule) => {
+    expect(normalizedDigest(skopeoOci, undefined, [rule])).not.toBe(normalizedDigest(buildahDocker, undefined, [rule]));
+  });
+
+  it('lists the dropped zero values and container_config in applied', () => {
+    const { applied } = normalizeConfig(buildahDocker, undefined, options());
+    expect(applied.find((entry) => entry.rule === 'container-config')?.paths).toEqual(['/container_config']);
+    expect(applied.find((entry) => entry.rule === 'empty-values')?.paths).toEqual([
+      ...['Hostname', 'Domainname', 'AttachStdin', 'AttachStdout', 'AttachStderr', 'Tty', 'OpenStdin', 'StdinOnce', 'Cmd', 'Image', 'Entrypoint', 'OnBuild'].map(
+        (key) => `/config/${key}`,
+      ),
+      '/container',
+      '/parent',
+    ]);
+    expect(normalizeConfig(skopeoOci, undefined, options()).applied.map((entry) => entry.rule)).not.toContain('empty-values');
+  });
+
+  it('keeps a Docker-only field with content: a Healthcheck the conversion dropped is a real difference', () => {
+    const withHealthcheck = vary(buildahDocker, (c) => (c.config = { ...c.config, Healthcheck: { Test: ['CMD', '/bin/true'], Interval: 30000000000 } }));
+    expect(normalizedDigest(skopeoOci)).not.toBe(normalizedDigest(withHealthcheck));
+  });
+
+  it('the other way round: zero values spelled out in OCI too, and in history entries', () => {
+    const spelled = vary(skopeoOci, (c) => {
+      Object.assign(c.config, { Cmd: null, Entrypoint: null, StopSignal: '', ArgsEscaped: false });
+      c.history.forEach((entry: any) => {
+        entry.author = '';
+        entry.comment ??= '';
+        entry.empty_layer ??= false;
+      });
+      c['os.features'] = [];
+      c.variant = '';
+    });
+    expect(normalizedDigest(spelled)).toBe(normalizedDigest(skopeoOci));
+    expect(normalizedDigest(spelled, undefined, ['empty-values'])).not.toBe(normalizedDigest(skopeoOci, undefined, ['empty-values']));
+  });
+
+  it('drops a run config left empty, as a writer with nothing to put there omits it', () => {
+    const empty = vary(skopeoOci, (c) => (c.config = { User: '', Env: [], Labels: {} }));
+    const none = vary(skopeoOci, (c) => delete c.config);
+    expect(normalizedDigest(empty)).toBe(normalizedDigest(none));
+    expect(normalizeConfig(empty, undefined, options()).applied.find((entry) => entry.rule === 'empty-values')?.paths).toEqual([
+      '/config/User',
+      '/config/Env',
+      '/config/Labels',
+      '/config',
+    ]);
+  });
+
+  const contentKept: Array<[string, (c: any) => void]> = [
+    ['a label set to "" (LABEL a="" sets a)', (c) => delete c.config.Labels['org.example.empty']],
+    ['an empty Env element', (c) => c.config.Env.push('')],
+    ['an ExposedPorts value', (c) => (c.config.ExposedPorts['8080/tcp'] = { x: 1 })],
+    ['StopTimeout 0 ("stop at once") against none (the default, 10 s)', (c) => (c.config.StopTimeout = 0)],
+    ['a Healthcheck field at 0 against none', (c) => (c.config.Healthcheck = { Test: ['CMD', 'x'], Retries: 0 })],
+    ['an unknown object holding zero values', (c) => (c.x_vendor = { flag: false, name: '' })],
+  ];
+
+  it.each(contentKept)('keeps %s', (_what, mutate) => {
+    const base = vary(skopeoOci, (c) => (c.config.Healthcheck = { Test: ['CMD', 'x'] }));
+    const variant = vary(base, mutate);
+    expect(normalizedDigest(variant)).not.toBe(normalizedDigest(base));
+  });
+
+  it('keeps empty user content inside the fields it keeps', () => {
+    const { config } = normalizeConfig(skopeoOci, undefined, options());
+    expect((config.config!.Labels as Record<string, string>)['org.example.empty']).toBe('');
+    expect(config.config!.ExposedPorts).toEqual({ '8080/tcp': {} });
+    expect(config.config!.Volumes).toEqual({ '/data': {} });
+  });
+});
+
+describe('zero-layer configs: Docker omits rootfs.diff_ids, Go OCI types write null or []', () => {
+  const scratch = vary(buildahOciConfig, (c) => {
+    c.rootfs = { type: 'layers' };
+    c.history = c.history.filter((entry: any) => entry.empty_layer);
+  });
+  const withEmpty = vary(scratch, (c) => (c.rootfs.diff_ids = []));
+  const withNull = vary(scratch, (c) => (c.rootfs.diff_ids = null));
+
+  it('is one canonical config whatever the spelling, without diff_ids', () => {
+    const digests = [scratch, withEmpty, withNull].map((config) => normalizedDigest(config, []));
+    expect(new Set(digests).size).toBe(1);
+    expect(rawDigest(withEmpty)).not.toBe(rawDigest(scratch));
+    for (const config of [scratch, withEmpty, withNull]) {
+      expect(normalizeConfig(config, [], options()).config.rootfs).toEqual({ type: 'layers' });
+    }
+    expect(normalizeConfig(withEmpty, [], options()).applied.find((entry) => entry.rule === 'empty-values')?.paths).toEqual(['/rootfs/diff_ids']);
+  });
+
+  it('still differs with empty-values disabled, and accepts no list only for zero layers', () => {
+    expect(normalizedDigest(withEmpty, [], ['empty-values'])).not.toBe(normalizedDigest(scratch, [], ['empty-values']));
+    for (const config of [scratch, withNull]) {
+      expect(() => normalizeConfig(config, [`sha256:${hex('1')}`], options())).toThrow(/missing or not a list/);
+    }
+  });
+});
+
+describe('normalizeManifestAnnotations: empty-values', () => {
+  const buildahScratch = { 'org.opencontainers.image.base.digest': '', 'org.opencontainers.image.base.name': '' };
+
+  it('drops the empty base-image annotations buildah writes for FROM scratch, and says where', () => {
+    const result = normalizeManifestAnnotations(buildahScratch, options());
+    expect(result.annotations).toEqual({});
+    expect(result.applied).toEqual([
+      { rule: 'empty-values', paths: ['/annotations/org.opencontainers.image.base.digest'] },
+      { rule: 'empty-values', paths: ['/annotations/org.opencontainers.image.base.name'] },
+    ]);
+    expect(normalizeManifestAnnotations(buildahScratch, options(['empty-values'])).annotations).toEqual(buildahScratch);
+  });
+
+  it('keeps a named base and any other annotation, empty or not', () => {
+    const other = { 'org.opencontainers.image.base.name': 'docker.io/library/debian:12', 'org.example.note': '' };
+    expect(normalizeManifestAnnotations(other, options())).toEqual({ annotations: other, applied: [] });
   });
 });

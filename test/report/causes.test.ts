@@ -63,6 +63,17 @@ const examples: [string, Difference][] = [
   ['host-fields', configField('/container_config/Hostname', '3f2a5b6c7d8e', '0b7e6d5c4a3f')],
   ['host-fields', configField('/parent', digest('1'), digest('2'))],
   ['host-fields', configField('/history/2/comment', 'FROM 3f2a5b6c7d8e', 'FROM 0b7e6d5c4a3f')],
+  ['format-conversion', configField('/container_config', { Hostname: '3f2a5b6c7d8e', Cmd: [] }, null)],
+  ['format-conversion', configField('/config/Tty', false, null)],
+  ['format-conversion', configField('/config/Volumes', null, {})],
+  ['format-conversion', configField('/history/3/empty_layer', false, null)],
+  ['format-conversion', configField('/rootfs/diff_ids', null, [])],
+  [
+    'format-conversion',
+    { kind: 'manifest-field', path: '/annotations/org.opencontainers.image.base.name', a: '', b: null, neutralized: true, cause: null },
+  ],
+  ['docker-only-field', configField('/config/Healthcheck', { Test: ['CMD', '/bin/true'], Interval: 30000000000 }, null)],
+  ['docker-only-field', configField('/config/Shell', null, ['/bin/bash', '-c'])],
   ['layer-diff-ids', configField('/rootfs/diff_ids/1', digest('1'), digest('2'))],
   [
     'copied-content',

@@ -9,15 +9,17 @@
  * - not-reproducible: build noise plus volatile files, real content changes, a mode, an ENV, an unknown key;
  * - layer-count: the same files in two layers and squashed into one (compared flattened);
  * - many-mtimes: 45 files with other mtimes in B, one also with other content: more neutralized
- *   differences than a report lists (20 per layer and cause).
+ *   differences than a report lists (20 per layer and cause);
+ * - scratch-docker, scratch-oci: real buildah FROM scratch builds without layers, checked in.
  */
 import { execFile } from 'node:child_process';
+import { copyFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { gzip as pakoGzip } from 'pako';
 import { buildImage, legacyDockerArchiveFiles, modernDockerArchiveFiles, singleImageLayout, type LayerCompression, type TempDir } from '../helpers/images.js';
 import { buildTar, shuffled, type TestEntry } from '../helpers/tar.js';
 
-export const pairNames = ['identical', 'reproducible', 'not-reproducible', 'layer-count', 'many-mtimes'] as const;
+export const pairNames = ['identical', 'reproducible', 'not-reproducible', 'layer-count', 'many-mtimes', 'scratch-docker', 'scratch-oci'] as const;
 export type PairName = (typeof pairNames)[number];
 
 /** References to the two builds, relative to the directory the pairs were written to. */
@@ -241,7 +243,19 @@ export async function writeImagePairs(dir: TempDir): Promise<Record<PairName, Im
     'not-reproducible': await notReproduciblePair(dir),
     'layer-count': await layerCountPair(dir),
     'many-mtimes': await writeManyMtimesPair(dir, 45, [3]),
+    'scratch-docker': await copyRealPair(dir, 'docker-archive', 'docker'),
+    'scratch-oci': await copyRealPair(dir, 'oci-archive', 'oci'),
   };
+}
+
+/**
+ * Real buildah builds of FROM scratch + ENV a b (no layers; dates and IDs as buildah wrote them),
+ * checked in with the script that made them: test/fixtures/scratch-env/make-fixtures.sh.
+ */
+async function copyRealPair(dir: TempDir, transport: string, format: 'docker' | 'oci'): Promise<ImagePair> {
+  const fixtures = fileURLToPath(new URL('../fixtures/scratch-env/', import.meta.url));
+  for (const side of ['a', 'b']) await copyFile(`${fixtures}${format}-${side}.tar`, dir.join(`scratch-${format}-${side}.tar`));
+  return { a: `${transport}:scratch-${format}-a.tar`, b: `${transport}:scratch-${format}-b.tar` };
 }
 
 /** A pair whose second layer changes the content of `count` files: for size limits of the reports. */
