@@ -7,7 +7,8 @@
  * - scratch: `FROM scratch` + `ENV a b`, a zero-layer image (Go writes Docker configs without diff_ids);
  * - rich: a base tar ADDed by Python's tarfile (a character device, a FIFO, xattrs incl.
  *   security.capability, /etc/passwd), a static busybox whose RUN steps make ~400 symlinks, a hardlink,
- *   a symlink, file and directory whiteouts, ENV/LABEL/WORKDIR empty_layer steps and a named USER;
+ *   a symlink, file whiteouts, an opaque whiteout (ADDed: vfs writes none itself), ENV/LABEL/WORKDIR
+ *   empty_layer steps and a named USER;
  * - numeric: a COPY and `USER 1000:1000`.
  * Forms of every A build: buildah push to docker-archive:, oci-archive:, oci: and dir:, and podman save
  * as docker-archive, oci-archive, oci-dir and docker-dir.
@@ -46,8 +47,9 @@ COPY busybox /bin/busybox
 RUN ["/bin/busybox", "sh", "-c", "/bin/busybox --install -s /bin"]
 ENV GREETING=hello
 LABEL org.example.case=rich
-RUN mkdir -p /d/sub && echo a > /d/a && echo b > /d/sub/b && echo x > /gone && ln /d/a /d/hard && ln -s ../d/a /d/sym
+RUN mkdir -p /d/sub /o && echo a > /d/a && echo b > /d/sub/b && echo x > /gone && ln /d/a /d/hard && ln -s ../d/a /d/sym && echo old > /o/old
 RUN rm /gone && rm -rf /d/sub && mkdir /d/sub && echo c > /d/sub/c
+ADD opaque.tar /
 USER app
 WORKDIR /d
 `;
@@ -68,6 +70,11 @@ add('etc/group', tarfile.REGTYPE, b'root:x:0:\\napp:x:1234:\\n')
 cap = '\\x01\\x00\\x00\\x02\\x00\\x20\\x00\\x00' + '\\x00' * 12
 add('usr/bin/ping', tarfile.REGTYPE, b'#!/bin/sh\\necho pong\\n', 0o755,
     {'SCHILY.xattr.security.capability': cap, 'SCHILY.xattr.user.note': 'kept'})
+t.close()
+# An opaque whiteout: buildah (vfs) writes file whiteouts itself, but carries one ADDed from a tar.
+t = tarfile.open(sys.argv[2], 'w', format=tarfile.PAX_FORMAT)
+add('o/.wh..wh..opq', tarfile.REGTYPE)
+add('o/new', tarfile.REGTYPE, b'new\\n')
 t.close()
 `;
 
@@ -137,10 +144,11 @@ const cases: Record<CaseName, { dockerfile: string; context: () => Promise<Recor
   rich: {
     dockerfile: richDockerfile,
     context: async () => {
-      const tar = join(work, 'base.tar');
-      await runTool('python3', ['-c', baseTarScript, tar]);
+      const [tar, opaque] = [join(work, 'base.tar'), join(work, 'opaque.tar')];
+      await runTool('python3', ['-c', baseTarScript, tar, opaque]);
       return {
         'base.tar': await readFile(tar),
+        'opaque.tar': await readFile(opaque),
         busybox: { data: await readFile(findTool('busybox')!), mode: 0o755 },
       };
     },
@@ -271,6 +279,7 @@ describe.skipIf(skipWithoutTools('buildah', 'podman', 'skopeo', 'umoci', 'busybo
         expect(await readlink(join(rootfs, 'd/sym'))).toBe('../d/a');
         await expect(lstat(join(rootfs, 'gone'))).rejects.toThrow(/ENOENT/);
         expect(await readdir(join(rootfs, 'd/sub'))).toEqual(['c']);
+        expect(await readdir(join(rootfs, 'o'))).toEqual(['new']);
         const device = await lstat(join(rootfs, 'dev/null2'));
         expect(device.isCharacterDevice()).toBe(true);
         expect(device.rdev).toBe(0x103);
@@ -305,6 +314,7 @@ for m in tarfile.open(sys.argv[1]):
       // name|type|link target|owner name|mtime|PAX keys
       expect(listing).toContain('.wh.gone|0|||0|');
       expect(listing).toContain('d/sub/.wh.b|0|||0|');
+      expect(listing).toContain('o/.wh..wh..opq|0|||0|');
       expect(listing).toContain('d/hard|1|d/a||0|');
       expect(listing).toContain('d/sym|2|../d/a||0|');
       expect(listing).toContain('usr/bin/ping|0|||0|SCHILY.xattr.security.capability,SCHILY.xattr.user.note');
