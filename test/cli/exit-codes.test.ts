@@ -2,7 +2,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { buildImage, legacyDockerArchiveFiles, makeTar, singleImageLayout, TempDir, type BuiltImage } from '../helpers/images.js';
+import { buildImage, legacyDockerArchiveFiles, singleImageLayout, TempDir, type BuiltImage } from '../helpers/images.js';
+import { makeTar } from '../helpers/tar.js';
 
 const bin = fileURLToPath(new URL('../../bin/run.js', import.meta.url));
 

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   attachContentDetails,
@@ -11,8 +10,9 @@ import { normalizeLayer } from '../../src/normalize/layer.js';
 import type { Difference } from '../../src/report/model.js';
 import { buildTar, tarStream, type TestEntry } from '../helpers/tar.js';
 import { optionsWith } from './entries.js';
+import { sha256Of } from '../helpers/digest.js';
 
-const sha = (data: Buffer | string) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
+const sha = sha256Of;
 
 describe('describeContentChange', () => {
   it('gives a unified diff of text with a/ and b/ paths and three lines of context', () => {

@@ -3,7 +3,6 @@
 // normalize read the image through DOCKER_HOST. buildah's own image ID and docker-archive export are the
 // oracles; normalize --output docker:// then pushes what the daemon held to a real registry.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,9 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TempDir } from '../helpers/images.js';
 import { buildahBuild, buildahPush, skipWithoutTools, skopeoInspectConfig, skopeoInspectRaw, type BuildahBuild } from '../helpers/real-tools.js';
 import { startRegistry, type RunningRegistry } from '../helpers/registry.js';
+import { sha256Of } from '../helpers/digest.js';
 
 const bin = fileURLToPath(new URL('../../bin/run.js', import.meta.url));
-const sha256Of = (bytes: Buffer) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
 interface Run {
   code: number;

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OciReproError } from '../../src/errors.js';
 import { daemonImageName, daemonSocketPath, loadDaemonImage } from '../../src/sources/daemon.js';
 import { loadImage } from '../../src/sources/index.js';
-import { buildImage, legacyDockerArchiveFiles, makeTar, TempDir, type BuiltImage } from '../helpers/images.js';
+import { buildImage, legacyDockerArchiveFiles, TempDir, type BuiltImage } from '../helpers/images.js';
+import { makeTar } from '../helpers/tar.js';
 import { makeTempDir, removeTempDir, runTool, skipWithoutTools } from '../helpers/real-tools.js';
 
 async function caught(promise: Promise<unknown>): Promise<OciReproError> {

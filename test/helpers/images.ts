@@ -1,44 +1,11 @@
 // Builds test images in code, in every on-disk form oci-repro reads, with explicit mtimes everywhere.
-import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { pack as createPack } from 'tar-stream';
+import { sha256Hex, sha256Of } from './digest.js';
+import { makeTar, type ArchiveFile } from './tar.js';
 
-export const fixedDate = new Date('2024-01-02T03:04:05Z');
-
-export interface ArchiveFile {
-  name: string;
-  content?: Buffer | string;
-  type?: 'file' | 'directory' | 'symlink';
-  linkname?: string;
-}
-
-/** A tar of the given members, all with one fixed mtime. */
-export async function makeTar(files: ArchiveFile[]): Promise<Buffer> {
-  const pack = createPack();
-  const chunks: Buffer[] = [];
-  pack.on('data', (chunk) => chunks.push(chunk as Buffer));
-  const done = new Promise<void>((resolve, reject) => {
-    pack.on('end', resolve);
-    pack.on('error', reject);
-  });
-  for (const file of files) {
-    const type = file.type ?? 'file';
-    if (type === 'file') {
-      const content = typeof file.content === 'string' ? Buffer.from(file.content) : (file.content ?? Buffer.alloc(0));
-      pack.entry({ name: file.name, mtime: fixedDate, mode: 0o644, size: content.length }, content);
-    } else {
-      pack.entry({ name: file.name, type, linkname: file.linkname, mtime: fixedDate, mode: type === 'directory' ? 0o755 : 0o777 });
-    }
-  }
-  pack.finalize();
-  await done;
-  return Buffer.concat(chunks);
-}
-
-export const sha256Of = (data: Buffer | string) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
 const hexOf = (digest: string) => digest.slice('sha256:'.length);
 
 export type LayerCompression = 'gzip' | 'none' | 'zstd';
@@ -201,7 +168,7 @@ export function legacyDockerArchiveFiles(image: BuiltImage, repoTags = ['example
   const files: ArchiveFile[] = [{ name: configName, content: image.config.bytes }];
   const layerPaths: string[] = [];
   image.layers.forEach((layer, i) => {
-    const id = createHash('sha256').update(`layer-${i}-${layer.diffId}`).digest('hex');
+    const id = sha256Hex(`layer-${i}-${layer.diffId}`);
     if (options.symlinkLayers) {
       // podman and skopeo store <diffid>.tar and point <id>/layer.tar at it.
       files.push({ name: `${hexOf(layer.diffId)}.tar`, content: layer.tar });

@@ -13,7 +13,6 @@ import {
   buildImage,
   legacyDockerArchiveFiles,
   modernDockerArchiveFiles,
-  sha256Of,
   singleImageLayout,
   type Blob,
   type BuiltImage,
@@ -21,6 +20,7 @@ import {
   type TempDir,
   type TestImageSpec,
 } from './images.js';
+import { sha256Of } from './digest.js';
 import { buildTar, type TarDialect, type TestEntry } from './tar.js';
 
 export interface FixtureLayer {

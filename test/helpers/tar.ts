@@ -85,6 +85,30 @@ export async function buildTar(entries: readonly TestEntry[], options: BuildTarO
   return Buffer.concat(chunks);
 }
 
+/** The mtime of every member `makeTar` writes. */
+export const fixedDate = new Date('2024-01-02T03:04:05Z');
+
+/** A member of an archive written by `makeTar`. */
+export interface ArchiveFile {
+  name: string;
+  content?: Buffer | string;
+  type?: 'file' | 'directory' | 'symlink';
+  linkname?: string;
+}
+
+/**
+ * A plain tar of the given members (an image archive, or a small layer): `buildTar` with every mtime
+ * `fixedDate`, files 0644, directories 0755 and symlinks 0777 (the bytes tests and goldens were made with).
+ */
+export function makeTar(files: readonly ArchiveFile[]): Promise<Buffer> {
+  return buildTar(
+    files.map((file) => {
+      const type = file.type ?? 'file';
+      return { name: file.name, type, content: file.content, linkname: file.linkname, mtime: fixedDate, mode: type === 'symlink' ? 0o777 : undefined };
+    }),
+  );
+}
+
 /** A Readable over a buffer in chunks of `chunkSize` (to exercise headers split across chunks). */
 export function tarStream(data: Buffer, chunkSize = 64 << 10): Readable {
   let offset = 0;

@@ -1,5 +1,4 @@
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,7 +7,6 @@ import { PassThrough, Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
-import { pack as createPack } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OciReproError } from '../../src/errors.js';
 import {
@@ -21,6 +19,9 @@ import {
   openDecompressed,
 } from '../../src/image/compression.js';
 import type { Compression } from '../../src/image/media-types.js';
+// Big buffers are compared by digest: vitest's deep equality walks a Buffer element by element, slowly.
+import { sha256Hex } from '../helpers/digest.js';
+import { buildTar } from '../helpers/tar.js';
 
 const inCi = /^(true|1)$/i.test(process.env.CI ?? '');
 const updateGolden = process.env.UPDATE_GOLDEN === '1';
@@ -116,16 +117,11 @@ async function failureOf(promise: Promise<unknown>): Promise<OciReproError> {
   throw new Error('expected a failure');
 }
 
-// Big buffers are compared by digest: vitest's deep equality walks a Buffer element by element, slowly.
-const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
-
-async function makeTar(): Promise<Buffer> {
-  const pack = createPack();
-  pack.entry({ name: 'etc/hostname', mtime: new Date(0), mode: 0o644 }, 'builder\n');
-  pack.entry({ name: 'etc/motd', mtime: new Date(0), mode: 0o644 }, 'hello\n'.repeat(200));
-  pack.finalize();
-  return buffer(pack);
-}
+const makeTar = () =>
+  buildTar([
+    { name: 'etc/hostname', mtime: new Date(0), content: 'builder\n' },
+    { name: 'etc/motd', mtime: new Date(0), content: 'hello\n'.repeat(200) },
+  ]);
 
 function run(tool: string, args: string[]): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -184,9 +180,9 @@ describe('createCompressor is deterministic', () => {
     it(`${compression}${engine ? ` (${engine})` : ''}: every chunking gives the same bytes`, async () => {
       const outputs = await Promise.all(chunkings.map(([, pieces]) => compress(pieces, compression, engine)));
       for (const [i, output] of outputs.entries()) {
-        expect(sha256(output), chunkings[i]![0]).toBe(sha256(outputs[0]!));
+        expect(sha256Hex(output), chunkings[i]![0]).toBe(sha256Hex(outputs[0]!));
       }
-      expect(sha256(await decompress(outputs[0]!, compression))).toBe(sha256(sample));
+      expect(sha256Hex(await decompress(outputs[0]!, compression))).toBe(sha256Hex(sample));
     });
   }
 
@@ -209,7 +205,7 @@ describe('createCompressor is deterministic', () => {
 
   it("'none' passes bytes through", async () => {
     const data = mixedSample(100_000, 3);
-    expect(sha256(await compress(chunked(data, [4096]), 'none'))).toBe(sha256(data));
+    expect(sha256Hex(await compress(chunked(data, [4096]), 'none'))).toBe(sha256Hex(data));
   });
 });
 
@@ -228,7 +224,7 @@ describe('gzip engines', () => {
     const oneCall = zlib.gzipSync(sample, { level: 6 });
     GZIP_HEADER.copy(oneCall, 0);
     const streamed = await compress(chunked(sample, [512, 100_000]), 'gzip', 'node-zlib');
-    expect(sha256(streamed)).toBe(sha256(oneCall));
+    expect(sha256Hex(streamed)).toBe(sha256Hex(oneCall));
   });
 });
 
@@ -240,11 +236,11 @@ describe('golden digests', () => {
     const zstded = await compress(chunked(input, [512]), 'zstd');
     const actual = {
       comment: 'sha256 of createCompressor output for mixedSample(2 MiB, seed 1) in test/image/compression.test.ts',
-      input: { size: input.length, sha256: sha256(input) },
-      gzip: { size: gzipped.length, sha256: sha256(gzipped) },
-      zstd: { size: zstded.length, sha256: sha256(zstded) },
+      input: { size: input.length, sha256: sha256Hex(input) },
+      gzip: { size: gzipped.length, sha256: sha256Hex(gzipped) },
+      zstd: { size: zstded.length, sha256: sha256Hex(zstded) },
     };
-    expect(sha256(pakoGzipped), 'pako, the reference engine').toBe(actual.gzip.sha256);
+    expect(sha256Hex(pakoGzipped), 'pako, the reference engine').toBe(actual.gzip.sha256);
 
     if (updateGolden) {
       if (inCi) throw new Error('UPDATE_GOLDEN=1 with CI=true: goldens are updated on purpose, locally');
@@ -273,7 +269,7 @@ describe.skipIf(skipWithout('gzip', 'zstd'))('real tools as oracles', () => {
       const file = join(tempDir, `sample-${engine}.gz`);
       await writeFile(file, await compress(chunked(sample, [512]), 'gzip', engine));
       await run('gzip', ['-t', file]);
-      expect(sha256(await run('gzip', ['-dc', file])), engine).toBe(sha256(sample));
+      expect(sha256Hex(await run('gzip', ['-dc', file])), engine).toBe(sha256Hex(sample));
     }
   });
 
@@ -281,7 +277,7 @@ describe.skipIf(skipWithout('gzip', 'zstd'))('real tools as oracles', () => {
     const file = join(tempDir, 'sample.zst');
     await writeFile(file, await compress(chunked(sample, [512]), 'zstd'));
     await run('zstd', ['-q', '-t', file]);
-    expect(sha256(await run('zstd', ['-q', '-dc', file]))).toBe(sha256(sample));
+    expect(sha256Hex(await run('zstd', ['-q', '-dc', file]))).toBe(sha256Hex(sample));
   });
 
   it('openDecompressed reads what gzip and zstd wrote, with names, checksums and content sizes', async () => {
@@ -289,9 +285,9 @@ describe.skipIf(skipWithout('gzip', 'zstd'))('real tools as oracles', () => {
     await writeFile(file, sample);
     const viaGzip = await run('gzip', ['-c', '-9', file]);
     expect(viaGzip[3]! & 0x08).toBe(0x08); // the header carries the file name
-    expect(sha256(await decompress(viaGzip, 'gzip'))).toBe(sha256(sample));
+    expect(sha256Hex(await decompress(viaGzip, 'gzip'))).toBe(sha256Hex(sample));
     const viaZstd = await run('zstd', ['-q', '-c', '-19', '--content-size', file]);
-    expect(sha256(await decompress(viaZstd, 'zstd'))).toBe(sha256(sample));
+    expect(sha256Hex(await decompress(viaZstd, 'zstd'))).toBe(sha256Hex(sample));
   });
 });
 
@@ -300,8 +296,8 @@ describe('openDecompressed', () => {
     const data = mixedSample(1_500_000, 5);
     for (const compression of ['gzip', 'zstd', 'none'] as const) {
       const blob = await compress(data, compression);
-      expect(sha256(await decompress(blob, compression)), compression).toBe(sha256(data));
-      expect(sha256(await decompress(blob, undefined)), `${compression}, detected`).toBe(sha256(data));
+      expect(sha256Hex(await decompress(blob, compression)), compression).toBe(sha256Hex(data));
+      expect(sha256Hex(await decompress(blob, undefined)), `${compression}, detected`).toBe(sha256Hex(data));
     }
   });
 
@@ -310,7 +306,7 @@ describe('openDecompressed', () => {
     for (const compression of ['gzip', 'zstd', 'none'] as const) {
       const blob = await compress(data, compression);
       const raw = Readable.from(chunked(blob, [1, 2, 3, 100, 4096]), { objectMode: false });
-      expect(sha256(await buffer(await openDecompressed(raw, compression, 'x'))), compression).toBe(sha256(data));
+      expect(sha256Hex(await buffer(await openDecompressed(raw, compression, 'x'))), compression).toBe(sha256Hex(data));
     }
   });
 
@@ -328,7 +324,7 @@ describe('openDecompressed', () => {
     const first = Buffer.from('first member\n'.repeat(1000));
     const second = mixedSample(300_000, 8);
     const blob = Buffer.concat([zlib.gzipSync(first), await compress(second, 'gzip')]);
-    expect(sha256(await decompress(blob, 'gzip'))).toBe(sha256(Buffer.concat([first, second])));
+    expect(sha256Hex(await decompress(blob, 'gzip'))).toBe(sha256Hex(Buffer.concat([first, second])));
   });
 
   it('reads zstd with several frames and a skippable frame', async () => {

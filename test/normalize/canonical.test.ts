@@ -1,12 +1,10 @@
-import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { OciReproError } from '../../src/errors.js';
 import type { ImageConfig } from '../../src/image/types.js';
 import { canonicalConfigBytes, canonicalDigest } from '../../src/normalize/canonical.js';
 import { normalizeConfig } from '../../src/normalize/config.js';
 import { defaultNormalizeOptions } from '../../src/normalize/options.js';
-
-const sha256Hex = (bytes: string | Uint8Array) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+import { sha256Of } from '../helpers/digest.js';
 
 /*
  * Config blobs exactly as buildah 1.28.2 wrote them for two `bud --layers --no-cache` builds of
@@ -28,8 +26,8 @@ describe('canonical digest of two real buildah --no-cache builds', () => {
     ['oci', buildahOci1, buildahOci2, 'de12c2c834f168a0a31288da3b755fb81fef809599640f92c377baf3af2cc341', '944a28e4b2cac61c59ec730181e2fbf168817a8d96f7216f9447ebdb7c8fde54'],
   ])('--format %s: image IDs differ, canonical digests are equal', (_format, first, second, id1, id2) => {
     // The fixtures are the real blobs: their sha256 is the image ID buildah reported.
-    expect(sha256Hex(first)).toBe(`sha256:${id1}`);
-    expect(sha256Hex(second)).toBe(`sha256:${id2}`);
+    expect(sha256Of(first)).toBe(`sha256:${id1}`);
+    expect(sha256Of(second)).toBe(`sha256:${id2}`);
     expect(canonicalDigest(normalized(first))).toBe(canonicalDigest(normalized(second)));
   });
 
@@ -51,7 +49,7 @@ describe('canonical digest of two real buildah --no-cache builds', () => {
   it('is the sha256 of the canonical bytes, which are what normalize writes as the config blob', () => {
     const config = normalized(buildahOci1);
     const bytes = canonicalConfigBytes(config);
-    expect(canonicalDigest(config)).toBe(sha256Hex(bytes));
+    expect(canonicalDigest(config)).toBe(sha256Of(bytes));
     // The written blob parses back to the same config and re-canonicalizes to the same bytes.
     expect(canonicalConfigBytes(JSON.parse(bytes.toString('utf8')))).toEqual(bytes);
   });
@@ -68,7 +66,7 @@ describe('canonicalConfigBytes (RFC 8785)', () => {
     const reordered = reverseKeys(compact);
     const pretty = JSON.stringify(reordered, null, 2);
     expect(JSON.stringify(reordered)).not.toBe(JSON.stringify(compact));
-    expect(sha256Hex(pretty)).not.toBe(sha256Hex(buildahDocker1));
+    expect(sha256Of(pretty)).not.toBe(sha256Of(buildahDocker1));
     expect(canonicalDigest(parse(pretty))).toBe(canonicalDigest(compact));
     expect(canonicalDigest(normalizeConfig(parse(pretty), undefined, defaultNormalizeOptions).config)).toBe(
       canonicalDigest(normalized(buildahDocker1)),

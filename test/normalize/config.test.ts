@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { OciReproError } from '../../src/errors.js';
 import type { ImageConfig } from '../../src/image/types.js';
@@ -18,6 +17,7 @@ import {
   configRuleNames,
   defaultNormalizeOptions,
 } from '../../src/normalize/options.js';
+import { sha256Of } from '../helpers/digest.js';
 
 const epochZero = '1970-01-01T00:00:00Z';
 const hex = (c: string) => c.repeat(64);
@@ -150,7 +150,7 @@ function options(disabled: RuleName[] = [], epoch = 0): NormalizeOptions {
 
 /** The image ID of the raw config as a builder would have written it. */
 function rawDigest(config: ImageConfig): string {
-  return `sha256:${createHash('sha256').update(JSON.stringify(config)).digest('hex')}`;
+  return sha256Of(JSON.stringify(config));
 }
 
 function normalizedDigest(config: ImageConfig, diffIds?: string[], disabled: RuleName[] = []): string {

@@ -1,7 +1,6 @@
 // The normalized image holds the same filesystem as its input: both are unpacked by umoci (an independent
 // OCI reader that applies whiteouts, opaque dirs, hardlinks, owners, modes and xattrs) and the two trees are
 // compared file by file. Only mtimes may differ, and in the output every one of them is the epoch.
-import { createHash } from 'node:crypto';
 import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +9,7 @@ import { normalizeImage, type NormalizeResult } from '../../src/normalize/run.js
 import { buildImage, singleImageLayout, TempDir } from '../helpers/images.js';
 import { runTool, skipWithoutTools, skopeoInspectRaw, umociUnpack } from '../helpers/real-tools.js';
 import { buildTar, shuffled, withExtraTimes, withOwnerNames, type TestEntry } from '../helpers/tar.js';
+import { sha256Hex } from '../helpers/digest.js';
 
 const T = { timeout: 30_000 };
 const epoch = 1_700_000_000;
@@ -102,7 +102,7 @@ async function readTree(root: string, xattrs: Record<string, Record<string, stri
       const info = await lstat(path);
       const type = info.isFile() ? 'file' : info.isDirectory() ? 'dir' : info.isSymbolicLink() ? 'symlink' : info.isFIFO() ? 'fifo' : 'other';
       const node: Node = { type, mode: info.mode & 0o7777, uid: info.uid, gid: info.gid, size: type === 'file' ? info.size : 0 };
-      if (type === 'file') node.sha256 = createHash('sha256').update(await readFile(path)).digest('hex');
+      if (type === 'file') node.sha256 = sha256Hex(await readFile(path));
       if (type === 'symlink') node.target = await readlink(path);
       if (xattrs[rel]) node.xattrs = xattrs[rel];
       if (type === 'file' && info.nlink > 1) inodes.set(info.ino, [...(inodes.get(info.ino) ?? []), rel]);
@@ -176,7 +176,7 @@ describe.skipIf(skipWithoutTools('umoci', 'skopeo', 'python3'))('normalized and 
     expect(nodes['etc/victim.conf']).toBeUndefined();
     expect(Object.keys(nodes).filter((path) => path.startsWith('var/cache/'))).toEqual(['var/cache/fresh']);
     expect(Object.keys(nodes).some((path) => path.includes('.wh.'))).toBe(false);
-    expect(nodes['etc/keep.conf']).toMatchObject({ mode: 0o640, sha256: createHash('sha256').update('keep=2\n').digest('hex') });
+    expect(nodes['etc/keep.conf']).toMatchObject({ mode: 0o640, sha256: sha256Hex('keep=2\n') });
     expect(nodes['bin/tool']).toMatchObject({ type: 'file', mode: 0o4755, uid: 0, sameInode: ['bin/tool-hard'] });
     expect(nodes['bin/tool-rel']).toMatchObject({ type: 'symlink', target: 'tool' });
     expect(nodes['bin/dangling']).toMatchObject({ type: 'symlink', target: longTarget });

@@ -17,7 +17,8 @@ import { normalizeLayer } from '../../src/normalize/layer.js';
 import { LayerPool, layerWorkerScript, liveLayerWorkers } from '../../src/normalize/layer-pool.js';
 import { defaultNormalizeOptions } from '../../src/normalize/options.js';
 import { loadImage } from '../../src/sources/index.js';
-import { buildImage, singleImageLayout, sha256Of, TempDir, type BuiltImage, type LayerCompression } from '../helpers/images.js';
+import { buildImage, singleImageLayout, TempDir, type BuiltImage, type LayerCompression } from '../helpers/images.js';
+import { sha256Of } from '../helpers/digest.js';
 import { buildTar, shuffled, syntheticTar, withMtimes, type TestEntry } from '../helpers/tar.js';
 
 let dir: TempDir;

@@ -15,6 +15,7 @@ import { normalizeLayer } from '../../src/normalize/layer.js';
 import { ContentSpool } from '../../src/normalize/spool.js';
 import { defaultNormalizeOptions } from '../../src/normalize/options.js';
 import { syntheticTar, type SyntheticFile } from '../helpers/tar.js';
+import { sha256Of } from '../helpers/digest.js';
 
 const work = mkdtempSync(join(tmpdir(), 'oci-repro-layer-spool-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -152,7 +153,7 @@ describe('spooling', () => {
     });
     const summary = await collect(keeping, false);
     const tar = Buffer.concat(kept);
-    expect(`sha256:${createHash('sha256').update(tar).digest('hex')}`).toBe(summary.canonicalDigest);
+    expect(sha256Of(tar)).toBe(summary.canonicalDigest);
 
     // Each chunk read only when its callback is due: reuse before the callback would change what is read.
     const late = createHash('sha256');

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { describe, expect, test } from 'vitest';
 import { OciReproError } from '../../src/errors.js';
@@ -20,6 +19,7 @@ import {
   withSubSecondMtimes,
   type TestEntry,
 } from '../helpers/tar.js';
+import { sha256Of } from '../helpers/digest.js';
 
 type Options = Partial<NormalizeLayerOptions> & { disable?: RuleName[]; chunkSize?: number };
 
@@ -44,8 +44,6 @@ async function normalizeWithOutput(tar: Buffer, options: Options = {}) {
   const summary = await normalizeLayer(tarStream(tar, options.chunkSize), { ...optionsOf(options), output });
   return { summary, canonical: Buffer.concat(chunks) };
 }
-
-const sha256 = (data: Buffer) => `sha256:${createHash('sha256').update(data).digest('hex')}`;
 
 const longDir = `usr/share/${'long-directory-name-'.repeat(4)}`;
 const prefixPath = `${longDir}/${'f'.repeat(80)}.txt`; // over 100 bytes: USTAR prefix+name
@@ -121,7 +119,7 @@ describe('each layer rule: a noisy variant has a different diff_id and the same 
     expect(expected.inCanonicalOrder).toBe(true);
     expect(expected.duplicatePaths).toEqual([]);
     expect(expected.entries.map((e) => e.path)).toEqual(base.map((e) => e.name));
-    expect(expected.tarDigest).toBe(sha256(baseTar));
+    expect(expected.tarDigest).toBe(sha256Of(baseTar));
     expect(expected.tarSize).toBe(baseTar.length);
   });
 
@@ -155,11 +153,11 @@ describe('each layer rule: a noisy variant has a different diff_id and the same 
       const { summary, canonical } = await normalizeWithOutput(tar);
       expect(withReopen.canonicalDigest, name).toBe(expected.canonicalDigest);
       expect(summary.canonicalDigest, name).toBe(expected.canonicalDigest);
-      expect(sha256(canonical), name).toBe(expected.canonicalDigest);
+      expect(sha256Of(canonical), name).toBe(expected.canonicalDigest);
       // An input that breaks canonical order (under the active rules) is read a second time.
       const mustReread = name !== 'in order' && !/mtime|atime|GNU|PAX|owner|prefix|leading/.test(name);
       expect(reopened, name).toBe(mustReread ? 1 : 0);
-      expect(withReopen.tarDigest, name).toBe(sha256(tar));
+      expect(withReopen.tarDigest, name).toBe(sha256Of(tar));
     }
   });
 
@@ -261,7 +259,7 @@ describe('the canonical tar', async () => {
   test('is idempotent: normalizing it again gives the same bytes', async () => {
     for (const tar of [baseTar, await buildTar(shuffled(withOwnerNames(withDotSlash(base)), 9), { dialect: 'gnu' })]) {
       const first = await normalizeWithOutput(tar);
-      expect(sha256(first.canonical)).toBe(first.summary.canonicalDigest);
+      expect(sha256Of(first.canonical)).toBe(first.summary.canonicalDigest);
       expect(first.canonical.length).toBe(first.summary.canonicalSize);
       const second = await normalizeWithOutput(first.canonical);
       expect(second.summary.tarDigest).toBe(first.summary.canonicalDigest);
@@ -299,7 +297,7 @@ describe('the canonical tar', async () => {
   test('an empty layer is just the end marker', async () => {
     const summary = await normalize(Buffer.alloc(1024));
     expect(summary.entries).toEqual([]);
-    expect(summary.canonicalDigest).toBe(sha256(Buffer.alloc(1024)));
+    expect(summary.canonicalDigest).toBe(sha256Of(Buffer.alloc(1024)));
   });
 
   test('clamp mode keeps earlier mtimes and rewrites later ones; set mode rewrites all', async () => {
@@ -334,7 +332,7 @@ describe('the canonical tar', async () => {
       expect(summary.canonicalDigest, what).not.toBe(expected);
     }
     const hostname = (await normalize(await buildTar(base.map(changes[0][1])))).entries[1];
-    expect(hostname.contentDigest).toBe(sha256(Buffer.from('other\n')));
+    expect(hostname.contentDigest).toBe(sha256Of(Buffer.from('other\n')));
   });
 
   test('xattrs are kept byte for byte, from SCHILY or LIBARCHIVE records', async () => {

@@ -2,7 +2,6 @@
 // written config's digest (read back by loadImage, skopeo and umoci), the output bytes are a function of the
 // input's content alone (twice the same; noise-only variants the same), and normalizing the output again
 // changes nothing. Sink-level details (atomicity, archive layout) are test/sinks' business.
-import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +21,7 @@ import {
   withOwnerNames,
   type TestEntry,
 } from '../helpers/tar.js';
+import { sha256OfStream } from '../helpers/digest.js';
 
 const T = { timeout: 30_000 };
 
@@ -106,12 +106,6 @@ async function outputBytes(path: string): Promise<Record<string, string>> {
   return files;
 }
 
-async function drainDigest(stream: NodeJS.ReadableStream): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of stream) hash.update(chunk as Buffer);
-  return `sha256:${hash.digest('hex')}`;
-}
-
 let dir: TempDir;
 let sourceA: string;
 let sourceB: string;
@@ -191,7 +185,7 @@ describe('normalize --output, every format and compression', () => {
           expect(loaded.config.parsed.rootfs?.diff_ids).toEqual(result.layers.map((layer) => layer.canonicalDiffId));
           expect(loaded.layers.map((layer) => layer.descriptor.mediaType)).toEqual(result.layers.map(() => layerMediaType[compression]));
           expect(loaded.layers.map((layer) => layer.descriptor.digest)).toEqual(result.output!.layers.map((layer) => layer.digest));
-          for (const layer of loaded.layers) expect(await drainDigest(await layer.openTar())).toBe(layer.diffId);
+          for (const layer of loaded.layers) expect(await sha256OfStream(await layer.openTar())).toBe(layer.diffId);
         } finally {
           await loaded.close();
         }

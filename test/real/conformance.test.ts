@@ -14,7 +14,6 @@
  * as docker-archive, oci-archive, oci-dir and docker-dir.
  */
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { lstat, mkdir, readFile, readlink, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +23,7 @@ import { normalizeImage } from '../../src/normalize/run.js';
 import { loadImage } from '../../src/sources/index.js';
 import { verifyImages } from '../../src/verify/verify.js';
 import type { Report } from '../../src/report/model.js';
+import { sha256Hex } from '../helpers/digest.js';
 import {
   buildahBuild,
   buildahPush,
@@ -322,11 +322,6 @@ for m in tarfile.open(sys.argv[1]):
     });
   },
 );
-
-function sha256Hex(bytes: Buffer): string {
-  // Node's hash only checks skopeo's bytes against our config digest; sha256sum checks blobs elsewhere.
-  return createHash('sha256').update(bytes).digest('hex');
-}
 
 function blobPath(layout: string, digest: string): string {
   return join(layout, 'blobs', 'sha256', digest.slice('sha256:'.length));

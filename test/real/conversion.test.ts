@@ -6,7 +6,6 @@
  * layers (FROM scratch + ENV), whose Docker config has no rootfs.diff_ids, go through inspect,
  * normalize (every output format, read back by skopeo and umoci) and verify.
  */
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,6 +23,7 @@ import {
   type ConfigJson,
 } from '../helpers/real-tools.js';
 import { runCli, type Run } from '../verify/fixtures.js';
+import { sha256Of } from '../helpers/digest.js';
 
 const T = { timeout: 120_000 };
 
@@ -184,7 +184,7 @@ describe.skipIf(skipWithoutTools('buildah', 'skopeo', 'umoci'))('format conversi
     const { canonicalDigest: digest } = JSON.parse(run.stdout) as { canonicalDigest: string };
     const reference = format === 'oci' ? `oci:${base}:latest` : format === 'oci-archive' ? `oci-archive:${base}.tar:latest` : `docker-archive:${base}.tar`;
     const { bytes, json } = await skopeoInspectConfig(reference);
-    expect(`sha256:${createHash('sha256').update(bytes).digest('hex')}`).toBe(digest);
+    expect(sha256Of(bytes)).toBe(digest);
     expect(json.rootfs).toEqual({ type: 'layers' });
     expect(json.config?.Env).toContain('a=b');
     // skopeo reads it whole into another format, and umoci unpacks the OCI layout into a bundle.

@@ -2,19 +2,14 @@
 import { createHash } from 'node:crypto';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { delimiter } from 'node:path';
-import type { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { OciReproError } from '../../src/errors.js';
 import { loadImage } from '../../src/sources/index.js';
 import { loadRegistryImage, type RegistryLoadOptions } from '../../src/sources/registry.js';
-import { buildImage, buildIndex, makeTar, TempDir, type BuiltImage } from '../helpers/images.js';
+import { buildImage, buildIndex, TempDir, type BuiltImage } from '../helpers/images.js';
+import { makeTar } from '../helpers/tar.js';
 import { FakeRegistry, type FakeRegistryOptions } from './fake-registry.js';
-
-async function digestOf(stream: Readable): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of stream) hash.update(chunk as Buffer);
-  return `sha256:${hash.digest('hex')}`;
-}
+import { sha256Of, sha256OfStream } from '../helpers/digest.js';
 
 async function caught(promise: Promise<unknown>): Promise<OciReproError> {
   try {
@@ -39,8 +34,8 @@ async function pullAndCheck(reference: string, image: BuiltImage, options: Regis
     expect(loaded.manifest?.digest).toBe(image.manifest.digest);
     expect(loaded.config.digest).toBe(image.config.digest);
     for (const [i, layer] of loaded.layers.entries()) {
-      expect(await digestOf(await layer.openBlob())).toBe(image.layers[i]!.digest);
-      expect(await digestOf(await layer.openTar())).toBe(image.layers[i]!.diffId);
+      expect(await sha256OfStream(await layer.openBlob())).toBe(image.layers[i]!.digest);
+      expect(await sha256OfStream(await layer.openTar())).toBe(image.layers[i]!.diffId);
     }
   } finally {
     await loaded.close();
@@ -95,7 +90,7 @@ describe('pull from a registry', () => {
     const registry = await startFake();
     const digest = publish(registry, image);
     await pullAndCheck(`docker://${registry.host}/app@${digest}`, image);
-    const other = sha256Hex('something else');
+    const other = sha256Of('something else');
     registry.manifests.set(other, { bytes: image.manifest.bytes, mediaType: image.manifest.mediaType });
     const error = await caught(loadImage(`docker://${registry.host}/app@${other}`));
     expect(error.exitCode).toBe(3);
@@ -109,7 +104,7 @@ describe('pull from a registry', () => {
     bad[bad.length - 20] ^= 0xff;
     registry.blobs.set(image.layers[0]!.digest, bad);
     const loaded = await loadImage(`docker://${registry.host}/app`);
-    const error = await caught(digestOf(await loaded.layers[0]!.openBlob()));
+    const error = await caught(sha256OfStream(await loaded.layers[0]!.openBlob()));
     expect(error.exitCode).toBe(3);
     expect(error.message).toContain(image.layers[0]!.digest);
     await loaded.close();
@@ -154,10 +149,6 @@ describe('pull from a registry', () => {
     }
   });
 });
-
-function sha256Hex(text: string): string {
-  return `sha256:${createHash('sha256').update(text).digest('hex')}`;
-}
 
 describe('bearer tokens and credentials', () => {
   const creds = { username: 'alice', password: 's3cret-Pa55word' };
@@ -302,7 +293,7 @@ describe('retries and timeouts', () => {
     };
     const loaded = await loadRegistryImage('docker://x', `${registry.host}/app`, { timeoutMs: 300, retries: 0 });
     const started = Date.now();
-    const error = await caught(digestOf(await loaded.layers[1]!.openBlob()));
+    const error = await caught(sha256OfStream(await loaded.layers[1]!.openBlob()));
     expect(Date.now() - started).toBeLessThan(3000);
     expect(error.exitCode).toBe(4);
     expect(error.message).toMatch(/stopped/);

@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { sha256Of } from '../helpers/images.js';
+import { sha256Of } from '../helpers/digest.js';
 
 export interface RecordedRequest {
   method: string;

@@ -3,18 +3,18 @@
 // independent oracle and a recording proxy in front of the registry so requests are counted on the wire,
 // not by our own client.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { createHash, createPrivateKey, randomBytes, sign, X509Certificate, type KeyObject } from 'node:crypto';
+import { createPrivateKey, randomBytes, sign, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OciReproError } from '../../src/errors.js';
 import { pushImage } from '../../src/registry/push.js';
 import { loadRegistryImage } from '../../src/sources/registry.js';
-import { buildImage, buildIndex, layoutFiles, makeTar, TempDir, type BuiltImage } from '../helpers/images.js';
+import { buildImage, buildIndex, layoutFiles, TempDir, type BuiltImage } from '../helpers/images.js';
+import { makeTar } from '../helpers/tar.js';
 
 /** A code-built image as pushImage takes it. */
 const pushable = (image: BuiltImage) => ({
@@ -24,12 +24,12 @@ const pushable = (image: BuiltImage) => ({
 });
 import { findRegistryBinary, startRegistry, type RunningRegistry } from '../helpers/registry.js';
 import { runTool, skipWithoutTools, skopeoCopy, skopeoInspectConfig, skopeoInspectRaw } from '../helpers/real-tools.js';
+import { sha256Of, sha256OfStream } from '../helpers/digest.js';
 
 const bin = fileURLToPath(new URL('../../bin/run.js', import.meta.url));
 const example = (name: string) => fileURLToPath(new URL(`../../examples/${name}`, import.meta.url));
 // Each test spawns the binary a few times; a shared, loaded machine can take several times the usual.
 const slowMachineTimeout = 120_000;
-const sha256Of = (bytes: Buffer) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 const manifestMediaTypes = [
   'application/vnd.oci.image.index.v1+json',
   'application/vnd.oci.image.manifest.v1+json',
@@ -66,12 +66,6 @@ async function caught(promise: Promise<unknown>): Promise<OciReproError> {
     throw error;
   }
   throw new Error('expected an error');
-}
-
-async function digestOf(stream: Readable): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of stream) hash.update(chunk as Buffer);
-  return `sha256:${hash.digest('hex')}`;
 }
 
 /** A line of normalize's text output: `manifest digest   sha256:...`. */
@@ -329,7 +323,7 @@ describe.skipIf(skipWithoutTools('docker-registry', 'skopeo'))('the commands on 
     try {
       const loaded = await loadRegistryImage('docker://stall', `${proxy.host}/stall:1`, { timeoutMs: 500, retries: 0, env: hermetic });
       const started = Date.now();
-      const error = await caught(digestOf(await loaded.layers[0]!.openBlob()));
+      const error = await caught(sha256OfStream(await loaded.layers[0]!.openBlob()));
       expect(Date.now() - started).toBeLessThan(5000);
       expect(error.exitCode).toBe(4);
       expect(error.message).toMatch(/stopped/);

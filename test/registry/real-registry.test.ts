@@ -2,27 +2,21 @@
 // with skopeo as the independent oracle.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
-import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OciReproError } from '../../src/errors.js';
 import { pushImage, type PushImage, type PushOptions } from '../../src/registry/push.js';
 import type { OutputImage } from '../../src/sinks/output-image.js';
 import { loadImage } from '../../src/sources/index.js';
 import { loadRegistryImage } from '../../src/sources/registry.js';
-import { buildImage, makeTar, TempDir, type BuiltImage } from '../helpers/images.js';
+import { buildImage, TempDir, type BuiltImage } from '../helpers/images.js';
+import { makeTar } from '../helpers/tar.js';
 import { skipWithoutTools, skopeoCopy, skopeoInspectRaw } from '../helpers/real-tools.js';
 import { startRegistry, type RunningRegistry } from '../helpers/registry.js';
+import { sha256OfStream } from '../helpers/digest.js';
 
 // The sinks' OutputImage must be pushable as it is.
 const outputImageIsPushable = (image: OutputImage): PushImage => image;
 void outputImageIsPushable;
-
-async function digestOf(stream: Readable): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of stream) hash.update(chunk as Buffer);
-  return `sha256:${hash.digest('hex')}`;
-}
 
 async function caught(promise: Promise<unknown>): Promise<OciReproError> {
   try {
@@ -63,7 +57,7 @@ async function expectPullable(reference: string, built: BuiltImage, options: Rec
     expect(loaded.manifest?.digest).toBe(built.manifest.digest);
     expect(loaded.config.digest).toBe(built.config.digest);
     expect(loaded.layers.map((layer) => layer.descriptor.digest)).toEqual(built.layers.map((layer) => layer.digest));
-    for (const [i, layer] of loaded.layers.entries()) expect(await digestOf(await layer.openTar())).toBe(built.layers[i]!.diffId);
+    for (const [i, layer] of loaded.layers.entries()) expect(await sha256OfStream(await layer.openTar())).toBe(built.layers[i]!.diffId);
   } finally {
     await loaded.close();
   }
@@ -176,7 +170,7 @@ describe.skipIf(skipWithoutTools('docker-registry', 'skopeo'))('a real registry 
     bytes[bytes.length - 30] ^= 0xff; // same length: only the digest can tell
     await writeFile(data, bytes);
     const loaded = await loadImage(`docker://${registry.host}/corrupt:1`);
-    const error = await caught(digestOf(await loaded.layers[1]!.openBlob()));
+    const error = await caught(sha256OfStream(await loaded.layers[1]!.openBlob()));
     expect(error.exitCode).toBe(3);
     expect(error.message).toContain(layer.digest);
     await loaded.close();

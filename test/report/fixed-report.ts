@@ -1,7 +1,6 @@
 // A fixed, hand-made verify report for renderer goldens and schema tests: two buildah builds of
 // `FROM debian` + `RUN apt-get install python3`, compared after the comparer's raw differences
 // went through the causes catalogue, a policy, the summary and the gate, as verify does.
-import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { explainDifferences } from '../../src/compare/causes.js';
@@ -9,12 +8,13 @@ import { applyPolicy, decideGate, parsePolicy } from '../../src/gate/policy.js';
 import type { Difference, ImageSide, LayerComparison, LayerSide, Report } from '../../src/report/model.js';
 import { summarize } from '../../src/report/summary.js';
 import { checkGolden as checkGoldenFile } from '../helpers/golden.js';
+import { sha256Of } from '../helpers/digest.js';
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** A stable fake digest per label. */
 export function fakeDigest(label: string): string {
-  return `sha256:${createHash('sha256').update(label).digest('hex')}`;
+  return sha256Of(label);
 }
 
 const historyLogDiff = [

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { MediaType } from '../../src/image/media-types.js';
 import { buildManifest, type OutputImage, type OutputLayer } from '../../src/sinks/output-image.js';
-import { makeTar, sha256Of } from '../helpers/images.js';
+import { sha256Of } from '../helpers/digest.js';
+import { makeTar } from '../helpers/tar.js';
 
 export interface FixtureOptions {
   family?: 'oci' | 'docker';

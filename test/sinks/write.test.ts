@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -11,8 +11,10 @@ import { MediaType } from '../../src/image/media-types.js';
 import { loadImage } from '../../src/sources/index.js';
 import { buildManifest, type OutputImage } from '../../src/sinks/output-image.js';
 import { writeImage } from '../../src/sinks/write.js';
-import { makeTar, TempDir } from '../helpers/images.js';
+import { TempDir } from '../helpers/images.js';
+import { makeTar } from '../helpers/tar.js';
 import { buildFixture, type Fixture } from './fixture.js';
+import { sha256OfStream } from '../helpers/digest.js';
 
 let dir: TempDir;
 let fixture: Fixture;
@@ -28,12 +30,6 @@ afterAll(async () => dir.remove());
 let counter = 0;
 /** A fresh path in the temp dir. */
 const fresh = (name: string) => join(dir.path, `${counter++}-${name}`);
-
-async function drain(stream: NodeJS.ReadableStream): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of stream) hash.update(chunk as Buffer);
-  return `sha256:${hash.digest('hex')}`;
-}
 
 interface TarEntry {
   name: string;
@@ -108,8 +104,8 @@ describe('writeImage reads back with loadImage', () => {
         expect(loaded.layers.map((layer) => layer.descriptor.mediaType)).toEqual(image.layers.map((layer) => layer.mediaType));
         for (const [i, layer] of loaded.layers.entries()) {
           // openBlob and openTar verify digests at end of stream; the tar must also be the original.
-          expect(await drain(await layer.openBlob())).toBe(image.layers[i].digest);
-          expect(await drain(await layer.openTar())).toBe(sha256(fixture.tars[i]));
+          expect(await sha256OfStream(await layer.openBlob())).toBe(image.layers[i].digest);
+          expect(await sha256OfStream(await layer.openTar())).toBe(sha256(fixture.tars[i]));
         }
       } finally {
         await loaded.close();
@@ -248,7 +244,7 @@ describe('large layers stream through in chunks', () => {
       const { reference } = await writeImage(format.destination(fresh(`big-${format.name}`)), bigImage);
       const loaded = await loadImage(reference);
       const last = loaded.layers[loaded.layers.length - 1];
-      expect(await drain(await last.openTar())).toBe(big.diffId);
+      expect(await sha256OfStream(await last.openTar())).toBe(big.diffId);
       await loaded.close();
     }
   });
@@ -264,7 +260,7 @@ describe('temporary layer files', () => {
     expect((await stat(blob(linked))).ino).toBe((await stat(linked.path!)).ino);
     expect((await stat(blob(copied))).ino).not.toBe((await stat(copied.path!)).ino);
     const loaded = await loadImage(`oci:${path}`);
-    expect(await drain(await loaded.layers[0].openTar())).toBe(linked.diffId);
+    expect(await sha256OfStream(await loaded.layers[0].openTar())).toBe(linked.diffId);
     await loaded.close();
 
     const archive = `${fresh('archive')}.tar`;

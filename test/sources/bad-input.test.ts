@@ -3,7 +3,9 @@ import { readFile, truncate, writeFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { loadImage } from '../../src/sources/index.js';
 import { OciReproError } from '../../src/errors.js';
-import { buildImage, layoutFiles, legacyDockerArchiveFiles, makeTar, sha256Of, singleImageLayout, TempDir, type BuiltImage } from '../helpers/images.js';
+import { buildImage, layoutFiles, legacyDockerArchiveFiles, singleImageLayout, TempDir, type BuiltImage } from '../helpers/images.js';
+import { sha256Of } from '../helpers/digest.js';
+import { makeTar } from '../helpers/tar.js';
 
 let dir: TempDir;
 let image: BuiltImage;

@@ -5,9 +5,11 @@ import { join } from 'node:path';
 import { OciReproError } from '../../src/errors.js';
 import { describeImage } from '../../src/report/identity.js';
 import { loadImage } from '../../src/sources/index.js';
-import { buildImage, buildIndex, makeTar, TempDir, type ArchiveFile, type Blob, type BuiltImage } from '../helpers/images.js';
+import { buildImage, buildIndex, TempDir, type Blob, type BuiltImage } from '../helpers/images.js';
+import { makeTar, type ArchiveFile } from '../helpers/tar.js';
 import { buildahBuild, buildahPush, cleanupTempDirs, runTool, skipWithoutTools, type BuildahBuild } from '../helpers/real-tools.js';
 import { runCli } from '../verify/fixtures.js';
+import { sha256Of } from '../helpers/digest.js';
 
 const version = 'Directory Transport Version: 1.1\n';
 const hexOf = (digest: string) => digest.slice('sha256:'.length);
@@ -201,7 +203,7 @@ describe.skipIf(skipWithoutTools('buildah', 'skopeo', 'podman'))('real dir: copi
         expect(identity.imageId).toBe(build.imageId);
         // The manifest digest is sha256 of manifest.json, as skopeo computes it.
         const raw = await runTool('skopeo', ['inspect', '--raw', `dir:${path}`]);
-        expect(identity.manifestDigest).toBe(`sha256:${(await import('node:crypto')).createHash('sha256').update(raw.stdout).digest('hex')}`);
+        expect(identity.manifestDigest).toBe(sha256Of(raw.stdout));
 
         // docker-archive keeps the config bytes: the same image ID, so identical.
         const verify = await runCli(['verify', `dir:${path}`, `docker-archive:${archive}`, '--format', 'json'], dir.path);

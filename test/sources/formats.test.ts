@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHash } from 'node:crypto';
 import { loadImage } from '../../src/sources/index.js';
 import { describeImage } from '../../src/report/identity.js';
 import {
@@ -7,18 +6,13 @@ import {
   buildIndex,
   layoutFiles,
   legacyDockerArchiveFiles,
-  makeTar,
   modernDockerArchiveFiles,
   singleImageLayout,
   TempDir,
   type BuiltImage,
 } from '../helpers/images.js';
-
-async function sha256OfStream(stream: NodeJS.ReadableStream): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of stream) hash.update(chunk as Buffer);
-  return `sha256:${hash.digest('hex')}`;
-}
+import { makeTar } from '../helpers/tar.js';
+import { sha256Of, sha256OfStream } from '../helpers/digest.js';
 
 let dir: TempDir;
 let image: BuiltImage;
@@ -163,7 +157,7 @@ describe('foreign layers', () => {
     manifest.layers[0].mediaType = 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip';
     manifest.layers[0].urls = ['https://example.invalid/layer'];
     const manifestBytes = Buffer.from(JSON.stringify(manifest));
-    const manifestBlob = { digest: `sha256:${createHash('sha256').update(manifestBytes).digest('hex')}`, bytes: manifestBytes, mediaType: built.manifest.mediaType };
+    const manifestBlob = { digest: sha256Of(manifestBytes), bytes: manifestBytes, mediaType: built.manifest.mediaType };
     const blobs = [built.layers[1], built.config];
     const path = await dir.writeDirectory('foreign', layoutFiles({ manifests: [{ blob: manifestBlob }], blobs }));
     const loaded = await loadImage(`oci:${path}`);

@@ -11,13 +11,13 @@ import { loadImage } from '../../src/sources/index.js';
 import {
   buildImage,
   legacyDockerArchiveFiles,
-  makeTar,
   modernDockerArchiveFiles,
-  sha256Of,
   singleImageLayout,
   TempDir,
   type BuiltImage,
 } from '../helpers/images.js';
+import { sha256Of } from '../helpers/digest.js';
+import { makeTar } from '../helpers/tar.js';
 
 let dir: TempDir;
 let image: BuiltImage;

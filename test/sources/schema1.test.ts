@@ -2,7 +2,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OciReproError } from '../../src/errors.js';
 import { loadImage } from '../../src/sources/index.js';
-import { buildImage, layoutFiles, makeTar, sha256Of, TempDir, type BuiltImage } from '../helpers/images.js';
+import { buildImage, layoutFiles, TempDir, type BuiltImage } from '../helpers/images.js';
+import { sha256Of } from '../helpers/digest.js';
+import { makeTar } from '../helpers/tar.js';
 import { buildahBuild, buildahPush, cleanupTempDirs, runTool, skipWithoutTools, type BuildahBuild } from '../helpers/real-tools.js';
 import { findRegistryBinary, startRegistry, type RunningRegistry } from '../helpers/registry.js';
 import { FakeRegistry } from '../registry/fake-registry.js';

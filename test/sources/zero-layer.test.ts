@@ -12,7 +12,8 @@ import { normalizeImage } from '../../src/normalize/run.js';
 import { defaultNormalizeOptions } from '../../src/normalize/options.js';
 import { loadImage } from '../../src/sources/index.js';
 import { verifyImages } from '../../src/verify/verify.js';
-import { buildImage, makeTar, TempDir, type BuiltImage } from '../helpers/images.js';
+import { buildImage, TempDir, type BuiltImage } from '../helpers/images.js';
+import { makeTar } from '../helpers/tar.js';
 import { inputForms, withConfig, writeInForm } from '../helpers/noise.js';
 
 let dir: TempDir;
