@@ -1,16 +1,14 @@
 // bin/run.js sizes libuv's thread pool before the pool starts (which only a CommonJS entry can do).
 import { execFile } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-
-const bin = fileURLToPath(new URL('../../bin/run.js', import.meta.url));
+import { binPath } from '../helpers/cli.js';
 
 /** Runs `bin/run.js --version` and reports, at exit, the pool size it asked for and the thread count. */
 function probe(poolSize?: string): Promise<{ asked: string; threads: number }> {
-  const script = `process.argv = [process.argv[0], ${JSON.stringify(bin)}, '--version'];
+  const script = `process.argv = [process.argv[0], ${JSON.stringify(binPath)}, '--version'];
 process.on('exit', () => console.error(JSON.stringify({ asked: process.env.UV_THREADPOOL_SIZE, threads: require('node:fs').readdirSync('/proc/self/task').length })));
-require(${JSON.stringify(bin)});`;
+require(${JSON.stringify(binPath)});`;
   const env = { ...process.env };
   delete env.UV_THREADPOOL_SIZE;
   if (poolSize !== undefined) env.UV_THREADPOOL_SIZE = poolSize;

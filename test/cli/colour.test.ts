@@ -1,10 +1,10 @@
 // The colour decision (src/cli/colour.ts) as a pure function, and through the binary on a pipe and a terminal.
-import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shouldColour } from '../../src/cli/colour.js';
 import { TempDir } from '../helpers/images.js';
 import { skipWithoutTools } from '../helpers/real-tools.js';
-import { bin, cliEnv, runCli, writeImagePairs, type ImagePair, type Run } from '../verify/fixtures.js';
+import { writeImagePairs, type ImagePair } from '../verify/fixtures.js';
+import { runCli, runCliInTerminal } from '../helpers/cli.js';
 
 const ansi = /\u001b\[/;
 
@@ -40,25 +40,18 @@ describe('verify through the binary', () => {
   afterAll(async () => dir?.remove());
 
   it('FORCE_COLOR=1 colours the text report on a pipe, and never JSON', async () => {
-    const text = await runCli(['verify', pair.a, pair.b], dir.path, { FORCE_COLOR: '1' });
+    const text = await runCli(['verify', pair.a, pair.b], { cwd: dir.path, env: { FORCE_COLOR: '1' } });
     expect(text.code).toBe(1);
     expect(text.stdout).toMatch(ansi);
-    const json = await runCli(['verify', pair.a, pair.b, '--format', 'json'], dir.path, { FORCE_COLOR: '1' });
+    const json = await runCli(['verify', pair.a, pair.b, '--format', 'json'], { cwd: dir.path, env: { FORCE_COLOR: '1' } });
     expect(json.stdout).not.toMatch(ansi);
     expect(JSON.parse(json.stdout)).toMatchObject({ verdict: 'not-reproducible' });
   });
 
   it('NO_COLOR=1 keeps a terminal report plain', async (context) => {
     if (skipWithoutTools('script')) context.skip('script (util-linux) not installed');
-    // `script` gives the command a pseudo-terminal on stdout; stderr (progress) goes to a file.
-    const quote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
-    const command = `${[process.execPath, bin, 'verify', pair.a, pair.b].map(quote).join(' ')} 2>/dev/null`;
-    const underTerminal = (env: Record<string, string>) =>
-      new Promise<Run>((resolve) => {
-        execFile('script', ['-qec', command, '/dev/null'], { cwd: dir.path, env: cliEnv(env) }, (error, stdout, stderr) => {
-          resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
-        });
-      });
+    // A pseudo-terminal on stdout; stderr (progress) goes to /dev/null.
+    const underTerminal = (env: Record<string, string>) => runCliInTerminal(['verify', pair.a, pair.b], '2>/dev/null', { cwd: dir.path, env });
     const plain = await underTerminal({ NO_COLOR: '1' });
     expect(plain.code).toBe(1);
     expect(plain.stdout).toContain('NOT REPRODUCIBLE');

@@ -1,26 +1,8 @@
 // Runs the real binary (bin/run.js over the build in dist/) so exit codes are what a CI job sees.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { buildImage, legacyDockerArchiveFiles, singleImageLayout, TempDir, type BuiltImage } from '../helpers/images.js';
 import { makeTar } from '../helpers/tar.js';
-
-const bin = fileURLToPath(new URL('../../bin/run.js', import.meta.url));
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { ...process.env, ...env, FORCE_COLOR: '0' } }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+import { runCli } from '../helpers/cli.js';
 
 let dir: TempDir;
 let image: BuiltImage;

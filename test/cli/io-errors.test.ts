@@ -2,20 +2,19 @@
 // the destination, a read-only file system (a read-only tmpfs: root ignores chmod), and a directory
 // the user may not write (chmod 555, run as nobody). Each exits 74 with one line naming the path and
 // what needed it, and leaves nothing behind. A source the user may not read stays exit 4.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmod, mkdir, readdir } from 'node:fs/promises';
 import { mkdtempSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toOciReproError } from '../../src/cli/base-command.js';
 import { ExitCode, OciReproError, withContext, writeContext } from '../../src/errors.js';
 import { buildImage, legacyDockerArchiveFiles, singleImageLayout, TempDir } from '../helpers/images.js';
 import { inCi } from '../helpers/real-tools.js';
 import { syntheticTar, type SyntheticFile } from '../helpers/tar.js';
+import { runCli, type CliRun } from '../helpers/cli.js';
 
-const bin = fileURLToPath(new URL('../../bin/run.js', import.meta.url));
 const T = { timeout: 60_000 };
 
 function mount(dir: string, options: string): void {
@@ -38,20 +37,10 @@ function canMount(): boolean {
   }
 }
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[], options: { tmp: string; uid?: number; home?: string; env?: NodeJS.ProcessEnv }): Promise<Run> {
+/** The binary with its temp files in `tmp`, optionally as another user. */
+function runWithTmp(args: string[], options: { tmp: string; uid?: number; home?: string; env?: Record<string, string> }): Promise<CliRun> {
   // Another user cannot read root's HOME, where oclif looks for plugins.
-  const env = { ...process.env, TMPDIR: options.tmp, FORCE_COLOR: '0', ...(options.home ? { HOME: options.home } : {}), ...options.env };
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env, uid: options.uid, gid: options.uid }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
-  });
+  return runCli(args, { env: { TMPDIR: options.tmp, ...(options.home ? { HOME: options.home } : {}), ...options.env }, uid: options.uid });
 }
 
 const files = (count: number, size: number): SyntheticFile[] =>
@@ -146,7 +135,7 @@ describe.skipIf(!canMount())('the environment refuses a write: exit 74, nothing 
   describe('a full disk (ENOSPC)', () => {
     it('for the spool of verify: names the layer, the spool, the temp dir and how much it needed', T, async () => {
       const full = await freshDir('full-tmp', 'size=2m');
-      const run = await runCli(['verify', `oci:${big}`, `oci:${big}`], { tmp: full });
+      const run = await runWithTmp(['verify', `oci:${big}`, `oci:${big}`], { tmp: full });
       expect(run.code, run.stderr).toBe(74);
       expect(run.stderr).toMatch(
         new RegExp(`^oci-repro: error: layer 0 \\(sha256:[0-9a-f]{64}\\) of oci:${big}: the spool needs more than [0-9.]+ MB in ${full}: no space left on device \\(hint: set TMPDIR to a larger disk\\)\\n$`),
@@ -156,14 +145,14 @@ describe.skipIf(!canMount())('the environment refuses a write: exit 74, nothing 
 
     it('the same verify with room for its spool passes', T, async () => {
       const roomy = await freshDir('roomy-tmp', 'size=64m');
-      const run = await runCli(['verify', `oci:${big}`, `oci:${big}`], { tmp: roomy });
+      const run = await runWithTmp(['verify', `oci:${big}`, `oci:${big}`], { tmp: roomy });
       expect(run.code, run.stderr).toBe(0);
       expect(await readdir(roomy)).toEqual([]);
     });
 
     it('for a spool in a layer worker thread (OCI_REPRO_WORKERS=1): the same error crosses the thread', T, async () => {
       const full = await freshDir('full-tmp', 'size=2m');
-      const run = await runCli(['verify', `oci:${big}`, `oci:${big}`], { tmp: full, env: { OCI_REPRO_WORKERS: '1' } });
+      const run = await runWithTmp(['verify', `oci:${big}`, `oci:${big}`], { tmp: full, env: { OCI_REPRO_WORKERS: '1' } });
       expect(run.code, run.stderr).toBe(74);
       expect(run.stderr).toMatch(new RegExp(`the spool needs more than [0-9.]+ MB in ${full}: no space left on device \\(hint: set TMPDIR to a larger disk\\)\\n$`));
       expect(await readdir(full)).toEqual([]);
@@ -171,7 +160,7 @@ describe.skipIf(!canMount())('the environment refuses a write: exit 74, nothing 
 
     it('--json gives the same error as data', T, async () => {
       const full = await freshDir('full-tmp', 'size=2m');
-      const run = await runCli(['normalize', `oci:${big}`, '--json'], { tmp: full });
+      const run = await runWithTmp(['normalize', `oci:${big}`, '--json'], { tmp: full });
       expect(run.code, run.stderr).toBe(74);
       const { error } = JSON.parse(run.stdout) as { error: { code: string; exitCode: number; message: string; hint: string } };
       expect(error).toMatchObject({ code: 'IO', exitCode: 74, hint: 'set TMPDIR to a larger disk' });
@@ -182,7 +171,7 @@ describe.skipIf(!canMount())('the environment refuses a write: exit 74, nothing 
 
     it('for the layers of normalize --output oci:DIR: no staging directory or destination left', T, async () => {
       const full = await freshDir('full-out', 'size=2m');
-      const run = await runCli(['normalize', `oci:${big}`, '--output', `oci:${join(full, 'out')}`], { tmp });
+      const run = await runWithTmp(['normalize', `oci:${big}`, '--output', `oci:${join(full, 'out')}`], { tmp });
       expect(run.code, run.stderr).toBe(74);
       expect(run.stderr).toMatch(new RegExp(`^oci-repro: error: .*${full}/\\.oci-repro-[^/]+/layer-0: no space left on device \\(hint: [^)]+\\)\\n$`));
       expect(await readdir(full)).toEqual([]);
@@ -192,7 +181,7 @@ describe.skipIf(!canMount())('the environment refuses a write: exit 74, nothing 
     it('for an oci-archive destination: names the destination', T, async () => {
       const full = await freshDir('full-out', 'size=2m');
       const dest = join(full, 'out.tar');
-      const run = await runCli(['normalize', `oci:${small}`, '--output', `oci-archive:${dest}`], { tmp });
+      const run = await runWithTmp(['normalize', `oci:${small}`, '--output', `oci-archive:${dest}`], { tmp });
       expect(run.code, run.stderr).toBe(74);
       expect(run.stderr).toMatch(new RegExp(`^oci-repro: error: writing oci-archive:${dest}: cannot write ${dest}: no space left on device`));
       expect(await readdir(full)).toEqual([]);
@@ -200,7 +189,7 @@ describe.skipIf(!canMount())('the environment refuses a write: exit 74, nothing 
 
     it('the same archive on a disk with room is written', T, async () => {
       const roomy = await freshDir('roomy-out', 'size=64m');
-      const run = await runCli(['normalize', `oci:${small}`, '--output', `oci-archive:${join(roomy, 'out.tar')}`], { tmp });
+      const run = await runWithTmp(['normalize', `oci:${small}`, '--output', `oci-archive:${join(roomy, 'out.tar')}`], { tmp });
       expect(run.code, run.stderr).toBe(0);
       expect(await readdir(roomy)).toEqual(['out.tar']);
     });
@@ -210,7 +199,7 @@ describe.skipIf(!canMount())('the environment refuses a write: exit 74, nothing 
     it('as the destination: refused before any layer is read', T, async () => {
       const readOnly = await freshDir('ro-out', 'size=1m,ro');
       const dest = join(readOnly, 'out');
-      const run = await runCli(['normalize', `oci:${small}`, '--output', `oci:${dest}`], { tmp });
+      const run = await runWithTmp(['normalize', `oci:${small}`, '--output', `oci:${dest}`], { tmp });
       expect(run.code, run.stderr).toBe(74);
       expect(run.stderr).toBe(
         `oci-repro: error: writing oci:${dest}: cannot write ${dest}: read-only file system (hint: the file system is mounted read-only; choose a writable destination)\n`,
@@ -219,7 +208,7 @@ describe.skipIf(!canMount())('the environment refuses a write: exit 74, nothing 
 
     it('as TMPDIR, for the spool', T, async () => {
       const readOnly = await freshDir('ro-tmp', 'size=1m,ro');
-      const run = await runCli(['verify', `oci:${big}`, `oci:${big}`], { tmp: readOnly });
+      const run = await runWithTmp(['verify', `oci:${big}`, `oci:${big}`], { tmp: readOnly });
       expect(run.code, run.stderr).toBe(74);
       expect(run.stderr).toContain(`cannot create the spool in ${readOnly}: read-only file system`);
     });
@@ -233,7 +222,7 @@ describe.skipIf(!canMount())('the environment refuses a write: exit 74, nothing 
       const [userTmp, home] = [await freshDir('user-tmp'), await freshDir('home')];
       await Promise.all([chmod(userTmp, 0o777), chmod(home, 0o777)]);
       const dest = join(locked, 'out.tar');
-      const run = await runCli(['normalize', `oci:${small}`, '--output', `oci-archive:${dest}`], { tmp: userTmp, uid: nobody, home });
+      const run = await runWithTmp(['normalize', `oci:${small}`, '--output', `oci-archive:${dest}`], { tmp: userTmp, uid: nobody, home });
       expect(run.code, run.stderr).toBe(74);
       expect(run.stderr).toBe(
         `oci-repro: error: writing oci-archive:${dest}: cannot write ${dest}: permission denied (hint: choose a destination this user may write to)\n`,
@@ -245,7 +234,7 @@ describe.skipIf(!canMount())('the environment refuses a write: exit 74, nothing 
     it('reading stays "source unavailable": exit 4', T, async () => {
       const [userTmp, home] = [await freshDir('user-tmp'), await freshDir('home')];
       await Promise.all([chmod(userTmp, 0o777), chmod(home, 0o777), chmod(smallArchive, 0o600)]);
-      const run = await runCli(['normalize', `docker-archive:${smallArchive}`], { tmp: userTmp, uid: nobody, home });
+      const run = await runWithTmp(['normalize', `docker-archive:${smallArchive}`], { tmp: userTmp, uid: nobody, home });
       expect(run.code, run.stderr).toBe(4);
       expect(run.stderr).toContain('permission denied');
     });

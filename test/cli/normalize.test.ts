@@ -1,37 +1,17 @@
 // `oci-repro normalize` through the real binary (bin/run.js over dist/): what it prints, what it writes,
 // and its exit codes. What the printed digests are is checked against skopeo reading the written image.
-import { execFile } from 'node:child_process';
 import { cp, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../../src/image/digest.js';
 import { loadImage } from '../../src/sources/index.js';
 import { buildImage, legacyDockerArchiveFiles, singleImageLayout, TempDir, type BuiltImage } from '../helpers/images.js';
 import { skipWithoutTools, skopeoInspectConfig, skopeoInspectRaw } from '../helpers/real-tools.js';
 import { buildTar, readTar, shuffled, withOwnerNames, type TestEntry } from '../helpers/tar.js';
+import { runCli, type CliRun } from '../helpers/cli.js';
 
-const bin = fileURLToPath(new URL('../../bin/run.js', import.meta.url));
 // Every test spawns the binary, several at once; a loaded shared machine takes several times the usual.
 const T = { timeout: 60_000 };
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<Run> {
-  const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0', ...options.env };
-  // Only the runs that set it see SOURCE_DATE_EPOCH, whatever the environment of the test process.
-  if (options.env?.SOURCE_DATE_EPOCH === undefined) delete env.SOURCE_DATE_EPOCH;
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env, cwd: options.cwd }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 /** The sha256 printed after `label` at the start of a line. */
 function printed(stdout: string, label: string): string {
@@ -117,7 +97,7 @@ interface NormalizeJson {
 }
 
 /** normalize of the layout without --output, in text and JSON: every other test compares with these. */
-let digestOnly: Run;
+let digestOnly: CliRun;
 let digestOnlyJson: NormalizeJson;
 
 describe('normalize without --output', () => {
@@ -127,7 +107,7 @@ describe('normalize without --output', () => {
   beforeAll(async () => {
     [cwd, tmp] = [await freshDir('cwd'), await freshDir('tmp')];
     layoutBefore = await listing(layout);
-    let json: Run;
+    let json: CliRun;
     [digestOnly, json] = await Promise.all([
       runCli(['normalize', `oci:${layout}`], { cwd, env: { TMPDIR: tmp } }),
       runCli(['normalize', archive, '--json']),
@@ -208,7 +188,7 @@ const outputs = [
 const layerType = { gzip: 'tar+gzip', zstd: 'tar+zstd', none: 'tar' } as const;
 
 describe.skipIf(skipWithoutTools('skopeo'))('normalize --output: the printed digests are those of the written image', () => {
-  const runs: { out: string; run: Run }[] = [];
+  const runs: { out: string; run: CliRun }[] = [];
   beforeAll(async () => {
     const outs = await Promise.all(outputs.map(() => freshDir('out')));
     const done = await Promise.all(
@@ -254,7 +234,7 @@ describe('usage errors: exit 2, one line on stderr, nothing written', () => {
     { name: 'a compressed archive output', args: (out) => ['-o', join(out, 'x.tar.gz')], pattern: /compressed archives are not written/ },
     { name: 'an output in a directory that does not exist', args: (out) => ['-o', join(out, 'missing', 'x.tar')], pattern: /parent directory .* does not exist/ },
   ];
-  const results: { out: string; text: Run; json?: Run }[] = [];
+  const results: { out: string; text: CliRun; json?: CliRun }[] = [];
   beforeAll(async () => {
     const outs = await Promise.all(cases.map(() => freshDir('usage')));
     const runs = await Promise.all(
@@ -371,7 +351,7 @@ describe('the epoch: SOURCE_DATE_EPOCH is honoured, --epoch wins, seconds and RF
         env: { SOURCE_DATE_EPOCH: 'last tuesday' },
       }),
     ]);
-    const parse = (run: Run) => {
+    const parse = (run: CliRun) => {
       expect(run.code, run.stderr).toBe(0);
       return JSON.parse(run.stdout) as { canonicalDigest: string; options: { epoch: number } };
     };

@@ -4,12 +4,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImage, singleImageLayout, TempDir } from '../helpers/images.js';
 import { syntheticTar, type SyntheticFile } from '../helpers/tar.js';
+import { binPath, cliEnv } from '../helpers/cli.js';
 
-const bin = fileURLToPath(new URL('../../bin/run.js', import.meta.url));
 const T = { timeout: 120_000 };
 
 // 24 files of 8 MiB (~200 MB): pseudo-random bytes in 64 KiB periods, more than deflate's 32 KiB
@@ -54,7 +53,7 @@ interface Started {
 }
 
 function start(args: string[], tmp: string): Started {
-  const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, TMPDIR: tmp, FORCE_COLOR: '0' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [binPath, ...args], { env: cliEnv({ TMPDIR: tmp }), stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) =>

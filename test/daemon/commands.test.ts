@@ -2,34 +2,21 @@
 // `system service` serves that store's Docker Engine API on a unix socket, and inspect, verify and
 // normalize read the image through DOCKER_HOST. buildah's own image ID and docker-archive export are the
 // oracles; normalize --output docker:// then pushes what the daemon held to a real registry.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TempDir } from '../helpers/images.js';
 import { buildahBuild, buildahPush, skipWithoutTools, skopeoInspectConfig, skopeoInspectRaw, type BuildahBuild } from '../helpers/real-tools.js';
 import { startRegistry, type RunningRegistry } from '../helpers/registry.js';
 import { sha256Of } from '../helpers/digest.js';
-
-const bin = fileURLToPath(new URL('../../bin/run.js', import.meta.url));
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { runCli, type CliRun } from '../helpers/cli.js';
 
 let dir: TempDir;
 
-function runCli(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const merged: NodeJS.ProcessEnv = { ...process.env, HOME: dir.path, DOCKER_CONFIG: dir.join('no-docker-config'), ...env, FORCE_COLOR: '0' };
-  delete merged.OCI_REPRO_CREDS;
-  return new Promise((resolveRun) => {
-    execFile(process.execPath, [bin, ...args], { env: merged, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
-      resolveRun({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
-  });
+/** The binary with an empty HOME and Docker config, so no credentials of this machine leak in. */
+function hermeticCli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return runCli(args, { env: { HOME: dir.path, DOCKER_CONFIG: dir.join('no-docker-config'), ...env } });
 }
 
 function printed(stdout: string, label: string): string {
@@ -84,9 +71,9 @@ describe.skipIf(skipWithoutTools('buildah', 'podman', 'docker-registry', 'skopeo
 
   it('inspect docker-daemon:NAME (DOCKER_HOST): the image ID buildah wrote; a missing image is exit 4', async () => {
     const [found, missing, noDaemon] = await Promise.all([
-      runCli(['inspect', `docker-daemon:${build.name}`, '--json'], { DOCKER_HOST: dockerHost }),
-      runCli(['inspect', 'docker-daemon:localhost/no-such-image:1'], { DOCKER_HOST: dockerHost }),
-      runCli(['inspect', `docker-daemon:${build.name}`], { DOCKER_HOST: `unix://${dir.join('absent.sock')}` }),
+      hermeticCli(['inspect', `docker-daemon:${build.name}`, '--json'], { DOCKER_HOST: dockerHost }),
+      hermeticCli(['inspect', 'docker-daemon:localhost/no-such-image:1'], { DOCKER_HOST: dockerHost }),
+      hermeticCli(['inspect', `docker-daemon:${build.name}`], { DOCKER_HOST: `unix://${dir.join('absent.sock')}` }),
     ]);
     expect(found.stderr).toBe('');
     expect(found.code).toBe(0);
@@ -101,7 +88,7 @@ describe.skipIf(skipWithoutTools('buildah', 'podman', 'docker-registry', 'skopeo
   });
 
   it('verify docker-daemon:NAME against buildah\'s docker-archive export: identical (exit 0)', async () => {
-    const run = await runCli(['verify', `docker-daemon:${build.name}`, `docker-archive:${archive}`, '--format', 'json'], { DOCKER_HOST: dockerHost });
+    const run = await hermeticCli(['verify', `docker-daemon:${build.name}`, `docker-archive:${archive}`, '--format', 'json'], { DOCKER_HOST: dockerHost });
     expect(run.code).toBe(0);
     const report = JSON.parse(run.stdout) as { verdict: string; a: { imageId: string; canonicalDigest: string }; b: { imageId: string; canonicalDigest: string } };
     expect(report.verdict).toBe('identical');
@@ -113,8 +100,8 @@ describe.skipIf(skipWithoutTools('buildah', 'podman', 'docker-registry', 'skopeo
   it('normalize docker-daemon:NAME: the canonical digest of the archive copy; --output docker:// pushes it, skopeo agrees', async () => {
     const target = `docker://${registry.host}/from-daemon:1`;
     const [pushed, local] = await Promise.all([
-      runCli(['normalize', `docker-daemon:${build.name}`, '--output', target], { DOCKER_HOST: dockerHost }),
-      runCli(['normalize', `docker-archive:${archive}`]),
+      hermeticCli(['normalize', `docker-daemon:${build.name}`, '--output', target], { DOCKER_HOST: dockerHost }),
+      hermeticCli(['normalize', `docker-archive:${archive}`]),
     ]);
     expect(pushed.stderr).toBe('');
     expect(pushed.code).toBe(0);

@@ -47,8 +47,23 @@ export function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.P
 
 /** Runs `bin/run.js args...` and resolves when it exits; never rejects. */
 export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliRun> {
+  return run(process.execPath, [binPath, ...args], options);
+}
+
+/**
+ * Runs `bin/run.js args...` under `script` (util-linux), which gives it a pseudo-terminal; `redirect`
+ * (shell syntax, e.g. `2>/dev/null` or `>out.txt`) sends a stream elsewhere. What the terminal shows
+ * comes back as stdout. Tests skip without `script` (skipWithoutTools('script')).
+ */
+export function runCliInTerminal(args: readonly string[], redirect: string, options: CliOptions = {}): Promise<CliRun> {
+  const quote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
+  const command = `${[process.execPath, binPath, ...args].map(quote).join(' ')} ${redirect}`;
+  return run('script', ['-qec', command, '/dev/null'], options);
+}
+
+function run(file: string, args: readonly string[], options: CliOptions): Promise<CliRun> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [binPath, ...args], {
+    const child = spawn(file, args, {
       cwd: options.cwd,
       env: cliEnv(options.env),
       uid: options.uid,

@@ -5,8 +5,6 @@
  * differ again (so the rule, not luck, made them equal). Negative pairs differ in content and must
  * keep different canonical digests.
  */
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadImage } from '../../src/sources/index.js';
 import { normalizeImage, type NormalizeResult } from '../../src/normalize/run.js';
@@ -45,6 +43,7 @@ import {
   withSubSecondMtimes,
   type TestEntry,
 } from '../helpers/tar.js';
+import { runCli } from '../helpers/cli.js';
 
 const allRules: RuleName[] = [...configRuleNames, ...layerRuleNames];
 
@@ -662,17 +661,10 @@ describe('epoch and clamp', () => {
 // ---------------------------------------------------------------------------------------------
 // The same options through the binary: --epoch, SOURCE_DATE_EPOCH, --clamp, --disable
 
-const bin = fileURLToPath(new URL('../../bin/run.js', import.meta.url));
-
-function cliNormalize(args: string[], env: NodeJS.ProcessEnv = {}): Promise<NormalizeResult> {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0', ...env };
-  if (!('SOURCE_DATE_EPOCH' in env)) delete childEnv.SOURCE_DATE_EPOCH;
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [bin, 'normalize', ...args, '--json'], { env: childEnv }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`normalize ${args.join(' ')} failed: ${stderr}`));
-      else resolve(JSON.parse(stdout) as NormalizeResult);
-    });
-  });
+async function cliNormalize(args: string[], env: Record<string, string> = {}): Promise<NormalizeResult> {
+  const run = await runCli(['normalize', ...args, '--json'], { env });
+  if (run.code !== 0) throw new Error(`normalize ${args.join(' ')} failed: ${run.stderr}`);
+  return JSON.parse(run.stdout) as NormalizeResult;
 }
 
 describe('normalize flags through the binary', () => {

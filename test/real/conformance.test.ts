@@ -13,10 +13,8 @@
  * Forms of every A build: buildah push to docker-archive:, oci-archive:, oci: and dir:, and podman save
  * as docker-archive, oci-archive, oci-dir and docker-dir.
  */
-import { execFile } from 'node:child_process';
 import { lstat, mkdir, readFile, readlink, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultNormalizeOptions } from '../../src/normalize/options.js';
 import { normalizeImage } from '../../src/normalize/run.js';
@@ -38,8 +36,7 @@ import {
   type BuildahBuild,
   type ContextFile,
 } from '../helpers/real-tools.js';
-
-const binRun = fileURLToPath(new URL('../../bin/run.js', import.meta.url));
+import { runCli } from '../helpers/cli.js';
 
 const richDockerfile = `FROM scratch
 ADD base.tar /
@@ -166,14 +163,7 @@ function sleep(ms: number): Promise<void> {
   return new Promise((done) => setTimeout(done, ms));
 }
 
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(process.execPath, [binRun, ...args], { encoding: 'utf8', timeout: 120_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-      done({ code, stdout, stderr });
-    });
-  });
-}
+const cli = (args: string[]) => runCli(args, { timeout: 120_000 });
 
 const neutralizedCauses = (report: Report) =>
   [...new Set(report.differences.filter((d) => d.neutralized).map((d) => d.cause?.id ?? 'none'))].sort();

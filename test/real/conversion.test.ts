@@ -22,8 +22,8 @@ import {
   type BuildahBuild,
   type ConfigJson,
 } from '../helpers/real-tools.js';
-import { runCli, type Run } from '../verify/fixtures.js';
 import { sha256Of } from '../helpers/digest.js';
+import { runCli, type CliRun } from '../helpers/cli.js';
 
 const T = { timeout: 120_000 };
 
@@ -54,14 +54,14 @@ const dockerToOci = {} as Record<Name, { docker: string; oci: string }>;
 /** Per image: its OCI-format build as an OCI layout, and that converted to a docker-archive by skopeo. */
 const ociToDocker = {} as Record<Exclude<Name, 'healthcheck'>, { oci: string; docker: string }>;
 
-const verify = async (a: string, b: string): Promise<{ run: Run; report: Report }> => {
-  const run = await runCli(['verify', a, b, '--format', 'json', '--all-differences'], out);
+const verify = async (a: string, b: string): Promise<{ run: CliRun; report: Report }> => {
+  const run = await runCli(['verify', a, b, '--format', 'json', '--all-differences'], { cwd: out });
   expect(run.stderr).toBe('');
   return { run, report: JSON.parse(run.stdout) as Report };
 };
 
 const canonicalDigest = async (reference: string): Promise<string> => {
-  const run = await runCli(['normalize', reference, '--json'], out);
+  const run = await runCli(['normalize', reference, '--json'], { cwd: out });
   expect(run.code, run.stderr).toBe(0);
   return (JSON.parse(run.stdout) as { canonicalDigest: string }).canonicalDigest;
 };
@@ -132,7 +132,7 @@ describe.skipIf(skipWithoutTools('buildah', 'skopeo', 'umoci'))('format conversi
 
   it('with empty-values and container-config disabled the conversion shows again', T, async () => {
     const { docker, oci } = dockerToOci.rich;
-    const run = await runCli(['verify', docker, oci, '--disable', 'empty-values', '--disable', 'container-config'], out);
+    const run = await runCli(['verify', docker, oci, '--disable', 'empty-values', '--disable', 'container-config'], { cwd: out });
     expect(run.code).toBe(1);
     expect(run.stdout).toContain('NOT REPRODUCIBLE');
   });
@@ -167,7 +167,7 @@ describe.skipIf(skipWithoutTools('buildah', 'skopeo', 'umoci'))('format conversi
     const { docker } = dockerToOci.scratch;
     const config = await configOf(docker);
     expect(config.rootfs).toEqual({ type: 'layers' });
-    const run = await runCli(['inspect', docker, '--json'], out);
+    const run = await runCli(['inspect', docker, '--json'], { cwd: out });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain('"layers": []');
   });
@@ -179,7 +179,7 @@ describe.skipIf(skipWithoutTools('buildah', 'skopeo', 'umoci'))('format conversi
   ] as const)('a FROM scratch image normalized into %s loads in skopeo (and umoci), with the canonical digest', T, async (format, destination) => {
     const source = dockerToOci.scratch.docker;
     const base = join(out, `normalized-scratch-${format}`);
-    const run = await runCli(['normalize', source, '--output', destination(base), '--json'], out);
+    const run = await runCli(['normalize', source, '--output', destination(base), '--json'], { cwd: out });
     expect(run.code, run.stderr).toBe(0);
     const { canonicalDigest: digest } = JSON.parse(run.stdout) as { canonicalDigest: string };
     const reference = format === 'oci' ? `oci:${base}:latest` : format === 'oci-archive' ? `oci-archive:${base}.tar:latest` : `docker-archive:${base}.tar`;

@@ -1,45 +1,45 @@
 // The CI gate end to end: real image pairs, the real binary, every exit code a pipeline acts on.
-import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Report } from '../../src/report/model.js';
 import type { ExpectReport } from '../../src/verify/expect.js';
 import { TempDir } from '../helpers/images.js';
 import { skipWithoutTools } from '../helpers/real-tools.js';
-import { bin, cliEnv, runCli, writeImagePairs, type ImagePair, type PairName, type Run } from './fixtures.js';
+import { writeImagePairs, type ImagePair, type PairName } from './fixtures.js';
+import { runCli, runCliInTerminal, type CliRun } from '../helpers/cli.js';
 
 const ansi = /\u001b\[/;
 
 let dir: TempDir;
 let pairs: Record<PairName, ImagePair>;
 // Each spawn costs about a second of CPU (oclif start-up): a command line is run once and its result shared.
-const runs = new Map<string, Promise<Run>>();
+const runs = new Map<string, Promise<CliRun>>();
 const verify = (args: string[]) => {
   const key = JSON.stringify(args);
-  if (!runs.has(key)) runs.set(key, runCli(['verify', ...args], dir.path));
+  if (!runs.has(key)) runs.set(key, runCli(['verify', ...args], { cwd: dir.path }));
   return runs.get(key)!;
 };
 const verifyPair = (name: PairName, args: string[] = []) => verify([pairs[name].a, pairs[name].b, ...args]);
 
-function parseReport<T = Report>(run: Run): T {
+function parseReport<T = Report>(run: CliRun): T {
   // JSON.parse of all of stdout: exactly one document, nothing before or after it.
   return JSON.parse(run.stdout) as T;
 }
 
 /** Exit 0 or 1 is a verdict: the report is on stdout and stderr stays empty (no progress, no warnings). */
-function expectVerdict(run: Run, code: 0 | 1): void {
+function expectVerdict(run: CliRun, code: 0 | 1): void {
   expect(run.stderr).toBe('');
   expect(run.code).toBe(code);
 }
 
 /** An error: one line on stderr and nothing on stdout; with --json, one error document on stdout. */
-function expectErrorLine(run: Run, code: number, pattern: RegExp): void {
+function expectErrorLine(run: CliRun, code: number, pattern: RegExp): void {
   expect(run.code).toBe(code);
   expect(run.stdout).toBe('');
   expect(run.stderr).toMatch(/^oci-repro: error: [^\n]+\n$/);
   expect(run.stderr).toMatch(pattern);
 }
-function expectErrorJson(run: Run, code: number, pattern: RegExp): void {
+function expectErrorJson(run: CliRun, code: number, pattern: RegExp): void {
   expect(run.code).toBe(code);
   expect(run.stderr).toBe('');
   const { error } = parseReport<{ error: { code: string; message: string; exitCode: number } }>(run);
@@ -318,16 +318,8 @@ describe('terminals: colour and progress', () => {
     }
   });
 
-  /** Runs the CLI under `script`, which gives it a pseudo-terminal; `redirect` sends stdout or stderr to a file. */
-  function underTerminal(args: string[], redirect: string): Promise<Run> {
-    const quote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
-    const command = [process.execPath, bin, 'verify', ...args].map(quote).join(' ') + ` ${redirect}`;
-    return new Promise((resolve) => {
-      execFile('script', ['-qec', command, '/dev/null'], { cwd: dir.path, env: cliEnv() }, (error, stdout, stderr) => {
-        resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
-      });
-    });
-  }
+  /** verify under a pseudo-terminal; `redirect` sends stdout or stderr to a file. */
+  const underTerminal = (args: string[], redirect: string) => runCliInTerminal(['verify', ...args], redirect, { cwd: dir.path });
 
   it('stdout a TTY: the text report is coloured; stderr a file: no progress', async (context) => {
     if (skipWithoutTools('script')) context.skip('script (util-linux) not installed');

@@ -12,7 +12,6 @@
  *   differences than a report lists (20 per layer and cause);
  * - scratch-docker, scratch-oci: real buildah FROM scratch builds without layers, checked in.
  */
-import { execFile } from 'node:child_process';
 import { copyFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { gzip as pakoGzip } from 'pako';
@@ -306,28 +305,3 @@ export async function writeManyMtimesPair(dir: TempDir, count: number, changed: 
   return { a: `oci-archive:${name}-a.tar`, b: `oci-archive:${name}-b.tar` };
 }
 
-// --- running the real binary (bin/run.js over dist/) from the pairs' directory, as a CI job would ---
-
-export const bin = fileURLToPath(new URL('../../bin/run.js', import.meta.url));
-
-export interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** The environment of the spawned CLI: ours without the colour switches, so the default is what is tested. */
-export function cliEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env = { ...process.env, ...extra };
-  for (const name of ['FORCE_COLOR', 'NO_COLOR']) if (!(name in extra)) delete env[name];
-  return env;
-}
-
-export function runCli(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { cwd, env: cliEnv(env), maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}

@@ -13,7 +13,8 @@ import { toolVersion } from '../../src/version.js';
 import { checkGolden } from '../helpers/golden.js';
 import { TempDir } from '../helpers/images.js';
 import { skipWithoutTools } from '../helpers/real-tools.js';
-import { runCli, writeImagePairs, writeManyChangesPair, type ImagePair, type PairName, type Run } from './fixtures.js';
+import { writeImagePairs, writeManyChangesPair, type ImagePair, type PairName } from './fixtures.js';
+import { runCli, type CliRun } from '../helpers/cli.js';
 
 const formats = { text: 'txt', markdown: 'md', junit: 'xml', json: 'json' } as const;
 type Format = keyof typeof formats;
@@ -48,11 +49,11 @@ function withFixedToolVersion(output: string, format: Format): string {
 let dir: TempDir;
 let pairs: Record<PairName, ImagePair>;
 // One spawn per pair and format (each costs about a second of CPU: oclif start-up), shared by the tests.
-const runs = new Map<string, Promise<Run>>();
+const runs = new Map<string, Promise<CliRun>>();
 const key = (pair: PairName, format: Format) => `${pair}.${formats[format]}`;
-function output(pair: PairName, format: Format): Promise<Run> {
+function output(pair: PairName, format: Format): Promise<CliRun> {
   if (!runs.has(key(pair, format))) {
-    runs.set(key(pair, format), runCli(['verify', pairs[pair].a, pairs[pair].b, '--format', format], dir.path));
+    runs.set(key(pair, format), runCli(['verify', pairs[pair].a, pairs[pair].b, '--format', format], { cwd: dir.path }));
   }
   return runs.get(key(pair, format))!;
 }
@@ -115,7 +116,7 @@ describe('the text report of different layer counts', () => {
 describe('neutralized differences beyond the cap', () => {
   it('are counted in the JSON report, and --all-differences lists every one', async () => {
     const capped = JSON.parse((await output('many-mtimes', 'json')).stdout) as Report;
-    const run = await runCli(['verify', pairs['many-mtimes'].a, pairs['many-mtimes'].b, '--format', 'json', '--all-differences'], dir.path);
+    const run = await runCli(['verify', pairs['many-mtimes'].a, pairs['many-mtimes'].b, '--format', 'json', '--all-differences'], { cwd: dir.path });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(1);
     const all = JSON.parse(run.stdout) as Report;
@@ -133,7 +134,7 @@ describe('neutralized differences beyond the cap', () => {
 describe('markdown for a pull-request comment', () => {
   it(`stays under GitHub's ${githubCommentLimit}-character limit with 5000 changed files`, async () => {
     const pair = await writeManyChangesPair(dir, 5000);
-    const run = await runCli(['verify', pair.a, pair.b, '--format', 'markdown'], dir.path);
+    const run = await runCli(['verify', pair.a, pair.b, '--format', 'markdown'], { cwd: dir.path });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(1);
     expect(Buffer.byteLength(run.stdout, 'utf8')).toBeLessThan(githubCommentLimit);

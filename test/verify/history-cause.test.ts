@@ -15,7 +15,7 @@ import { TempDir } from '../helpers/images.js';
 import { buildFixture, editConfig, writeInForm, type FixtureSpec } from '../helpers/noise.js';
 import { type BuildahBuild, buildahBuild, buildahPush, skipWithoutTools } from '../helpers/real-tools.js';
 import type { TestEntry } from '../helpers/tar.js';
-import { runCli } from './fixtures.js';
+import { runCli } from '../helpers/cli.js';
 
 const mtime = new Date('2024-01-15T08:00:00Z');
 const entries = (files: Record<string, string>): TestEntry[] =>
@@ -65,7 +65,7 @@ describe('a changed Dockerfile step, on pairs built in code', () => {
     expect(report.layers.map((layer) => layer.status)).toEqual(['identical', 'identical']);
     expect(report.layers[1]?.a?.step).not.toBe(report.layers[1]?.b?.step);
 
-    const run = await runCli(['verify', a, b], dir.path);
+    const run = await runCli(['verify', a, b], { cwd: dir.path });
     expect(run.stderr).toBe('');
     expect(run.code).toBe(1);
     expect(run.stdout).toContain('a Dockerfile step differs (the Dockerfile or its build args changed) [dockerfile-changed]');

@@ -14,7 +14,6 @@
 import { execFile } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultNormalizeOptions } from '../../src/normalize/options.js';
 import type { Difference, ImageSide, Report } from '../../src/report/model.js';
@@ -34,6 +33,7 @@ import {
   type ManifestJson,
 } from '../helpers/real-tools.js';
 import { validateReport } from '../helpers/report-schema.js';
+import { runCli, type CliRun } from '../helpers/cli.js';
 
 const T = { timeout: 60_000 };
 
@@ -361,22 +361,6 @@ function diffoscopeLayers(tarA: string, tarB: string): Promise<DiffoscopeNames> 
 
 // ---------------------------------------------------------------------------------------------
 // The CLI
-
-interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-const bin = fileURLToPath(new URL('../../bin/run.js', import.meta.url));
-
-function runCli(args: string[]): Promise<CliRun> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { ...process.env, FORCE_COLOR: '0' }, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 // Shared assertions
