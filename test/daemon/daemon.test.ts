@@ -6,22 +6,12 @@ import { readdir, readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OciReproError } from '../../src/errors.js';
 import { daemonImageName, daemonSocketPath, loadDaemonImage } from '../../src/sources/daemon.js';
 import { loadImage } from '../../src/sources/index.js';
 import { buildImage, legacyDockerArchiveFiles, TempDir, type BuiltImage } from '../helpers/images.js';
 import { makeTar } from '../helpers/tar.js';
 import { makeTempDir, removeTempDir, runTool, skipWithoutTools } from '../helpers/real-tools.js';
-
-async function caught(promise: Promise<unknown>): Promise<OciReproError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof OciReproError) return error;
-    throw error;
-  }
-  throw new Error('expected an error');
-}
+import { caughtError } from '../helpers/errors.js';
 
 let dir: TempDir;
 let image: BuiltImage;
@@ -59,14 +49,14 @@ describe('references and DOCKER_HOST', () => {
     const before = process.env.DOCKER_HOST;
     process.env.DOCKER_HOST = `unix://${dir.join('absent.sock')}`;
     try {
-      const error = await caught(loadImage('docker-daemon:alpine'));
+      const error = await caughtError(loadImage('docker-daemon:alpine'));
       expect(error.exitCode).toBe(4);
       expect(error.message).toMatch(/^docker-daemon:alpine: cannot reach the container daemon/);
     } finally {
       if (before === undefined) delete process.env.DOCKER_HOST;
       else process.env.DOCKER_HOST = before;
     }
-    const named = await caught(loadDaemonImage('docker-daemon:alpine', 'alpine', { dockerHost: `unix://${dir.join('no.sock')}` }));
+    const named = await caughtError(loadDaemonImage('docker-daemon:alpine', 'alpine', { dockerHost: `unix://${dir.join('no.sock')}` }));
     expect(named.exitCode).toBe(4);
     expect(named.message).toContain('no.sock');
     expect(named.hint).toMatch(/DOCKER_HOST/);
@@ -114,7 +104,7 @@ describe('a fake daemon on a unix socket', () => {
   it('an image the daemon does not have is exit 4 (not found), and leaves no temp file', async () => {
     const temp = dir.join('exports-404');
     await import('node:fs/promises').then((fs) => fs.mkdir(temp, { recursive: true }));
-    const error = await caught(loadDaemonImage('docker-daemon:nope', 'nope', { dockerHost: `unix://${socket}`, tempDir: temp }));
+    const error = await caughtError(loadDaemonImage('docker-daemon:nope', 'nope', { dockerHost: `unix://${socket}`, tempDir: temp }));
     expect(error.code).toBe('NOT_FOUND');
     expect(error.exitCode).toBe(4);
     expect(paths.at(-1)).toBe('/v1.41/images/nope%3Alatest/get');
@@ -123,7 +113,7 @@ describe('a fake daemon on a unix socket', () => {
 
   it('a daemon that stops sending mid-export is exit 4, not a hang', async () => {
     const started = Date.now();
-    const error = await caught(loadDaemonImage('docker-daemon:stall:v1', 'stall:v1', { dockerHost: `unix://${socket}`, timeoutMs: 300 }));
+    const error = await caughtError(loadDaemonImage('docker-daemon:stall:v1', 'stall:v1', { dockerHost: `unix://${socket}`, timeoutMs: 300 }));
     expect(error.exitCode).toBe(4);
     expect(Date.now() - started).toBeLessThan(3000);
   });
@@ -171,7 +161,7 @@ describe.skipIf(skipWithoutTools('podman'))('podman system service as the daemon
         for (const layer of loaded.layers) for await (const _chunk of await layer.openTar()) void _chunk;
         await loaded.close();
       }
-      const missing = await caught(loadImage('docker-daemon:example/absent:v1'));
+      const missing = await caughtError(loadImage('docker-daemon:example/absent:v1'));
       expect(missing.code).toBe('NOT_FOUND');
     } finally {
       if (before === undefined) delete process.env.DOCKER_HOST;

@@ -8,7 +8,6 @@ import { buffer } from 'node:stream/consumers';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OciReproError } from '../../src/errors.js';
 import {
   COMPRESS_BLOCK_SIZE,
   GZIP_HEADER,
@@ -22,6 +21,7 @@ import type { Compression } from '../../src/image/media-types.js';
 // Big buffers are compared by digest: vitest's deep equality walks a Buffer element by element, slowly.
 import { sha256Hex } from '../helpers/digest.js';
 import { buildTar } from '../helpers/tar.js';
+import { caughtError } from '../helpers/errors.js';
 
 const inCi = /^(true|1)$/i.test(process.env.CI ?? '');
 const updateGolden = process.env.UPDATE_GOLDEN === '1';
@@ -107,16 +107,6 @@ async function decompress(data: Buffer, declared: Compression | undefined, what 
 }
 
 /** Rejection of a promise, for asserting on the error's fields. */
-async function failureOf(promise: Promise<unknown>): Promise<OciReproError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(OciReproError);
-    return error as OciReproError;
-  }
-  throw new Error('expected a failure');
-}
-
 const makeTar = () =>
   buildTar([
     { name: 'etc/hostname', mtime: new Date(0), content: 'builder\n' },
@@ -337,7 +327,7 @@ describe('openDecompressed', () => {
   });
 
   it('rejects gzip declared for a plain tar', async () => {
-    const error = await failureOf(decompress(await makeTar(), 'gzip', 'layer 1 of a.tar'));
+    const error = await caughtError(decompress(await makeTar(), 'gzip', 'layer 1 of a.tar'));
     expect(error.code).toBe('BAD_INPUT');
     expect(error.exitCode).toBe(3);
     expect(error.message).toBe('layer 1 of a.tar: media type says gzip but the blob starts with a tar header (it is not compressed)');
@@ -345,31 +335,31 @@ describe('openDecompressed', () => {
 
   it('rejects none declared for gzip or zstd data', async () => {
     const gz = await compress(await makeTar(), 'gzip');
-    const gzError = await failureOf(decompress(gz, 'none', 'layer 2'));
+    const gzError = await caughtError(decompress(gz, 'none', 'layer 2'));
     expect(gzError.exitCode).toBe(3);
     expect(gzError.message).toBe('layer 2: media type says uncompressed but the blob starts with gzip data');
-    const zstError = await failureOf(decompress(await compress(await makeTar(), 'zstd'), 'none', 'layer 3'));
+    const zstError = await caughtError(decompress(await compress(await makeTar(), 'zstd'), 'none', 'layer 3'));
     expect(zstError.message).toBe('layer 3: media type says uncompressed but the blob starts with zstd data');
   });
 
   it('rejects the other compression and an empty blob', async () => {
     const gz = await compress(Buffer.from('x'), 'gzip');
-    expect((await failureOf(decompress(gz, 'zstd', 'l'))).message).toBe('l: media type says zstd but the blob starts with gzip data');
-    expect((await failureOf(decompress(Buffer.alloc(0), 'gzip', 'l'))).message).toBe('l: media type says gzip but the blob is empty');
-    const odd = await failureOf(decompress(Buffer.from('{"not":"a layer"}'), 'gzip', 'l'));
+    expect((await caughtError(decompress(gz, 'zstd', 'l'))).message).toBe('l: media type says zstd but the blob starts with gzip data');
+    expect((await caughtError(decompress(Buffer.alloc(0), 'gzip', 'l'))).message).toBe('l: media type says gzip but the blob is empty');
+    const odd = await caughtError(decompress(Buffer.from('{"not":"a layer"}'), 'gzip', 'l'));
     expect(odd.message).toBe('l: media type says gzip but the blob starts with bytes 7b 22 6e 6f 74 22 3a 22');
   });
 
   it('refuses xz data, which no layer media type declares', async () => {
     const xz = Buffer.concat([Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]), Buffer.alloc(100)]);
-    const error = await failureOf(decompress(xz, undefined, 'layer.tar'));
+    const error = await caughtError(decompress(xz, undefined, 'layer.tar'));
     expect(error.code).toBe('UNSUPPORTED');
     expect(error.message).toBe('layer.tar: the blob starts with xz data, which layers cannot use');
   });
 
   it('fails truncated gzip as a corrupt archive (exit code 3)', async () => {
     const gz = await compress(mixedSample(400_000, 9), 'gzip');
-    const error = await failureOf(decompress(gz.subarray(0, gz.length >> 1), 'gzip', 'layer 4'));
+    const error = await caughtError(decompress(gz.subarray(0, gz.length >> 1), 'gzip', 'layer 4'));
     expect(error.code).toBe('CORRUPT_ARCHIVE');
     expect(error.exitCode).toBe(3);
     expect(error.message).toBe('layer 4: corrupt gzip data (unexpected end of file)');
@@ -380,23 +370,23 @@ describe('openDecompressed', () => {
     const gz = await compress(mixedSample(400_000, 10), 'gzip');
     const garbled = Buffer.from(gz);
     for (let i = 1000; i < 1100; i++) garbled[i] = 0xaa;
-    const error = await failureOf(decompress(garbled, 'gzip', 'layer 5'));
+    const error = await caughtError(decompress(garbled, 'gzip', 'layer 5'));
     expect(error.code).toBe('CORRUPT_ARCHIVE');
     expect(error.message).toMatch(/^layer 5: corrupt gzip data \(.+\)$/);
     const badCrc = Buffer.from(gz);
     badCrc[badCrc.length - 6]! ^= 0xff;
-    expect((await failureOf(decompress(badCrc, 'gzip', 'layer 5'))).message).toBe('layer 5: corrupt gzip data (incorrect data check)');
+    expect((await caughtError(decompress(badCrc, 'gzip', 'layer 5'))).message).toBe('layer 5: corrupt gzip data (incorrect data check)');
   });
 
   it('fails corrupt and truncated zstd', async () => {
     const zst = await compress(mixedSample(400_000, 11), 'zstd');
     const garbled = Buffer.from(zst);
     for (let i = 1000; i < 1100; i++) garbled[i] = 0xaa;
-    const error = await failureOf(decompress(garbled, 'zstd', 'layer 6'));
+    const error = await caughtError(decompress(garbled, 'zstd', 'layer 6'));
     expect(error.code).toBe('CORRUPT_ARCHIVE');
     expect(error.exitCode).toBe(3);
     expect(error.message).toMatch(/^layer 6: corrupt zstd data \([a-z].+\)$/);
-    const truncated = await failureOf(decompress(zst.subarray(0, zst.length >> 1), 'zstd', 'layer 6'));
+    const truncated = await caughtError(decompress(zst.subarray(0, zst.length >> 1), 'zstd', 'layer 6'));
     expect(truncated.code).toBe('CORRUPT_ARCHIVE');
     expect(truncated.hint).toBe('the blob may be truncated');
   });

@@ -4,7 +4,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { OciReproError } from '../../src/errors.js';
 import { normalizeImage, type NormalizeResult } from '../../src/normalize/run.js';
 import { defaultNormalizeOptions } from '../../src/normalize/options.js';
 import { verifyImages } from '../../src/verify/verify.js';
@@ -14,7 +13,8 @@ import { buildFixture, withManifestAnnotations, writeInForm, type FixtureSpec } 
 import { buildahBuild, buildahPush, cleanupTempDirs, runTool, skipWithoutTools, type BuildahBuild } from '../helpers/real-tools.js';
 import type { TestEntry } from '../helpers/tar.js';
 import { startRegistry } from '../helpers/registry.js';
-import { runCli } from '../verify/fixtures.js';
+import { runCli } from '../helpers/cli.js';
+import { caughtError } from '../helpers/errors.js';
 
 const baseDate = '2020-02-02T02:02:02Z';
 // Another base was built at another time: its files' mtimes differ too (a difference normalization would neutralize).
@@ -59,15 +59,6 @@ async function readLayout(path: string) {
   };
   const fileDigests = await Promise.all(manifest.layers.map(async (layer) => sha256Of(await blob(layer.digest))));
   return { manifest, config, fileDigests };
-}
-
-async function failure(promise: Promise<unknown>): Promise<OciReproError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(OciReproError);
-  return error as OciReproError;
 }
 
 let dir: TempDir;
@@ -141,7 +132,7 @@ describe('normalize --base-layers N', () => {
   });
 
   it('more layers than the image has: exit 3', async () => {
-    const error = await failure(normalize(childRef, { base: { kind: 'layers', count: 3 } }));
+    const error = await caughtError(normalize(childRef, { base: { kind: 'layers', count: 3 } }));
     expect(error.exitCode).toBe(3);
   });
 });
@@ -157,21 +148,21 @@ describe('normalize --base REF', () => {
   it('on another base: exit 3, "A is not built on REF: layer 0 differs", nothing written', async () => {
     const otherBase = await writeInForm(dir, 'other-base', await buildFixture(baseSpec('alpine')), 'oci directory');
     const out = dir.join('not-written.oci');
-    const error = await failure(normalize(childRef, { base: { kind: 'reference', reference: otherBase }, output: `oci:${out}` }));
+    const error = await caughtError(normalize(childRef, { base: { kind: 'reference', reference: otherBase }, output: `oci:${out}` }));
     expect(error.exitCode).toBe(3);
     expect(error.line).toContain(`${childRef} is not built on ${otherBase}: layer 0 differs`);
     await expect(readFile(join(out, 'index.json'))).rejects.toThrow();
   });
 
   it('through the binary: the text names the kept base; a wrong base exits 3 with one line', async () => {
-    const run = await runCli(['normalize', childRef, '--base', baseRef], dir.path);
+    const run = await runCli(['normalize', childRef, '--base', baseRef], { cwd: dir.path });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/layer 0 diff_id .*\(base layer, kept as is\)/);
     expect(run.stdout).toContain(`base              ${baseRef} (1 layer, 1 history entry kept as is)`);
-    const wrong = await runCli(['normalize', childRef, '--base', otherBaseChildRef], dir.path);
+    const wrong = await runCli(['normalize', childRef, '--base', otherBaseChildRef], { cwd: dir.path });
     expect(wrong.code).toBe(3);
     expect(wrong.stderr.trim().split('\n')).toHaveLength(1);
-    const both = await runCli(['normalize', childRef, '--base', baseRef, '--base-layers', '1'], dir.path);
+    const both = await runCli(['normalize', childRef, '--base', baseRef, '--base-layers', '1'], { cwd: dir.path });
     expect(both.code).toBe(2);
   });
 });
@@ -198,7 +189,7 @@ describe('normalize --base auto', () => {
   });
 
   it('without annotations: exit 3 naming the flags to use', async () => {
-    const error = await failure(normalize(childRef, { base: { kind: 'auto' } }));
+    const error = await caughtError(normalize(childRef, { base: { kind: 'auto' } }));
     expect(error.exitCode).toBe(3);
     expect(error.line).toContain('--base REF');
   });
@@ -228,10 +219,10 @@ describe('verify --base-layers: same or different base', () => {
   });
 
   it('--base REF on verify: A must be built on it, B on another base is a finding (exit 1), not an error', async () => {
-    const run = await runCli(['verify', childRef, otherBaseChildRef, '--base', baseRef], dir.path);
+    const run = await runCli(['verify', childRef, otherBaseChildRef, '--base', baseRef], { cwd: dir.path });
     expect(run.code, run.stderr).toBe(1);
     expect(run.stdout).toContain('the base image changed');
-    const refused = await runCli(['verify', otherBaseChildRef, childRef, '--base', baseRef], dir.path);
+    const refused = await runCli(['verify', otherBaseChildRef, childRef, '--base', baseRef], { cwd: dir.path });
     expect(refused.code).toBe(3);
   });
 });
@@ -273,7 +264,7 @@ describe.skipIf(skipWithoutTools('buildah', 'skopeo'))('a real buildah pair on a
       layers: { digest: string }[];
     };
     const out = dir.join('real-normalized.oci');
-    const run = await runCli(['normalize', refs[0], '--base', baseRef, '--json', '--output', `oci:${out}`], dir.path);
+    const run = await runCli(['normalize', refs[0], '--base', baseRef, '--json', '--output', `oci:${out}`], { cwd: dir.path });
     expect(run.code, run.stderr).toBe(0);
     const result = JSON.parse(run.stdout) as NormalizeResult;
     expect(result.base?.layers).toBe(1);
@@ -283,12 +274,12 @@ describe.skipIf(skipWithoutTools('buildah', 'skopeo'))('a real buildah pair on a
     expect(written.manifest.layers[1].digest).not.toBe(baseManifest.layers[0].digest);
     // Without --base the base layer is rewritten into a blob no registry shares with the base.
     const rewritten = dir.join('real-rewritten.oci');
-    const without = await runCli(['normalize', refs[0], '--output', `oci:${rewritten}`], dir.path);
+    const without = await runCli(['normalize', refs[0], '--output', `oci:${rewritten}`], { cwd: dir.path });
     expect(without.code, without.stderr).toBe(0);
     expect((await readLayout(rewritten)).manifest.layers[0].digest).not.toBe(baseManifest.layers[0].digest);
 
-    const plain = await runCli(['verify', refs[0], refs[1], '--format', 'json'], dir.path);
-    const withBase = await runCli(['verify', refs[0], refs[1], '--base', baseRef, '--format', 'json'], dir.path);
+    const plain = await runCli(['verify', refs[0], refs[1], '--format', 'json'], { cwd: dir.path });
+    const withBase = await runCli(['verify', refs[0], refs[1], '--base', baseRef, '--format', 'json'], { cwd: dir.path });
     expect(withBase.code, withBase.stderr).toBe(0);
     expect((JSON.parse(withBase.stdout) as { verdict: string }).verdict).toBe('reproducible');
     expect((JSON.parse(plain.stdout) as { verdict: string }).verdict).toBe('reproducible');

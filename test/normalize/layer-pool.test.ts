@@ -10,7 +10,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { compress as zstdCompress } from 'zstd-napi';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { OciReproError, withContext } from '../../src/errors.js';
+import { withContext } from '../../src/errors.js';
 import type { Image } from '../../src/image/image.js';
 import { analyzeImage, createLayerPool, type AnalyzeOptions, type ImageAnalysis } from '../../src/normalize/image.js';
 import { normalizeLayer } from '../../src/normalize/layer.js';
@@ -20,6 +20,7 @@ import { loadImage } from '../../src/sources/index.js';
 import { buildImage, singleImageLayout, TempDir, type BuiltImage, type LayerCompression } from '../helpers/images.js';
 import { sha256Of } from '../helpers/digest.js';
 import { buildTar, shuffled, syntheticTar, withMtimes, type TestEntry } from '../helpers/tar.js';
+import { caughtError } from '../helpers/errors.js';
 
 let dir: TempDir;
 const normalize = defaultNormalizeOptions;
@@ -76,16 +77,6 @@ function forwarded(image: Image): Image {
 
 async function analyze(reference: string, options: Partial<AnalyzeOptions>, via: 'file' | 'forwarded' = 'file'): Promise<ImageAnalysis> {
   return withImage(reference, (image) => analyzeImage(via === 'file' ? image : forwarded(image), { normalize, ...options }));
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<OciReproError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(OciReproError);
-    return error as OciReproError;
-  }
-  throw new Error('expected a failure');
 }
 
 let several: string;
@@ -301,10 +292,10 @@ describe('errors from a worker', () => {
       const directory = dir.join(`err-${_name.replace(/\W+/g, '-')}-${output}`);
       await import('node:fs/promises').then((fs) => fs.mkdir(directory, { recursive: true }));
       const options = output ? { output: { compression: 'gzip' as const, directory } } : {};
-      const local = await failureOf(analyze(reference, { workers: 'never', ...options }));
+      const local = await caughtError(analyze(reference, { workers: 'never', ...options }));
       expect(local.line).toMatch(expected);
       for (const via of ['file', 'forwarded'] as const) {
-        const remote = await failureOf(analyze(reference, { workers: 'always', ...options }, via));
+        const remote = await caughtError(analyze(reference, { workers: 'always', ...options }, via));
         expect(remote.line, `output ${output}, blob ${via}`).toBe(local.line);
         expect(remote.code).toBe(local.code);
         expect(remote.exitCode).toBe(local.exitCode);
@@ -312,7 +303,7 @@ describe('errors from a worker', () => {
       }
     }
     // And the line the plain openTar pass gives.
-    const plain = await failureOf(
+    const plain = await caughtError(
       withImage(reference, async (image) => {
         const layer = image.layers[0];
         const what = `layer 0 (${layer.descriptor.digest}) of ${reference}`;

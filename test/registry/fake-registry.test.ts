@@ -3,23 +3,13 @@ import { createHash } from 'node:crypto';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { delimiter } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { OciReproError } from '../../src/errors.js';
 import { loadImage } from '../../src/sources/index.js';
 import { loadRegistryImage, type RegistryLoadOptions } from '../../src/sources/registry.js';
 import { buildImage, buildIndex, TempDir, type BuiltImage } from '../helpers/images.js';
 import { makeTar } from '../helpers/tar.js';
 import { FakeRegistry, type FakeRegistryOptions } from './fake-registry.js';
 import { sha256Of, sha256OfStream } from '../helpers/digest.js';
-
-async function caught(promise: Promise<unknown>): Promise<OciReproError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof OciReproError) return error;
-    throw error;
-  }
-  throw new Error('expected an error');
-}
+import { caughtError } from '../helpers/errors.js';
 
 function publish(registry: FakeRegistry, image: BuiltImage, ...tags: string[]): string {
   for (const blob of [...image.layers, image.config]) registry.blobs.set(blob.digest, blob.bytes);
@@ -92,7 +82,7 @@ describe('pull from a registry', () => {
     await pullAndCheck(`docker://${registry.host}/app@${digest}`, image);
     const other = sha256Of('something else');
     registry.manifests.set(other, { bytes: image.manifest.bytes, mediaType: image.manifest.mediaType });
-    const error = await caught(loadImage(`docker://${registry.host}/app@${other}`));
+    const error = await caughtError(loadImage(`docker://${registry.host}/app@${other}`));
     expect(error.exitCode).toBe(3);
     expect(error.message).toMatch(/digest mismatch/);
   });
@@ -104,7 +94,7 @@ describe('pull from a registry', () => {
     bad[bad.length - 20] ^= 0xff;
     registry.blobs.set(image.layers[0]!.digest, bad);
     const loaded = await loadImage(`docker://${registry.host}/app`);
-    const error = await caught(sha256OfStream(await loaded.layers[0]!.openBlob()));
+    const error = await caughtError(sha256OfStream(await loaded.layers[0]!.openBlob()));
     expect(error.exitCode).toBe(3);
     expect(error.message).toContain(image.layers[0]!.digest);
     await loaded.close();
@@ -113,11 +103,11 @@ describe('pull from a registry', () => {
   it('unknown tag and unknown blob are exit 4 (not found)', async () => {
     const registry = await startFake();
     publish(registry, image, 'v1');
-    const error = await caught(loadImage(`docker://${registry.host}/app:nope`));
+    const error = await caughtError(loadImage(`docker://${registry.host}/app:nope`));
     expect(error.code).toBe('NOT_FOUND');
     expect(error.exitCode).toBe(4);
     registry.blobs.delete(image.config.digest);
-    const missing = await caught(loadImage(`docker://${registry.host}/app:v1`));
+    const missing = await caughtError(loadImage(`docker://${registry.host}/app:v1`));
     expect(missing.exitCode).toBe(4);
   });
 
@@ -138,13 +128,13 @@ describe('pull from a registry', () => {
     expect(loaded.config.digest).toBe(arm.config.digest);
     expect(loaded.index?.digest).toBe(index.digest);
     await loaded.close();
-    const error = await caught(loadImage(`docker://${registry.host}/app:multi`));
+    const error = await caughtError(loadImage(`docker://${registry.host}/app:multi`));
     expect(error.exitCode).toBe(2);
   });
 
   it('reference syntax errors are exit 2', async () => {
     for (const bad of ['docker://127.0.0.1:5000', 'docker://Upper/Case', 'docker://x/y:bad tag', 'docker://x/y@sha256:123']) {
-      const error = await caught(loadImage(bad));
+      const error = await caughtError(loadImage(bad));
       expect(error.exitCode, bad).toBe(2);
     }
   });
@@ -176,7 +166,7 @@ describe('bearer tokens and credentials', () => {
   it('a wrong password is exit 4 (AUTH) and the message holds no secret', async () => {
     const registry = await startFake({ bearer: creds });
     publish(registry, image, 'latest');
-    const error = await caught(loadRegistryImage('docker://x', `${registry.host}/app`, { creds: `${creds.username}:wrong-${creds.password}`, retries: 0 }));
+    const error = await caughtError(loadRegistryImage('docker://x', `${registry.host}/app`, { creds: `${creds.username}:wrong-${creds.password}`, retries: 0 }));
     expect(error.code).toBe('AUTH');
     expect(error.exitCode).toBe(4);
     const everything = `${error.line} ${String(error.cause)} ${JSON.stringify(error.data ?? {})}`;
@@ -188,7 +178,7 @@ describe('bearer tokens and credentials', () => {
   it('no credentials where they are required is exit 4 with a hint to log in', async () => {
     const registry = await startFake({ bearer: creds });
     publish(registry, image, 'latest');
-    const error = await caught(loadRegistryImage('docker://x', `${registry.host}/app`, { env: { HOME: dir.path }, retries: 0 }));
+    const error = await caughtError(loadRegistryImage('docker://x', `${registry.host}/app`, { env: { HOME: dir.path }, retries: 0 }));
     expect(error.code).toBe('AUTH');
     expect(error.hint).toMatch(/docker login|--creds/);
   });
@@ -256,7 +246,7 @@ describe('retries and timeouts', () => {
       }
       return false;
     };
-    const error = await caught(loadRegistryImage('docker://x', `${registry.host}/app`, { retries: 2, retryBaseDelayMs: 10 }));
+    const error = await caughtError(loadRegistryImage('docker://x', `${registry.host}/app`, { retries: 2, retryBaseDelayMs: 10 }));
     expect(error.exitCode).toBe(4);
     expect(error.message).toMatch(/503.*after 3 attempts/);
     expect(registry.requests.filter((r) => r.url.includes('/manifests/'))).toHaveLength(3);
@@ -273,7 +263,7 @@ describe('retries and timeouts', () => {
       return false;
     };
     const started = Date.now();
-    const error = await caught(loadRegistryImage('docker://x', `${registry.host}/app`, { retries: 3, maxRetryDelayMs: 2000 }));
+    const error = await caughtError(loadRegistryImage('docker://x', `${registry.host}/app`, { retries: 3, maxRetryDelayMs: 2000 }));
     expect(Date.now() - started).toBeLessThan(1500);
     expect(error.exitCode).toBe(4);
     expect(error.line).toMatch(/429.*hint: the registry asked to retry after 3600/);
@@ -293,7 +283,7 @@ describe('retries and timeouts', () => {
     };
     const loaded = await loadRegistryImage('docker://x', `${registry.host}/app`, { timeoutMs: 300, retries: 0 });
     const started = Date.now();
-    const error = await caught(sha256OfStream(await loaded.layers[1]!.openBlob()));
+    const error = await caughtError(sha256OfStream(await loaded.layers[1]!.openBlob()));
     expect(Date.now() - started).toBeLessThan(3000);
     expect(error.exitCode).toBe(4);
     expect(error.message).toMatch(/stopped/);
@@ -303,7 +293,7 @@ describe('retries and timeouts', () => {
   it('a registry that never answers a request times out (exit 4)', async () => {
     const registry = await startFake();
     registry.intercept = (req) => req.url!.includes('/manifests/'); // swallowed: no answer at all
-    const error = await caught(loadRegistryImage('docker://x', `${registry.host}/app`, { timeoutMs: 300, retries: 1, retryBaseDelayMs: 10 }));
+    const error = await caughtError(loadRegistryImage('docker://x', `${registry.host}/app`, { timeoutMs: 300, retries: 1, retryBaseDelayMs: 10 }));
     expect(error.exitCode).toBe(4);
     expect(error.message).toMatch(/no answer/);
     expect(registry.requests.filter((r) => r.url.includes('/manifests/'))).toHaveLength(2);

@@ -2,7 +2,7 @@
 // 127.0.0.1 (plain, htpasswd, token auth with JWTs the registry itself checks, TLS), with skopeo as the
 // independent oracle and a recording proxy in front of the registry so requests are counted on the wire,
 // not by our own client.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createPrivateKey, randomBytes, sign, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
@@ -10,7 +10,6 @@ import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OciReproError } from '../../src/errors.js';
 import { pushImage } from '../../src/registry/push.js';
 import { loadRegistryImage } from '../../src/sources/registry.js';
 import { buildImage, buildIndex, layoutFiles, TempDir, type BuiltImage } from '../helpers/images.js';
@@ -25,8 +24,9 @@ const pushable = (image: BuiltImage) => ({
 import { findRegistryBinary, startRegistry, type RunningRegistry } from '../helpers/registry.js';
 import { runTool, skipWithoutTools, skopeoCopy, skopeoInspectConfig, skopeoInspectRaw } from '../helpers/real-tools.js';
 import { sha256Of, sha256OfStream } from '../helpers/digest.js';
+import { runCli, type CliRun } from '../helpers/cli.js';
+import { caughtError } from '../helpers/errors.js';
 
-const bin = fileURLToPath(new URL('../../bin/run.js', import.meta.url));
 const example = (name: string) => fileURLToPath(new URL(`../../examples/${name}`, import.meta.url));
 // Each test spawns the binary a few times; a shared, loaded machine can take several times the usual.
 const slowMachineTimeout = 120_000;
@@ -41,31 +41,9 @@ let dir: TempDir;
 /** An empty Docker config and HOME, so no credentials of the machine running the tests leak in. */
 let hermetic: NodeJS.ProcessEnv;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs bin/run.js; env values set to undefined are removed from the inherited environment. */
-function runCli(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
-  const merged: NodeJS.ProcessEnv = { ...process.env, OCI_REPRO_CREDS: undefined, SSL_CERT_FILE: undefined, ...hermetic, ...env, FORCE_COLOR: '0' };
-  for (const key of Object.keys(merged)) if (merged[key] === undefined) delete merged[key];
-  return new Promise((resolveRun) => {
-    execFile(process.execPath, [bin, ...args], { env: merged, maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
-      resolveRun({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
-
-async function caught(promise: Promise<unknown>): Promise<OciReproError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof OciReproError) return error;
-    throw error;
-  }
-  throw new Error('expected an error');
+/** The binary with the hermetic HOME and Docker config and no SSL_CERT_FILE; undefined removes a variable. */
+function runHermetic(args: string[], env: Record<string, string | undefined> = {}): Promise<CliRun> {
+  return runCli(args, { env: { SSL_CERT_FILE: undefined, ...hermetic, ...env } });
 }
 
 /** A line of normalize's text output: `manifest digest   sha256:...`. */
@@ -163,7 +141,7 @@ describe.skipIf(skipWithoutTools('docker-registry', 'skopeo'))('the commands on 
 
   it('inspect docker://: the identity chain skopeo sees; the manifest GET accepts OCI and Docker media types', async () => {
     const before = proxy.requests.length;
-    const run = await runCli(['inspect', `docker://${proxy.host}/hello/a:1`, '--json']);
+    const run = await runHermetic(['inspect', `docker://${proxy.host}/hello/a:1`, '--json']);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const identity = JSON.parse(run.stdout) as { manifestDigest: string; imageId: string; layers: { digest: string }[] };
@@ -185,7 +163,7 @@ describe.skipIf(skipWithoutTools('docker-registry', 'skopeo'))('the commands on 
     const port = registry.host.split(':')[1];
     const references = [`docker://${registry.host}/hello/a@${sha256Of(raw.bytes)}`, `docker://localhost:${port}/hello/a:1`];
     // runCli never rejects, so running them together leaves no rejection unhandled.
-    const runs = await Promise.all(references.map((reference) => runCli(['inspect', reference, '--json'])));
+    const runs = await Promise.all(references.map((reference) => runHermetic(['inspect', reference, '--json'])));
     for (const [i, reference] of references.entries()) {
       const run = runs[i]!;
       expect(run.stderr, reference).toBe('');
@@ -197,7 +175,7 @@ describe.skipIf(skipWithoutTools('docker-registry', 'skopeo'))('the commands on 
   it('verify: the registry image against its skopeo docker-archive copy is identical (exit 0)', async () => {
     const copy = dir.join('hello-a-from-registry.tar');
     await skopeoCopy(`docker://${registry.host}/hello/a:1`, `docker-archive:${copy}:hello/a:1`, registry.skopeoArgs('src'));
-    const run = await runCli(['verify', `docker://${registry.host}/hello/a:1`, `docker-archive:${copy}`, '--format', 'json']);
+    const run = await runHermetic(['verify', `docker://${registry.host}/hello/a:1`, `docker-archive:${copy}`, '--format', 'json']);
     expect(run.code).toBe(0);
     const report = JSON.parse(run.stdout) as {
       verdict: string;
@@ -215,8 +193,8 @@ describe.skipIf(skipWithoutTools('docker-registry', 'skopeo'))('the commands on 
     const other = buildImage({ layers: [{ tar: await makeTar([{ name: 'other', content: 'not hello' }]) }] });
     await pushImage(`docker://${registry.host}/other:1`, pushable(other));
     const [rebuild, differs] = await Promise.all([
-      runCli(['verify', `docker://${registry.host}/hello/a:1`, `docker-archive:${example('build-b.tar')}`, '--format', 'json']),
-      runCli(['verify', `docker://${registry.host}/hello/a:1`, `docker://${registry.host}/other:1`, '--format', 'json']),
+      runHermetic(['verify', `docker://${registry.host}/hello/a:1`, `docker-archive:${example('build-b.tar')}`, '--format', 'json']),
+      runHermetic(['verify', `docker://${registry.host}/hello/a:1`, `docker://${registry.host}/other:1`, '--format', 'json']),
     ]);
     expect(rebuild.code).toBe(0);
     expect((JSON.parse(rebuild.stdout) as { verdict: string }).verdict).toBe('reproducible');
@@ -226,8 +204,8 @@ describe.skipIf(skipWithoutTools('docker-registry', 'skopeo'))('the commands on 
 
   it('normalize docker://: the same canonical digest as normalize of the local archive', async () => {
     const [remote, local] = await Promise.all([
-      runCli(['normalize', `docker://${registry.host}/hello/a:1`]),
-      runCli(['normalize', `docker-archive:${example('build-a.tar')}`]),
+      runHermetic(['normalize', `docker://${registry.host}/hello/a:1`]),
+      runHermetic(['normalize', `docker-archive:${example('build-a.tar')}`]),
     ]);
     expect(remote.code).toBe(0);
     expect(local.code).toBe(0);
@@ -237,7 +215,7 @@ describe.skipIf(skipWithoutTools('docker-registry', 'skopeo'))('the commands on 
   it('normalize --output docker://: skopeo finds the printed manifest digest; a rebuild pushed twice sends nothing on the wire', async () => {
     const target = `docker://${proxy.host}/hello/normalized:1`;
     const before = proxy.requests.length;
-    const first = await runCli(['normalize', `docker-archive:${example('build-a.tar')}`, '--output', target]);
+    const first = await runHermetic(['normalize', `docker-archive:${example('build-a.tar')}`, '--output', target]);
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
     const manifestDigest = printed(first.stdout, 'manifest digest');
@@ -252,7 +230,7 @@ describe.skipIf(skipWithoutTools('docker-registry', 'skopeo'))('the commands on 
 
     for (const source of [example('build-a.tar'), example('build-b.tar')]) {
       const mark = proxy.requests.length;
-      const again = await runCli(['normalize', `docker-archive:${source}`, '--output', target]);
+      const again = await runHermetic(['normalize', `docker-archive:${source}`, '--output', target]);
       expect(again.code).toBe(0);
       expect(printed(again.stdout, 'manifest digest')).toBe(manifestDigest);
       const wire = proxy.requests.slice(mark);
@@ -275,8 +253,8 @@ describe.skipIf(skipWithoutTools('docker-registry', 'skopeo'))('the commands on 
     const layout = await dir.writeDirectory('multi-layout', layoutFiles({ manifests: [{ blob: index, annotations: { 'org.opencontainers.image.ref.name': 'multi' } }], blobs: index.blobs }));
     await skopeoCopy(`oci:${layout}:multi`, `docker://${registry.host}/multi:1`, ['--all', ...registry.skopeoArgs('dest')]);
     const [picked, ambiguous] = await Promise.all([
-      runCli(['inspect', `docker://${registry.host}/multi:1`, '--platform', 'linux/arm64', '--json']),
-      runCli(['inspect', `docker://${registry.host}/multi:1`]),
+      runHermetic(['inspect', `docker://${registry.host}/multi:1`, '--platform', 'linux/arm64', '--json']),
+      runHermetic(['inspect', `docker://${registry.host}/multi:1`]),
     ]);
     expect(picked.code).toBe(0);
     expect((JSON.parse(picked.stdout) as { imageId: string }).imageId).toBe(arm.config.digest);
@@ -285,7 +263,7 @@ describe.skipIf(skipWithoutTools('docker-registry', 'skopeo'))('the commands on 
   });
 
   it('an unknown tag is exit 4 through the binary, one line naming the reference', async () => {
-    const run = await runCli(['verify', `docker://${registry.host}/hello/a:no-such-tag`, `docker-archive:${example('build-a.tar')}`]);
+    const run = await runHermetic(['verify', `docker://${registry.host}/hello/a:no-such-tag`, `docker-archive:${example('build-a.tar')}`]);
     expect(run.code).toBe(4);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(run.stderr).toContain(`docker://${registry.host}/hello/a:no-such-tag`);
@@ -305,7 +283,7 @@ describe.skipIf(skipWithoutTools('docker-registry', 'skopeo'))('the commands on 
     bytes[1000] = bytes[1000] === 0x79 ? 0x7a : 0x79; // inside victim.txt's content
     await writeFile(data, bytes);
     const reference = `docker://${registry.host}/corrupt:1`;
-    const [normalize, verify] = await Promise.all([runCli(['normalize', reference]), runCli(['verify', reference, reference, '--json'])]);
+    const [normalize, verify] = await Promise.all([runHermetic(['normalize', reference]), runHermetic(['verify', reference, reference, '--json'])]);
     expect(normalize.code).toBe(3);
     expect(normalize.stderr).toContain(layer.digest);
     expect(normalize.stderr).toMatch(/digest mismatch/);
@@ -323,7 +301,7 @@ describe.skipIf(skipWithoutTools('docker-registry', 'skopeo'))('the commands on 
     try {
       const loaded = await loadRegistryImage('docker://stall', `${proxy.host}/stall:1`, { timeoutMs: 500, retries: 0, env: hermetic });
       const started = Date.now();
-      const error = await caught(sha256OfStream(await loaded.layers[0]!.openBlob()));
+      const error = await caughtError(sha256OfStream(await loaded.layers[0]!.openBlob()));
       expect(Date.now() - started).toBeLessThan(5000);
       expect(error.exitCode).toBe(4);
       expect(error.message).toMatch(/stopped/);
@@ -354,10 +332,10 @@ describe('plain HTTP only for loopback, as Docker does', () => {
 
   it.skipIf(!address)('is refused on a non-loopback address unless TLS verification is turned off', async () => {
     const host = `${address}:${(server!.address() as { port: number }).port}`;
-    const refused = await caught(loadRegistryImage(`docker://${host}/app:1`, `${host}/app:1`, { env: hermetic, retries: 0 }));
+    const refused = await caughtError(loadRegistryImage(`docker://${host}/app:1`, `${host}/app:1`, { env: hermetic, retries: 0 }));
     expect(refused.exitCode).toBe(4);
     expect(refused.message).toMatch(/does not speak TLS/);
-    const allowed = await caught(loadRegistryImage(`docker://${host}/app:1`, `${host}/app:1`, { env: hermetic, retries: 0, tlsVerify: false }));
+    const allowed = await caughtError(loadRegistryImage(`docker://${host}/app:1`, `${host}/app:1`, { env: hermetic, retries: 0, tlsVerify: false }));
     expect(allowed.code).toBe('NOT_FOUND'); // it got as far as asking for the manifest
     expect(allowed.message).toMatch(/manifest unknown/);
   });
@@ -381,8 +359,8 @@ describe.skipIf(skipWithoutTools('docker-registry', 'skopeo', 'openssl'))('TLS w
       [['--no-tls-verify'], {}],
     ] as [string[], Record<string, string>][];
     const [untrusted, ...runs] = await Promise.all([
-      runCli(['inspect', reference]),
-      ...trusted.map(([args, env]) => runCli(['inspect', reference, '--json', ...args], env)),
+      runHermetic(['inspect', reference]),
+      ...trusted.map(([args, env]) => runHermetic(['inspect', reference, '--json', ...args], env)),
     ]);
     expect(untrusted.code).toBe(4);
     expect(untrusted.stderr).toMatch(/TLS certificate not trusted/);
@@ -404,15 +382,15 @@ describe.skipIf(skipWithoutTools('docker-registry'))('htpasswd basic auth, throu
   it('--creds pushes; OCI_REPRO_CREDS and the Docker config auths read it back', async () => {
     const { username, password } = registry.credentials!;
     const reference = `docker://${registry.host}/private/hello:1`;
-    const push = await runCli(['normalize', `docker-archive:${example('build-a.tar')}`, '--output', reference, '--creds', `${username}:${password}`]);
+    const push = await runHermetic(['normalize', `docker-archive:${example('build-a.tar')}`, '--output', reference, '--creds', `${username}:${password}`]);
     expect(push.code).toBe(0);
     const digest = printed(push.stdout, 'manifest digest');
     const config = await dir.writeDirectory('htpasswd-config', [
       { name: 'config.json', content: JSON.stringify({ auths: { [registry.host]: { auth: Buffer.from(`${username}:${password}`).toString('base64') } } }) },
     ]);
     const [fromEnv, fromConfig] = await Promise.all([
-      runCli(['inspect', reference, '--json'], { OCI_REPRO_CREDS: `${username}:${password}` }),
-      runCli(['verify', reference, `docker-archive:${example('build-b.tar')}`, '--format', 'json'], { DOCKER_CONFIG: config }),
+      runHermetic(['inspect', reference, '--json'], { OCI_REPRO_CREDS: `${username}:${password}` }),
+      runHermetic(['verify', reference, `docker-archive:${example('build-b.tar')}`, '--format', 'json'], { DOCKER_CONFIG: config }),
     ]);
     expect(fromEnv.code).toBe(0);
     expect((JSON.parse(fromEnv.stdout) as { manifestDigest: string }).manifestDigest).toBe(digest);
@@ -426,8 +404,8 @@ describe.skipIf(skipWithoutTools('docker-registry'))('htpasswd basic auth, throu
     const reference = `docker://${registry.host}/private/hello:1`;
     const wrong = `${password}X`;
     const [anonymous, ...runs] = await Promise.all([
-      runCli(['inspect', reference]),
-      ...[false, true].map((json) => runCli(['inspect', reference, '--creds', `${username}:${wrong}`, ...(json ? ['--json'] : [])])),
+      runHermetic(['inspect', reference]),
+      ...[false, true].map((json) => runHermetic(['inspect', reference, '--creds', `${username}:${wrong}`, ...(json ? ['--json'] : [])])),
     ]);
     for (const run of runs) {
       expect(run.code).toBe(4);
@@ -557,13 +535,13 @@ describe.skipIf(skipWithoutTools('docker-registry', 'openssl'))('token auth: a r
   it('push and pull with a bearer token got with basic credentials; the token service saw them, output never does', async () => {
     const { username, password } = registry.credentials;
     const reference = `docker://${registry.host}/team/hello:1`;
-    const push = await runCli(['normalize', `docker-archive:${example('build-a.tar')}`, '--output', reference, '--creds', `${username}:${password}`]);
+    const push = await runHermetic(['normalize', `docker-archive:${example('build-a.tar')}`, '--output', reference, '--creds', `${username}:${password}`]);
     expect(push.stderr).toBe('');
     expect(push.code).toBe(0);
     const digest = printed(push.stdout, 'manifest digest');
     expect(registry.tokenRequests.some((r) => r.scope.includes('repository:team/hello:pull,push') && r.authorization?.startsWith('Basic '))).toBe(true);
 
-    const verify = await runCli(['verify', reference, `docker-archive:${example('build-b.tar')}`, '--format', 'json'], { OCI_REPRO_CREDS: `${username}:${password}` });
+    const verify = await runHermetic(['verify', reference, `docker-archive:${example('build-b.tar')}`, '--format', 'json'], { OCI_REPRO_CREDS: `${username}:${password}` });
     expect(verify.code).toBe(0);
     const report = JSON.parse(verify.stdout) as { verdict: string; a: { manifestDigest: string } };
     expect(report.verdict).toBe('reproducible');
@@ -575,8 +553,8 @@ describe.skipIf(skipWithoutTools('docker-registry', 'openssl'))('token auth: a r
     const { username, password } = registry.credentials;
     const wrong = `${password}X`;
     const [run, anonymous] = await Promise.all([
-      runCli(['inspect', `docker://${registry.host}/team/hello:1`, '--creds', `${username}:${wrong}`]),
-      runCli(['inspect', `docker://${registry.host}/team/hello:1`]),
+      runHermetic(['inspect', `docker://${registry.host}/team/hello:1`, '--creds', `${username}:${wrong}`]),
+      runHermetic(['inspect', `docker://${registry.host}/team/hello:1`]),
     ]);
     expect(run.code).toBe(4);
     expect(run.stderr).toMatch(/rejected the credentials from --creds/);

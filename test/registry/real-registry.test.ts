@@ -3,7 +3,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OciReproError } from '../../src/errors.js';
 import { pushImage, type PushImage, type PushOptions } from '../../src/registry/push.js';
 import type { OutputImage } from '../../src/sinks/output-image.js';
 import { loadImage } from '../../src/sources/index.js';
@@ -13,20 +12,11 @@ import { makeTar } from '../helpers/tar.js';
 import { skipWithoutTools, skopeoCopy, skopeoInspectRaw } from '../helpers/real-tools.js';
 import { startRegistry, type RunningRegistry } from '../helpers/registry.js';
 import { sha256OfStream } from '../helpers/digest.js';
+import { caughtError } from '../helpers/errors.js';
 
 // The sinks' OutputImage must be pushable as it is.
 const outputImageIsPushable = (image: OutputImage): PushImage => image;
 void outputImageIsPushable;
-
-async function caught(promise: Promise<unknown>): Promise<OciReproError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof OciReproError) return error;
-    throw error;
-  }
-  throw new Error('expected an error');
-}
 
 let dir: TempDir;
 let counter = 0;
@@ -152,11 +142,11 @@ describe.skipIf(skipWithoutTools('docker-registry', 'skopeo'))('a real registry 
   });
 
   it('an unknown tag or repository is exit 4 (not found)', async () => {
-    const tag = await caught(loadImage(`docker://${registry.host}/team/app:no-such-tag`));
+    const tag = await caughtError(loadImage(`docker://${registry.host}/team/app:no-such-tag`));
     expect(tag.code).toBe('NOT_FOUND');
     expect(tag.exitCode).toBe(4);
     expect(tag.message).toContain(`docker://${registry.host}/team/app:no-such-tag`);
-    const repository = await caught(loadImage(`docker://${registry.host}/no/such/repo:1`));
+    const repository = await caughtError(loadImage(`docker://${registry.host}/no/such/repo:1`));
     expect(repository.exitCode).toBe(4);
   });
 
@@ -170,7 +160,7 @@ describe.skipIf(skipWithoutTools('docker-registry', 'skopeo'))('a real registry 
     bytes[bytes.length - 30] ^= 0xff; // same length: only the digest can tell
     await writeFile(data, bytes);
     const loaded = await loadImage(`docker://${registry.host}/corrupt:1`);
-    const error = await caught(sha256OfStream(await loaded.layers[1]!.openBlob()));
+    const error = await caughtError(sha256OfStream(await loaded.layers[1]!.openBlob()));
     expect(error.exitCode).toBe(3);
     expect(error.message).toContain(layer.digest);
     await loaded.close();
@@ -221,7 +211,7 @@ describe.skipIf(skipWithoutTools('docker-registry'))('a real registry with htpas
       () => loadRegistryImage('docker://x', `${registry.host}/private:1`, { creds: `${username}:${wrong}`, env: {} }),
       () => pushImage(`docker://${registry.host}/private:2`, image.push, { creds: `${username}:${wrong}`, env: {} }),
     ]) {
-      const error = await caught(attempt());
+      const error = await caughtError(attempt());
       expect(error.code).toBe('AUTH');
       expect(error.exitCode).toBe(4);
       const text = `${error.line} ${String(error.cause)} ${error.stack}`;
@@ -231,7 +221,7 @@ describe.skipIf(skipWithoutTools('docker-registry'))('a real registry with htpas
   });
 
   it('no credentials: exit 4, authentication required', async () => {
-    const error = await caught(loadRegistryImage('docker://x', `${registry.host}/private:1`, { env: { HOME: dir.path } }));
+    const error = await caughtError(loadRegistryImage('docker://x', `${registry.host}/private:1`, { env: { HOME: dir.path } }));
     expect(error.code).toBe('AUTH');
     expect(error.message).toMatch(/authentication required/);
   });
@@ -256,7 +246,7 @@ describe.skipIf(skipWithoutTools('docker-registry', 'openssl'))('a real registry
 
   it('not trusted: a clear exit-4 error that names the certificate problem; tlsVerify false is the way out', async () => {
     await pushImage(`docker://${registry.host}/secure:1`, image.push, { caFile: registry.tls!.caFile, env: {} });
-    const error = await caught(loadRegistryImage('docker://x', `${registry.host}/secure:1`, { env: {} }));
+    const error = await caughtError(loadRegistryImage('docker://x', `${registry.host}/secure:1`, { env: {} }));
     expect(error.exitCode).toBe(4);
     expect(error.message).toMatch(/TLS certificate not trusted/);
     expect(error.hint).toMatch(/caFile|SSL_CERT_FILE/);

@@ -1,12 +1,12 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OciReproError } from '../../src/errors.js';
 import { loadImage } from '../../src/sources/index.js';
 import type { OutputImage } from '../../src/sinks/output-image.js';
 import { writeImage } from '../../src/sinks/write.js';
 import { TempDir } from '../helpers/images.js';
 import { buildFixture } from './fixture.js';
+import { caughtError } from '../helpers/errors.js';
 
 let dir: TempDir;
 let image: OutputImage;
@@ -25,15 +25,6 @@ async function freshParent(): Promise<string> {
   return parent;
 }
 
-async function failure(promise: Promise<unknown>): Promise<OciReproError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(OciReproError);
-  return error as OciReproError;
-}
-
 /** The image with layer 1 (written after layer 0) replaced. */
 function withSecondLayer(change: Partial<OutputImage['layers'][number]>): OutputImage {
   return { ...image, layers: image.layers.map((layer, i) => (i === 1 ? { ...layer, ...change } : layer)) };
@@ -50,7 +41,7 @@ describe('a failure mid-write leaves nothing at the destination or beside it', (
     it(`${format}: a layer file that does not exist`, async () => {
       const parent = await freshParent();
       const missing = join(dir.path, 'no-such-layer.tar.gz');
-      const error = await failure(writeImage(destination(parent), withSecondLayer({ path: missing })));
+      const error = await caughtError(writeImage(destination(parent), withSecondLayer({ path: missing })));
       expect(error.exitCode).toBe(4);
       expect(error.message).toContain(`writing ${destination(parent)}: layer 1 (${image.layers[1].digest}): reading ${missing}`);
       expect(await readdir(parent)).toEqual([]);
@@ -63,7 +54,7 @@ describe('a failure mid-write leaves nothing at the destination or beside it', (
       const bytes = Buffer.from(original);
       bytes[bytes.length - 1] ^= 0xff;
       await writeFile(tampered, bytes);
-      const error = await failure(writeImage(destination(parent), withSecondLayer({ path: tampered })));
+      const error = await caughtError(writeImage(destination(parent), withSecondLayer({ path: tampered })));
       expect(error.code).toBe('DIGEST_MISMATCH');
       expect(error.message).toMatch(/layer 1 .* hashes to sha256:[0-9a-f]{64}, its descriptor says/);
       expect(await readdir(parent)).toEqual([]);
@@ -75,7 +66,7 @@ describe('a failure mid-write leaves nothing at the destination or beside it', (
         const parent = await freshParent();
         const wrong = join(dir.path, `wrong-size-${counter}-${bytes.length}.tar.gz`);
         await writeFile(wrong, bytes);
-        const error = await failure(writeImage(destination(parent), withSecondLayer({ path: wrong })));
+        const error = await caughtError(writeImage(destination(parent), withSecondLayer({ path: wrong })));
         expect(error.code).toBe('DIGEST_MISMATCH');
         expect(error.message).toMatch(/bytes, its descriptor says \d+/);
         expect(await readdir(parent)).toEqual([]);
@@ -88,7 +79,7 @@ describe('a failure mid-write leaves nothing at the destination or beside it', (
         const parent = await freshParent();
         const wrong = join(dir.path, `wrong-size-temporary-${counter}-${bytes.length}.tar.gz`);
         await writeFile(wrong, bytes);
-        const error = await failure(writeImage(destination(parent), withSecondLayer({ path: wrong, temporary: true })));
+        const error = await caughtError(writeImage(destination(parent), withSecondLayer({ path: wrong, temporary: true })));
         expect(error.code).toBe('DIGEST_MISMATCH');
         expect(error.message).toMatch(/bytes, its descriptor says \d+/);
         expect(await readdir(parent)).toEqual([]);
@@ -97,7 +88,7 @@ describe('a failure mid-write leaves nothing at the destination or beside it', (
 
     it(`${format}: a read stream that errors (the layer path is a directory)`, async () => {
       const parent = await freshParent();
-      const error = await failure(writeImage(destination(parent), withSecondLayer({ path: dir.path })));
+      const error = await caughtError(writeImage(destination(parent), withSecondLayer({ path: dir.path })));
       expect(error.message).toContain(`reading ${dir.path}`);
       expect(await readdir(parent)).toEqual([]);
     });
@@ -107,7 +98,7 @@ describe('a failure mid-write leaves nothing at the destination or beside it', (
       const { reference } = await writeImage(destination(parent), image);
       const before = await readdir(parent);
       const broken = withSecondLayer({ path: join(dir.path, 'no-such-layer.tar.gz') });
-      await failure(writeImage(destination(parent), broken, { overwrite: true }));
+      await caughtError(writeImage(destination(parent), broken, { overwrite: true }));
       expect(await readdir(parent)).toEqual(before);
       const loaded = await loadImage(reference);
       expect(loaded.manifest?.digest).toBe(image.manifest.digest);
@@ -126,7 +117,7 @@ describe('a failure mid-write leaves nothing at the destination or beside it', (
       [{ ...image, manifest: { ...image.manifest, bytes: Buffer.from('{}') } }, /manifest is 2 bytes but its size says/],
     ];
     for (const [broken, message] of cases) {
-      const error = await failure(writeImage(`oci:${join(parent, 'layout')}`, broken));
+      const error = await caughtError(writeImage(`oci:${join(parent, 'layout')}`, broken));
       expect(error.exitCode).toBe(70);
       expect(error.message).toMatch(message);
     }

@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { extract as createExtract } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OciReproError } from '../../src/errors.js';
 import { sha256 } from '../../src/image/digest.js';
@@ -12,7 +10,7 @@ import { loadImage } from '../../src/sources/index.js';
 import { buildManifest, type OutputImage } from '../../src/sinks/output-image.js';
 import { writeImage } from '../../src/sinks/write.js';
 import { TempDir } from '../helpers/images.js';
-import { makeTar } from '../helpers/tar.js';
+import { makeTar, readTar } from '../helpers/tar.js';
 import { buildFixture, type Fixture } from './fixture.js';
 import { sha256OfStream } from '../helpers/digest.js';
 
@@ -31,50 +29,8 @@ let counter = 0;
 /** A fresh path in the temp dir. */
 const fresh = (name: string) => join(dir.path, `${counter++}-${name}`);
 
-interface TarEntry {
-  name: string;
-  type: string;
-  mode: number;
-  uid: number;
-  gid: number;
-  uname: string;
-  gname: string;
-  mtime: number;
-  size: number;
-  content: Buffer;
-}
-
-/** Every member of a (small) tar with its header fields and content, in archive order. */
-async function readTar(path: string): Promise<TarEntry[]> {
-  const extract = createExtract();
-  const entries: TarEntry[] = [];
-  extract.on('entry', (header, stream, next) => {
-    const chunks: Buffer[] = [];
-    stream.on('data', (chunk) => chunks.push(chunk as Buffer));
-    stream.on('end', () => {
-      entries.push({
-        name: header.name,
-        type: header.type ?? 'file',
-        mode: header.mode ?? 0,
-        uid: header.uid ?? -1,
-        gid: header.gid ?? -1,
-        uname: header.uname ?? '',
-        gname: header.gname ?? '',
-        mtime: header.mtime?.getTime() ?? -1,
-        size: header.size ?? 0,
-        content: Buffer.concat(chunks),
-      });
-      next();
-    });
-  });
-  const done = new Promise<void>((resolve, reject) => {
-    extract.on('finish', () => resolve());
-    extract.on('error', reject);
-  });
-  Readable.from([await readFile(path)]).pipe(extract);
-  await done;
-  return entries;
-}
+/** Every member of a (small) tar file with its header fields and content, in archive order. */
+const readTarFile = async (path: string) => readTar(await readFile(path));
 
 const formats = [
   { name: 'oci', destination: (path: string) => `oci:${path}:v1`, expectedReference: (path: string) => `oci:${path}:v1` },
@@ -170,7 +126,7 @@ describe('layout contents', () => {
   it('the docker-archive adds manifest.json and Docker-style names in index.json', async () => {
     const path = `${fresh('docker')}.tar`;
     await writeImage(`docker-archive:${path}:example/app:1.0`, image);
-    const entries = await readTar(path);
+    const entries = await readTarFile(path);
     const member = (name: string) => JSON.parse(entries.find((entry) => entry.name === name)!.content.toString('utf8'));
     const hex = (digest: string) => `blobs/sha256/${digest.slice('sha256:'.length)}`;
     expect(member('manifest.json')).toEqual([
@@ -212,7 +168,7 @@ describe('layout contents', () => {
     expect(await readdir(join(layout, 'blobs', 'sha256'))).not.toContain(foreign.digest.slice(7));
     const archive = `${fresh('foreign')}.tar`;
     await writeImage(`docker-archive:${archive}`, withForeign);
-    const saveManifest = JSON.parse((await readTar(archive)).find((entry) => entry.name === 'manifest.json')!.content.toString());
+    const saveManifest = JSON.parse((await readTarFile(archive)).find((entry) => entry.name === 'manifest.json')!.content.toString());
     expect(saveManifest[0].LayerSources).toEqual({
       [foreign.diffId]: { mediaType: MediaType.dockerForeignLayer, digest: foreign.digest, size: 12, urls: ['https://example.com/layer'] },
     });
@@ -281,7 +237,7 @@ describe('archives are deterministic', () => {
       expect(a.length % 512).toBe(0);
       expect(a.subarray(a.length - 1024).equals(Buffer.alloc(1024))).toBe(true);
 
-      const entries = await readTar(`${first}.tar`);
+      const entries = await readTarFile(`${first}.tar`);
       const names = entries.map((entry) => entry.name);
       expect(names).toEqual([...names].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y))));
       expect(names.slice(0, 2)).toEqual(['blobs/', 'blobs/sha256/']);
@@ -297,7 +253,7 @@ describe('archives are deterministic', () => {
     const tar = fresh('same-as-archive');
     await writeImage(`oci:${layout}:v1`, image);
     await writeImage(`oci-archive:${tar}.tar:v1`, image);
-    const files = (await readTar(`${tar}.tar`)).filter((entry) => entry.type === 'file');
+    const files = (await readTarFile(`${tar}.tar`)).filter((entry) => entry.type === 'file');
     for (const file of files) expect((await stat(join(layout, file.name))).size).toBe(file.size);
   });
 });

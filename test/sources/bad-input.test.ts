@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile, truncate, writeFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { loadImage } from '../../src/sources/index.js';
-import { OciReproError } from '../../src/errors.js';
 import { buildImage, layoutFiles, legacyDockerArchiveFiles, singleImageLayout, TempDir, type BuiltImage } from '../helpers/images.js';
 import { sha256Of } from '../helpers/digest.js';
 import { makeTar } from '../helpers/tar.js';
+import { caughtError } from '../helpers/errors.js';
 
 let dir: TempDir;
 let image: BuiltImage;
@@ -20,18 +20,6 @@ async function readAll(reference: string): Promise<void> {
   for (const layer of loaded.layers) await drain(await layer.openTar());
 }
 
-async function failure(promise: Promise<unknown>): Promise<OciReproError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(OciReproError);
-    const typed = error as OciReproError;
-    expect(typed.line).not.toContain('\n');
-    return typed;
-  }
-  throw new Error('expected a failure');
-}
-
 beforeAll(async () => {
   dir = await TempDir.create();
   image = buildImage({ layers: [{ tar: await makeTar([{ name: 'a', content: 'a'.repeat(5000) }]) }, { tar: await makeTar([{ name: 'b', content: 'b' }]) }] });
@@ -40,7 +28,7 @@ afterAll(async () => dir.remove());
 
 describe('bad input gets one line, naming file, layer and cause, with its exit code', () => {
   it('missing file: exit 4', async () => {
-    const error = await failure(loadImage(`docker-archive:${dir.join('nope.tar')}`));
+    const error = await caughtError(loadImage(`docker-archive:${dir.join('nope.tar')}`));
     expect(error.exitCode).toBe(4);
     expect(error.line).toContain('nope.tar');
   });
@@ -49,7 +37,7 @@ describe('bad input gets one line, naming file, layer and cause, with its exit c
     const path = await dir.writeArchive('truncated.tar', legacyDockerArchiveFiles(image));
     const { size } = await import('node:fs/promises').then((fs) => fs.stat(path));
     await truncate(path, size - 3000);
-    const error = await failure(readAll(`docker-archive:${path}`));
+    const error = await caughtError(readAll(`docker-archive:${path}`));
     expect(error.exitCode).toBe(3);
     expect(error.line).toMatch(/truncated\.tar.*unexpected end of archive/);
   });
@@ -57,7 +45,7 @@ describe('bad input gets one line, naming file, layer and cause, with its exit c
   it('not a tar at all: exit 3', async () => {
     const path = dir.join('garbage.tar');
     await writeFile(path, Buffer.alloc(4096, 7));
-    const error = await failure(loadImage(`docker-archive:${path}`));
+    const error = await caughtError(loadImage(`docker-archive:${path}`));
     expect(error.exitCode).toBe(3);
     expect(error.line).toContain('garbage.tar');
   });
@@ -69,7 +57,7 @@ describe('bad input gets one line, naming file, layer and cause, with its exit c
     const bad = { ...image.layers[0], bytes: corrupt, digest: sha256Of(corrupt) };
     const built = rebuild(image, [bad, image.layers[1]]);
     const path = await dir.writeDirectory('corrupt-gzip', singleImageLayout(built));
-    const error = await failure(readAll(`oci:${path}`));
+    const error = await caughtError(readAll(`oci:${path}`));
     expect(error.exitCode).toBe(3);
     expect(error.line).toMatch(/layer 0 \(sha256:[a-f0-9]{64}\) of oci:.*corrupt-gzip.*(gzip|corrupt)/);
   });
@@ -79,7 +67,7 @@ describe('bad input gets one line, naming file, layer and cause, with its exit c
     const cut = good.subarray(0, good.length - 30);
     const built = rebuild(image, [{ ...image.layers[0], bytes: cut, digest: sha256Of(cut) }, image.layers[1]]);
     const path = await dir.writeDirectory('truncated-gzip', singleImageLayout(built));
-    const error = await failure(readAll(`oci:${path}`));
+    const error = await caughtError(readAll(`oci:${path}`));
     expect(error.exitCode).toBe(3);
     expect(error.line).toContain('layer 0');
   });
@@ -90,7 +78,7 @@ describe('bad input gets one line, naming file, layer and cause, with its exit c
     const bytes = await readFile(blobPath);
     bytes[bytes.length - 1] ^= 1;
     await writeFile(blobPath, bytes);
-    const error = await failure(readAll(`oci:${path}`));
+    const error = await caughtError(readAll(`oci:${path}`));
     expect(error.exitCode).toBe(3);
     expect(error.line).toContain(`layer 1 (${image.layers[1].digest})`);
     expect(error.line).toContain('mismatch');
@@ -101,7 +89,7 @@ describe('bad input gets one line, naming file, layer and cause, with its exit c
     const config = JSON.parse(image.config.bytes.toString());
     config.rootfs.diff_ids[0] = sha256Of('something else');
     const path = await dir.writeDirectory('bad-diffid', singleImageLayout(withConfig(image, config)));
-    const error = await failure(readAll(`oci:${path}`));
+    const error = await caughtError(readAll(`oci:${path}`));
     expect(error.exitCode).toBe(3);
     expect(error.line).toContain('diff_id');
   });
@@ -109,14 +97,14 @@ describe('bad input gets one line, naming file, layer and cause, with its exit c
   it('missing blob: exit 3', async () => {
     const files = singleImageLayout(image).filter((file) => !file.name.endsWith(image.layers[0].digest.slice(7)));
     const path = await dir.writeDirectory('missing-blob', files);
-    const error = await failure(loadImage(`oci:${path}`));
+    const error = await caughtError(loadImage(`oci:${path}`));
     expect(error.exitCode).toBe(3);
     expect(error.line).toContain(`${image.layers[0].digest} is missing`);
   });
 
   it('JSON that is not an image: exit 3', async () => {
     const path = await dir.writeDirectory('not-image', singleImageLayout(withConfig(image, { hello: 'world' })));
-    const error = await failure(loadImage(`oci:${path}`));
+    const error = await caughtError(loadImage(`oci:${path}`));
     expect(error.exitCode).toBe(3);
     expect(error.line).toContain('not an image config');
   });
@@ -124,7 +112,7 @@ describe('bad input gets one line, naming file, layer and cause, with its exit c
   it('a manifest that is not JSON: exit 3', async () => {
     const files = singleImageLayout(image).map((file) => (file.name === 'index.json' ? { ...file, content: '{"manifests": [' } : file));
     const path = await dir.writeDirectory('not-json', files);
-    const error = await failure(loadImage(`oci:${path}`));
+    const error = await caughtError(loadImage(`oci:${path}`));
     expect(error.exitCode).toBe(3);
     expect(error.line).toContain('not valid JSON');
   });
@@ -136,7 +124,7 @@ describe('bad input gets one line, naming file, layer and cause, with its exit c
         : file,
     );
     const path = await dir.writeDirectory('escape-digest', files);
-    const error = await failure(loadImage(`oci:${path}`));
+    const error = await caughtError(loadImage(`oci:${path}`));
     expect(error.exitCode).toBe(3);
     expect(error.line).toContain('invalid digest "sha256:../../etc/passwd"');
   });
@@ -148,7 +136,7 @@ describe('bad input gets one line, naming file, layer and cause, with its exit c
       manifest[0].Layers[1] = escape;
       files[0] = { ...files[0], content: JSON.stringify(manifest) };
       const path = await dir.writeArchive(`escape-${escape.replace(/\W/g, '_')}.tar`, files);
-      const error = await failure(loadImage(`docker-archive:${path}`));
+      const error = await caughtError(loadImage(`docker-archive:${path}`));
       expect(error.exitCode).toBe(3);
       expect(error.line).toContain('points outside the archive');
     });
@@ -158,7 +146,7 @@ describe('bad input gets one line, naming file, layer and cause, with its exit c
     const config = JSON.parse(image.config.bytes.toString());
     config.rootfs.diff_ids.push(sha256Of('extra'));
     const path = await dir.writeDirectory('count', singleImageLayout(withConfig(image, config)));
-    const error = await failure(loadImage(`oci:${path}`));
+    const error = await caughtError(loadImage(`oci:${path}`));
     expect(error.exitCode).toBe(3);
     expect(error.line).toContain('manifest lists 2 layers but rootfs.diff_ids has 3');
   });
@@ -169,13 +157,13 @@ describe('bad input gets one line, naming file, layer and cause, with its exit c
     manifest[0].Layers.pop();
     files[0] = { ...files[0], content: JSON.stringify(manifest) };
     const path = await dir.writeArchive('legacy-count.tar', files);
-    const error = await failure(loadImage(`docker-archive:${path}`));
+    const error = await caughtError(loadImage(`docker-archive:${path}`));
     expect(error.exitCode).toBe(3);
     expect(error.line).toContain('lists 1 layers but rootfs.diff_ids has 2');
   });
 
   it('an unknown transport is a usage error: exit 2', async () => {
-    const error = await failure(loadImage('ftp:whatever'));
+    const error = await caughtError(loadImage('ftp:whatever'));
     expect(error.exitCode).toBe(2);
   });
 
@@ -185,7 +173,7 @@ describe('bad input gets one line, naming file, layer and cause, with its exit c
     const bytes = Buffer.from(JSON.stringify(manifest));
     const files = layoutFiles({ manifests: [{ blob: { digest: sha256Of(bytes), bytes, mediaType: image.manifest.mediaType } }], blobs: image.blobs.slice(0, -1) });
     const path = await dir.writeDirectory('unknown-media-type', files);
-    const error = await failure(loadImage(`oci:${path}`));
+    const error = await caughtError(loadImage(`oci:${path}`));
     expect(error.exitCode).toBe(3);
     expect(error.line).toContain('unsupported media type application/vnd.example.layer.v1.tar+lz4');
   });

@@ -2,14 +2,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { OciReproError } from '../../src/errors.js';
 import { describeImage } from '../../src/report/identity.js';
 import { loadImage } from '../../src/sources/index.js';
 import { buildImage, buildIndex, TempDir, type Blob, type BuiltImage } from '../helpers/images.js';
 import { makeTar, type ArchiveFile } from '../helpers/tar.js';
 import { buildahBuild, buildahPush, cleanupTempDirs, runTool, skipWithoutTools, type BuildahBuild } from '../helpers/real-tools.js';
-import { runCli } from '../verify/fixtures.js';
 import { sha256Of } from '../helpers/digest.js';
+import { runCli } from '../helpers/cli.js';
+import { caughtError } from '../helpers/errors.js';
 
 const version = 'Directory Transport Version: 1.1\n';
 const hexOf = (digest: string) => digest.slice('sha256:'.length);
@@ -30,16 +30,6 @@ async function drainLayers(reference: string): Promise<void> {
   } finally {
     await loaded.close();
   }
-}
-
-async function failure(promise: Promise<unknown>): Promise<OciReproError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(OciReproError);
-  expect((error as OciReproError).line).not.toContain('\n');
-  return error as OciReproError;
 }
 
 let dir: TempDir;
@@ -95,7 +85,7 @@ describe('dir: copies built in code', () => {
     expect(loaded.config.digest).toBe(arm.config.digest);
     expect(loaded.index?.digest).toBe(index.digest);
     await loaded.close();
-    const error = await failure(loadImage(`dir:${path}`));
+    const error = await caughtError(loadImage(`dir:${path}`));
     expect(error.exitCode).toBe(2);
     expect(error.line).toContain('--platform');
   });
@@ -103,14 +93,14 @@ describe('dir: copies built in code', () => {
 
 describe('bad dir: copies: one line naming the path, exit 3 or 4', () => {
   it('missing directory: exit 4', async () => {
-    const error = await failure(loadImage(`dir:${dir.join('absent')}`));
+    const error = await caughtError(loadImage(`dir:${dir.join('absent')}`));
     expect(error.exitCode).toBe(4);
     expect(error.line).toContain(dir.join('absent'));
   });
 
   it('directory without manifest.json: exit 3', async () => {
     const path = await dir.writeDirectory('no-manifest', dirFiles(image).filter((file) => file.name !== 'manifest.json'));
-    const error = await failure(loadImage(`dir:${path}`));
+    const error = await caughtError(loadImage(`dir:${path}`));
     expect(error.exitCode).toBe(3);
     expect(error.line).toContain(`dir:${path}: no manifest.json`);
   });
@@ -118,7 +108,7 @@ describe('bad dir: copies: one line naming the path, exit 3 or 4', () => {
   it('missing layer blob: exit 3 naming the layer and its digest', async () => {
     const path = await dir.writeDirectory('missing-blob', dirFiles(image));
     await rm(join(path, hexOf(image.layers[1].digest)));
-    const error = await failure(loadImage(`dir:${path}`));
+    const error = await caughtError(loadImage(`dir:${path}`));
     expect(error.exitCode).toBe(3);
     expect(error.line).toContain(`dir:${path}: layer 1 blob ${image.layers[1].digest} is missing`);
   });
@@ -126,7 +116,7 @@ describe('bad dir: copies: one line naming the path, exit 3 or 4', () => {
   it('layer blob with other bytes than its digest: exit 3 when read', async () => {
     const path = await dir.writeDirectory('wrong-layer', dirFiles(image));
     await writeFile(join(path, hexOf(image.layers[1].digest)), Buffer.concat([image.layers[1].bytes, Buffer.alloc(512)]));
-    const error = await failure(drainLayers(`dir:${path}`));
+    const error = await caughtError(drainLayers(`dir:${path}`));
     expect(error.exitCode).toBe(3);
     expect(error.line).toContain(path);
     expect(error.line).toContain('layer 1');
@@ -135,7 +125,7 @@ describe('bad dir: copies: one line naming the path, exit 3 or 4', () => {
   it('config with other bytes than its digest: exit 3', async () => {
     const path = await dir.writeDirectory('wrong-config', dirFiles(image));
     await writeFile(join(path, hexOf(image.config.digest)), Buffer.from('{"rootfs":{"diff_ids":[]}}'));
-    const error = await failure(loadImage(`dir:${path}`));
+    const error = await caughtError(loadImage(`dir:${path}`));
     expect(error.exitCode).toBe(3);
     expect(error.line).toMatch(/digest mismatch/);
     expect(error.line).toContain(path);
@@ -144,7 +134,7 @@ describe('bad dir: copies: one line naming the path, exit 3 or 4', () => {
   it('an unknown directory transport version: exit 3', async () => {
     const path = await dir.writeDirectory('version-2', dirFiles(image));
     await writeFile(join(path, 'version'), 'Directory Transport Version: 2.0\n');
-    const error = await failure(loadImage(`dir:${path}`));
+    const error = await caughtError(loadImage(`dir:${path}`));
     expect(error.exitCode).toBe(3);
     expect(error.line).toContain('version');
   });
@@ -152,7 +142,7 @@ describe('bad dir: copies: one line naming the path, exit 3 or 4', () => {
   it('through the binary: exit 3 and one line on stderr', async () => {
     const path = await dir.writeDirectory('cli-missing', dirFiles(image));
     await rm(join(path, hexOf(image.layers[0].digest)));
-    const run = await runCli(['inspect', `dir:${path}`], dir.path);
+    const run = await runCli(['inspect', `dir:${path}`], { cwd: dir.path });
     expect(run.code).toBe(3);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(run.stderr).toContain(path);
@@ -160,7 +150,7 @@ describe('bad dir: copies: one line naming the path, exit 3 or 4', () => {
 
   it('dir: is not an output format: usage error before anything is read', async () => {
     const path = await dir.writeDirectory('as-output', dirFiles(image));
-    const run = await runCli(['normalize', `dir:${path}`, '--output', `dir:${dir.join('out')}`], dir.path);
+    const run = await runCli(['normalize', `dir:${path}`, '--output', `dir:${dir.join('out')}`], { cwd: dir.path });
     expect(run.code).toBe(2);
   });
 });
@@ -196,7 +186,7 @@ describe.skipIf(skipWithoutTools('buildah', 'skopeo', 'podman'))('real dir: copi
       expect((await readFile(join(saved, 'version'), 'utf8')).trim()).toBe(version.trim());
 
       for (const path of [pushed, copied, saved]) {
-        const inspect = await runCli(['inspect', `dir:${path}`, '--json'], dir.path);
+        const inspect = await runCli(['inspect', `dir:${path}`, '--json'], { cwd: dir.path });
         expect(inspect.code, inspect.stderr).toBe(0);
         const identity = JSON.parse(inspect.stdout) as { imageId: string; transport: string; manifestDigest: string };
         expect(identity.transport).toBe('dir');
@@ -206,14 +196,14 @@ describe.skipIf(skipWithoutTools('buildah', 'skopeo', 'podman'))('real dir: copi
         expect(identity.manifestDigest).toBe(sha256Of(raw.stdout));
 
         // docker-archive keeps the config bytes: the same image ID, so identical.
-        const verify = await runCli(['verify', `dir:${path}`, `docker-archive:${archive}`, '--format', 'json'], dir.path);
+        const verify = await runCli(['verify', `dir:${path}`, `docker-archive:${archive}`, '--format', 'json'], { cwd: dir.path });
         expect(verify.code, verify.stderr).toBe(0);
         expect((JSON.parse(verify.stdout) as { verdict: string }).verdict).toBe('identical');
       }
 
-      const normalized = await runCli(['normalize', `dir:${pushed}`, '--json', '--output', `oci:${dir.join(`real-${format}-normalized`)}`], dir.path);
+      const normalized = await runCli(['normalize', `dir:${pushed}`, '--json', '--output', `oci:${dir.join(`real-${format}-normalized`)}`], { cwd: dir.path });
       expect(normalized.code, normalized.stderr).toBe(0);
-      const fromArchive = await runCli(['normalize', `docker-archive:${archive}`, '--json'], dir.path);
+      const fromArchive = await runCli(['normalize', `docker-archive:${archive}`, '--json'], { cwd: dir.path });
       const digestOf = (run: { stdout: string }) => (JSON.parse(run.stdout) as { canonicalDigest: string }).canonicalDigest;
       expect(digestOf(normalized)).toBe(digestOf(fromArchive));
     }, 120_000);
@@ -226,7 +216,7 @@ describe.skipIf(skipWithoutTools('buildah', 'skopeo', 'podman'))('real dir: copi
     await runTool('buildah', [...storeArgs(build), 'manifest', 'add', list, build.name]);
     const path = dir.join('real-list');
     await runTool('buildah', [...storeArgs(build), 'manifest', 'push', '--quiet', '--all', list, `dir:${path}`]);
-    const run = await runCli(['inspect', `dir:${path}`, '--json'], dir.path);
+    const run = await runCli(['inspect', `dir:${path}`, '--json'], { cwd: dir.path });
     expect(run.code, run.stderr).toBe(0);
     const identity = JSON.parse(run.stdout) as { imageId: string; indexDigest: string | null };
     expect(identity.imageId).toBe(build.imageId);

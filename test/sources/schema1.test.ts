@@ -8,7 +8,8 @@ import { makeTar } from '../helpers/tar.js';
 import { buildahBuild, buildahPush, cleanupTempDirs, runTool, skipWithoutTools, type BuildahBuild } from '../helpers/real-tools.js';
 import { findRegistryBinary, startRegistry, type RunningRegistry } from '../helpers/registry.js';
 import { FakeRegistry } from '../registry/fake-registry.js';
-import { runCli } from '../verify/fixtures.js';
+import { runCli } from '../helpers/cli.js';
+import { caughtError } from '../helpers/errors.js';
 
 const schema1Signed = 'application/vnd.docker.distribution.manifest.v1+prettyjws';
 const schema1Unsigned = 'application/vnd.docker.distribution.manifest.v1+json';
@@ -24,15 +25,6 @@ function schema1Manifest(image: BuiltImage): Buffer {
     history: image.layers.map((_, i) => ({ v1Compatibility: JSON.stringify({ id: `${i}`.repeat(64), created: '2015-01-01T00:00:00Z' }) })),
   };
   return Buffer.from(JSON.stringify(manifest, null, 3));
-}
-
-async function failure(promise: Promise<unknown>): Promise<OciReproError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(OciReproError);
-  return error as OciReproError;
 }
 
 function expectSchema1Refusal(error: OciReproError, where: string): void {
@@ -64,8 +56,8 @@ describe('schema 1 built in code', () => {
       { name: 'manifest.json', content: manifest },
       ...image.layers.map((layer) => ({ name: layer.digest.slice(7), content: layer.bytes })),
     ]);
-    expectSchema1Refusal(await failure(loadImage(`dir:${path}`)), `dir:${path}`);
-    const run = await runCli(['inspect', `dir:${path}`], dir.path);
+    expectSchema1Refusal(await caughtError(loadImage(`dir:${path}`)), `dir:${path}`);
+    const run = await runCli(['inspect', `dir:${path}`], { cwd: dir.path });
     expect(run.code).toBe(3);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(run.stderr).toContain('schema 1');
@@ -75,7 +67,7 @@ describe('schema 1 built in code', () => {
     it(`in an OCI layout, listed as ${mediaType}: exit 3`, async () => {
       const blob = { digest: sha256Of(manifest), bytes: manifest, mediaType };
       const path = await dir.writeDirectory(`layout-${mediaType.slice(-4)}`, layoutFiles({ manifests: [{ blob }], blobs: image.layers }));
-      expectSchema1Refusal(await failure(loadImage(`oci:${path}`)), `oci:${path}`);
+      expectSchema1Refusal(await caughtError(loadImage(`oci:${path}`)), `oci:${path}`);
     });
   }
 
@@ -86,7 +78,7 @@ describe('schema 1 built in code', () => {
       registry.addManifest(manifest, schema1Signed, 'latest');
       for (const layer of image.layers) registry.blobs.set(layer.digest, layer.bytes);
       const reference = `docker://${registry.host}/library/app:latest`;
-      expectSchema1Refusal(await failure(loadImage(reference)), reference);
+      expectSchema1Refusal(await caughtError(loadImage(reference)), reference);
     } finally {
       await registry.stop();
     }
@@ -123,19 +115,19 @@ describe.skipIf(skipWithoutTools('buildah', 'skopeo') || (!findRegistryBinary() 
   it('skopeo copy --format v2s1 into dir: is refused; converted back with --format v2s2 it reads as the build', async () => {
     const s1 = dir.join('real-s1');
     await runTool('skopeo', ['copy', '--quiet', '--format', 'v2s1', `dir:${v2s2}`, `dir:${s1}`]);
-    const refused = await runCli(['inspect', `dir:${s1}`], dir.path);
+    const refused = await runCli(['inspect', `dir:${s1}`], { cwd: dir.path });
     expect(refused.code).toBe(3);
     expect(refused.stderr).toContain('schema 1');
     const back = dir.join('real-s1-back');
     await runTool('skopeo', ['copy', '--quiet', '--format', 'v2s2', `dir:${s1}`, `dir:${back}`]);
-    const converted = await runCli(['inspect', `dir:${back}`, '--json'], dir.path);
+    const converted = await runCli(['inspect', `dir:${back}`, '--json'], { cwd: dir.path });
     expect(converted.code, converted.stderr).toBe(0);
   }, 120_000);
 
   it('pushed as schema 1 to the real registry (compatibility.schema1.enabled): exit 3, one line', async () => {
     const reference = `docker://${registry.host}/s1/app:latest`;
     await runTool('skopeo', ['copy', '--quiet', ...registry.skopeoArgs('dest'), '--format', 'v2s1', `dir:${v2s2}`, reference]);
-    const run = await runCli(['inspect', reference], dir.path);
+    const run = await runCli(['inspect', reference], { cwd: dir.path });
     expect(run.code).toBe(3);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(run.stderr).toContain(reference);

@@ -7,7 +7,6 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OciReproError } from '../../src/errors.js';
 import { normalizeImage } from '../../src/normalize/run.js';
 import { defaultNormalizeOptions } from '../../src/normalize/options.js';
 import { loadImage } from '../../src/sources/index.js';
@@ -15,6 +14,7 @@ import { verifyImages } from '../../src/verify/verify.js';
 import { buildImage, TempDir, type BuiltImage } from '../helpers/images.js';
 import { makeTar } from '../helpers/tar.js';
 import { inputForms, withConfig, writeInForm } from '../helpers/noise.js';
+import { caughtError } from '../helpers/errors.js';
 
 let dir: TempDir;
 let counter = 0;
@@ -27,16 +27,6 @@ function scratchImage(diffIds: null | readonly [] | undefined, mediaTypes: 'oci'
     if (diffIds === undefined) delete config.rootfs.diff_ids;
     else config.rootfs.diff_ids = diffIds === null ? null : [];
   });
-}
-
-async function failure(promise: Promise<unknown>): Promise<OciReproError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(OciReproError);
-    return error as OciReproError;
-  }
-  throw new Error('expected a failure');
 }
 
 beforeAll(async () => {
@@ -81,7 +71,7 @@ describe('zero-layer spellings stay bad input where they do not fit', () => {
   it.each(['docker-archive (legacy)', 'oci directory'] as const)('%s: no diff_ids but a layer in the manifest: exit 3', async (form) => {
     const layered = buildImage({ layers: [{ tar: await makeTar([{ name: 'a', content: 'a' }]) }], mediaTypes: form === 'oci directory' ? 'oci' : 'docker' });
     const noList = withConfig(layered, (config) => delete config.rootfs.diff_ids);
-    const error = await failure(loadImage(await writeInForm(dir, `bad-${counter++}`, noList, form)));
+    const error = await caughtError(loadImage(await writeInForm(dir, `bad-${counter++}`, noList, form)));
     expect(error.exitCode).toBe(3);
     expect(error.line).toContain('lists 1 layers but the config has no rootfs.diff_ids');
   });
@@ -91,7 +81,7 @@ describe('zero-layer spellings stay bad input where they do not fit', () => {
     ['rootfs of another type without diff_ids', (config: Record<string, any>) => (config.rootfs = { type: 'other' }), 'no rootfs.diff_ids'],
     ['diff_ids that is not a list', (config: Record<string, any>) => (config.rootfs.diff_ids = 'sha256:x'), 'not a list'],
   ])('%s: exit 3', async (_what, edit, message) => {
-    const error = await failure(loadImage(await writeInForm(dir, `bad-${counter++}`, withConfig(scratchImage([], 'oci'), edit), 'oci directory')));
+    const error = await caughtError(loadImage(await writeInForm(dir, `bad-${counter++}`, withConfig(scratchImage([], 'oci'), edit), 'oci directory')));
     expect(error.exitCode).toBe(3);
     expect(error.line).toContain(message);
   });
