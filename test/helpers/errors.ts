@@ -11,3 +11,14 @@ export async function caughtError(promise: Promise<unknown>): Promise<OciReproEr
   }
   throw new Error('expected the promise to reject with an OciReproError, but it resolved');
 }
+
+/** The OciReproError `run` throws; throws if it returns, and rethrows any other error. */
+export function thrownError(run: () => unknown): OciReproError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof OciReproError) return error;
+    throw error;
+  }
+  throw new Error('expected an OciReproError to be thrown, but the call returned');
+}

@@ -18,6 +18,7 @@ import {
   defaultNormalizeOptions,
 } from '../../src/normalize/options.js';
 import { sha256Of } from '../helpers/digest.js';
+import { thrownError } from '../helpers/errors.js';
 
 const epochZero = '1970-01-01T00:00:00Z';
 const hex = (c: string) => c.repeat(64);
@@ -552,19 +553,9 @@ describe('normalizeConfig: idempotence', () => {
 });
 
 describe('normalizeConfig: diff-ids', () => {
-  function thrown(run: () => unknown): OciReproError {
-    try {
-      run();
-    } catch (error) {
-      expect(error).toBeInstanceOf(OciReproError);
-      return error as OciReproError;
-    }
-    throw new Error('expected an error');
-  }
-
   it('refuses a count mismatch with exit code 3, naming both counts', () => {
     for (const ids of [canonicalIds.docker.slice(0, 2), [...canonicalIds.docker, `sha256:${hex('0')}`]]) {
-      const error = thrown(() => normalizeConfig(dockerConfig, ids, options()));
+      const error = thrownError(() => normalizeConfig(dockerConfig, ids, options()));
       expect(error.exitCode).toBe(3);
       expect(error.code).toBe('BAD_INPUT');
       expect(error.message).toContain('3');
@@ -574,12 +565,12 @@ describe('normalizeConfig: diff-ids', () => {
   });
 
   it('refuses a mismatch even with the rule disabled: the config and its layers disagree', () => {
-    expect(thrown(() => normalizeConfig(dockerConfig, [], options(['diff-ids']))).exitCode).toBe(3);
+    expect(thrownError(() => normalizeConfig(dockerConfig, [], options(['diff-ids']))).exitCode).toBe(3);
   });
 
   it('refuses canonical diff_ids for a config without rootfs, and adds nothing for zero layers', () => {
     const noRootfs = vary(buildahOciConfig, (c) => delete c.rootfs);
-    expect(thrown(() => normalizeConfig(noRootfs, canonicalIds['buildah-oci'], options())).exitCode).toBe(3);
+    expect(thrownError(() => normalizeConfig(noRootfs, canonicalIds['buildah-oci'], options())).exitCode).toBe(3);
     const { config } = normalizeConfig(noRootfs, [], options());
     expect(Object.hasOwn(config, 'rootfs')).toBe(false);
   });

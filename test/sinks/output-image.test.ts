@@ -1,25 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { OciReproError } from '../../src/errors.js';
 import { sha256 } from '../../src/image/digest.js';
 import { MediaType } from '../../src/image/media-types.js';
 import { parseRepoTag } from '../../src/sinks/docker-archive.js';
 import { encodeUstarHeader } from '../../src/sinks/oci-layout.js';
 import { buildManifest, type OutputBlob } from '../../src/sinks/output-image.js';
 import { parseDestination } from '../../src/sinks/write.js';
+import { thrownError } from '../helpers/errors.js';
 
 const digestOf = (text: string) => sha256(Buffer.from(text));
 const config = (mediaType: string): OutputBlob => ({ digest: digestOf('config'), size: 6, mediaType });
 const layer = (mediaType: string, name = 'layer'): OutputBlob => ({ digest: digestOf(name), size: 5, mediaType, path: '/unused' });
-
-function thrown(run: () => unknown): OciReproError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(OciReproError);
-    return error as OciReproError;
-  }
-  throw new Error('expected an error');
-}
 
 describe('buildManifest', () => {
   it('OCI: fixed key order, no whitespace, annotations sorted, digest and size of the bytes', () => {
@@ -52,16 +42,16 @@ describe('buildManifest', () => {
   });
 
   it('refuses media types of the other family, non-layers, annotations on Docker manifests, other digests', () => {
-    expect(thrown(() => buildManifest(config(MediaType.dockerConfig), [], 'oci')).message).toMatch(/config has media type/);
-    expect(thrown(() => buildManifest(config(MediaType.ociConfig), [layer(MediaType.dockerLayerGzip)], 'oci')).message).toMatch(
+    expect(thrownError(() => buildManifest(config(MediaType.dockerConfig), [], 'oci')).message).toMatch(/config has media type/);
+    expect(thrownError(() => buildManifest(config(MediaType.ociConfig), [layer(MediaType.dockerLayerGzip)], 'oci')).message).toMatch(
       /layer 0 has media type .* which an OCI manifest cannot list/,
     );
-    expect(thrown(() => buildManifest(config(MediaType.ociConfig), [layer('text/plain')], 'oci')).message).toMatch(/not a layer media type/);
-    expect(thrown(() => buildManifest(config(MediaType.dockerConfig), [], 'docker', { a: 'b' })).message).toMatch(
+    expect(thrownError(() => buildManifest(config(MediaType.ociConfig), [layer('text/plain')], 'oci')).message).toMatch(/not a layer media type/);
+    expect(thrownError(() => buildManifest(config(MediaType.dockerConfig), [], 'docker', { a: 'b' })).message).toMatch(
       /a docker manifest cannot carry annotations/,
     );
     const sha512 = { ...config(MediaType.ociConfig), digest: `sha512:${'a'.repeat(128)}` };
-    expect(thrown(() => buildManifest(sha512, [], 'oci')).message).toMatch(/only sha256 digests can be written/);
+    expect(thrownError(() => buildManifest(sha512, [], 'oci')).message).toMatch(/only sha256 digests can be written/);
   });
 });
 
@@ -79,7 +69,7 @@ describe('parseRepoTag (docker-archive names)', () => {
   });
 
   it.each(['App', 'app:', 'app:-x', 'a//b', 'app@sha256:abc', '', 'bad_host:5000:x/app'])('refuses %j', (text) => {
-    expect(thrown(() => parseRepoTag(text)).exitCode).toBe(2);
+    expect(thrownError(() => parseRepoTag(text)).exitCode).toBe(2);
   });
 });
 
