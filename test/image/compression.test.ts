@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,8 +21,8 @@ import type { Compression } from '../../src/image/media-types.js';
 import { sha256Hex } from '../helpers/digest.js';
 import { buildTar } from '../helpers/tar.js';
 import { caughtError } from '../helpers/errors.js';
+import { inCi, runTool, skipWithoutTools } from '../helpers/real-tools.js';
 
-const inCi = /^(true|1)$/i.test(process.env.CI ?? '');
 const updateGolden = process.env.UPDATE_GOLDEN === '1';
 const goldenPath = fileURLToPath(new URL('../../golden/compression.json', import.meta.url));
 
@@ -113,26 +112,8 @@ const makeTar = () =>
     { name: 'etc/motd', mtime: new Date(0), content: 'hello\n'.repeat(200) },
   ]);
 
-function run(tool: string, args: string[]): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    execFile(tool, args, { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${tool} ${args.join(' ')}: ${stderr.toString().trim() || error.message}`));
-      else resolve(stdout);
-    });
-  });
-}
-
-function hasTool(tool: string): boolean {
-  return (process.env.PATH ?? '').split(':').some((dir) => dir && existsSync(join(dir, tool)));
-}
-
-/** Outside CI a missing oracle skips its test (and says so); in CI it fails. */
-function skipWithout(...tools: string[]): boolean {
-  const missing = tools.filter((tool) => !hasTool(tool));
-  if (missing.length === 0 || inCi) return false;
-  process.stderr.write(`[compression] skipping oracle tests: ${missing.join(', ')} not installed\n`);
-  return true;
-}
+/** A real tool's stdout: the oracles below. */
+const run = async (tool: string, args: string[]): Promise<Buffer> => (await runTool(tool, args)).stdout;
 
 let tempDir: string;
 beforeAll(async () => {
@@ -251,7 +232,7 @@ describe('golden digests', () => {
   });
 });
 
-describe.skipIf(skipWithout('gzip', 'zstd'))('real tools as oracles', () => {
+describe.skipIf(skipWithoutTools('gzip', 'zstd'))('real tools as oracles', () => {
   const sample = mixedSample(3 * 1000 * 1000, 99);
 
   it('gzip -t and gzip -dc accept our gzip, from both engines', async () => {
