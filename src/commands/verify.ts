@@ -9,13 +9,17 @@ import { parseExpectation } from '../gate/expect.js';
 import { loadPolicy } from '../gate/policy.js';
 import { renderReport, reportFormats, type ReportFormat } from '../report/render.js';
 import { renderExpectJunit, renderExpectMarkdown, renderExpectText, verifyExpectation } from '../verify/expect.js';
-import { verifyImages } from '../verify/verify.js';
+import { verifyAny } from '../verify/indexes.js';
+import { isIndexReport } from '../report/index-model.js';
+import { renderIndexReport } from '../report/platforms.js';
 
 export default class Verify extends BaseCommand {
   static override summary = 'Say whether two builds are identical, equal after normalization, or not reproducible — and explain why.';
 
   static override description = `Exit codes: 0 identical or reproducible (the gate passes), 1 not reproducible, 2 usage error,
-3 bad input, 4 source unavailable, 70 internal error. With --expect, compares one image's canonical
+3 bad input, 4 source unavailable, 70 internal error. Two multi-platform indexes without --platform are
+compared platform by platform (attestations left out); a platform on one side only fails, and the
+exit code follows the worst platform. With --expect, compares one image's canonical
 digest with a known one (a digest, a previous JSON report, or normalize --json output).`;
 
   static override examples = [
@@ -70,8 +74,9 @@ digest with a known one (a digest, a previous JSON report, or normalize --json o
     if (args.b === undefined) throw usageError('verify needs two images, or one image with --expect');
     const policy = flags.policy ? { policy: await loadPolicy(flags.policy), source: flags.policy } : undefined;
     const neutralizedLimit = flags['all-differences'] ? Infinity : defaultNeutralizedLimit;
-    const report = await verifyImages({ a: args.a, b: args.b, load, normalize, strict: flags.strict, policy, neutralizedLimit, onLayer });
-    process.stdout.write(renderReport(report, format, { color: format === 'text' && shouldColour(process.env, process.stdout.isTTY), verbose: flags.verbose }));
+    const report = await verifyAny({ a: args.a, b: args.b, load, normalize, strict: flags.strict, policy, neutralizedLimit, onLayer });
+    const renderOptions = { color: format === 'text' && shouldColour(process.env, process.stdout.isTTY), verbose: flags.verbose };
+    process.stdout.write(isIndexReport(report) ? renderIndexReport(report, format, renderOptions) : renderReport(report, format, renderOptions));
     this.setExitCode(report.passed ? ExitCode.ok : ExitCode.notReproducible);
   }
 }

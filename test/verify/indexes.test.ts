@@ -1,0 +1,127 @@
+/** verify of two multi-platform indexes through the library: per-platform verdicts, one overall. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OciReproError } from '../../src/errors.js';
+import { canonicalIndexDigest } from '../../src/normalize/canonical-index.js';
+import { defaultNormalizeOptions } from '../../src/normalize/options.js';
+import { isIndexReport, type IndexReport } from '../../src/report/index-model.js';
+import type { Report } from '../../src/report/model.js';
+import { listIndex } from '../../src/sources/index-listing.js';
+import { verifyAny } from '../../src/verify/indexes.js';
+import { TempDir, singleImageLayout } from '../helpers/images.js';
+import { indexPairNames, platformImage, writeIndexPair, type IndexPairName } from './index-fixtures.js';
+import type { ImagePair } from './fixtures.js';
+
+let dir: TempDir;
+const pairs = {} as Record<IndexPairName, ImagePair>;
+const at = (pair: ImagePair): ImagePair => ({ a: pair.a.replace(/:/, `:${dir.path}/`), b: pair.b.replace(/:/, `:${dir.path}/`) });
+
+beforeAll(async () => {
+  dir = await TempDir.create('oci-repro-indexes-');
+  for (const name of indexPairNames) pairs[name] = at(await writeIndexPair(dir, name));
+});
+afterAll(async () => dir?.remove());
+
+async function verifyIndex(name: IndexPairName, fields: Partial<Parameters<typeof verifyAny>[0]> = {}): Promise<IndexReport> {
+  const report = await verifyAny({ ...pairs[name], normalize: defaultNormalizeOptions, ...fields });
+  expect(isIndexReport(report)).toBe(true);
+  return report as IndexReport;
+}
+
+const summary = (report: IndexReport) => report.platforms.map(({ platform, presence, verdict, passed }) => ({ platform, presence, verdict, passed }));
+
+describe('verify of two indexes without --platform', () => {
+  it('gives one verdict per platform and the worst overall', async () => {
+    const report = await verifyIndex('two-platform');
+    expect(summary(report)).toEqual([
+      { platform: 'linux/amd64', presence: 'both', verdict: 'reproducible', passed: true },
+      { platform: 'linux/arm64', presence: 'both', verdict: 'not-reproducible', passed: false },
+    ]);
+    expect([report.verdict, report.passed]).toEqual(['not-reproducible', false]);
+    expect(report.reason).toMatch(/^failed: linux\/arm64 \(/);
+    // Each platform carries its whole single-image report, the file change explained there.
+    const arm = report.platforms[1]!.report!;
+    expect(arm.a.platform).toBe('linux/arm64/v8');
+    expect(arm.differences.some((d) => d.file === 'app/build-info.txt' && d.attribute === 'content' && !d.neutralized)).toBe(true);
+    expect(report.platforms[0]!.report!.a.platform).toBe('linux/amd64');
+  });
+
+  it('passes when every platform is reproducible, and the two canonical index digests are equal', async () => {
+    const report = await verifyIndex('reproducible');
+    expect(summary(report).map((p) => p.verdict)).toEqual(['reproducible', 'reproducible']);
+    expect([report.verdict, report.passed]).toEqual(['reproducible', true]);
+    expect(report.reason).toBe('all 2 platforms passed (linux/amd64 reproducible, linux/arm64 reproducible)');
+    expect(report.a.indexDigest).not.toBe(report.b.indexDigest);
+    expect(report.a.canonicalDigest).toBe(report.b.canonicalDigest);
+    // The canonical index digest is the digest of the sorted per-platform canonical digests.
+    const entries = report.platforms.map((p) => ({ platform: p.platform, canonicalDigest: p.canonicalDigest.a! }));
+    expect(report.a.canonicalDigest).toBe(canonicalIndexDigest(entries));
+    expect(canonicalIndexDigest([...entries].reverse())).toBe(report.a.canonicalDigest);
+  });
+
+  it('--strict fails an index whose platforms are only equal after normalization', async () => {
+    const report = await verifyIndex('reproducible', { strict: true });
+    expect([report.verdict, report.passed]).toEqual(['reproducible', false]);
+  });
+
+  it('fails on a platform present on one side only, naming it', async () => {
+    const report = await verifyIndex('one-sided');
+    expect(summary(report)).toEqual([
+      { platform: 'linux/amd64', presence: 'both', verdict: 'reproducible', passed: true },
+      { platform: 'linux/arm64', presence: 'a', verdict: 'not-reproducible', passed: false },
+    ]);
+    expect([report.verdict, report.passed]).toEqual(['not-reproducible', false]);
+    expect(report.reason).toBe('only in A: linux/arm64');
+    const arm = report.platforms[1]!;
+    expect(arm.report).toBeNull();
+    expect(arm.canonicalDigest.a).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(arm.canonicalDigest.b).toBeNull();
+    expect(report.b.indexMediaType).toBe('application/vnd.docker.distribution.manifest.list.v2+json');
+    expect(report.a.canonicalDigest).not.toBe(report.b.canonicalDigest);
+  });
+
+  it('leaves attestation manifests out of the comparison and lists them marked', async () => {
+    const report = await verifyIndex('attestation');
+    expect(summary(report).map((p) => p.platform)).toEqual(['linux/amd64', 'linux/arm64']);
+    expect([report.verdict, report.passed]).toEqual(['reproducible', true]);
+    expect(report.a.manifests.map((m) => [m.platform, m.attestation])).toEqual([
+      ['linux/amd64', false],
+      ['linux/arm64/v8', false],
+      ['unknown/unknown', true],
+      ['unknown/unknown', true],
+    ]);
+  });
+
+  it('the attestation pair differs before attestations are left out: their manifests differ', async () => {
+    const [a, b] = await Promise.all([listIndex(pairs.attestation.a), listIndex(pairs.attestation.b)]);
+    const attestations = (listing: typeof a) => listing!.manifests.filter((m) => m.attestation).map((m) => m.digest);
+    expect(attestations(a)).toHaveLength(2);
+    expect(attestations(a)).not.toEqual(attestations(b));
+  });
+});
+
+describe('verify of indexes with --platform, and of one image against an index', () => {
+  it('--platform gives the single-image report of that platform, as before', async () => {
+    const report = (await verifyAny({ ...pairs['two-platform'], normalize: defaultNormalizeOptions, load: { platform: { os: 'linux', architecture: 'arm64' } } })) as Report;
+    expect(isIndexReport(report)).toBe(false);
+    expect([report.verdict, report.a.platform]).toEqual(['not-reproducible', 'linux/arm64/v8']);
+    expect(report).not.toHaveProperty('kind');
+  });
+
+  it('one image against an index of two platforms is a usage error naming the platforms', async () => {
+    await dir.writeArchive('single.tar', singleImageLayout(await platformImage('amd64', new Date('2024-03-01T10:00:00Z'))));
+    const error = await verifyAny({ a: `oci-archive:${dir.join('single.tar')}`, b: pairs['two-platform'].b, normalize: defaultNormalizeOptions }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OciReproError);
+    expect((error as OciReproError).exitCode).toBe(2);
+    expect((error as OciReproError).message).toContain('is an index of 2 platforms (linux/amd64, linux/arm64/v8): choose one with --platform');
+  });
+
+  it('one image against that platform of the index, with --platform, is compared', async () => {
+    const report = (await verifyAny({
+      a: `oci-archive:${dir.join('single.tar')}`,
+      b: pairs['two-platform'].a,
+      normalize: defaultNormalizeOptions,
+      load: { platform: { os: 'linux', architecture: 'amd64' } },
+    })) as Report;
+    expect(report.verdict).toBe('identical');
+  });
+});
