@@ -59,6 +59,24 @@ export function platformWanted(manifest: IndexedManifest): PlatformWanted {
   return { os: platform.os, architecture: platform.architecture, ...(platform.variant ? { variant: platform.variant } : {}) };
 }
 
+/** Image manifests by platform key; an index must name each image's platform, once. */
+export function manifestsByPlatform(listing: IndexListing): Map<string, IndexedManifest> {
+  const byKey = new Map<string, IndexedManifest>();
+  for (const manifest of imageManifests(listing)) {
+    if (!manifest.platformObject || manifest.platform === null) {
+      throw badInput(`${listing.reference}: index ${listing.digest} lists manifest ${manifest.digest} without a platform`);
+    }
+    const key = platformKey(manifest.platformObject);
+    if (byKey.has(key)) {
+      throw unsupported(`${listing.reference}: index ${listing.digest} lists platform ${key} twice`, {
+        hint: 'choose one image with --platform, or compare the manifests by digest',
+      });
+    }
+    byKey.set(key, manifest);
+  }
+  return byKey;
+}
+
 function listManifests(index: Index, what: string): IndexedManifest[] {
   if (!Array.isArray(index.manifests)) throw badInput(`${what}: index has no manifests list`);
   return index.manifests.map((descriptor: Descriptor, i) => {

@@ -5,7 +5,7 @@
  * index of one platform against an index of several is compared as indexes; one image (no index)
  * against an index of several platforms is a usage error naming them (--platform picks one).
  */
-import { unsupported, usageError, badInput } from '../errors.js';
+import { usageError } from '../errors.js';
 import type { Image } from '../image/image.js';
 import { canonicalIndexDigest } from '../normalize/canonical-index.js';
 import { analyzeImage } from '../normalize/image.js';
@@ -13,7 +13,7 @@ import type { IndexReport, IndexSide, PlatformComparison } from '../report/index
 import { worstVerdict } from '../report/index-model.js';
 import { reportSchemaVersion, type Report } from '../report/model.js';
 import { verdictTitles } from '../report/render-text.js';
-import { imageManifests, listIndex, platformKey, platformWanted, type IndexedManifest, type IndexListing } from '../sources/index-listing.js';
+import { imageManifests, listIndex, manifestsByPlatform, platformWanted, type IndexedManifest, type IndexListing } from '../sources/index-listing.js';
 import { loadImage } from '../sources/index.js';
 import { toolVersion } from '../version.js';
 import { verifyImages, verifyLoaded, type VerifyRequest } from './verify.js';
@@ -41,24 +41,6 @@ function describePlatforms(listing: IndexListing): string {
   return imageManifests(listing)
     .map((manifest) => manifest.platform ?? 'unknown')
     .join(', ');
-}
-
-/** Image manifests by platform key; an index must name each image's platform, once. */
-export function manifestsByPlatform(listing: IndexListing): Map<string, IndexedManifest> {
-  const byKey = new Map<string, IndexedManifest>();
-  for (const manifest of imageManifests(listing)) {
-    if (!manifest.platformObject || manifest.platform === null) {
-      throw badInput(`${listing.reference}: index ${listing.digest} lists manifest ${manifest.digest} without a platform`);
-    }
-    const key = platformKey(manifest.platformObject);
-    if (byKey.has(key)) {
-      throw unsupported(`${listing.reference}: index ${listing.digest} lists platform ${key} twice`, {
-        hint: 'choose one image with --platform, or compare the manifests by digest',
-      });
-    }
-    byKey.set(key, manifest);
-  }
-  return byKey;
 }
 
 const compareBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
