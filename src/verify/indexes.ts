@@ -126,7 +126,7 @@ function describeReason(platforms: PlatformComparison[], passed: boolean): strin
     if (only.length > 0) parts.push(`only in ${side.toUpperCase()}: ${only.join(', ')}`);
   }
   const failed = platforms.filter((platform) => platform.presence === 'both' && !platform.passed);
-  if (failed.length > 0) parts.push(`failed: ${failed.map((platform) => `${platform.platform} (${platform.reason})`).join('; ')}`);
+  for (const platform of failed) parts.push(`${platform.platform}: ${platform.reason}`);
   return parts.join('; ');
 }
 
