@@ -169,9 +169,8 @@ function listDocument(text: string, digest: string, mediaType: string | undefine
   const type = parsed.mediaType ?? mediaType;
   if (!isIndexMediaType(type) && !(type === undefined && Array.isArray(parsed.manifests))) return undefined;
   const manifests = listManifests(parsed, text);
-  if (manifests.some((manifest) => !manifest.attestation && isIndexMediaType(manifest.mediaType))) {
-    throw unsupported(`${text}: index ${digest} lists another index`, { hint: 'choose one platform with --platform' });
-  }
+  // Indexes of indexes are left to loadImage, which follows them to one image as it always has.
+  if (manifests.some((manifest) => !manifest.attestation && isIndexMediaType(manifest.mediaType))) return undefined;
   return { reference: text, digest, mediaType: type ?? MediaType.ociIndex, manifests };
 }
 

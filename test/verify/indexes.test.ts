@@ -7,7 +7,8 @@ import { isIndexReport, type IndexReport } from '../../src/report/index-model.js
 import type { Report } from '../../src/report/model.js';
 import { listIndex } from '../../src/sources/index-listing.js';
 import { verifyAny } from '../../src/verify/indexes.js';
-import { TempDir, singleImageLayout } from '../helpers/images.js';
+import { buildIndex, indexLayout, layoutFiles, sha256Of, TempDir, singleImageLayout } from '../helpers/images.js';
+import { loadImage } from '../../src/sources/index.js';
 import { indexPairNames, platformImage, writeIndexPair, type IndexPairName } from './index-fixtures.js';
 import type { ImagePair } from './fixtures.js';
 
@@ -123,5 +124,29 @@ describe('verify of indexes with --platform, and of one image against an index',
       load: { platform: { os: 'linux', architecture: 'amd64' } },
     })) as Report;
     expect(report.verdict).toBe('identical');
+  });
+});
+
+describe('indexes the whole-index path leaves alone or refuses', () => {
+  it('an index naming one nested index is one image to the listing, and loads as before', async () => {
+    const image = await platformImage('amd64', new Date('2024-03-01T10:00:00Z'));
+    const inner = buildIndex([{ image, platform: { os: 'linux', architecture: 'amd64' } }]);
+    const outerBytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: inner.mediaType, manifests: [{ mediaType: inner.mediaType, digest: inner.digest, size: inner.bytes.length }] }));
+    const outerBlob = { digest: sha256Of(outerBytes), bytes: outerBytes, mediaType: inner.mediaType };
+    const path = await dir.writeArchive('nested.tar', layoutFiles({ manifests: [{ blob: outerBlob, annotations: { 'org.opencontainers.image.ref.name': 'latest' } }], blobs: [...inner.blobs, inner] }));
+    expect(await listIndex(`oci-archive:${path}`)).toBeUndefined();
+    const loaded = await loadImage(`oci-archive:${path}`);
+    expect(loaded.config.digest).toBe(image.config.digest);
+    await loaded.close();
+  });
+
+  it('an index listing one platform twice is refused (exit 3), naming it', async () => {
+    const one = await platformImage('amd64', new Date('2024-03-01T10:00:00Z'));
+    const two = await platformImage('amd64', new Date('2024-03-02T10:00:00Z'));
+    const platform = { os: 'linux', architecture: 'amd64' };
+    const path = await dir.writeArchive('twice.tar', indexLayout([{ image: one, platform }, { image: two, platform }]));
+    const error = await verifyAny({ a: `oci-archive:${path}`, b: `oci-archive:${path}`, normalize: defaultNormalizeOptions }).catch((e: unknown) => e);
+    expect((error as OciReproError).exitCode).toBe(3);
+    expect((error as OciReproError).message).toContain('lists platform linux/amd64 twice');
   });
 });
