@@ -8,7 +8,8 @@ import { usageError, ExitCode } from '../errors.js';
 import { parseExpectation } from '../gate/expect.js';
 import { loadPolicy } from '../gate/policy.js';
 import { renderReport, reportFormats, type ReportFormat } from '../report/render.js';
-import { renderExpectJunit, renderExpectMarkdown, renderExpectText, verifyExpectation } from '../verify/expect.js';
+import { renderExpectJunit, renderExpectMarkdown, renderExpectText } from '../verify/expect.js';
+import { isIndexExpectReport, renderIndexExpectJunit, renderIndexExpectMarkdown, renderIndexExpectText, verifyAnyExpectation } from '../verify/expect-index.js';
 import { verifyAny } from '../verify/indexes.js';
 import { isIndexReport } from '../report/index-model.js';
 import { renderIndexReport } from '../report/platforms.js';
@@ -19,8 +20,8 @@ export default class Verify extends BaseCommand {
   static override description = `Exit codes: 0 identical or reproducible (the gate passes), 1 not reproducible, 2 usage error,
 3 bad input, 4 source unavailable, 70 internal error. Two multi-platform indexes without --platform are
 compared platform by platform (attestations left out); a platform on one side only fails, and the
-exit code follows the worst platform. With --expect, compares one image's canonical
-digest with a known one (a digest, a previous JSON report, or normalize --json output).`;
+exit code follows the worst platform. With --expect, compares one image's canonical digest (an index's
+canonical index digest) with a known one (a digest, a previous JSON report, or normalize --json output).`;
 
   static override examples = [
     '<%= config.bin %> verify build-a.tar build-b.tar',
@@ -64,9 +65,13 @@ digest with a known one (a digest, a previous JSON report, or normalize --json o
 
     if (flags.expect !== undefined) {
       if (args.b !== undefined) throw usageError('give either two images or one image with --expect, not both');
-      const report = await verifyExpectation(args.a, await parseExpectation(flags.expect), { load, normalize, onLayer });
+      const report = await verifyAnyExpectation(args.a, await parseExpectation(flags.expect), { load, normalize, onLayer });
       const rendered =
-        format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : format === 'junit' ? renderExpectJunit(report) : format === 'markdown' ? renderExpectMarkdown(report) : renderExpectText(report);
+        format === 'json'
+          ? `${JSON.stringify(report, null, 2)}\n`
+          : isIndexExpectReport(report)
+            ? { junit: renderIndexExpectJunit, markdown: renderIndexExpectMarkdown, text: renderIndexExpectText }[format](report)
+            : { junit: renderExpectJunit, markdown: renderExpectMarkdown, text: renderExpectText }[format](report);
       process.stdout.write(rendered);
       this.setExitCode(report.passed ? ExitCode.ok : ExitCode.notReproducible);
       return;

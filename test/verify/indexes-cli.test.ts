@@ -166,3 +166,17 @@ describe('normalize of an index', () => {
     expect(existsSync(dir.join('out.tar'))).toBe(false);
   });
 });
+
+describe('verify IDX --expect', () => {
+  it('passes against the canonical index digest normalize --json recorded for the other build, else exits 1', T, async () => {
+    const recorded = await runCli(['normalize', pairs.reproducible.a, '--json'], dir.path);
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(dir.join('release.json'), recorded.stdout);
+    const pass = await runCli(['verify', pairs.reproducible.b, '--expect', 'release.json'], dir.path);
+    expect([pass.code, pass.stderr]).toEqual([0, '']);
+    expect(pass.stdout).toMatch(/^PASS: .* has the expected canonical index digest sha256:/);
+    const fail = await runCli(['verify', pairs['two-platform'].b, '--expect', 'release.json', '--format', 'junit'], dir.path);
+    expect(fail.code).toBe(1);
+    expect(fail.stdout).toMatch(/name="oci-archive:two-platform-b.tar canonical index digest">\n *<failure message="[^"]* has canonical index digest/);
+  });
+});

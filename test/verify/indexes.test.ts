@@ -150,3 +150,17 @@ describe('indexes the whole-index path leaves alone or refuses', () => {
     expect((error as OciReproError).message).toContain('lists platform linux/amd64 twice');
   });
 });
+
+describe('verify IDX --expect: the canonical index digest', () => {
+  it('matches the other build of the index, and differs from an index whose platform changed', async () => {
+    const { verifyAnyExpectation, isIndexExpectReport } = await import('../../src/verify/expect-index.js');
+    const recorded = await verifyIndex('reproducible');
+    const expectation = { canonicalDigest: recorded.a.canonicalDigest, source: 'argument' };
+    const same = await verifyAnyExpectation(pairs.reproducible.b, expectation, { normalize: defaultNormalizeOptions });
+    expect(isIndexExpectReport(same)).toBe(true);
+    expect([same.verdict, same.passed]).toEqual(['matches', true]);
+    const changed = await verifyAnyExpectation(pairs['two-platform'].b, expectation, { normalize: defaultNormalizeOptions });
+    expect([changed.verdict, changed.passed]).toEqual(['differs', false]);
+    expect(changed.reason).toContain('has canonical index digest');
+  });
+});
