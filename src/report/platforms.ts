@@ -71,7 +71,7 @@ function renderIndexText(unsafeReport: IndexReport, options: RenderOptions): str
     const { a, b } = platform.canonicalDigest;
     lines.push(`  ${platform.platform.padEnd(width)}  ${digest(a).padEnd(19)}  ${(a !== null && a === b ? 'same' : digest(b)).padEnd(19)}  ${describePlatformVerdict(platform)}`);
   }
-  lines.push('', `${'Indexes'.padEnd(20)} A${' '.repeat(19)}  B`);
+  lines.push('', `${'Indexes'.padEnd(20)} ${'A'.padEnd(20)} B`);
   const row = (label: string, a: string, b: string, same = 'same') => `  ${label.padEnd(18)} ${a.padEnd(20)} ${a === b ? same : b}`;
   lines.push(row('index digest', shortDigest(report.a.indexDigest), shortDigest(report.b.indexDigest)));
   lines.push(row('canonical index', shortDigest(report.a.canonicalDigest), shortDigest(report.b.canonicalDigest)));
