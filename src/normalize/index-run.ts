@@ -9,7 +9,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { pushIndex } from '../registry/push-index.js';
 import { buildOutputIndex, parseIndexDestination, writeIndex, type OutputIndexEntry } from '../sinks/index-layout.js';
-import { imageManifests, listIndex, manifestsByPlatform, platformWanted, type IndexListing } from '../sources/index-listing.js';
+import { forPlatform, imageManifests, listIndex, manifestsByPlatform, platformWanted, type IndexListing } from '../sources/index-listing.js';
 import { loadImage } from '../sources/index.js';
 import { canonicalIndexDigest } from './canonical-index.js';
 import { withTempDirectory } from './image.js';
@@ -56,17 +56,19 @@ export async function normalizeIndex(request: NormalizeRequest, listing: IndexLi
     const platforms: NormalizeIndexResult['platforms'] = [];
     const outputs: OutputIndexEntry[] = [];
     for (const [i, [platform, manifest]] of byPlatform.entries()) {
-      const image = await loadImage(request.source, { ...request.load, platform: platformWanted(manifest) });
-      try {
-        const layers = directory && join(directory, `platform-${i}`);
-        if (layers) await mkdir(layers);
-        const { result, outputImage } = await normalizeLoaded(image, request, layers, target?.format === 'oci');
-        platforms.push({ platform, result });
-        // The platform as the input index lists it (os.version, features and all).
-        if (outputImage) outputs.push({ image: outputImage, platform: manifest.platformObject! });
-      } finally {
-        await image.close();
-      }
+      const { result, outputImage } = await forPlatform(platform, async () => {
+        const image = await loadImage(request.source, { ...request.load, platform: platformWanted(manifest) });
+        try {
+          const layers = directory && join(directory, `platform-${i}`);
+          if (layers) await mkdir(layers);
+          return await normalizeLoaded(image, request, layers, target?.format === 'oci');
+        } finally {
+          await image.close();
+        }
+      });
+      platforms.push({ platform, result });
+      // The platform as the input index lists it (os.version, features and all).
+      if (outputImage) outputs.push({ image: outputImage, platform: manifest.platformObject! });
     }
     const base: NormalizeIndexResult = {
       kind: 'index',

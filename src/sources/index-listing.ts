@@ -53,6 +53,15 @@ export function platformKey(platform: Pick<Platform, 'os' | 'architecture' | 'va
   return formatPlatform({ ...platform, variant });
 }
 
+/** Runs one platform's work of a whole-index command; its errors name the platform first. */
+export async function forPlatform<T>(platform: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw withContext(`platform ${platform}`, error);
+  }
+}
+
 /** The --platform value that picks this manifest from its index again. */
 export function platformWanted(manifest: IndexedManifest): PlatformWanted {
   const platform = manifest.platformObject!;

@@ -10,7 +10,7 @@ import { analyzeImage } from '../normalize/image.js';
 import type { NormalizeOptions } from '../normalize/options.js';
 import { reportSchemaVersion } from '../report/model.js';
 import { escapeXml } from '../report/render-junit.js';
-import { imageManifests, listIndex, manifestsByPlatform, platformWanted } from '../sources/index-listing.js';
+import { forPlatform, imageManifests, listIndex, manifestsByPlatform, platformWanted } from '../sources/index-listing.js';
 import { loadImage, type LoadOptions } from '../sources/index.js';
 import { toolVersion } from '../version.js';
 import { verifyExpectation, type ExpectReport } from './expect.js';
@@ -49,13 +49,15 @@ export async function verifyAnyExpectation(
   if (!listing || imageManifests(listing).length <= 1) return verifyExpectation(reference, expectation, options);
   const platforms: IndexExpectReport['index']['platforms'] = [];
   for (const [platform, manifest] of [...manifestsByPlatform(listing)].sort(([a], [b]) => compareBytes(a, b))) {
-    const image = await loadImage(reference, { ...options.load, platform: platformWanted(manifest) });
-    try {
-      const analysis = await analyzeImage(image, { normalize: options.normalize, contentDigests: false, onLayer: options.onLayer });
-      platforms.push({ platform, manifestDigest: manifest.digest, canonicalDigest: analysis.canonicalDigest });
-    } finally {
-      await image.close();
-    }
+    const canonicalDigest = await forPlatform(platform, async () => {
+      const image = await loadImage(reference, { ...options.load, platform: platformWanted(manifest) });
+      try {
+        return (await analyzeImage(image, { normalize: options.normalize, contentDigests: false, onLayer: options.onLayer })).canonicalDigest;
+      } finally {
+        await image.close();
+      }
+    });
+    platforms.push({ platform, manifestDigest: manifest.digest, canonicalDigest });
   }
   const canonicalDigest = canonicalIndexDigest(platforms);
   const check = checkExpectation(expectation, { label: reference, canonicalDigest });

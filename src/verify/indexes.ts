@@ -13,7 +13,7 @@ import type { IndexReport, IndexSide, PlatformComparison } from '../report/index
 import { worstVerdict } from '../report/index-model.js';
 import { reportSchemaVersion, type Report } from '../report/model.js';
 import { verdictTitles } from '../report/render-text.js';
-import { imageManifests, listIndex, manifestsByPlatform, platformWanted, type IndexedManifest, type IndexListing } from '../sources/index-listing.js';
+import { forPlatform, imageManifests, listIndex, manifestsByPlatform, platformWanted, type IndexedManifest, type IndexListing } from '../sources/index-listing.js';
 import { loadImage } from '../sources/index.js';
 import { toolVersion } from '../version.js';
 import { verifyImages, verifyLoaded, type VerifyRequest } from './verify.js';
@@ -49,41 +49,9 @@ export async function verifyIndexes(request: VerifyRequest, listA: IndexListing,
   const byA = manifestsByPlatform(listA);
   const byB = manifestsByPlatform(listB);
   const keys = [...new Set([...byA.keys(), ...byB.keys()])].sort(compareBytes);
-  const load = (reference: string, manifest: IndexedManifest) => loadImage(reference, { ...request.load, platform: platformWanted(manifest) });
   const platforms: PlatformComparison[] = [];
   for (const platform of keys) {
-    const a = byA.get(platform);
-    const b = byB.get(platform);
-    if (a && b) {
-      const [imageA, imageB] = await Promise.all([load(request.a, a), load(request.b, b)]);
-      try {
-        const report = await verifyLoaded(imageA, imageB, request);
-        platforms.push({
-          platform,
-          presence: 'both',
-          verdict: report.verdict,
-          passed: report.passed,
-          reason: report.reason,
-          canonicalDigest: { a: report.a.canonicalDigest, b: report.b.canonicalDigest },
-          report,
-        });
-      } finally {
-        await Promise.all([imageA.close(), imageB.close()]);
-      }
-      continue;
-    }
-    const side = a ? 'a' : 'b';
-    const image = await load(side === 'a' ? request.a : request.b, (a ?? b)!);
-    const digest = await canonicalDigestOf(image, request);
-    platforms.push({
-      platform,
-      presence: side,
-      verdict: 'not-reproducible',
-      passed: false,
-      reason: `${platform} is only in ${side.toUpperCase()}`,
-      canonicalDigest: { a: side === 'a' ? digest : null, b: side === 'b' ? digest : null },
-      report: null,
-    });
+    platforms.push(await forPlatform(platform, () => comparePlatform(request, platform, byA.get(platform), byB.get(platform))));
   }
   const verdict = worstVerdict(platforms.map((platform) => platform.verdict));
   const passed = platforms.every((platform) => platform.passed);
@@ -104,6 +72,39 @@ export async function verifyIndexes(request: VerifyRequest, listA: IndexListing,
     a: indexSide(listA, platforms, 'a'),
     b: indexSide(listB, platforms, 'b'),
     platforms,
+  };
+}
+
+/** One platform: both images compared, or the one side's canonical digest. */
+async function comparePlatform(request: VerifyRequest, platform: string, a: IndexedManifest | undefined, b: IndexedManifest | undefined): Promise<PlatformComparison> {
+  const load = (reference: string, manifest: IndexedManifest) => loadImage(reference, { ...request.load, platform: platformWanted(manifest) });
+  if (a && b) {
+    const [imageA, imageB] = await Promise.all([load(request.a, a), load(request.b, b)]);
+    try {
+      const report = await verifyLoaded(imageA, imageB, request);
+      return {
+        platform,
+        presence: 'both',
+        verdict: report.verdict,
+        passed: report.passed,
+        reason: report.reason,
+        canonicalDigest: { a: report.a.canonicalDigest, b: report.b.canonicalDigest },
+        report,
+      };
+    } finally {
+      await Promise.all([imageA.close(), imageB.close()]);
+    }
+  }
+  const side = a ? 'a' : 'b';
+  const digest = await canonicalDigestOf(await load(side === 'a' ? request.a : request.b, (a ?? b)!), request);
+  return {
+    platform,
+    presence: side,
+    verdict: 'not-reproducible',
+    passed: false,
+    reason: `${platform} is only in ${side.toUpperCase()}`,
+    canonicalDigest: { a: side === 'a' ? digest : null, b: side === 'b' ? digest : null },
+    report: null,
   };
 }
 

@@ -164,3 +164,23 @@ describe('verify IDX --expect: the canonical index digest', () => {
     expect(changed.reason).toContain('has canonical index digest');
   });
 });
+
+describe('bad input inside one platform of an index', () => {
+  it('a truncated layer of linux/arm64: exit 3, the error names the platform, the layer and the file', async () => {
+    const { writeFile, readFile } = await import('node:fs/promises');
+    const good = await platformImage('amd64', new Date('2024-03-01T10:00:00Z'));
+    const bad = await platformImage('arm64', new Date('2024-03-01T10:00:00Z'));
+    const layer = bad.layers[0]!;
+    const root = await dir.writeDirectory('truncated', indexLayout([
+      { image: good, platform: { os: 'linux', architecture: 'amd64' } },
+      { image: bad, platform: { os: 'linux', architecture: 'arm64' } },
+    ]));
+    const blob = `${root}/blobs/sha256/${layer.digest.slice('sha256:'.length)}`;
+    await writeFile(blob, (await readFile(blob)).subarray(0, 40));
+    const error = (await verifyAny({ a: `oci:${root}`, b: pairs['two-platform'].a, normalize: defaultNormalizeOptions }).catch((e: unknown) => e)) as OciReproError;
+    expect(error).toBeInstanceOf(OciReproError);
+    expect(error.exitCode).toBe(3);
+    expect(error.message).toMatch(/^platform linux\/arm64: .*layer 0 \(sha256:[0-9a-f]{64}\) of oci:/);
+    expect(error.message.split('\n')).toHaveLength(1);
+  });
+});
