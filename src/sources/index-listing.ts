@@ -111,21 +111,21 @@ export async function listIndex(referenceText: string, options: LoadOptions = {}
   try {
     const { text, location, selector } = reference;
     // What is missing or not a layout at all is left to loadImage, which names it.
-    const exists = await stat(location).then(() => true, () => false);
+    const local = reference.transport === 'docker' ? undefined : await stat(location).catch(() => undefined);
+    const layoutIndex = async () => (local?.isDirectory() ? readFile(join(location, 'index.json')).catch(() => undefined) : undefined);
     switch (reference.transport as string | undefined) {
       case 'oci': {
-        const indexBytes = exists ? await readFile(join(location, 'index.json')).catch(() => undefined) : undefined;
+        const indexBytes = await layoutIndex();
         return indexBytes && (await listLayout(text, new DirectoryBlobStore(location, text), indexBytes, selector));
       }
       case 'oci-archive':
-        return exists ? await listArchive(text, await ArchiveIndex.open(location), selector) : undefined;
+        return local?.isFile() ? await listArchive(text, await ArchiveIndex.open(location), selector) : undefined;
       case 'docker':
         return await listRegistry(text, location, options);
       case undefined: {
-        if (!exists) return undefined;
-        const info = await stat(location);
-        if (info.isDirectory()) {
-          const indexBytes = await readFile(join(location, 'index.json')).catch(() => undefined);
+        if (!local?.isFile() && !local?.isDirectory()) return undefined;
+        if (local.isDirectory()) {
+          const indexBytes = await layoutIndex();
           return indexBytes ? await listLayout(text, new DirectoryBlobStore(location, text), indexBytes, undefined) : undefined;
         }
         const archive = await ArchiveIndex.open(location);
