@@ -14,6 +14,7 @@ export default class Inspect extends BaseCommand {
   static override examples = [
     '<%= config.bin %> inspect docker-archive:build.tar',
     '<%= config.bin %> inspect oci:./layout:latest --platform linux/arm64',
+    '<%= config.bin %> inspect docker://registry.example.com/app:1.0   # an index: its platforms',
     '<%= config.bin %> inspect oci-archive:image.tar --json',
   ];
 

@@ -23,6 +23,7 @@ Attestation manifests are dropped: they attest the input, not the normalized ima
     '<%= config.bin %> normalize docker-archive:build.tar',
     '<%= config.bin %> normalize docker-archive:build.tar --output oci:normalized:latest',
     '<%= config.bin %> normalize docker-archive:build.tar --output docker://registry.example.com/app:1.0',
+    '<%= config.bin %> normalize oci:multi-arch:1.0 --output docker://registry.example.com/app:1.0   # a whole index',
     'SOURCE_DATE_EPOCH=1700000000 <%= config.bin %> normalize oci:layout --clamp --output oci-archive:out.tar --compression zstd',
   ];
 

@@ -28,6 +28,7 @@ canonical index digest) with a known one (a digest, a previous JSON report, or n
     '<%= config.bin %> verify docker-archive:a.tar oci:b-layout --format markdown > comment.md',
     '<%= config.bin %> verify a.tar b.tar --policy repro-policy.yaml --format junit > repro.xml',
     '<%= config.bin %> verify rebuilt.tar --expect release-report.json',
+    '<%= config.bin %> verify docker://registry.example.com/app:1.0 oci:rebuilt-index:1.0   # every platform of two indexes',
   ];
 
   static override args = {
