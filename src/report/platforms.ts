@@ -8,7 +8,7 @@ import type { IndexReport, IndexSide, PlatformComparison } from './index-model.j
 import { renderJunitSuite, escapeXml } from './render-junit.js';
 import { defaultMarkdownMaxBytes, renderMarkdown } from './render-markdown.js';
 import type { RenderOptions, ReportFormat } from './render.js';
-import { plural, shortDigest, showControlCharacters, verdictTitles, wrap } from './render-text.js';
+import { createPaint, plural, shortDigest, showControlCharacters, verdictTitles, wrap } from './render-text.js';
 import { renderText } from './render-text.js';
 
 export function renderIndexReport(report: IndexReport, format: ReportFormat, options: RenderOptions): string {
@@ -54,8 +54,11 @@ const retitle = (text: string, from: string, to: string) => text.replace(from, t
 
 function renderIndexText(unsafeReport: IndexReport, options: RenderOptions): string {
   const report = showControlCharacters(unsafeReport);
+  const paint = createPaint(options.color);
+  const verdict = verdictTitles[report.verdict].toUpperCase();
+  const painted = report.verdict === 'not-reproducible' ? (report.passed ? paint.yellow(verdict) : paint.red(verdict)) : paint.green(verdict);
   const lines = [
-    `oci-repro verify: ${verdictTitles[report.verdict].toUpperCase()} (${plural(report.platforms.length, 'platform')}), ${report.passed ? 'gate passed' : 'gate FAILED'}`,
+    `${paint.bold('oci-repro verify:')} ${paint.bold(painted)} (${plural(report.platforms.length, 'platform')}), ${report.passed ? paint.green('gate passed') : paint.red('gate FAILED')}`,
     ...wrap(report.reason, 2, 2),
     `  A  ${report.a.reference}`,
     `  B  ${report.b.reference}`,
@@ -69,7 +72,8 @@ function renderIndexText(unsafeReport: IndexReport, options: RenderOptions): str
   lines.push(`  ${'platform'.padEnd(width)}  ${'canonical A'.padEnd(19)}  ${'canonical B'.padEnd(19)}  verdict`);
   for (const platform of report.platforms) {
     const { a, b } = platform.canonicalDigest;
-    lines.push(`  ${platform.platform.padEnd(width)}  ${digest(a).padEnd(19)}  ${(a !== null && a === b ? 'same' : digest(b)).padEnd(19)}  ${describePlatformVerdict(platform)}`);
+    const described = describePlatformVerdict(platform);
+    lines.push(`  ${platform.platform.padEnd(width)}  ${digest(a).padEnd(19)}  ${(a !== null && a === b ? 'same' : digest(b)).padEnd(19)}  ${platform.passed ? described : paint.red(described)}`);
   }
   lines.push('', `${'Indexes'.padEnd(20)} ${'A'.padEnd(20)} B`);
   const row = (label: string, a: string, b: string, same = 'same') => `  ${label.padEnd(18)} ${a.padEnd(20)} ${a === b ? same : b}`;

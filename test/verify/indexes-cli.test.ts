@@ -180,3 +180,13 @@ describe('verify IDX --expect', () => {
     expect(fail.stdout).toMatch(/name="oci-archive:two-platform-b.tar canonical index digest">\n *<failure message="[^"]* has canonical index digest/);
   });
 });
+
+describe('colour in the index text report', () => {
+  it('only when asked (FORCE_COLOR on a pipe): the failing verdicts in red', T, async () => {
+    const plain = await verify('two-platform', 'text');
+    expect(plain.stdout).not.toMatch(/\u001b\[/);
+    const coloured = await runCli(['verify', pairs['two-platform'].a, pairs['two-platform'].b], dir.path, { FORCE_COLOR: '1' });
+    expect(coloured.stdout).toContain('\u001b[31mnot reproducible, fails\u001b[39m');
+    expect(coloured.stdout.replace(/\u001b\[[0-9;]*m/g, '')).toBe(plain.stdout);
+  });
+});
