@@ -163,6 +163,14 @@ describe('verify IDX --expect: the canonical index digest', () => {
     expect([changed.verdict, changed.passed]).toEqual(['differs', false]);
     expect(changed.reason).toContain('has canonical index digest');
   });
+
+  it('reads the expected digest from a recorded index report (its A side)', async () => {
+    const { writeFile } = await import('node:fs/promises');
+    const { parseExpectation } = await import('../../src/gate/expect.js');
+    const recorded = await verifyIndex('reproducible');
+    await writeFile(dir.join('index-report.json'), JSON.stringify(recorded));
+    expect((await parseExpectation(dir.join('index-report.json'))).canonicalDigest).toBe(recorded.a.canonicalDigest);
+  });
 });
 
 describe('bad input inside one platform of an index', () => {
