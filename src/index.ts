@@ -24,6 +24,14 @@ export { createCompressor, openDecompressed, detectCompression, gzipEngine } fro
 export * from './report/model.js';
 export { renderReport, reportFormats, type ReportFormat, type RenderOptions } from './report/render.js';
 export { verifyImages, verifyLoaded, type VerifyRequest } from './verify/verify.js';
+export { verifyAny, verifyIndexes } from './verify/indexes.js';
+export * from './report/index-model.js';
+export { renderIndexReport } from './report/platforms.js';
+export { listIndex, imageManifests, platformKey, type IndexListing, type IndexedManifest } from './sources/index-listing.js';
+export { canonicalIndexBytes, canonicalIndexDigest, type CanonicalIndexEntry } from './normalize/canonical-index.js';
+export { normalizeAny, normalizeIndex, isNormalizeIndexResult, type NormalizeIndexResult } from './normalize/index-run.js';
+export { buildOutputIndex, writeIndex, type OutputIndex, type OutputIndexEntry } from './sinks/index-layout.js';
+export { pushIndex, type PushIndexResult } from './registry/push-index.js';
 export { verifyExpectation, type ExpectReport } from './verify/expect.js';
 export { loadPolicy, parsePolicy, applyPolicy, decideGate, type Policy } from './gate/policy.js';
 export { parseExpectation, type Expectation } from './gate/expect.js';

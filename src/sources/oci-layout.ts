@@ -16,7 +16,8 @@ export interface LoadOptions extends RegistryOptions, DaemonOptions {
 
 const refNameKeys = ['org.opencontainers.image.ref.name', 'io.containerd.image.name'];
 
-function refNamesOf(descriptor: Descriptor): string[] {
+/** The names a layout's index.json gives a manifest descriptor. */
+export function refNamesOf(descriptor: Descriptor): string[] {
   const annotations = descriptor.annotations ?? {};
   return refNameKeys.map((key) => annotations[key]).filter((name): name is string => typeof name === 'string');
 }

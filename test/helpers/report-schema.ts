@@ -101,9 +101,12 @@ export function validateAgainstSchema(value: unknown, root: Record<string, unkno
           for (const sub of argument as Schema[]) check(sub, item, at, errors);
           break;
         case 'if':
-          if (errorsOf(argument as Schema, item, at).length === 0 && node.then !== undefined) check(node.then as Schema, item, at, errors);
+          if (errorsOf(argument as Schema, item, at).length === 0) {
+            if (node.then !== undefined) check(node.then as Schema, item, at, errors);
+          } else if (node.else !== undefined) check(node.else as Schema, item, at, errors);
           break;
         case 'then':
+        case 'else':
           break;
         default:
           if (!annotations.has(keyword)) throw new Error(`keyword ${keyword} is not supported by this test's validator`);
