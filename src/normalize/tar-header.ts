@@ -13,7 +13,7 @@
  * the USTAR field holds 0 or is left empty.
  */
 import { corruptArchive } from '../errors.js';
-import { canonicalMtime, type LayerEntry, type LayerRules } from './entry.js';
+import { canonicalMode, canonicalMtime, type LayerEntry, type LayerRules } from './entry.js';
 
 export const blockSize = 512;
 /** The end-of-archive marker: two zero blocks, and nothing after it. */
@@ -428,7 +428,7 @@ export function writeCanonicalHeader(
     }
   }
   const size = entry.type === 'file' ? entry.size : 0;
-  writeOctal(out, pos + 100, 7, entry.mode & 0o7777);
+  writeOctal(out, pos + 100, 7, canonicalMode(entry.mode, rules));
   writeOctal(out, pos + 108, 7, entry.uid > maxOctal7 ? 0 : entry.uid);
   writeOctal(out, pos + 116, 7, entry.gid > maxOctal7 ? 0 : entry.gid);
   writeOctal(out, pos + 124, 11, size > maxOctal11 ? 0 : size);
