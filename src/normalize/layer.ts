@@ -698,7 +698,9 @@ class LayerScanner {
       } catch {
         name = key.slice(17);
       }
-      if (!(name in xattrs)) xattrs[name] = Buffer.from(value, 'base64').toString('latin1');
+      const bytes = Buffer.from(value, 'base64');
+      // An empty PAX value deletes a key: an empty xattr could not be written back, so it is absent.
+      if (!(name in xattrs) && bytes.length > 0) xattrs[name] = bytes.toString('latin1');
     }
   }
 }

@@ -231,6 +231,8 @@ function parseOctalField(buf: Buffer, start: number, length: number): number {
 function numberField(buf: Buffer, start: number, length: number, inputOffset: number, what: string): number {
   const value = parseOctalField(buf, start, length);
   if (Number.isNaN(value)) throw invalidHeader(inputOffset, `malformed ${what} field`);
+  // Base-256 reaches 2^63: a number a double cannot hold exactly would be written back as another one.
+  if (!Number.isSafeInteger(value)) throw invalidHeader(inputOffset, `${what} field out of range`);
   return value;
 }
 
