@@ -602,6 +602,13 @@ class LayerScanner {
       entry.linkname = rules.pathSpelling ? target : linkname;
       const found = this.findLatest(pathKey(entry.linkname));
       root = found === undefined ? -1 : this.roots[found];
+      // link(2) refuses directories; a canonical tar would give the directory's path to the link.
+      if (root >= 0 && this.records[root].type === 'directory') {
+        throw badInput(`hard link ${JSON.stringify(name)} at offset ${offset}: target ${JSON.stringify(linkname)} is a directory`, {
+          hint: 'a hard link cannot name a directory; the layer may be corrupt',
+          data: { offset, path: name },
+        });
+      }
       if (root >= 0) this.joinGroup(entry, this.records[root]);
     } else if (type === 'char' || type === 'block') {
       entry.devmajor = header.devmajor;

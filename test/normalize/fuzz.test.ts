@@ -84,6 +84,8 @@ const hostileNames = [
   `${'d/'.repeat(60)}f`,
   'usr/bin/app',
   'usr/bin/app/',
+  'usr/',
+  'etc',
   'dev/null',
 ];
 
@@ -344,10 +346,19 @@ async function runCase(c: FuzzCase): Promise<void> {
   await mkdir(parent);
   const destination = destinationOf(c, parent);
   const what = `case ${n}`;
+  // verify's kind of pass (no output: hashed in order, re-read when out of order) must agree.
+  const hashed = await withinLimit(
+    normalizeLayer(tarStream(layer, 4096), { ...defaultNormalizeOptions, reopen: () => tarStream(layer, 4096), spoolDir: tmp }).then(
+      (summary) => summary.canonicalDigest,
+      (error: unknown) => error,
+    ),
+    what,
+  );
   let ok = false;
   try {
     const result = await withinLimit(normalizeImage({ source, normalize: defaultNormalizeOptions, output: destination.reference }), what);
     ok = true;
+    expect(hashed, `${what}: the hashing pass agrees`).toBe(result.layers[0]!.canonicalDiffId);
     expect(result.output?.manifestDigest).toMatch(/^sha256:/);
     expect(await readdir(parent)).toEqual([destination.path.slice(parent.length + 1)]);
     // Idempotence: what normalization writes is canonical, so normalizing it changes nothing.
@@ -358,6 +369,7 @@ async function runCase(c: FuzzCase): Promise<void> {
   } catch (error) {
     if (ok) throw error;
     expectBadInput(error, what);
+    expectBadInput(hashed, `${what} (hashing pass)`);
     // Nothing written, nor a temp directory left beside the destination.
     expect(await readdir(parent), `${what}: nothing written`).toEqual([]);
   }
@@ -366,6 +378,48 @@ async function runCase(c: FuzzCase): Promise<void> {
   expect(unhandled, `${what}: unhandled rejections`).toEqual([]);
   expect(await readdir(tmp), `${what}: spool files left in TMPDIR`).toEqual([]);
 }
+
+describe('bugs the fuzzer found, each with its harmless twin', () => {
+  const twice = async (layer: Buffer) => {
+    const once = await canonicalTar(layer);
+    return { once: once.digest, again: (await canonicalTar(once.bytes)).digest };
+  };
+  const rejects = async (layer: Buffer) =>
+    canonicalTar(layer).then(
+      () => null,
+      (error: unknown) => error as OciReproError,
+    );
+
+  it('a base-256 gid beyond 2^53 is a corrupt header, not a PAX record our reader refuses', async () => {
+    const tar = await buildTar([{ name: 'a', content: 'a' }]);
+    const huge = Buffer.from(tar);
+    setField(huge, 0, 'gid', Buffer.from([0x81, 0, 0, 0, 0, 0, 0, 0]));
+    const error = await rejects(huge);
+    expect(error?.code).toBe('CORRUPT_ARCHIVE');
+    expect(error?.line).toContain('gid field out of range');
+    const large = Buffer.from(tar);
+    setField(large, 0, 'gid', Buffer.from([0x80, 0, 0, 1, 0, 0, 0, 0]));
+    const { once, again } = await twice(large);
+    expect(again).toBe(once);
+  });
+
+  it('a LIBARCHIVE xattr that decodes to nothing is no xattr (an empty PAX value deletes a key)', async () => {
+    const empty = await twice(await buildTar([{ name: 'a', content: 'a', pax: { 'LIBARCHIVE.xattr.user.x': '==' } }]));
+    expect(empty.again).toBe(empty.once);
+    expect(empty.once).toBe((await twice(await buildTar([{ name: 'a', content: 'a' }]))).once);
+    const set = await twice(await buildTar([{ name: 'a', content: 'a', pax: { 'LIBARCHIVE.xattr.user.x': 'eA==' } }]));
+    expect(set.again).toBe(set.once);
+    expect(set.once).not.toBe(empty.once);
+  });
+
+  it('a hard link to a directory is refused (the canonical tar gave the link the directory)', async () => {
+    const error = await rejects(await buildTar([{ name: 'z/', type: 'directory' }, { name: 'a', type: 'link', linkname: 'z/' }]));
+    expect(error?.code).toBe('BAD_INPUT');
+    expect(error?.line).toContain('hard link "a" at offset 512: target "z/" is a directory');
+    const file = await twice(await buildTar([{ name: 'z', content: 'z' }, { name: 'a', type: 'link', linkname: 'z' }]));
+    expect(file.again).toBe(file.once);
+  });
+});
 
 describe('fuzzing the layer parser', () => {
   it(`${runs} damaged layers through the library: success or one-line exit 3, nothing left behind`, { timeout: 120_000 }, async () => {
