@@ -139,7 +139,6 @@ export function decodeTarHeader(buf: Buffer, at: number, inputOffset: number, in
   into.devmajor = devices && format !== 'v7' ? numberField(buf, at + 329, 8, inputOffset, 'devmajor') : 0;
   into.devminor = devices && format !== 'v7' ? numberField(buf, at + 337, 8, inputOffset, 'devminor') : 0;
   into.format = format;
-  if (into.size < 0) throw invalidHeader(inputOffset, 'negative size');
   return into;
 }
 
@@ -231,8 +230,9 @@ function parseOctalField(buf: Buffer, start: number, length: number): number {
 function numberField(buf: Buffer, start: number, length: number, inputOffset: number, what: string): number {
   const value = parseOctalField(buf, start, length);
   if (Number.isNaN(value)) throw invalidHeader(inputOffset, `malformed ${what} field`);
-  // Base-256 reaches 2^63: a number a double cannot hold exactly would be written back as another one.
-  if (!Number.isSafeInteger(value)) throw invalidHeader(inputOffset, `${what} field out of range`);
+  // Base-256 reaches ±2^63: a number a double cannot hold exactly would be written back as another
+  // one, and only a time may be negative (before 1970); an id, size or device number may not.
+  if (!Number.isSafeInteger(value) || (value < 0 && what !== 'mtime')) throw invalidHeader(inputOffset, `${what} field out of range`);
   return value;
 }
 
