@@ -3,7 +3,7 @@
 // through the library and through bin/run.js. Harmless spellings keep being cleaned; symlink targets are
 // data and pass whatever they say; the root directory entry (`./`) is accepted, a root that is a file is not.
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,7 @@ import { defaultNormalizeOptions, type NormalizeOptions } from '../../src/normal
 import { normalizeImage } from '../../src/normalize/run.js';
 import { verifyImages } from '../../src/verify/verify.js';
 import { buildImage, singleImageLayout, TempDir } from '../helpers/images.js';
+import { runTool, skipWithoutTools } from '../helpers/real-tools.js';
 import { buildTar, tarStream, type TestEntry } from '../helpers/tar.js';
 
 const bin = fileURLToPath(new URL('../../bin/run.js', import.meta.url));
@@ -123,6 +124,26 @@ describe('normalizeLayer', () => {
     }
     const link = await rejection(summaryOf(layerWith({ name: 'etc/root-link', type: 'link', linkname: './' })));
     expect(link.message).toMatch(/hard link "etc\/root-link": target ".\/" at offset \d+ names the layer root$/);
+  });
+});
+
+describe.skipIf(skipWithoutTools('tar'))('GNU tar as the oracle', () => {
+  it('writes `../x/f` with -P and refuses to extract it; normalize refuses it too', T, async () => {
+    const work = dir.join('gnu');
+    await mkdir(join(work, 'root', 'a'), { recursive: true });
+    await mkdir(join(work, 'x'));
+    await writeFile(join(work, 'x', 'f'), 'hostile\n');
+    const tar = (await runTool('tar', ['--format=ustar', '--mtime=@0', '-P', '-cf', '-', '../x/f', 'a'], { cwd: join(work, 'root') })).stdout;
+    await mkdir(join(work, 'extract'));
+    await writeFile(join(work, 'layer.tar'), tar);
+    const refused = await runTool('tar', ['-xf', join(work, 'layer.tar'), '-C', join(work, 'extract')]).then(
+      () => '',
+      (error: Error) => error.message,
+    );
+    expect(refused).toContain("Member name contains '..'");
+    const error = await rejection(normalizeLayer(tarStream(tar), { ...defaultNormalizeOptions, spoolDir }));
+    expect(error.code).toBe('BAD_INPUT');
+    expect(error.message).toContain('entry "../x/f" at offset 0 leaves the root');
   });
 });
 
