@@ -61,6 +61,7 @@ type Mutation =
   | { kind: 'field'; header: number; field: HeaderField; value: Uint8Array; checksum: boolean }
   | { kind: 'number'; header: number; field: 'mode' | 'uid' | 'gid' | 'size' | 'mtime' | 'devmajor' | 'devminor'; value: Uint8Array }
   | { kind: 'name'; header: number; field: 'name' | 'linkname' | 'prefix'; value: string }
+  | { kind: 'typeflag'; header: number; value: string }
   | { kind: 'pax'; header: number; typeflag: 'x' | 'g'; records: { key: string; value: string; lengthDelta: number }[] }
   | { kind: 'gnu-long'; header: number; typeflag: 'L' | 'K'; value: string; terminate: boolean }
   | { kind: 'flip'; at: number; byte: number; checksum: boolean }
@@ -163,6 +164,12 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
     value: fc.oneof(fc.constantFrom(...hostileNames), fc.string({ maxLength: 120 })),
   }),
   fc.record({
+    kind: fc.constant('typeflag' as const),
+    header: fc.nat(),
+    // Every type the parser knows, some it refuses, and two it does not know.
+    value: fc.constantFrom('0', '1', '2', '3', '4', '5', '6', '7', '\0', 'x', 'g', 'L', 'K', 'D', 'S', 'V', 'M', 'A', 'Z'),
+  }),
+  fc.record({
     kind: fc.constant('pax' as const),
     header: fc.nat(),
     typeflag: fc.constantFrom('x', 'x', 'x', 'g' as const),
@@ -222,6 +229,11 @@ function paxData(records: { key: string; value: string; lengthDelta: number }[])
 function applyMutation(input: Buffer, m: Mutation): Buffer {
   const tar = Buffer.from(input);
   switch (m.kind) {
+    case 'typeflag': {
+      const at = pickHeader(tar, m.header);
+      if (at !== null) setField(tar, at, 'typeflag', m.value);
+      return tar;
+    }
     case 'field':
     case 'number':
     case 'name': {
