@@ -5,7 +5,7 @@
 // `normalizeImage` with an output through the library; a few run bin/run.js. Every case ends in success
 // or a one-line exit-3 error: never an internal error, a hang, an unhandled rejection, a partial output
 // or a spool file left in TMPDIR. A success is also idempotent: the canonical tar normalizes to itself.
-// The seed is printed; FUZZ_SEED=N replays a run, FUZZ_RUNS=N changes the number of cases.
+// The seed is printed; FUZZ_SEED=N replays a run, FUZZ_RUNS=N and FUZZ_CLI_RUNS=N change the numbers of cases.
 import { execFile } from 'node:child_process';
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -25,7 +25,7 @@ import { block, fixChecksum, headerBlocks, headerFields, setField, type HeaderFi
 
 const seed = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : Math.floor(Math.random() * 0x7fffffff);
 const runs = Number(process.env.FUZZ_RUNS ?? 500);
-const cliRuns = 20;
+const cliRuns = Number(process.env.FUZZ_CLI_RUNS ?? 20);
 /** Longer than any healthy case takes on a loaded machine; a case past it is a hang. */
 const caseLimitMs = 15_000;
 const bin = fileURLToPath(new URL('../../bin/run.js', import.meta.url));
