@@ -260,6 +260,8 @@ export const causeCatalogue: readonly CauseEntry[] = [
         attributes: ['pax'],
         keys: ['path', 'linkpath', 'size', 'uid', 'gid', 'SCHILY.dev', 'SCHILY.ino', 'SCHILY.nlink', 'GNU.sparse.major', 'GNU.sparse.minor'],
       },
+      // Go writers put the file-type bits (S_IFREG 0100000, S_IFDIR 040000, ...) in the mode field.
+      { kinds: ['file-attribute'], attributes: ['mode'], modeBits: 0o7770000 },
     ],
   },
   {
@@ -310,7 +312,8 @@ export const causeCatalogue: readonly CauseEntry[] = [
     hint:
       'COPY keeps the modes of the build context, which follow the umask of the git checkout: ' +
       'run `umask 022` before checking out in CI, or use `COPY --chmod=...`',
-    match: { kinds: ['file-attribute'], attributes: ['mode'], modeBits: 0o022 },
+    // Also when one side's writer added file-type bits besides (see tar-dialect).
+    match: { kinds: ['file-attribute'], attributes: ['mode'], modeBits: 0o7770022 },
   },
 
   // --- files rewritten by every build (specific paths first) -----------------------------------
