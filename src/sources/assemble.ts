@@ -2,7 +2,7 @@ import type { Readable, Transform } from 'node:stream';
 import { badInput, unsupported, usageError } from '../errors.js';
 import { openDecompressed } from '../image/compression.js';
 import { assertDigest, VerifyingStream } from '../image/digest.js';
-import type { BlobLocation, Image, JsonBlob, Layer, Transport } from '../image/image.js';
+import type { Image, JsonBlob, Layer, Transport } from '../image/image.js';
 import {
   compressionOfMediaType,
   isForeignLayerMediaType,
@@ -197,8 +197,6 @@ export interface LayerSpec {
   /** Opens the stored blob; verified against descriptor.digest unless `verifyBlob` is false. */
   open: () => Promise<Readable>;
   verifyBlob?: boolean;
-  /** Where `open` reads from, when that is a local file range (see `Layer.location`). */
-  location?: BlobLocation;
 }
 
 export function makeLayer(spec: LayerSpec, index: number, imageWhat: string): Layer {
@@ -220,8 +218,6 @@ export function makeLayer(spec: LayerSpec, index: number, imageWhat: string): La
     compression: spec.compression,
     foreign: spec.foreign,
     history: spec.history,
-    // Readers of a location verify the blob: only offered where openBlob verifies too.
-    ...(spec.location && !spec.foreign && spec.verifyBlob !== false ? { location: spec.location } : {}),
     openBlob,
     openTar: async () => {
       const tar = await openDecompressed(await openBlob(), spec.compression, what);
@@ -271,7 +267,6 @@ export async function assembleImage(
           foreign,
           history: history[i],
           open: () => store.openBlob(descriptor.digest),
-          location: foreign ? undefined : await store.locate?.(descriptor.digest),
         },
         i,
         reference,

@@ -1,10 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { badInput, withContext } from '../errors.js';
 import { sha256 } from '../image/digest.js';
-import type { BlobLocation } from '../image/image.js';
 import type { ArchiveIndex } from './archive-index.js';
 import { blobPath } from './paths.js';
 
@@ -17,19 +16,6 @@ export interface BlobStore {
   openBlob(digest: string): Promise<Readable>;
   /** A small blob (a JSON document) read whole and verified against its digest. */
   readBlob(digest: string, what: string): Promise<Buffer>;
-  /** Where a blob lies in a local file, for stores that keep blobs in files; undefined if missing. */
-  locate?(digest: string): Promise<BlobLocation | undefined>;
-}
-
-/** The raw bytes of a located blob, unverified, in 1 MiB reads. */
-export function openLocation(location: BlobLocation): Readable {
-  // createReadStream cannot read nothing: without `end` it reads to the end, and end < start throws.
-  if (location.size === 0) return Readable.from([]);
-  return createReadStream(location.path, {
-    start: location.offset,
-    end: location.offset + location.size - 1,
-    highWaterMark: 1 << 20,
-  });
 }
 
 /** JSON documents are small; a larger "document" is a sign of a wrong digest or a hostile input. */
@@ -65,17 +51,6 @@ export class DirectoryBlobStore implements BlobStore {
     return createReadStream(path, { highWaterMark: 1 << 20 });
   }
 
-  async locate(digest: string): Promise<BlobLocation | undefined> {
-    const path = join(this.root, blobPath(digest, this.description));
-    try {
-      const stats = await stat(path);
-      return stats.isFile() ? { path, offset: 0, size: stats.size } : undefined;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
-    }
-  }
-
   async readBlob(digest: string, what: string): Promise<Buffer> {
     const path = join(this.root, blobPath(digest, what));
     let size: number;
@@ -105,11 +80,6 @@ export class ArchiveBlobStore implements BlobStore {
     const member = this.archive.resolve(blobPath(digest, this.description));
     if (!member) throw missingBlob(digest, this.description);
     return this.archive.openMember(member);
-  }
-
-  async locate(digest: string): Promise<BlobLocation | undefined> {
-    const member = this.archive.resolve(blobPath(digest, this.description));
-    return member && this.archive.locate(member);
   }
 
   async readBlob(digest: string, what: string): Promise<Buffer> {

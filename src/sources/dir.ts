@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { badInput, unsupported, withContext } from '../errors.js';
 import { assertDigest, encodedOf, sha256 } from '../image/digest.js';
-import type { BlobLocation, Image } from '../image/image.js';
+import type { Image } from '../image/image.js';
 import { MediaType } from '../image/media-types.js';
 import { assembleImage, parseJson, resolveManifest } from './assemble.js';
 import { maxDocumentBytes, missingBlob, verifyDocument, type BlobStore } from './blob-store.js';
@@ -59,11 +59,6 @@ export class DirTransportBlobStore implements BlobStore {
     const found = await this.find(digest, this.description, false);
     if (!found) throw missingBlob(digest, this.description);
     return createReadStream(found.path, { highWaterMark: 1 << 20 });
-  }
-
-  async locate(digest: string): Promise<BlobLocation | undefined> {
-    const found = await this.find(digest, this.description, false);
-    return found && { path: found.path, offset: 0, size: found.size };
   }
 
   async readBlob(digest: string, what: string): Promise<Buffer> {

@@ -167,7 +167,6 @@ async function loadLegacy(
           foreign: false,
           history: history[i],
           open: async () => archive.openMember(member),
-          location: archive.locate(member),
         },
         i,
         reference,
