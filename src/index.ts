@@ -32,4 +32,4 @@ export { DifferenceCollector, defaultNeutralizedLimit, type DifferenceSink } fro
 export { pushImage, type PushImage, type PushOptions, type PushResult } from './registry/push.js';
 export type { RegistryOptions } from './registry/client.js';
 export { parseRegistryReference, type RegistryReference } from './registry/reference.js';
-export type { DaemonOptions } from './sources/daemon.js';
+export type { DaemonOptions } from './sources/options.js';

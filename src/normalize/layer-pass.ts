@@ -6,7 +6,7 @@ import { environmentErrno, OciReproError, withContext, writeContext } from '../e
 import { createCompressor, openDecompressed, releasesChunks, type GzipEngine } from '../image/compression.js';
 import { HashingStream, VerifyingStream } from '../image/digest.js';
 import type { Compression } from '../image/media-types.js';
-import { chain } from '../sources/assemble.js';
+import { chain } from '../image/stream.js';
 import type { LayerSummary } from './entry.js';
 import { normalizeLayer } from './layer.js';
 import type { NormalizeOptions } from './options.js';

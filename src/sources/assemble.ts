@@ -1,8 +1,9 @@
-import type { Readable, Transform } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { badInput, unsupported, usageError } from '../errors.js';
 import { openDecompressed } from '../image/compression.js';
 import { assertDigest, VerifyingStream } from '../image/digest.js';
 import type { Image, JsonBlob, Layer, Transport } from '../image/image.js';
+import { chain } from '../image/stream.js';
 import {
   compressionOfMediaType,
   isForeignLayerMediaType,
@@ -20,7 +21,7 @@ import {
   type Manifest,
   type Platform,
 } from '../image/types.js';
-import type { BlobStore } from './blob-store.js';
+import type { BlobStore } from '../image/blob-store.js';
 
 export interface PlatformWanted {
   os: string;
@@ -180,12 +181,6 @@ export function describeDiffIds(config: ImageConfig): string {
 export function alignHistory(history: HistoryEntry[] | undefined, layerCount: number): (HistoryEntry | undefined)[] {
   const made = (history ?? []).filter((entry) => !entry.empty_layer);
   return Array.from({ length: layerCount }, (_, i) => made[i]);
-}
-
-/** Connects `source` to `next` so that an error on either ends the result with that error. */
-export function chain(source: Readable, next: Transform): Readable {
-  source.on('error', (error) => next.destroy(error));
-  return source.pipe(next);
 }
 
 export interface LayerSpec {

@@ -4,19 +4,9 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { badInput, withContext } from '../errors.js';
 import { sha256 } from '../image/digest.js';
+import type { BlobStore } from '../image/blob-store.js';
 import type { ArchiveIndex } from './archive-index.js';
 import { blobPath } from './paths.js';
-
-/** The minimal core a content-addressed source implements; shared helpers build an Image on it. */
-export interface BlobStore {
-  /** For messages: `oci-archive build.tar`. */
-  readonly description: string;
-  hasBlob(digest: string): Promise<boolean>;
-  /** The raw bytes of a blob, unverified: callers verify at end of stream. */
-  openBlob(digest: string): Promise<Readable>;
-  /** A small blob (a JSON document) read whole and verified against its digest. */
-  readBlob(digest: string, what: string): Promise<Buffer>;
-}
 
 /** JSON documents are small; a larger "document" is a sign of a wrong digest or a hostile input. */
 export const maxDocumentBytes = 16 * 1024 * 1024;
