@@ -1,0 +1,97 @@
+/**
+ * The package as a user gets it: `import('oci-repro')` resolves through package.json `exports` to the
+ * built dist/index.js (run `npm run build` first; `npm test` does). Its export list is the API contract
+ * (src/index.ts lists each name); a name added or removed here is an API change, on purpose.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from './helpers/golden.js';
+
+type Api = typeof import('../src/index.js');
+let api: Api;
+
+/** The public names, sorted: the contract src/index.ts states. */
+const publicNames = [
+  'ExitCode',
+  'MediaType',
+  'OciReproError',
+  'analyzeImage',
+  'canonicalConfigBytes',
+  'canonicalDigest',
+  'causeCatalogue',
+  'configRuleNames',
+  'defaultNormalizeOptions',
+  'describeImage',
+  'layerRuleNames',
+  'listConfigRules',
+  'loadImage',
+  'loadPolicy',
+  'normalizeConfig',
+  'normalizeImage',
+  'normalizeLayer',
+  'parseExpectation',
+  'parsePlatform',
+  'parsePolicy',
+  'parseReference',
+  'parseRegistryReference',
+  'parseRuleNames',
+  'pushImage',
+  'removeTempPathsSync',
+  'renderIdentityText',
+  'renderReport',
+  'reportFormats',
+  'reportSchemaVersion',
+  'resolveEpoch',
+  'toOutputImage',
+  'trackedTempPaths',
+  'verifyExpectation',
+  'verifyImages',
+  'verifyLoaded',
+  'writeImage',
+];
+
+beforeAll(async () => {
+  const manifest = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')) as { exports: { '.': { default: string; types: string } } };
+  const entry = manifest.exports['.'];
+  for (const file of [entry.default, entry.types]) expect(existsSync(join(repoRoot, file)), `${file}: run \`npm run build\` first`).toBe(true);
+  api = (await import('oci-repro' as string)) as Api;
+});
+
+describe("the package's public API", () => {
+  it('exports exactly the listed names: no internal helper leaks', () => {
+    expect(Object.keys(api).sort()).toEqual(publicNames);
+    // Spot checks of internals that the old `export *` exposed.
+    for (const internal of ['badInput', 'withContext', 'sha256', 'VerifyingStream', 'DifferenceCollector', 'applyPolicy', 'createCompressor']) {
+      expect(api, internal).not.toHaveProperty(internal);
+    }
+  });
+
+  it('verifies the bundled example pair: reproducible, with the canonical digest of golden/canonical-digests.json', async () => {
+    const golden = JSON.parse(await readFile(join(repoRoot, 'golden', 'canonical-digests.json'), 'utf8')) as {
+      examples: Record<string, { canonicalDigest: string }>;
+    };
+    const report = await api.verifyImages({
+      a: join(repoRoot, 'examples', 'build-a.tar'),
+      b: join(repoRoot, 'examples', 'build-b.tar'),
+      normalize: api.defaultNormalizeOptions,
+    });
+    expect(report.verdict).toBe('reproducible');
+    expect(report.a.canonicalDigest).toBe(golden.examples['build-a.tar'].canonicalDigest);
+    expect(report.b.canonicalDigest).toBe(golden.examples['build-b.tar'].canonicalDigest);
+    // The raw identities differ (the builds are not byte-identical); only normalization makes them equal.
+    expect(report.a.imageId).not.toBe(report.b.imageId);
+    expect(api.renderReport(report, 'text', { color: false })).toContain(report.a.canonicalDigest);
+  });
+
+  it('throws its own OciReproError class, with the exit code of the cause', async () => {
+    const missing = join(repoRoot, 'examples', 'no-such-build.tar');
+    const error = await api.loadImage(`docker-archive:${missing}`).then(
+      () => undefined,
+      (thrown: unknown) => thrown,
+    );
+    expect(error).toBeInstanceOf(api.OciReproError);
+    expect((error as InstanceType<Api['OciReproError']>).exitCode).toBe(api.ExitCode.unavailable);
+  });
+});
