@@ -1,6 +1,8 @@
 // The public library API, one name at a time: what is listed here is the contract, snapshotted by
 // test/package.test.ts; everything else is internal and may change. Never imports @oclif/core.
 // docs/architecture.md describes the layers these names come from.
+// No quote marks in the comments inside these lists: the import-graph check reads `export { ... } from`
+// with a pattern that stops at a quote, and would miss the edge.
 
 // ---- Use cases: what the commands run ----
 export {
@@ -58,13 +60,13 @@ export {
   type Layer,
   /** A JSON document with the exact bytes its digest covers. */
   type JsonBlob,
-  /** How an image was reached (skopeo's transport names). */
+  /** How an image was reached, by the transport names of skopeo. */
   type Transport,
 } from './image/image.js';
 export {
   /** An OCI content descriptor. */
   type Descriptor,
-  /** One entry of a config's history (a Dockerfile step). */
+  /** One history entry of a config (a Dockerfile step). */
   type HistoryEntry,
   /** An OCI or Docker image config. */
   type ImageConfig,
@@ -72,19 +74,19 @@ export {
   type Index,
   /** An OCI or Docker image manifest. */
   type Manifest,
-  /** An image's os, architecture and variant. */
+  /** The os, architecture and variant of an image. */
   type Platform,
 } from './image/types.js';
 export {
   /** The OCI and Docker media types by name. */
   MediaType,
-  /** A layer's compression: gzip, zstd or none. */
+  /** The compression of a layer: gzip, zstd or none. */
   type Compression,
 } from './image/media-types.js';
 
 // ---- The identity chain ----
 export {
-  /** An image's identity chain: manifest digest, image ID, each layer's digests and Dockerfile step. */
+  /** The identity chain of an image: manifest digest, image ID, and per layer its digests and Dockerfile step. */
   describeImage,
   /** The identity chain of an image. */
   type ImageIdentity,
@@ -100,7 +102,7 @@ export {
 export {
   /** The defaults: epoch 0, timestamps set, every rule on. */
   defaultNormalizeOptions,
-  /** The normalizer's settings: epoch, timestamp mode, disabled rules. */
+  /** The settings of the normalizer: epoch, timestamp mode, disabled rules. */
   type NormalizeOptions,
   /** Set every mtime to the epoch, or clamp only later ones to it. */
   type TimestampMode,
@@ -140,9 +142,9 @@ export {
   type NormalizeLayerOptions,
 } from './normalize/layer.js';
 export {
-  /** One entry of a layer's entry table, with its normalized fields. */
+  /** One entry of the entry table of a layer. */
   type LayerEntry,
-  /** A layer's entry table and digests, as normalizeLayer returns it. */
+  /** The entry table and digests of a layer, as normalizeLayer returns them. */
   type LayerSummary,
   /** The kind of a tar entry. */
   type EntryType,
@@ -152,9 +154,9 @@ export {
   analyzeImage,
   /** What analyzeImage takes: normalize options, optional output of normalized layers. */
   type AnalyzeOptions,
-  /** What analyzeImage returns: normalized config, its bytes and digest, each layer's result. */
+  /** What analyzeImage returns: the normalized config, its bytes and digest, and a result per layer. */
   type ImageAnalysis,
-  /** One layer's result in an ImageAnalysis. */
+  /** The result for one layer in an ImageAnalysis. */
   type LayerAnalysis,
   /** An analysis made with `output`, as writeImage and pushImage take it. */
   toOutputImage,
@@ -176,7 +178,7 @@ export {
   type OutputImage,
   /** A blob of an OutputImage: its bytes in memory, or a file. */
   type OutputBlob,
-  /** A layer of an OutputImage: a file, or a foreign layer's descriptor. */
+  /** A layer of an OutputImage: a file, or the descriptor of a foreign layer. */
   type OutputLayer,
 } from './sinks/output-image.js';
 export {
@@ -212,19 +214,19 @@ export {
   type DifferenceScope,
   /** Which attribute of a file differs. */
   type FileAttribute,
-  /** A changed file's text or JSON diff. */
+  /** The text or JSON diff of a changed file. */
   type ContentDetail,
-  /** One image's side of a report: identity chain and canonical digests. */
+  /** One side of a report: the identity chain and canonical digests of an image. */
   type ImageSide,
   /** One layer pair of a report. */
   type LayerComparison,
-  /** One layer's side of a LayerComparison. */
+  /** One side of a LayerComparison. */
   type LayerSide,
-  /** Where a layer pair's identity chain breaks. */
+  /** Where the identity chain of a layer pair breaks. */
   type LayerStatus,
   /** Differences counted per cause. */
   type CauseCount,
-  /** The report's counts. */
+  /** The counts of a report. */
   type ReportSummary,
   /** Differences left out of the report, counted. */
   type OmittedDifferences,
@@ -274,7 +276,7 @@ export {
   ExitCode,
 } from './errors.js';
 export {
-  /** The staging paths of writes in progress, for an embedding program's own signal handler. */
+  /** The staging paths of writes in progress, for the signal handler of an embedding program. */
   trackedTempPaths,
   /** Removes those paths synchronously (from a signal handler) and returns them. */
   removeTempPathsSync,
