@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import ts from 'typescript';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from './helpers/golden.js';
 
@@ -52,6 +53,77 @@ const publicNames = [
   'writeImage',
 ];
 
+/** The type-only public names, sorted: what dist/index.d.ts adds to the values for TypeScript users. */
+const publicTypeNames = [
+  'AcceptRule',
+  'AnalyzeOptions',
+  'AppliedRule',
+  'BaseRequest',
+  'CauseCount',
+  'Compression',
+  'ConfigRuleName',
+  'ContentDetail',
+  'DaemonOptions',
+  'Descriptor',
+  'Difference',
+  'DifferenceKind',
+  'DifferenceScope',
+  'EntryType',
+  'ErrorCode',
+  'ExpectReport',
+  'Expectation',
+  'FileAttribute',
+  'HistoryEntry',
+  'Image',
+  'ImageAnalysis',
+  'ImageConfig',
+  'ImageIdentity',
+  'ImageReference',
+  'ImageSide',
+  'Index',
+  'JsonBlob',
+  'Layer',
+  'LayerAnalysis',
+  'LayerComparison',
+  'LayerEntry',
+  'LayerIdentity',
+  'LayerRuleName',
+  'LayerSide',
+  'LayerStatus',
+  'LayerSummary',
+  'LoadOptions',
+  'Manifest',
+  'NormalizeLayerOptions',
+  'NormalizeOptions',
+  'NormalizeRequest',
+  'NormalizeResult',
+  'OciReproErrorOptions',
+  'OmittedDifferences',
+  'OutputBlob',
+  'OutputFormat',
+  'OutputImage',
+  'OutputLayer',
+  'Platform',
+  'PlatformWanted',
+  'Policy',
+  'PushImage',
+  'PushOptions',
+  'PushResult',
+  'RegistryOptions',
+  'RegistryReference',
+  'RenderOptions',
+  'Report',
+  'ReportFormat',
+  'ReportSummary',
+  'RuleName',
+  'TimestampMode',
+  'Transport',
+  'Verdict',
+  'VerifyRequest',
+  'WriteOptions',
+  'WriteResult',
+];
+
 beforeAll(async () => {
   const manifest = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')) as { exports: { '.': { default: string; types: string } } };
   const entry = manifest.exports['.'];
@@ -66,6 +138,19 @@ describe("the package's public API", () => {
     for (const internal of ['badInput', 'withContext', 'sha256', 'VerifyingStream', 'DifferenceCollector', 'applyPolicy', 'createCompressor']) {
       expect(api, internal).not.toHaveProperty(internal);
     }
+  });
+
+  it('declares exactly the listed names for TypeScript users (package.json types), with their docs', () => {
+    const declarations = join(repoRoot, 'dist', 'index.d.ts');
+    const program = ts.createProgram([declarations], { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, noEmit: true });
+    const checker = program.getTypeChecker();
+    const module = checker.getSymbolAtLocation(program.getSourceFile(declarations)!)!;
+    const exported = checker.getExportsOfModule(module);
+    const byBytes = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+    expect(exported.map((symbol) => symbol.name).sort(byBytes)).toEqual([...publicNames, ...publicTypeNames].sort(byBytes));
+    // src/index.ts gives each name a one-line doc comment, and the declarations keep it.
+    const undocumented = exported.filter((symbol) => ts.displayPartsToString(symbol.getDocumentationComment(checker)).trim() === '');
+    expect(undocumented.map((symbol) => symbol.name)).toEqual([]);
   });
 
   it('verifies the bundled example pair: reproducible, with the canonical digest of golden/canonical-digests.json', async () => {
