@@ -14,8 +14,10 @@ import { RegistryClient } from '../registry/client.js';
 import { manifestReferenceOf, parseRegistryReference } from '../registry/reference.js';
 import { ArchiveIndex } from './archive-index.js';
 import { isAttestation, parseJson, type PlatformWanted } from './assemble.js';
-import { ArchiveBlobStore, DirectoryBlobStore, type BlobStore } from './blob-store.js';
-import { refNameMatches, refNamesOf, selectFromLayoutIndex, type LoadOptions } from './oci-layout.js';
+import type { BlobStore } from '../image/blob-store.js';
+import { ArchiveBlobStore, DirectoryBlobStore } from './blob-store.js';
+import { refNameMatches, refNamesOf, selectFromLayoutIndex } from './oci-layout.js';
+import type { LoadOptions } from './options.js';
 import { parseReference } from './reference.js';
 
 /** One manifest an index lists. */

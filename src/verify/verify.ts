@@ -14,7 +14,7 @@ import { explainStepFields } from '../compare/step-fields.js';
 import { applyPolicy, decideGate, type Policy } from '../gate/policy.js';
 import type { Image } from '../image/image.js';
 import type { LayerSummary } from '../normalize/entry.js';
-import { analyzeImage, createLayerPool, type ImageAnalysis } from '../normalize/image.js';
+import { analyzeImage, type ImageAnalysis } from '../normalize/image.js';
 import type { NormalizeOptions } from '../normalize/options.js';
 import { describeImage } from '../report/identity.js';
 import { reportSchemaVersion, type Difference, type ImageSide, type LayerComparison, type Report, type Verdict } from '../report/model.js';
@@ -107,17 +107,9 @@ async function readAndCompare(a: Image, b: Image, request: VerifyRequest, out: D
   const total = a.layers.length + b.layers.length;
   let done = 0;
   const onLayer = request.onLayer ? () => request.onLayer!(++done, total) : undefined;
-  // One worker pool for both images, so their passes run on separate cores.
-  const pool = createLayerPool();
-  let analysisA: ImageAnalysis;
-  let analysisB: ImageAnalysis;
   // The comparer tells changed contents apart by the per-file digests: never skip them here.
-  const analyze = { normalize: options, contentDigests: true, cache, concurrency: 1, onLayer, pool };
-  try {
-    [analysisA, analysisB] = await Promise.all([analyzeImage(a, { ...analyze, base: bases?.a }), analyzeImage(b, { ...analyze, base: bases?.b })]);
-  } finally {
-    await pool?.close();
-  }
+  const analyze = { normalize: options, contentDigests: true, cache, concurrency: 1, onLayer };
+  const [analysisA, analysisB] = await Promise.all([analyzeImage(a, { ...analyze, base: bases?.a }), analyzeImage(b, { ...analyze, base: bases?.b })]);
 
   const layerInputs = (analysis: ImageAnalysis): LayerInput[] => {
     const identities = describeImage(analysis.image).layers;

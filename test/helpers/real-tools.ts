@@ -4,7 +4,7 @@
  *
  * Every helper works in its own temp directory and cleans up after itself; what must outlive
  * the call (a buildah store, an unpacked bundle) comes back with a `cleanup()`.
- * Facts and traps these helpers rely on are in shared/REAL-TOOLS.md.
+ * Facts and traps these helpers rely on are in docs/architecture.md (section 8).
  */
 import { execFile } from 'node:child_process';
 import { accessSync, constants, rmSync } from 'node:fs';
