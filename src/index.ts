@@ -27,7 +27,9 @@ export { verifyImages, verifyLoaded, type VerifyRequest } from './verify/verify.
 export { verifyExpectation, type ExpectReport } from './verify/expect.js';
 export { loadPolicy, parsePolicy, applyPolicy, decideGate, type Policy } from './gate/policy.js';
 export { parseExpectation, type Expectation } from './gate/expect.js';
-export { explainDifferences, causeCatalogue } from './compare/causes.js';
+export { causeCatalogue, type CauseEntry } from './causes/catalogue.js';
+export { explainDifferences, matchCause } from './causes/match.js';
+export type { Selector } from './causes/selectors.js';
 export { DifferenceCollector, defaultNeutralizedLimit, type DifferenceSink } from './compare/collect.js';
 export { pushImage, type PushImage, type PushOptions, type PushResult } from './registry/push.js';
 export type { RegistryOptions } from './registry/client.js';

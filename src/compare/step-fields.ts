@@ -6,7 +6,8 @@
  * leaves unexplained are touched: a build date in a label stays `created-label`.
  */
 import type { Difference } from '../report/model.js';
-import { type CauseEntry, causeCatalogue, findCauseEntry, matchCause } from './causes.js';
+import { type CauseEntry, causeCatalogue, findCauseEntry } from '../causes/catalogue.js';
+import { matchCause } from '../causes/match.js';
 
 export const stepCauseId = 'dockerfile-changed';
 
@@ -61,7 +62,7 @@ export function explainStepFields(differences: Difference[], catalogue: readonly
     const field = /^\/(?:config|container_config)\/([^/]+)/.exec(difference.path)?.[1];
     if (field === undefined || !fields.has(field) || matchCause(difference, catalogue) !== null) continue;
     difference.cause = { id: entry.id, title: entry.title };
-    difference.hint = entry.hint;
+    difference.hint = entry.fix;
   }
   return differences;
 }
