@@ -1,4 +1,5 @@
 // A policy's own causes: read with the catalogue's validator, tried before the built-in ones, acceptable by id.
+import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { causeCatalogue } from '../../src/causes/catalogue.js';
 import { explainDifferences } from '../../src/causes/match.js';
@@ -89,5 +90,18 @@ describe('policy causes', () => {
     expect((caught as OciReproError).exitCode).toBe(ExitCode.usage);
     expect((caught as OciReproError).line).toContain(`policy ${source}: ${field}: `);
     expect((caught as OciReproError).line).toContain(text);
+  });
+});
+
+describe('the README policy example', () => {
+  it('is a valid policy whose cause explains and whose rule accepts', async () => {
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('### Policy files'));
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(yaml).toBeDefined();
+    const policy = parsePolicy(yaml!, 'README.md');
+    const [explained] = explainDifferences([content('opt/app/BUILD_INFO')], policyCatalogue(policy));
+    expect(explained?.cause?.id).toBe('app-build-info');
+    expect(applyPolicy([explained!], policy)[0]?.accepted?.rule).toBe('accept[0]');
   });
 });
