@@ -6,11 +6,11 @@
 import type { Difference } from '../report/model.js';
 import { type CauseEntry, causeCatalogue } from './catalogue.js';
 import { matchGlob } from './glob.js';
-import { parseMode, predicates } from './predicates.js';
+import { type MatchContext, parseMode, predicates } from './predicates.js';
 import type { Selector } from './selectors.js';
 
 /** Whether every field of the selector holds for the difference. */
-export function matchSelector(selector: Selector, difference: Difference): boolean {
+export function matchSelector(selector: Selector, difference: Difference, context: MatchContext = {}): boolean {
   if (selector.kinds && !selector.kinds.includes(difference.kind)) return false;
   if (selector.attributes && (difference.attribute === undefined || !selector.attributes.includes(difference.attribute))) return false;
   if (selector.keys && (difference.key === undefined || !selector.keys.includes(difference.key))) return false;
@@ -35,7 +35,7 @@ export function matchSelector(selector: Selector, difference: Difference): boole
   }
   if (selector.predicate !== undefined) {
     const predicate = predicates[selector.predicate];
-    if (!predicate?.(difference)) return false;
+    if (!predicate?.(difference, context)) return false;
   }
   return true;
 }
@@ -51,9 +51,9 @@ function compiledPattern(source: string): RegExp {
 }
 
 /** The first catalogue entry matching the difference, or null. */
-export function matchCause(difference: Difference, catalogue: readonly CauseEntry[] = causeCatalogue): CauseEntry | null {
+export function matchCause(difference: Difference, catalogue: readonly CauseEntry[] = causeCatalogue, context: MatchContext = {}): CauseEntry | null {
   for (const entry of catalogue) {
-    if (entry.selectors.some((selector) => matchSelector(selector, difference))) return entry;
+    if (entry.selectors.some((selector) => matchSelector(selector, difference, context))) return entry;
   }
   return null;
 }
@@ -70,9 +70,13 @@ export function explainDifferences(differences: readonly Difference[], catalogue
  * `explainDifferences` for one difference the caller owns: fills its `cause` and `hint` in place (no
  * copy, for the comparer's fresh objects, of which there may be 100,000) and returns it.
  */
-export function explainDifference(difference: Difference, catalogue: readonly CauseEntry[] = causeCatalogue): Difference {
+export function explainDifference(
+  difference: Difference,
+  catalogue: readonly CauseEntry[] = causeCatalogue,
+  context: MatchContext = {},
+): Difference {
   if (difference.cause !== null) return difference;
-  const entry = matchCause(difference, catalogue);
+  const entry = matchCause(difference, catalogue, context);
   if (!entry) return difference;
   difference.cause = { id: entry.id, title: entry.title };
   difference.hint = entry.fix;

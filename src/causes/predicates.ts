@@ -6,7 +6,13 @@
 import { isZeroValue } from '../normalize/config.js';
 import type { Difference } from '../report/model.js';
 
-export type Predicate = (difference: Difference) => boolean;
+/** What a predicate may know beyond the difference itself, computed from all differences in view. */
+export interface MatchContext {
+  /** The run-config fields (`Env`, `Labels`) that a changed Dockerfile step sets (compare/step-fields.ts). */
+  stepFields?: ReadonlySet<string>;
+}
+
+export type Predicate = (difference: Difference, context: MatchContext) => boolean;
 
 /**
  * The classic builder and buildah name copied content by its hash (`COPY file:<hex> in /`,
@@ -29,6 +35,11 @@ export const predicates: Readonly<Record<string, Predicate>> = {
   'one-side-absent': ({ a, b }) => (a === null) !== (b === null),
   /** Both values are strings equal but for the builder's content hashes (`file:<hex>`). */
   'differs-only-in-content-hash': differsOnlyInContentHash,
+  /** A `/config/F/...` or `/container_config/F/...` field that a changed step sets: `ENV a b` -> `ENV a c` and /config/Env/1. */
+  'set-by-changed-step': ({ kind, path }, { stepFields }) => {
+    const field = kind === 'config-field' ? /^\/(?:config|container_config)\/([^/]+)/.exec(path)?.[1] : undefined;
+    return field !== undefined && stepFields?.has(field) === true;
+  },
 };
 
 export const predicateNames = Object.keys(predicates);

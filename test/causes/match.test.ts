@@ -49,6 +49,16 @@ describe('matchSelector', () => {
     expect(matchSelector(selector, no)).toBe(false);
   });
 
+  it('predicate set-by-changed-step: only with the fields of the changed steps in view', () => {
+    const selector: Selector = { predicate: 'set-by-changed-step' };
+    const env = config('/config/Env/1', 'A=1', 'A=2');
+    expect(matchSelector(selector, env, { stepFields: new Set(['Env']) })).toBe(true);
+    expect(matchSelector(selector, config('/container_config/Env', [], ['A=2']), { stepFields: new Set(['Env']) })).toBe(true);
+    expect(matchSelector(selector, env, { stepFields: new Set(['Labels']) })).toBe(false);
+    expect(matchSelector(selector, env)).toBe(false);
+    expect(matchSelector(selector, file('config/Env', 'content', 1, 2), { stepFields: new Set(['Env']) })).toBe(false);
+  });
+
   it('needs every field to hold', () => {
     const selector: Selector = { kinds: ['file-attribute'], attributes: ['content'], paths: ['etc/*'] };
     expect(matchSelector(selector, file('etc/hosts', 'content', 1, 2))).toBe(true);
