@@ -9,9 +9,9 @@ import { predicateNames } from './predicates.js';
 
 export interface Selector {
   /** Difference kinds (`file-attribute`, `config-field`, ...). */
-  kinds?: string[];
+  kinds?: DifferenceKind[];
   /** The attribute of a `file-attribute` difference (`mtime`, `mode`, `pax`, ...). */
-  attributes?: string[];
+  attributes?: FileAttribute[];
   /** The xattr or pax key, exactly. */
   keys?: string[];
   /** Globs on the file path inside a layer or the flattened filesystem (see glob.ts). */
