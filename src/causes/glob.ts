@@ -34,7 +34,7 @@ export function checkGlob(pattern: string): string | null {
 
 /** Whether a path (or JSON pointer) matches a glob; throws a `GlobError` for an invalid glob. */
 export function matchGlob(pattern: string, path: string): boolean {
-  const pathSegments = splitPath(path);
+  const pathSegments = pathSegmentsOf(path);
   return compileGlob(pattern).some((alternative) => {
     if (alternative.base) {
       const last = pathSegments.at(-1);
@@ -161,6 +161,17 @@ function classEnd(pattern: string, open: number, original: string): number {
     if (pattern[index] === '/') break;
   }
   throw new GlobError(`unbalanced "[" in ${JSON.stringify(original)} (no closing "]" in the same path segment)`);
+}
+
+// A difference is tried against many globs in a row: split its path once.
+let lastPath = '';
+let lastSegments: string[] = [];
+function pathSegmentsOf(path: string): string[] {
+  if (path !== lastPath) {
+    lastSegments = splitPath(path);
+    lastPath = path;
+  }
+  return lastSegments;
 }
 
 function splitPath(path: string): string[] {
