@@ -280,9 +280,19 @@ export {
   type RenderOptions,
 } from './report/render.js';
 export {
-  /** The built-in causes a difference can be explained by. */
+  /** The built-in causes a difference can be explained by (src/causes/catalogue.yaml). */
   causeCatalogue,
-} from './compare/causes.js';
+  /** One cause: id, title, fix and the selectors that find its differences. */
+  type CauseEntry,
+} from './causes/catalogue.js';
+export {
+  /** Explains each difference by the first cause whose selectors match it (a policy's causes first). */
+  explainDifferences,
+} from './causes/match.js';
+export {
+  /** What a cause or an accept rule of a policy selects: kinds, paths, pointers, attributes, keys, values. */
+  type Selector,
+} from './causes/selectors.js';
 
 // ---- The gate ----
 export {

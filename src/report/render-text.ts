@@ -4,7 +4,7 @@
  * attribute. Fits 100 columns; ANSI colour only when asked (the command passes stdout.isTTY).
  * Also holds the formatting helpers the Markdown and JUnit renderers share.
  */
-import { parseMode } from '../compare/causes.js';
+import { parseMode } from '../causes/predicates.js';
 import { elideEnd, elidePair } from './elide.js';
 import { describeStep } from './identity.js';
 import type { ContentDetail, Difference, LayerComparison, LayerSide, LayerStatus, OmittedDifferences, Report, Verdict } from './model.js';

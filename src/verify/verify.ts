@@ -11,7 +11,7 @@ import {
   type LayerInput,
 } from '../compare/index.js';
 import { explainStepFields } from '../compare/step-fields.js';
-import { applyPolicy, decideGate, type Policy } from '../gate/policy.js';
+import { applyPolicy, decideGate, policyCatalogue, type Policy } from '../gate/policy.js';
 import type { Image } from '../image/image.js';
 import type { LayerSummary } from '../normalize/entry.js';
 import { analyzeImage, type ImageAnalysis } from '../normalize/image.js';
@@ -55,7 +55,7 @@ export async function verifyImages(request: VerifyRequest): Promise<Report> {
 
 export async function verifyLoaded(a: Image, b: Image, request: VerifyRequest): Promise<Report> {
   const options = request.normalize;
-  const collector = new DifferenceCollector(request.neutralizedLimit ?? defaultNeutralizedLimit);
+  const collector = new DifferenceCollector(request.neutralizedLimit ?? defaultNeutralizedLimit, policyCatalogue(request.policy?.policy));
   const bases = request.base ? await resolveVerifyBases(a, b, request.base, request.load) : undefined;
   // The entry tables (100,000 entries per large layer) live only inside this call.
   const compared = await readAndCompare(a, b, request, bases ? baseCauseSink(collector, bases) : collector, bases);
@@ -128,7 +128,7 @@ async function readAndCompare(a: Image, b: Image, request: VerifyRequest, out: D
     a: analysisA.layers.map((layer) => layer.canonicalDiffId),
     b: analysisB.layers.map((layer) => layer.canonicalDiffId),
   });
-  pushAll(explainStepFields(configDifferences));
+  pushAll(explainStepFields(configDifferences, policyCatalogue(request.policy?.policy)));
   const layers = compareLayersInto(layerInputs(analysisA), layerInputs(analysisB), options, out);
   return {
     verdict: decideVerdict(a, b, analysisA, analysisB),

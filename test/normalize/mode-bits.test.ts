@@ -4,7 +4,7 @@
 // diff_id, `layers[].applied` counts the entries under tar-dialect, and verify explains the mode
 // differences with the tar-dialect cause, neutralized. With rule tar-dialect off the bits are kept.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { matchCause } from '../../src/compare/causes.js';
+import { matchCause } from '../../src/causes/match.js';
 import { layerRulesApplied } from '../../src/normalize/layer-applied.js';
 import { normalizeLayer } from '../../src/normalize/layer.js';
 import { defaultNormalizeOptions, type NormalizeOptions } from '../../src/normalize/options.js';

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { explainDifferences } from '../../src/compare/causes.js';
+import { explainDifferences } from '../../src/causes/match.js';
 import { applyPolicy, decideGate, parsePolicy } from '../../src/gate/policy.js';
 import type { Difference, ImageSide, LayerComparison, LayerSide, Report } from '../../src/report/model.js';
 import { summarize } from '../../src/report/summary.js';
