@@ -10,7 +10,7 @@ export interface ErrorJson {
 
 /**
  * Every command extends this: it owns --json, renders errors as one line (or JSON) and maps
- * each error to the exit codes of shared/DESIGN.md in both modes. Unknown errors are 70, never 1,
+ * each error to the exit codes of docs/architecture.md (section 5) in both modes. Unknown errors are 70, never 1,
  * because 1 means "not reproducible" to a CI gate.
  */
 export abstract class BaseCommand extends Command {

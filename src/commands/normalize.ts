@@ -1,7 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
 import { baseRequestFrom, normalizeFlags, normalizeOptionsFrom } from '../cli/normalize-flags.js';
-import { normalizeImage, type NormalizeResult } from '../normalize/run.js';
+import type { NormalizeResult } from '../normalize/run.js';
+import { isNormalizeIndexResult, normalizeAny, type NormalizeIndexResult } from '../normalize/index-run.js';
 import { progressReporter } from '../cli/progress.js';
 import { layerRuleNames } from '../normalize/options.js';
 
@@ -11,12 +12,18 @@ export default class Normalize extends BaseCommand {
   static override description = `The canonical digest is the image ID of the normalized image: sha256 of the RFC 8785 bytes of the
 normalized config, whose rootfs.diff_ids are the digests of the normalized layer tars. It does not depend on
 compression. With --output the normalized image is written (atomically) and its config digest equals the
-canonical digest printed.`;
+canonical digest printed.
+
+A multi-platform index without --platform: each platform is normalized, the canonical index digest (sha256
+of the canonical JSON of the platforms' canonical digests, sorted by platform) is printed, and --output
+writes an OCI image index of the normalized images (oci:, oci-archive: or docker://; not docker-archive).
+Attestation manifests are dropped: they attest the input, not the normalized images.`;
 
   static override examples = [
     '<%= config.bin %> normalize docker-archive:build.tar',
     '<%= config.bin %> normalize docker-archive:build.tar --output oci:normalized:latest',
     '<%= config.bin %> normalize docker-archive:build.tar --output docker://registry.example.com/app:1.0',
+    '<%= config.bin %> normalize oci:multi-arch:1.0 --output docker://registry.example.com/app:1.0   # a whole index',
     'SOURCE_DATE_EPOCH=1700000000 <%= config.bin %> normalize oci:layout --clamp --output oci-archive:out.tar --compression zstd',
   ];
 
@@ -41,7 +48,7 @@ canonical digest printed.`;
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Normalize);
-    const result = await normalizeImage({
+    const result = await normalizeAny({
       source: args.image,
       load: this.loadOptionsFrom(flags),
       normalize: normalizeOptionsFrom(flags),
@@ -52,7 +59,7 @@ canonical digest printed.`;
       onLayer: this.jsonEnabled() ? undefined : progressReporter('normalizing layers'),
     });
     if (this.jsonEnabled()) this.outJson(result);
-    else this.out(renderNormalizeText(result));
+    else this.out(isNormalizeIndexResult(result) ? renderNormalizeIndexText(result) : renderNormalizeText(result));
   }
 }
 
@@ -116,6 +123,28 @@ export function renderNormalizeText(result: NormalizeResult): string {
     lines.push(`config digest     ${result.output.configDigest}`);
   } else {
     lines.push('written           nothing (--output DEST writes the normalized image)');
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** An index: its canonical index digest, then each platform's result as for one image, indented. */
+export function renderNormalizeIndexText(result: NormalizeIndexResult): string {
+  const lines = [`canonical index   ${result.canonicalDigest}`, `input index       ${result.index.digest}`, `platforms         ${result.platforms.length}`];
+  if (result.dropped.length > 0) {
+    lines.push(`dropped           ${result.dropped.length} attestation manifest${result.dropped.length === 1 ? '' : 's'} (they attest the input manifests)`);
+  }
+  if (result.output) {
+    lines.push(`written           ${result.output.reference} (${result.output.format}, OCI image index)`);
+    lines.push(`index digest      ${result.output.indexDigest}`);
+  } else {
+    lines.push('written           nothing (--output DEST writes the normalized index)');
+  }
+  for (const { platform, result: one } of result.platforms) {
+    lines.push('', `${platform}`);
+    const text = renderNormalizeText(one)
+      .split('\n')
+      .filter((line) => line !== '' && !line.startsWith('written ') && !(result.output === null && line.startsWith('written')));
+    lines.push(...text.map((line) => `  ${line}`));
   }
   return `${lines.join('\n')}\n`;
 }

@@ -8,21 +8,27 @@ import { usageError, ExitCode } from '../errors.js';
 import { parseExpectation } from '../gate/expect.js';
 import { loadPolicy } from '../gate/policy.js';
 import { renderReport, reportFormats, type ReportFormat } from '../report/render.js';
-import { renderExpectJunit, renderExpectMarkdown, renderExpectText, verifyExpectation } from '../verify/expect.js';
-import { verifyImages } from '../verify/verify.js';
+import { renderExpectJunit, renderExpectMarkdown, renderExpectText } from '../verify/expect.js';
+import { isIndexExpectReport, renderIndexExpectJunit, renderIndexExpectMarkdown, renderIndexExpectText, verifyAnyExpectation } from '../verify/expect-index.js';
+import { verifyAny } from '../verify/indexes.js';
+import { isIndexReport } from '../report/index-model.js';
+import { renderIndexReport } from '../report/platforms.js';
 
 export default class Verify extends BaseCommand {
   static override summary = 'Say whether two builds are identical, equal after normalization, or not reproducible — and explain why.';
 
   static override description = `Exit codes: 0 identical or reproducible (the gate passes), 1 not reproducible, 2 usage error,
-3 bad input, 4 source unavailable, 70 internal error. With --expect, compares one image's canonical
-digest with a known one (a digest, a previous JSON report, or normalize --json output).`;
+3 bad input, 4 source unavailable, 70 internal error. Two multi-platform indexes without --platform are
+compared platform by platform (attestations left out); a platform on one side only fails, and the
+exit code follows the worst platform. With --expect, compares one image's canonical digest (an index's
+canonical index digest) with a known one (a digest, a previous JSON report, or normalize --json output).`;
 
   static override examples = [
     '<%= config.bin %> verify build-a.tar build-b.tar',
     '<%= config.bin %> verify docker-archive:a.tar oci:b-layout --format markdown > comment.md',
     '<%= config.bin %> verify a.tar b.tar --policy repro-policy.yaml --format junit > repro.xml',
     '<%= config.bin %> verify rebuilt.tar --expect release-report.json',
+    '<%= config.bin %> verify docker://registry.example.com/app:1.0 oci:rebuilt-index:1.0   # every platform of two indexes',
   ];
 
   static override args = {
@@ -61,9 +67,13 @@ digest with a known one (a digest, a previous JSON report, or normalize --json o
 
     if (flags.expect !== undefined) {
       if (args.b !== undefined) throw usageError('give either two images or one image with --expect, not both');
-      const report = await verifyExpectation(args.a, await parseExpectation(flags.expect), { load, normalize, onLayer, base });
+      const report = await verifyAnyExpectation(args.a, await parseExpectation(flags.expect), { load, normalize, onLayer, base });
       const rendered =
-        format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : format === 'junit' ? renderExpectJunit(report) : format === 'markdown' ? renderExpectMarkdown(report) : renderExpectText(report);
+        format === 'json'
+          ? `${JSON.stringify(report, null, 2)}\n`
+          : isIndexExpectReport(report)
+            ? { junit: renderIndexExpectJunit, markdown: renderIndexExpectMarkdown, text: renderIndexExpectText }[format](report)
+            : { junit: renderExpectJunit, markdown: renderExpectMarkdown, text: renderExpectText }[format](report);
       process.stdout.write(rendered);
       this.setExitCode(report.passed ? ExitCode.ok : ExitCode.notReproducible);
       return;
@@ -71,8 +81,9 @@ digest with a known one (a digest, a previous JSON report, or normalize --json o
     if (args.b === undefined) throw usageError('verify needs two images, or one image with --expect');
     const policy = flags.policy ? { policy: await loadPolicy(flags.policy), source: flags.policy } : undefined;
     const neutralizedLimit = flags['all-differences'] ? Infinity : defaultNeutralizedLimit;
-    const report = await verifyImages({ a: args.a, b: args.b, load, normalize, strict: flags.strict, policy, neutralizedLimit, onLayer, base });
-    process.stdout.write(renderReport(report, format, { color: format === 'text' && shouldColour(process.env, process.stdout.isTTY), verbose: flags.verbose }));
+    const report = await verifyAny({ a: args.a, b: args.b, load, normalize, strict: flags.strict, policy, neutralizedLimit, onLayer, base });
+    const renderOptions = { color: format === 'text' && shouldColour(process.env, process.stdout.isTTY), verbose: flags.verbose };
+    process.stdout.write(isIndexReport(report) ? renderIndexReport(report, format, renderOptions) : renderReport(report, format, renderOptions));
     this.setExitCode(report.passed ? ExitCode.ok : ExitCode.notReproducible);
   }
 }

@@ -7,7 +7,8 @@
  */
 import type { Difference, OmittedDifferences } from '../report/model.js';
 import { differenceScope, unknownCauseId } from '../report/summary.js';
-import { causeCatalogue, explainDifference, type CauseEntry } from './causes.js';
+import { causeCatalogue, type CauseEntry } from '../causes/catalogue.js';
+import { explainDifference } from '../causes/match.js';
 
 /** What the comparer pushes differences onto; an array is one. */
 export interface DifferenceSink {

@@ -8,6 +8,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createTwoFilesPatch, FILE_HEADERS_ONLY } from 'diff';
 import { extract } from 'tar-stream';
+import { badInput } from '../errors.js';
 import { canonicalizePath } from '../normalize/entry.js';
 import type { ContentDetail, Difference } from '../report/model.js';
 import { diffJson } from './config.js';
@@ -169,6 +170,8 @@ export async function readFilesFromTar(tar: Readable, paths: Set<string>, limit 
       const { header } = entry;
       const name = header.name;
       const canonical = canonicalizePath(name, header.type === 'directory');
+      // The layer pass refuses these first; a reader of the same bytes must not launder one either.
+      if (canonical === null) throw escapingEntry(name);
       const path = paths.has(canonical) ? canonical : paths.has(name) ? name : null;
       if (path === null) {
         entry.resume();
@@ -183,7 +186,9 @@ export async function readFilesFromTar(tar: Readable, paths: Set<string>, limit 
       }
       entry.resume();
       const link = type === 'link' ? header.linkname : null;
-      const target = link ? (found.get(canonicalizePath(link, false)) ?? found.get(link)) : undefined;
+      const linkPath = link ? canonicalizePath(link, false) : null;
+      if (link && linkPath === null) throw escapingEntry(link);
+      const target = link ? (found.get(linkPath!) ?? found.get(link)) : undefined;
       if (target !== undefined) found.set(path, target);
       else found.delete(path);
     }
@@ -193,4 +198,10 @@ export async function readFilesFromTar(tar: Readable, paths: Set<string>, limit 
   }
   await piping;
   return found;
+}
+
+function escapingEntry(name: string) {
+  return badInput(`entry ${JSON.stringify(name)} leaves the root`, {
+    hint: 'its ".." segments climb above the layer root; a runtime would refuse or rewrite it',
+  });
 }

@@ -6,7 +6,7 @@
  * Tables of 100,000 entries are normal, so the join is one linear walk, canonical fields are computed
  * only for entries that differ, and nothing allocates per entry on the equal path.
  */
-import { comparePaths, canonicalFieldsOf, type CanonicalFields, type LayerEntry, type LayerRules } from '../normalize/entry.js';
+import { comparePaths, canonicalFieldsOf, modeTypeBits, type CanonicalFields, type LayerEntry, type LayerRules } from '../normalize/entry.js';
 import type { ContentDetail, Difference, FileAttribute } from '../report/model.js';
 import type { DifferenceSink } from './collect.js';
 
@@ -66,7 +66,8 @@ export function formatBinaryValue(value: string): string {
 export function describeEntry(entry: LayerEntry): EntryValue {
   const value: EntryValue = {
     type: entry.type,
-    mode: formatMode(entry.mode),
+    // Without the file-type bits some writers add: the type is shown beside it.
+    mode: formatMode(entry.mode & 0o7777),
     uid: entry.uid,
     gid: entry.gid,
     size: entry.size,
@@ -225,7 +226,11 @@ export function compareEntries(
     pair.emit('content', orNull(a.contentDigest), orNull(b.contentDigest), ca.contentDigest === cb.contentDigest, undefined, detail);
   }
   if (a.size !== b.size) pair.emit('size', a.size, b.size, ca.size === cb.size);
-  if (a.mode !== b.mode) pair.emit('mode', formatMode(a.mode), formatMode(b.mode), ca.mode === cb.mode);
+  if (a.mode !== b.mode) {
+    // Go writers' file-type bits (0100644) are shown only when they are part of the difference.
+    const shown = ((a.mode ^ b.mode) & modeTypeBits) === 0 ? 0o7777 : modeTypeBits | 0o7777;
+    pair.emit('mode', formatMode(a.mode & shown), formatMode(b.mode & shown), ca.mode === cb.mode);
+  }
   if (a.uid !== b.uid) pair.emit('uid', a.uid, b.uid, ca.uid === cb.uid);
   if (a.gid !== b.gid) pair.emit('gid', a.gid, b.gid, ca.gid === cb.gid);
   if (a.uname !== b.uname) pair.emit('uname', a.uname, b.uname, ca.uname === cb.uname);

@@ -1,12 +1,14 @@
 /**
  * A changed Dockerfile step shows twice in a config: as the history step (`ENV a b` -> `ENV a c`) and
  * as the field the step sets (`/config/Env/1`). The catalogue explains the step (`dockerfile-changed`);
- * a field difference alone cannot say what set it, so here, with all config differences in view, a
- * field that a changed step of its instruction sets gets the same cause. Only differences the catalogue
- * leaves unexplained are touched: a build date in a label stays `created-label`.
+ * a field difference alone cannot say what set it, so here, with all config differences in view, the
+ * fields that changed steps set are found, and the catalogue's `set-by-changed-step` predicate (on
+ * `dockerfile-changed`) names them. Only differences the catalogue leaves unexplained without that
+ * context are touched: a build date in a label stays `created-label`.
  */
 import type { Difference } from '../report/model.js';
-import { type CauseEntry, causeCatalogue, findCauseEntry, matchCause } from './causes.js';
+import { type CauseEntry, causeCatalogue } from '../causes/catalogue.js';
+import { explainDifference, matchCause } from '../causes/match.js';
 
 export const stepCauseId = 'dockerfile-changed';
 
@@ -39,29 +41,24 @@ export function instructionOf(createdBy: unknown): string | null {
 }
 
 /**
- * Gives `dockerfile-changed` to the config field differences that a changed step sets, in place, and
- * returns the list. A changed step is a history difference the catalogue names `dockerfile-changed`;
- * both its sides' instructions count (`ENV` -> `LABEL` changes Env and Labels).
+ * Explains, in place, the config field differences that a changed step sets, and returns the list. A
+ * changed step is a history difference the catalogue names `dockerfile-changed`; both its sides'
+ * instructions count (`ENV` -> `LABEL` changes Env and Labels).
  */
 export function explainStepFields(differences: Difference[], catalogue: readonly CauseEntry[] = causeCatalogue): Difference[] {
-  const entry = catalogue.find((candidate) => candidate.id === stepCauseId) ?? findCauseEntry(stepCauseId);
-  if (!entry) return differences;
-  const fields = new Set<string>();
+  const stepFields = new Set<string>();
   for (const difference of differences) {
     if (difference.kind !== 'config-field' || !/^\/history\/\d+(\/created_by)?$/.test(difference.path)) continue;
     if (matchCause(difference, catalogue)?.id !== stepCauseId) continue;
     const step = (value: unknown) => (difference.path.endsWith('/created_by') ? value : (value as { created_by?: unknown } | null)?.created_by);
     for (const instruction of [instructionOf(step(difference.a)), instructionOf(step(difference.b))]) {
-      for (const field of fieldsOfInstruction[instruction ?? ''] ?? []) fields.add(field);
+      for (const field of fieldsOfInstruction[instruction ?? ''] ?? []) stepFields.add(field);
     }
   }
-  if (fields.size === 0) return differences;
+  if (stepFields.size === 0) return differences;
   for (const difference of differences) {
-    if (difference.kind !== 'config-field' || difference.cause !== null) continue;
-    const field = /^\/(?:config|container_config)\/([^/]+)/.exec(difference.path)?.[1];
-    if (field === undefined || !fields.has(field) || matchCause(difference, catalogue) !== null) continue;
-    difference.cause = { id: entry.id, title: entry.title };
-    difference.hint = entry.hint;
+    if (difference.kind !== 'config-field' || difference.cause !== null || matchCause(difference, catalogue) !== null) continue;
+    explainDifference(difference, catalogue, { stepFields });
   }
   return differences;
 }

@@ -1,54 +1,50 @@
 /**
- * The CI gate: a policy file that accepts known differences, and the pass/fail decision.
+ * The CI gate: a policy file that adds causes and accepts known differences, and the pass/fail decision.
  *
  * Policy file (`--policy FILE`, JSON or YAML):
  *
  *     version: 1
+ *     causes:                            # optional: causes of your own, tried before the built-in ones
+ *       - id: app-build-info
+ *         title: the build info file records the CI job
+ *         fix: write it from the commit, not the job
+ *         selectors: [{ paths: ['opt/app/BUILD_INFO'] }]
  *     accept:
- *       - paths: ['var/log/apt/**']      # globs on file paths, as in the causes catalogue (matchGlob):
- *         # anchored at the root (a leading / is optional) unless without any /, like '*.pyc';
- *         # *, **, ?, [abc], [a-z], [!x] and {a,b}; an unbalanced [ or { is a usage error
+ *       - paths: ['var/log/apt/**']      # any selector field (src/causes/selectors.ts), all must match
  *         reason: apt logs, removed in the next base image release
- *       - causes: [pyc-header]          # cause ids of the catalogue
- *         kinds: [file-attribute]       # difference kinds
+ *       - causes: [pyc-header, app-build-info]   # cause ids: built-in or this file's own
+ *         kinds: [file-attribute]
  *         reason: bytecode is rebuilt at start-up
- *       - pointers: ['/config/Labels/build-url']   # JSON pointers of config or manifest differences
- *         reason: the CI job URL is informative only
  *
- * Within a rule every field given must match (a difference must be on one of the paths AND have one of
- * the causes...); within a field any entry may match. The first matching rule accepts the difference,
- * and accepted differences stay in the report, marked with the rule and its reason.
+ * Within a rule every field given must match; within a field any entry may match. The first matching
+ * rule accepts the difference, and accepted differences stay in the report, marked with the rule and
+ * its reason.
  */
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { causeCatalogue, checkGlob, differenceKinds, matchGlob } from '../compare/causes.js';
+import { type CauseEntry, causeCatalogue, parseCauseEntries } from '../causes/catalogue.js';
+import { matchSelector } from '../causes/match.js';
+import { isObject, parseSelector, type Selector, SelectorError } from '../causes/selectors.js';
 import { usageError, withContext } from '../errors.js';
-import type { Difference, DifferenceKind, Verdict } from '../report/model.js';
+import type { Difference, Verdict } from '../report/model.js';
 
-export interface AcceptRule {
-  /** Globs on the file path inside a layer (or the flattened filesystem). */
-  paths?: string[];
-  /** Globs on the JSON pointer of config and manifest differences. */
-  pointers?: string[];
-  /** Cause ids from the catalogue. */
-  causes?: string[];
-  kinds?: DifferenceKind[];
+export interface AcceptRule extends Selector {
   /** Why these differences are acceptable; shown in every report. */
   reason: string;
 }
 
 export interface Policy {
   version: 1;
+  /** Causes of the policy's own, tried before the built-in catalogue. */
+  causes?: CauseEntry[];
   accept: AcceptRule[];
   /** The file it was read from, for messages and the report's `options.policy`; null when built in code. */
   source: string | null;
 }
 
-const ruleFields = ['paths', 'pointers', 'causes', 'kinds', 'reason'] as const;
-const criteriaFields = ['paths', 'pointers', 'causes', 'kinds'] as const;
-const knownCauses = new Set(causeCatalogue.map((entry) => entry.id));
-const knownKinds = new Set<string>(differenceKinds);
+const policyFields = ['version', 'causes', 'accept'];
+const builtInIds = new Set(causeCatalogue.map((entry) => entry.id));
 
 /** Reads and validates a policy file: exit 4 when it cannot be read, exit 2 when it is malformed. */
 export async function loadPolicy(path: string): Promise<Policy> {
@@ -75,73 +71,47 @@ export function parsePolicy(text: string, source: string): Policy {
   return validatePolicy(value, source);
 }
 
-/** Checks a parsed policy, naming the file and the field of the first problem. */
+/** Checks a parsed policy, naming the file and the field of the first problem (exit 2). */
 export function validatePolicy(value: unknown, source: string): Policy {
-  const fail = (field: string, problem: string, hint?: string) =>
-    usageError(`policy ${source}: ${field}${field ? ': ' : ''}${problem}`, hint ? { hint } : undefined);
-
-  if (!isObject(value)) throw fail('', 'expected a mapping with `version: 1` and an `accept` list');
-  for (const key of Object.keys(value)) {
-    if (key !== 'version' && key !== 'accept') throw fail(key, 'unknown field', 'a policy has `version` and `accept`');
+  try {
+    return checkPolicy(value, source);
+  } catch (error) {
+    if (!(error instanceof SelectorError)) throw error;
+    throw usageError(`policy ${source}: ${error.message}`, error.hint ? { hint: error.hint } : undefined);
   }
-  if (value.version !== 1) throw fail('version', `must be 1, found ${JSON.stringify(value.version ?? null)}`);
-  if (!Array.isArray(value.accept)) throw fail('accept', 'required: a list of rules (it may be empty)');
+}
+
+function checkPolicy(value: unknown, source: string): Policy {
+  if (!isObject(value)) throw new SelectorError('', 'expected a mapping with `version: 1` and an `accept` list');
+  for (const key of Object.keys(value)) {
+    if (!policyFields.includes(key)) throw new SelectorError(key, 'unknown field', 'a policy has `version`, `causes` and `accept`');
+  }
+  if (value.version !== 1) throw new SelectorError('version', `must be 1, found ${JSON.stringify(value.version ?? null)}`);
+  const causes = value.causes === undefined ? [] : parseCauseEntries(value.causes, 'causes', builtInIds);
+  if (!Array.isArray(value.accept)) throw new SelectorError('accept', 'required: a list of rules (it may be empty)');
+  const knownCauses = new Set([...builtInIds, ...causes.map((entry) => entry.id)]);
 
   const accept = value.accept.map((raw: unknown, index): AcceptRule => {
     const at = `accept[${index}]`;
-    if (!isObject(raw)) throw fail(at, 'expected a mapping with `reason` and at least one of paths, pointers, causes, kinds');
-    for (const key of Object.keys(raw)) {
-      if (!(ruleFields as readonly string[]).includes(key)) {
-        throw fail(`${at}.${key}`, 'unknown field', `rule fields are ${ruleFields.join(', ')}`);
-      }
-    }
+    if (!isObject(raw)) throw new SelectorError(at, 'expected a mapping with `reason` and at least one selector field (paths, pointers, causes, kinds, ...)');
+    const selector = parseSelector(raw, at, { knownCauses, otherFields: ['reason'] });
     if (typeof raw.reason !== 'string' || raw.reason.trim() === '') {
-      throw fail(`${at}.reason`, 'required: say why these differences are acceptable');
+      throw new SelectorError(`${at}.reason`, 'required: say why these differences are acceptable');
     }
-    const rule: AcceptRule = { reason: raw.reason.trim() };
-    for (const field of criteriaFields) {
-      if (raw[field] === undefined) continue;
-      const list = raw[field];
-      if (!Array.isArray(list) || list.length === 0) throw fail(`${at}.${field}`, 'expected a non-empty list of strings');
-      list.forEach((item: unknown, itemIndex) => {
-        const itemAt = `${at}.${field}[${itemIndex}]`;
-        if (typeof item !== 'string' || item === '') throw fail(itemAt, 'expected a non-empty string');
-        if (field === 'causes' && !knownCauses.has(item)) {
-          throw fail(itemAt, `unknown cause ${JSON.stringify(item)}`, `causes are ${[...knownCauses].join(', ')}`);
-        }
-        if (field === 'paths' || field === 'pointers') {
-          const problem = checkGlob(item);
-          if (problem) throw fail(itemAt, problem, 'globs take *, **, ?, [abc], [a-z], [!x] and {a,b}; [[] and [{] match a literal bracket');
-        }
-        if (field === 'kinds' && !knownKinds.has(item)) {
-          throw fail(itemAt, `unknown kind ${JSON.stringify(item)}`, `kinds are ${differenceKinds.join(', ')}`);
-        }
-      });
-      (rule as unknown as Record<string, string[]>)[field] = [...(list as string[])];
-    }
-    // A rule with only a reason would accept everything, which no one means to write.
-    if (!criteriaFields.some((field) => rule[field] !== undefined)) {
-      throw fail(at, 'give at least one of paths, pointers, causes, kinds');
-    }
-    return rule;
+    return { ...selector, reason: raw.reason.trim() };
   });
 
-  return { version: 1, accept, source };
+  return { version: 1, ...(causes.length > 0 ? { causes } : {}), accept, source };
+}
+
+/** The catalogue a verify under this policy explains differences with: its own causes first. */
+export function policyCatalogue(policy: Policy | undefined): readonly CauseEntry[] {
+  return policy?.causes?.length ? [...policy.causes, ...causeCatalogue] : causeCatalogue;
 }
 
 /** Whether a rule accepts a difference: every criterion given must match. */
 export function matchRule(rule: AcceptRule, difference: Difference): boolean {
-  if (rule.kinds && !rule.kinds.includes(difference.kind)) return false;
-  if (rule.causes && (difference.cause === null || !rule.causes.includes(difference.cause.id))) return false;
-  if (rule.paths) {
-    const file = difference.file;
-    if (file === undefined || !rule.paths.some((glob) => matchGlob(glob, file))) return false;
-  }
-  if (rule.pointers) {
-    if (difference.kind !== 'config-field' && difference.kind !== 'manifest-field') return false;
-    if (!rule.pointers.some((pattern) => matchGlob(pattern, difference.path))) return false;
-  }
-  return true;
+  return matchSelector(rule, difference);
 }
 
 /**
@@ -233,6 +203,3 @@ function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}

@@ -12,13 +12,6 @@ export interface JsonBlob<T> {
   parsed: T;
 }
 
-/** Where a blob's bytes lie in a local file: another thread can read (and must verify) them itself. */
-export interface BlobLocation {
-  path: string;
-  offset: number;
-  size: number;
-}
-
 export interface Layer {
   /** 0-based position in the manifest and in rootfs.diff_ids. */
   readonly index: number;
@@ -31,11 +24,6 @@ export interface Layer {
   readonly foreign: boolean;
   /** The history entry (Dockerfile step) that made this layer, aligned past empty_layer entries. */
   readonly history?: HistoryEntry;
-  /**
-   * Set when the blob is a byte range of a local file (OCI layout, archive member). Readers of the
-   * range verify the descriptor digest and size themselves, as `openBlob` does.
-   */
-  readonly location?: BlobLocation;
   /** The blob as stored; errors at end of stream unless it matches the descriptor digest and size. */
   openBlob(): Promise<Readable>;
   /** The uncompressed tar; errors at end of stream unless it matches the blob digest and `diffId`. */

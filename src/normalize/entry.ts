@@ -14,12 +14,17 @@ export type EntryType = 'file' | 'directory' | 'symlink' | 'hardlink' | 'char' |
 export interface LayerEntry {
   /**
    * Canonical spelling: relative, no `./` or leading `/`, no empty or `.` segments, directories end in
-   * `/`. The layer root itself (an input `./` or `/` entry) is spelled `./` and sorts first.
-   * `..` segments are kept as they are. With rule 'path-spelling' off: the input spelling.
+   * `/`. The layer root itself (an input `./` or `/` entry; a directory only) is spelled `./` and sorts
+   * first. `..` segments are resolved; a path that leaves the root is refused, whatever the rules. With
+   * rule 'path-spelling' off: the input spelling.
    */
   path: string;
   type: EntryType;
-  /** Permission bits plus setuid/setgid/sticky (07777); file-type bits are dropped. */
+  /**
+   * The mode field as in the input (0..07777777). Go writers put the file-type bits (`S_IFREG` 0100000,
+   * `S_IFDIR` 040000, ...) there, GNU tar does not: the canonical tar keeps only the permission bits
+   * plus setuid/setgid/sticky (07777) unless rule 'tar-dialect' is off (see `canonicalMode`).
+   */
   mode: number;
   uid: number;
   gid: number;
@@ -82,8 +87,9 @@ export interface LayerSummary {
    */
   dialects: string[];
   /**
-   * Entries whose writer-specific PAX records rule 'tar-dialect' dropped (the table no longer holds
-   * them, so the pass counts them), with the first few paths in input order. Zero with the rule off.
+   * Entries that rule 'tar-dialect' changed: writer-specific PAX records dropped (the table no longer
+   * holds them, so the pass counts them) or file-type bits cleared from the mode, with the first few
+   * paths in input order. Zero with the rule off.
    */
   droppedRecords: { entries: number; examples: string[] };
 }
@@ -155,26 +161,46 @@ export function pathKey(path: string): string {
   return path.length > 1 && path.charCodeAt(path.length - 1) === slash ? path.slice(0, -1) : path;
 }
 
+const dot = 0x2e;
+
 /**
- * Canonical spelling of a tar member name (see `LayerEntry.path`). Fast for names that are already
- * clean, which is nearly all of them.
+ * True when the name has an empty, `.` or `..` segment (a leading `/`, `//`, `./`, `a/.`, `../`):
+ * one scan, so the names that are already clean, nearly all of them, pay nothing more.
  */
-export function canonicalizePath(name: string, directory: boolean): string {
+function needsCleaning(name: string): boolean {
+  const length = name.length;
+  if (length === 0) return true;
+  let start = 0;
+  for (let i = 0; i <= length; i++) {
+    if (i < length && name.charCodeAt(i) !== slash) continue;
+    const segment = i - start;
+    // An empty segment is harmless only as a directory's trailing slash.
+    if (segment === 0 && i < length) return true;
+    if (segment === 1 && name.charCodeAt(start) === dot) return true;
+    if (segment === 2 && name.charCodeAt(start) === dot && name.charCodeAt(start + 1) === dot) return true;
+    start = i + 1;
+  }
+  return false;
+}
+
+/**
+ * Canonical spelling of a tar member name (see `LayerEntry.path`), or null when the name leaves the
+ * root (`../x`, `a/../../x`, `/../x`): `..` is resolved lexically, as Docker and containerd do before
+ * applying a layer, and a `..` above the root is never dropped silently (a normalizer must not launder
+ * a path a runtime would refuse). A name that resolves to the root itself (`.`, `./`, `/`, `a/..`, or
+ * an empty name) is spelled `./`. Fast for names that are already clean, which is nearly all of them.
+ */
+export function canonicalizePath(name: string, directory: boolean): string | null {
   let clean = name;
-  const c0 = name.charCodeAt(0);
-  const dirty =
-    name.length === 0 ||
-    c0 === slash ||
-    (c0 === 0x2e && (name.length === 1 || name.charCodeAt(1) === slash)) ||
-    name.includes('//') ||
-    name.includes('/./') ||
-    name.endsWith('/.');
-  if (dirty) {
-    clean = name
-      .split('/')
-      .filter((part) => part !== '' && part !== '.')
-      .join('/');
-    if (clean === '') return rootPath;
+  if (needsCleaning(name)) {
+    const parts: string[] = [];
+    for (const part of name.split('/')) {
+      if (part === '' || part === '.') continue;
+      if (part !== '..') parts.push(part);
+      else if (parts.pop() === undefined) return null;
+    }
+    if (parts.length === 0) return rootPath;
+    clean = parts.join('/');
   } else if (clean.charCodeAt(clean.length - 1) === slash) {
     clean = clean.slice(0, -1);
   }
@@ -195,7 +221,10 @@ export interface LayerRules {
   entryOrder: boolean;
   /** 'path-spelling': canonical spelling of paths and hardlink targets. Off: input spelling. */
   pathSpelling: boolean;
-  /** 'tar-dialect': drop writer-specific PAX records. Off: keep them (see `LayerEntry.pax`). */
+  /**
+   * 'tar-dialect': drop writer-specific PAX records and the mode's file-type bits. Off: keep them (see
+   * `LayerEntry.pax`, `LayerEntry.mode`).
+   */
   tarDialect: boolean;
   /**
    * 'hardlinks': the first path of a link group in output order carries the content (and the group's
@@ -228,6 +257,14 @@ export function canonicalMtime(mtime: number, rules: LayerRules): number {
   return Math.floor(Math.min(mtime, rules.epoch));
 }
 
+/** Mode bits other than permissions, setuid, setgid and sticky: the file-type bits Go writers add. */
+export const modeTypeBits = 0o7770000;
+
+/** The mode the canonical tar writes: without the file-type bits (rule 'tar-dialect'), else as is. */
+export function canonicalMode(mode: number, rules: LayerRules): number {
+  return rules.tarDialect ? mode & 0o7777 : mode;
+}
+
 /** The header fields the canonical tar writes for an entry, for comparing tables field by field. */
 export interface CanonicalFields {
   path: string;
@@ -254,7 +291,7 @@ export function canonicalFieldsOf(entry: LayerEntry, rules: LayerRules): Canonic
   const fields: CanonicalFields = {
     path: entry.path,
     type: entry.type,
-    mode: entry.mode,
+    mode: canonicalMode(entry.mode, rules),
     uid: entry.uid,
     gid: entry.gid,
     uname: rules.ownerNames ? '' : entry.uname,

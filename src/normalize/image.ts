@@ -12,8 +12,7 @@ import { keepBaseHistory, keptLayerMediaType, type ResolvedBase } from './base.j
 import { canonicalConfigBytes } from './canonical.js';
 import { normalizeConfig, normalizeManifestAnnotations, type AppliedRule } from './config.js';
 import type { LayerSummary } from './entry.js';
-import { LayerPool, layerWorkerScript, workersFromEnvironment } from './layer-pool.js';
-import { runLayerPass, type LayerPassResult, type LayerTask } from './layer-worker.js';
+import { runLayerPass, type LayerTask } from './layer-pass.js';
 import type { NormalizeOptions } from './options.js';
 import { sha256 } from '../image/digest.js';
 
@@ -49,7 +48,10 @@ export interface AnalyzeOptions {
    * each as it is done (see LayerTask.output).
    */
   output?: { compression: Compression; directory: string; sync?: boolean };
-  /** Layers processed at once; zlib runs on the libuv pool, so two overlap well on two cores. */
+  /**
+   * Layers processed at once; zlib runs on the libuv pool, so two overlap well on two cores. (Worker
+   * threads lost to this on 2 cores and were removed: see docs/architecture.md, "Where the time goes".)
+   */
   concurrency?: number;
   /**
    * Per-file content digests in the entry tables (default true): the comparer needs them. False
@@ -65,93 +67,19 @@ export interface AnalyzeOptions {
   cache?: Map<string, Promise<LayerSummary>>;
   /** Called as each layer finishes, for progress. */
   onLayer?: (done: number, total: number) => void;
-  /**
-   * Where layer passes run: 'auto' (default) runs them on this thread; 'always' on worker threads
-   * (both images of verify on one shared `pool`); 'never' (the in-process reference).
-   * `OCI_REPRO_WORKERS=0` forces 'never', `=N` 'always' with at most N workers.
-   *
-   * Why 'auto' is in-process, measured on 2 cores (two 716 MB layers, 263 MB gzip each): verify took
-   * 6.8-7.3 s wall and 9.7-10.2 s CPU in-process, 7.3-7.9 s and 12.3-13.4 s CPU on workers, with
-   * 250 MB peak RSS against 400-420 MB; normalizing an image of both layers 6.6-6.8 s against
-   * 7.1-7.9 s. zlib already inflates on the libuv pool beside this thread, so two passes use both
-   * cores in-process too; workers add a thread each (start-up, their own heap and collector, the
-   * entry table copied back). Revisit on more cores, where one thread of parsing and hashing for
-   * every layer becomes the limit.
-   */
-  workers?: 'auto' | 'always' | 'never';
-  /** A pool to share (verify: both images); without it one is made when needed and closed at the end. */
-  pool?: LayerPool;
   /** The base's bottom layers and history entries, kept as they are (see base.ts). */
   base?: Pick<ResolvedBase, 'layers' | 'history'>;
-}
-
-/** The layer passes of one analysis: where each runs, and the pool it may share. */
-export class LayerRunner {
-  private pool: LayerPool | undefined;
-  private readonly owned: boolean;
-  private readonly mode: 'auto' | 'always' | 'never';
-  private readonly maxWorkers: number | undefined;
-  private scriptMissing = false;
-
-  constructor(options: { workers?: 'auto' | 'always' | 'never'; pool?: LayerPool } = {}) {
-    const fromEnv = workersFromEnvironment();
-    this.mode = fromEnv === 0 ? 'never' : fromEnv !== undefined ? 'always' : (options.workers ?? 'auto');
-    this.maxWorkers = fromEnv || undefined;
-    this.pool = options.pool;
-    this.owned = options.pool === undefined;
-  }
-
-  run(layer: Layer, task: LayerTask): Promise<LayerPassResult> {
-    const openBlob = () => layer.openBlob();
-    const pool = this.wantsWorker() ? this.poolFor() : undefined;
-    if (pool === undefined) return runLayerPass(task, openBlob);
-    const { location, descriptor } = layer;
-    const blob = location && { location, digest: descriptor.digest, size: descriptor.size };
-    return pool.run(blob ? { ...task, blob } : task, openBlob);
-  }
-
-  /** Ends the workers of a pool this runner made. */
-  async close(): Promise<void> {
-    if (this.owned) await this.pool?.close();
-  }
-
-  private wantsWorker(): boolean {
-    return this.mode === 'always' && !this.scriptMissing;
-  }
-
-  private poolFor(): LayerPool | undefined {
-    if (this.pool === undefined) {
-      const script = layerWorkerScript();
-      if (script === undefined) {
-        this.scriptMissing = true;
-        return undefined;
-      }
-      this.pool = new LayerPool(script, this.maxWorkers);
-    }
-    return this.pool;
-  }
-}
-
-/** A lazily started pool for callers that analyze several images (verify); close it when done. */
-export function createLayerPool(): LayerPool | undefined {
-  const script = workersFromEnvironment() === 0 ? undefined : layerWorkerScript();
-  return script && new LayerPool(script, workersFromEnvironment() || undefined);
 }
 
 /** One streaming pass per layer, then the config rules: the canonical digest of an image. */
 export async function analyzeImage(image: Image, options: AnalyzeOptions): Promise<ImageAnalysis> {
   const results: LayerAnalysis[] = new Array(image.layers.length);
   let done = 0;
-  const runner = new LayerRunner(options);
-  try {
-    await runLimited(image.layers, options.concurrency ?? 2, async (layer) => {
-      const kept = layer.index < (options.base?.layers ?? 0);
-      results[layer.index] = kept ? await analyzeKeptLayer(layer, image.reference, options, runner) : await analyzeLayer(layer, image.reference, options, runner);
-      options.onLayer?.(++done, image.layers.length);
-    });
-  } finally {
-    await runner.close();
-  }
+  await runLimited(image.layers, options.concurrency ?? 2, async (layer) => {
+    const kept = layer.index < (options.base?.layers ?? 0);
+    results[layer.index] = kept ? await analyzeKeptLayer(layer, image.reference, options) : await analyzeLayer(layer, image.reference, options);
+    options.onLayer?.(++done, image.layers.length);
+  });
   const canonicalDiffIds = results.map((result) => result.canonicalDiffId);
   const normalized = normalizeConfig(image.config.parsed, canonicalDiffIds, options.normalize);
   const { config } = normalized;
@@ -160,18 +88,19 @@ export async function analyzeImage(image: Image, options: AnalyzeOptions): Promi
   return { image, layers: results, config, applied, configBytes, canonicalDigest: sha256(configBytes) };
 }
 
-async function analyzeLayer(layer: Layer, reference: string, options: AnalyzeOptions, runner: LayerRunner): Promise<LayerAnalysis> {
+async function analyzeLayer(layer: Layer, reference: string, options: AnalyzeOptions): Promise<LayerAnalysis> {
   if (layer.foreign) return { layer, canonicalDiffId: layer.diffId };
   // Stream errors already start with this context; tar parse errors get it here.
   const what = `layer ${layer.index} (${layer.descriptor.digest}) of ${reference}`;
   const contentDigests = options.contentDigests ?? true;
   const task: LayerTask = { what, compression: layer.compression, diffId: layer.diffId, normalize: options.normalize, contentDigests };
+  const openBlob = () => layer.openBlob();
   try {
     if (!options.output) {
       const cache = contentDigests ? options.cache : undefined;
       let pass = cache?.get(layer.diffId);
       if (!pass) {
-        pass = runner.run(layer, task).then((result) => result.summary);
+        pass = runLayerPass(task, openBlob).then((result) => result.summary);
         cache?.set(layer.diffId, pass);
       }
       const summary = await pass;
@@ -180,7 +109,7 @@ async function analyzeLayer(layer: Layer, reference: string, options: AnalyzeOpt
     const { compression, directory, sync } = options.output;
     const path = join(directory, `layer-${layer.index}`);
     const engine = compression === 'gzip' ? gzipEngine() : undefined;
-    const { summary, blob } = await runner.run(layer, { ...task, output: { compression, path, gzipEngine: engine, sync } });
+    const { summary, blob } = await runLayerPass({ ...task, output: { compression, path, gzipEngine: engine, sync } }, openBlob);
     return {
       layer,
       summary,
@@ -196,10 +125,10 @@ async function analyzeLayer(layer: Layer, reference: string, options: AnalyzeOpt
  * A base layer: never rewritten. Without output it is still read (verify compares its files); with
  * output its own blob is copied out, checked against its digest, and its tar against its diff_id.
  */
-async function analyzeKeptLayer(layer: Layer, reference: string, options: AnalyzeOptions, runner: LayerRunner): Promise<LayerAnalysis> {
+async function analyzeKeptLayer(layer: Layer, reference: string, options: AnalyzeOptions): Promise<LayerAnalysis> {
   if (layer.foreign) return { layer, canonicalDiffId: layer.diffId, kept: true };
   if (!options.output) {
-    const analysis = await analyzeLayer(layer, reference, options, runner);
+    const analysis = await analyzeLayer(layer, reference, options);
     return { ...analysis, canonicalDiffId: layer.diffId, kept: true };
   }
   const what = `layer ${layer.index} (${layer.descriptor.digest}) of ${reference}`;

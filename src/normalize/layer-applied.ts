@@ -7,7 +7,8 @@
  *   mtime            entries whose written mtime differs from the input's (sub-second times included)
  *   extra-times      entries that carried atime or ctime
  *   owner-names      entries with a uname or gname
- *   tar-dialect      entries whose writer-specific PAX records were dropped (counted by the pass)
+ *   tar-dialect      entries whose writer-specific PAX records were dropped or whose mode lost its
+ *                    file-type bits (Go writers set them; counted by the pass)
  *   hardlinks        entries of link groups whose data moved to another path (the carrier changed)
  *   duplicate-paths  earlier entries dropped because a later one has the same path
  *

@@ -31,11 +31,12 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { corruptArchive, digestMismatch, unsupported } from '../errors.js';
+import { badInput, corruptArchive, digestMismatch, unsupported } from '../errors.js';
 import {
   canonicalizePath,
   comparePaths,
   findPathIndex,
+  modeTypeBits,
   noXattrs,
   pathKey,
   rootPath,
@@ -559,13 +560,21 @@ class LayerScanner {
       throw corruptArchive(`invalid pax header at offset ${offset}`, { hint: 'a path holds a NUL byte', data: { offset } });
     }
     const type = entryTypeOf(header.typeflag, name, offset);
-    const path = rules.pathSpelling ? canonicalizePath(name, type === 'directory') : name;
+    const canonical = canonicalizePath(name, type === 'directory');
+    if (canonical === null) throw leavesRoot('entry', name, offset);
+    // Only a directory can be the root (`./` from `tar -C dir .`); nothing can replace it.
+    if (canonical === rootPath && type !== 'directory') throw namesRoot(`${type} entry`, name, offset);
+    const path = rules.pathSpelling ? canonical : name;
+    const mode = header.mode;
+    if (mode < 0 || mode > maxMode) throw invalidMode(mode, offset);
+    // Go writers' file-type bits in the mode field: a dialect difference the canonical tar drops.
+    if (rules.tarDialect && (mode & modeTypeBits) !== 0) dropped = true;
     const index = this.records.length;
     if (dropped && this.droppedRecords.entries++ < maxExamples) this.droppedRecords.examples.push(path);
     const entry: LayerEntry = {
       path,
       type,
-      mode: header.mode & 0o7777,
+      mode,
       uid,
       gid,
       uname,
@@ -586,9 +595,20 @@ class LayerScanner {
     if (type === 'symlink') {
       entry.linkname = linkname;
     } else if (type === 'hardlink') {
-      entry.linkname = rules.pathSpelling ? canonicalizePath(linkname, false) : linkname;
-      const target = this.findLatest(pathKey(entry.linkname));
-      root = target === undefined ? -1 : this.roots[target];
+      // Symlink targets are data (`x -> ../../etc/passwd` is legal); a hardlink target is a path in the layer.
+      const target = canonicalizePath(linkname, false);
+      if (target === null) throw leavesRoot(`hard link ${JSON.stringify(name)}: target`, linkname, offset);
+      if (target === rootPath) throw namesRoot(`hard link ${JSON.stringify(name)}: target`, linkname, offset);
+      entry.linkname = rules.pathSpelling ? target : linkname;
+      const found = this.findLatest(pathKey(entry.linkname));
+      root = found === undefined ? -1 : this.roots[found];
+      // link(2) refuses directories; a canonical tar would give the directory's path to the link.
+      if (root >= 0 && this.records[root].type === 'directory') {
+        throw badInput(`hard link ${JSON.stringify(name)} at offset ${offset}: target ${JSON.stringify(linkname)} is a directory`, {
+          hint: 'a hard link cannot name a directory; the layer may be corrupt',
+          data: { offset, path: name },
+        });
+      }
       if (root >= 0) this.joinGroup(entry, this.records[root]);
     } else if (type === 'char' || type === 'block') {
       entry.devmajor = header.devmajor;
@@ -685,7 +705,9 @@ class LayerScanner {
       } catch {
         name = key.slice(17);
       }
-      if (!(name in xattrs)) xattrs[name] = Buffer.from(value, 'base64').toString('latin1');
+      const bytes = Buffer.from(value, 'base64');
+      // An empty PAX value deletes a key: an empty xattr could not be written back, so it is absent.
+      if (!(name in xattrs) && bytes.length > 0) xattrs[name] = bytes.toString('latin1');
     }
   }
 }
@@ -694,6 +716,30 @@ function invalidAfterEnd(offset: number) {
   return corruptArchive(`invalid tar header at offset ${offset}`, {
     hint: 'a zero block is followed by data; the layer may be two tars concatenated',
     data: { offset },
+  });
+}
+
+/** Largest mode field value: seven octal digits (base-256 can say more, but no mode needs it). */
+const maxMode = 0o7777777;
+
+function invalidMode(mode: number, offset: number) {
+  return corruptArchive(`invalid tar header at offset ${offset}`, {
+    hint: `mode ${mode} is out of range; the layer may be corrupt`,
+    data: { offset },
+  });
+}
+
+function leavesRoot(what: string, name: string, offset: number) {
+  return badInput(`${what} ${JSON.stringify(name)} at offset ${offset} leaves the root`, {
+    hint: 'its ".." segments climb above the layer root; a runtime would refuse or rewrite it, so it is not normalized',
+    data: { offset, path: name },
+  });
+}
+
+function namesRoot(what: string, name: string, offset: number) {
+  return badInput(`${what} ${JSON.stringify(name)} at offset ${offset} names the layer root`, {
+    hint: 'only a directory entry may name the root (as `./` does); the layer may be corrupt',
+    data: { offset, path: name },
   });
 }
 

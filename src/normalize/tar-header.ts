@@ -13,7 +13,7 @@
  * the USTAR field holds 0 or is left empty.
  */
 import { corruptArchive } from '../errors.js';
-import { canonicalMtime, type LayerEntry, type LayerRules } from './entry.js';
+import { canonicalMode, canonicalMtime, type LayerEntry, type LayerRules } from './entry.js';
 
 export const blockSize = 512;
 /** The end-of-archive marker: two zero blocks, and nothing after it. */
@@ -139,7 +139,6 @@ export function decodeTarHeader(buf: Buffer, at: number, inputOffset: number, in
   into.devmajor = devices && format !== 'v7' ? numberField(buf, at + 329, 8, inputOffset, 'devmajor') : 0;
   into.devminor = devices && format !== 'v7' ? numberField(buf, at + 337, 8, inputOffset, 'devminor') : 0;
   into.format = format;
-  if (into.size < 0) throw invalidHeader(inputOffset, 'negative size');
   return into;
 }
 
@@ -231,6 +230,9 @@ function parseOctalField(buf: Buffer, start: number, length: number): number {
 function numberField(buf: Buffer, start: number, length: number, inputOffset: number, what: string): number {
   const value = parseOctalField(buf, start, length);
   if (Number.isNaN(value)) throw invalidHeader(inputOffset, `malformed ${what} field`);
+  // Base-256 reaches ±2^63: a number a double cannot hold exactly would be written back as another
+  // one, and only a time may be negative (before 1970); an id, size or device number may not.
+  if (!Number.isSafeInteger(value) || (value < 0 && what !== 'mtime')) throw invalidHeader(inputOffset, `${what} field out of range`);
   return value;
 }
 
@@ -428,7 +430,7 @@ export function writeCanonicalHeader(
     }
   }
   const size = entry.type === 'file' ? entry.size : 0;
-  writeOctal(out, pos + 100, 7, entry.mode & 0o7777);
+  writeOctal(out, pos + 100, 7, canonicalMode(entry.mode, rules));
   writeOctal(out, pos + 108, 7, entry.uid > maxOctal7 ? 0 : entry.uid);
   writeOctal(out, pos + 116, 7, entry.gid > maxOctal7 ? 0 : entry.gid);
   writeOctal(out, pos + 124, 11, size > maxOctal11 ? 0 : size);

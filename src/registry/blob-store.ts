@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { digestMismatch, withContext } from '../errors.js';
 import { algorithmOf } from '../image/digest.js';
-import type { BlobStore } from '../sources/blob-store.js';
+import type { BlobStore } from '../image/blob-store.js';
 import type { RegistryClient } from './client.js';
 
 function verifyBytes(bytes: Buffer, digest: string, what: string): Buffer {

@@ -224,7 +224,8 @@ async function blobOpener(blob: PushBlob, what: string): Promise<() => Promise<R
   throw new OciReproError('BAD_INPUT', `${what}: the registry does not have this blob and no file was given for it`);
 }
 
-async function putManifest(client: RegistryClient, reference: RegistryReference, manifest: PushDocument): Promise<{ digest: string; action: 'present' | 'uploaded' }> {
+/** PUTs a manifest (or index) under the reference's tag, else its digest; nothing when the tag already names these bytes. */
+export async function putManifest(client: RegistryClient, reference: RegistryReference, manifest: PushDocument): Promise<{ digest: string; action: 'present' | 'uploaded' }> {
   const tag = reference.tag ?? (reference.digest ? undefined : 'latest');
   const target = tag ?? manifest.digest;
   const digest = sha256(manifest.bytes);

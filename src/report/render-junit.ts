@@ -31,6 +31,18 @@ interface TestCase {
 }
 
 export function renderJunit(report: Report): string {
+  const suite = renderJunitSuite(report);
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites name="oci-repro" tests="${suite.tests}" failures="${suite.failures}" errors="0">`,
+    ...suite.lines,
+    '</testsuites>',
+    '',
+  ].join('\n');
+}
+
+/** One report's `<testsuite>` element, as lines indented for `<testsuites>`; an index report has one per platform. */
+export function renderJunitSuite(report: Report, suiteName = `oci-repro verify ${report.a.reference} ${report.b.reference}`): { lines: string[]; tests: number; failures: number } {
   const groups = new Map(groupDifferences(report).map((group) => [group.id, group]));
   const cases: TestCase[] = [];
 
@@ -57,10 +69,7 @@ export function renderJunit(report: Report): string {
   if (filesystem) cases.push(caseOf('oci-repro.filesystem', 'flattened filesystem', filesystem));
 
   const failures = cases.filter((testCase) => testCase.failures.length > 0 || testCase.failureText !== '').length;
-  const suiteName = `oci-repro verify ${report.a.reference} ${report.b.reference}`;
   const lines = [
-    '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="oci-repro" tests="${cases.length}" failures="${failures}" errors="0">`,
     `  <testsuite name="${escapeXml(suiteName)}" tests="${cases.length}" failures="${failures}" errors="0" skipped="0">`,
     '    <properties>',
     ...[
@@ -94,8 +103,8 @@ export function renderJunit(report: Report): string {
     if (testCase.out !== '') lines.push(`      <system-out>${escapeXml(testCase.out, false)}</system-out>`);
     lines.push('    </testcase>');
   }
-  lines.push('  </testsuite>', '</testsuites>');
-  return `${lines.join('\n')}\n`;
+  lines.push('  </testsuite>');
+  return { lines, tests: cases.length, failures };
 }
 
 function caseOf(classname: string, name: string, group: DifferenceGroup | undefined): TestCase {

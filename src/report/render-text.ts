@@ -4,7 +4,7 @@
  * attribute. Fits 100 columns; ANSI colour only when asked (the command passes stdout.isTTY).
  * Also holds the formatting helpers the Markdown and JUnit renderers share.
  */
-import { parseMode } from '../compare/causes.js';
+import { parseMode } from '../causes/predicates.js';
 import { elideEnd, elidePair } from './elide.js';
 import { describeStep } from './identity.js';
 import type { ContentDetail, Difference, LayerComparison, LayerSide, LayerStatus, OmittedDifferences, Report, Verdict } from './model.js';
@@ -290,7 +290,7 @@ export function showControlCharacters<T>(value: T): T {
 
 // --- colour --------------------------------------------------------------------------------------
 
-interface Paint {
+export interface Paint {
   bold(text: string): string;
   dim(text: string): string;
   red(text: string): string;
@@ -299,7 +299,7 @@ interface Paint {
   cyan(text: string): string;
 }
 
-function createPaint(color: boolean): Paint {
+export function createPaint(color: boolean): Paint {
   const style = (open: number, close: number) => (text: string) => (color && text ? `\u001b[${open}m${text}\u001b[${close}m` : text);
   return {
     bold: style(1, 22),

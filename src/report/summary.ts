@@ -5,7 +5,7 @@
  * renderers call remaining, and what `topLayers` and `topFiles` list, are the differences that still
  * block: neither neutralized nor accepted.
  */
-import { findCauseEntry } from '../compare/causes.js';
+import { findCauseEntry } from '../causes/catalogue.js';
 import type { CauseCount, Difference, DifferenceScope, LayerComparison, OmittedDifferences, ReportSummary } from './model.js';
 
 /** The pseudo cause id under which differences with no known cause are counted. No catalogue entry uses it. */
@@ -82,7 +82,7 @@ function countByCause(differences: readonly Difference[], omitted: readonly Omit
       // Only when no difference of the cause is listed at all: its title comes from the catalogue.
       const entry = group.cause === unknownCauseId ? undefined : findCauseEntry(group.cause);
       count = { cause: group.cause, title: entry?.title ?? (group.cause === unknownCauseId ? unknownCauseTitle : group.cause), count: 0, neutralized: 0, accepted: 0 };
-      if (entry) count.hint = entry.hint;
+      if (entry) count.hint = entry.fix;
       counts.set(group.cause, count);
     }
     count.count += group.count;

@@ -1,8 +1,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
 import { corruptArchive } from '../errors.js';
-import type { BlobLocation } from '../image/image.js';
-import { openLocation } from './blob-store.js';
 import { normalizeMemberPath } from './paths.js';
 
 /** One member of a tar archive, located by offset so it can be streamed in place. */
@@ -56,14 +55,11 @@ export class ArchiveIndex {
     return this.resolve(name) !== undefined;
   }
 
-  /** Where a member's bytes lie in the archive file. */
-  locate(member: ArchiveMember): BlobLocation {
-    return { path: this.path, offset: member.offset, size: member.size };
-  }
-
-  /** Streams a member's bytes straight from the archive file. */
+  /** Streams a member's bytes straight from the archive file, unverified, in 1 MiB reads. */
   openMember(member: ArchiveMember): Readable {
-    return openLocation(this.locate(member));
+    // createReadStream cannot read nothing: without `end` it reads to the end, and end < start throws.
+    if (member.size === 0) return Readable.from([]);
+    return createReadStream(this.path, { start: member.offset, end: member.offset + member.size - 1, highWaterMark: 1 << 20 });
   }
 
   async readMember(member: ArchiveMember, limit = 64 * 1024 * 1024): Promise<Buffer> {

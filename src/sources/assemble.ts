@@ -1,8 +1,9 @@
-import type { Readable, Transform } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { badInput, unsupported, usageError } from '../errors.js';
 import { openDecompressed } from '../image/compression.js';
 import { assertDigest, VerifyingStream } from '../image/digest.js';
-import type { BlobLocation, Image, JsonBlob, Layer, Transport } from '../image/image.js';
+import type { Image, JsonBlob, Layer, Transport } from '../image/image.js';
+import { chain } from '../image/stream.js';
 import {
   compressionOfMediaType,
   isForeignLayerMediaType,
@@ -20,7 +21,7 @@ import {
   type Manifest,
   type Platform,
 } from '../image/types.js';
-import type { BlobStore } from './blob-store.js';
+import type { BlobStore } from '../image/blob-store.js';
 
 export interface PlatformWanted {
   os: string;
@@ -182,12 +183,6 @@ export function alignHistory(history: HistoryEntry[] | undefined, layerCount: nu
   return Array.from({ length: layerCount }, (_, i) => made[i]);
 }
 
-/** Connects `source` to `next` so that an error on either ends the result with that error. */
-export function chain(source: Readable, next: Transform): Readable {
-  source.on('error', (error) => next.destroy(error));
-  return source.pipe(next);
-}
-
 export interface LayerSpec {
   descriptor: Descriptor;
   diffId: string;
@@ -197,8 +192,6 @@ export interface LayerSpec {
   /** Opens the stored blob; verified against descriptor.digest unless `verifyBlob` is false. */
   open: () => Promise<Readable>;
   verifyBlob?: boolean;
-  /** Where `open` reads from, when that is a local file range (see `Layer.location`). */
-  location?: BlobLocation;
 }
 
 export function makeLayer(spec: LayerSpec, index: number, imageWhat: string): Layer {
@@ -220,8 +213,6 @@ export function makeLayer(spec: LayerSpec, index: number, imageWhat: string): La
     compression: spec.compression,
     foreign: spec.foreign,
     history: spec.history,
-    // Readers of a location verify the blob: only offered where openBlob verifies too.
-    ...(spec.location && !spec.foreign && spec.verifyBlob !== false ? { location: spec.location } : {}),
     openBlob,
     openTar: async () => {
       const tar = await openDecompressed(await openBlob(), spec.compression, what);
@@ -271,7 +262,6 @@ export async function assembleImage(
           foreign,
           history: history[i],
           open: () => store.openBlob(descriptor.digest),
-          location: foreign ? undefined : await store.locate?.(descriptor.digest),
         },
         i,
         reference,

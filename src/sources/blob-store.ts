@@ -1,36 +1,12 @@
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { badInput, withContext } from '../errors.js';
 import { sha256 } from '../image/digest.js';
-import type { BlobLocation } from '../image/image.js';
+import type { BlobStore } from '../image/blob-store.js';
 import type { ArchiveIndex } from './archive-index.js';
 import { blobPath } from './paths.js';
-
-/** The minimal core a content-addressed source implements; shared helpers build an Image on it. */
-export interface BlobStore {
-  /** For messages: `oci-archive build.tar`. */
-  readonly description: string;
-  hasBlob(digest: string): Promise<boolean>;
-  /** The raw bytes of a blob, unverified: callers verify at end of stream. */
-  openBlob(digest: string): Promise<Readable>;
-  /** A small blob (a JSON document) read whole and verified against its digest. */
-  readBlob(digest: string, what: string): Promise<Buffer>;
-  /** Where a blob lies in a local file, for stores that keep blobs in files; undefined if missing. */
-  locate?(digest: string): Promise<BlobLocation | undefined>;
-}
-
-/** The raw bytes of a located blob, unverified, in 1 MiB reads. */
-export function openLocation(location: BlobLocation): Readable {
-  // createReadStream cannot read nothing: without `end` it reads to the end, and end < start throws.
-  if (location.size === 0) return Readable.from([]);
-  return createReadStream(location.path, {
-    start: location.offset,
-    end: location.offset + location.size - 1,
-    highWaterMark: 1 << 20,
-  });
-}
 
 /** JSON documents are small; a larger "document" is a sign of a wrong digest or a hostile input. */
 export const maxDocumentBytes = 16 * 1024 * 1024;
@@ -65,17 +41,6 @@ export class DirectoryBlobStore implements BlobStore {
     return createReadStream(path, { highWaterMark: 1 << 20 });
   }
 
-  async locate(digest: string): Promise<BlobLocation | undefined> {
-    const path = join(this.root, blobPath(digest, this.description));
-    try {
-      const stats = await stat(path);
-      return stats.isFile() ? { path, offset: 0, size: stats.size } : undefined;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
-    }
-  }
-
   async readBlob(digest: string, what: string): Promise<Buffer> {
     const path = join(this.root, blobPath(digest, what));
     let size: number;
@@ -105,11 +70,6 @@ export class ArchiveBlobStore implements BlobStore {
     const member = this.archive.resolve(blobPath(digest, this.description));
     if (!member) throw missingBlob(digest, this.description);
     return this.archive.openMember(member);
-  }
-
-  async locate(digest: string): Promise<BlobLocation | undefined> {
-    const member = this.archive.resolve(blobPath(digest, this.description));
-    return member && this.archive.locate(member);
   }
 
   async readBlob(digest: string, what: string): Promise<Buffer> {

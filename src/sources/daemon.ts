@@ -14,17 +14,7 @@ import type { Image } from '../image/image.js';
 import { trackTempPath, untrackTempPath } from '../temp-files.js';
 import { ArchiveIndex } from './archive-index.js';
 import { loadDockerArchive } from './docker-archive.js';
-import type { LoadOptions } from './oci-layout.js';
-
-export interface DaemonOptions {
-  /** `unix:///path/to/socket`; default env DOCKER_HOST, else unix:///var/run/docker.sock. */
-  dockerHost?: string;
-  /** No byte from the daemon for this long fails the export (default 120 s: a daemon may build the tar first). */
-  timeoutMs?: number;
-  /** Where the exported tar is kept until close() (default the OS temp dir). */
-  tempDir?: string;
-  env?: NodeJS.ProcessEnv;
-}
+import type { DaemonOptions, LoadOptions } from './options.js';
 
 export type DaemonLoadOptions = LoadOptions & DaemonOptions;
 

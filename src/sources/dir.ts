@@ -10,11 +10,12 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { badInput, unsupported, withContext } from '../errors.js';
 import { assertDigest, encodedOf, sha256 } from '../image/digest.js';
-import type { BlobLocation, Image } from '../image/image.js';
+import type { BlobStore } from '../image/blob-store.js';
+import type { Image } from '../image/image.js';
 import { MediaType } from '../image/media-types.js';
 import { assembleImage, parseJson, resolveManifest } from './assemble.js';
-import { maxDocumentBytes, missingBlob, verifyDocument, type BlobStore } from './blob-store.js';
-import type { LoadOptions } from './oci-layout.js';
+import { maxDocumentBytes, missingBlob, verifyDocument } from './blob-store.js';
+import type { LoadOptions } from './options.js';
 
 /** What the `version` file says; only major version 1 is known. */
 const versionPattern = /^Directory Transport Version: 1\.\d+\s*$/;
@@ -59,11 +60,6 @@ export class DirTransportBlobStore implements BlobStore {
     const found = await this.find(digest, this.description, false);
     if (!found) throw missingBlob(digest, this.description);
     return createReadStream(found.path, { highWaterMark: 1 << 20 });
-  }
-
-  async locate(digest: string): Promise<BlobLocation | undefined> {
-    const found = await this.find(digest, this.description, false);
-    return found && { path: found.path, offset: 0, size: found.size };
   }
 
   async readBlob(digest: string, what: string): Promise<Buffer> {

@@ -8,7 +8,7 @@ import type { Descriptor, Index } from '../image/types.js';
 import type { ArchiveIndex, ArchiveMember } from './archive-index.js';
 import { alignHistory, configDiffIds, describeDiffIds, makeLayer, parseConfig, parseJson, resolveManifest, assembleImage } from './assemble.js';
 import { ArchiveBlobStore } from './blob-store.js';
-import type { LoadOptions } from './oci-layout.js';
+import type { LoadOptions } from './options.js';
 import { safeArchivePath } from './paths.js';
 
 /** One entry of `docker save`'s manifest.json. */
@@ -167,7 +167,6 @@ async function loadLegacy(
           foreign: false,
           history: history[i],
           open: async () => archive.openMember(member),
-          location: archive.locate(member),
         },
         i,
         reference,

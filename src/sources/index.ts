@@ -5,11 +5,12 @@ import { ArchiveIndex } from './archive-index.js';
 import { loadDaemonImage } from './daemon.js';
 import { isDirTransport, loadDirTransport } from './dir.js';
 import { loadDockerArchive } from './docker-archive.js';
-import { loadOciArchive, loadOciDirectory, type LoadOptions } from './oci-layout.js';
+import { loadOciArchive, loadOciDirectory } from './oci-layout.js';
+import type { LoadOptions } from './options.js';
 import { parseReference, type ImageReference } from './reference.js';
 import { loadRegistryImage } from './registry.js';
 
-export type { LoadOptions } from './oci-layout.js';
+export type { DaemonOptions, LoadOptions } from './options.js';
 export { parsePlatform, type PlatformWanted } from './assemble.js';
 export { parseReference, type ImageReference } from './reference.js';
 

@@ -1,22 +1,18 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { badInput, usageError, withContext } from '../errors.js';
+import type { BlobStore } from '../image/blob-store.js';
 import type { Image, Transport } from '../image/image.js';
 import type { Descriptor, Index } from '../image/types.js';
-import type { RegistryOptions } from '../registry/client.js';
 import { ArchiveIndex } from './archive-index.js';
-import type { DaemonOptions } from './daemon.js';
 import { assembleImage, parseJson, resolveManifest, selectFromIndex, type PlatformWanted } from './assemble.js';
-import { ArchiveBlobStore, DirectoryBlobStore, type BlobStore } from './blob-store.js';
-
-/** How to open an image; registry and daemon settings apply only to those transports. */
-export interface LoadOptions extends RegistryOptions, DaemonOptions {
-  platform?: PlatformWanted;
-}
+import { ArchiveBlobStore, DirectoryBlobStore } from './blob-store.js';
+import type { LoadOptions } from './options.js';
 
 const refNameKeys = ['org.opencontainers.image.ref.name', 'io.containerd.image.name'];
 
-function refNamesOf(descriptor: Descriptor): string[] {
+/** The names a layout's index.json gives a manifest descriptor. */
+export function refNamesOf(descriptor: Descriptor): string[] {
   const annotations = descriptor.annotations ?? {};
   return refNameKeys.map((key) => annotations[key]).filter((name): name is string => typeof name === 'string');
 }

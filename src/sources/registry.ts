@@ -3,7 +3,7 @@ import { RegistryBlobStore } from '../registry/blob-store.js';
 import { RegistryClient, type RegistryOptions } from '../registry/client.js';
 import { manifestReferenceOf, parseRegistryReference } from '../registry/reference.js';
 import { assembleImage, resolveManifest } from './assemble.js';
-import type { LoadOptions } from './oci-layout.js';
+import type { LoadOptions } from './options.js';
 
 export type RegistryLoadOptions = LoadOptions & RegistryOptions;
 

@@ -3,7 +3,7 @@
  * when those differ between the builds every difference inside them is the base image's doing.
  */
 import type { DifferenceSink } from '../compare/collect.js';
-import { findCauseEntry } from '../compare/causes.js';
+import { findCauseEntry } from '../causes/catalogue.js';
 import type { Image } from '../image/image.js';
 import { historyOfLayers, resolveBase, type BaseRequest, type ResolvedBase } from '../normalize/base.js';
 import type { Difference } from '../report/model.js';
@@ -56,7 +56,7 @@ export function baseCauseSink(out: DifferenceSink, bases: VerifyBases): Differen
     push(difference: Difference) {
       if (difference.cause === null && inBase(difference)) {
         difference.cause = { id: entry.id, title: entry.title };
-        difference.hint = entry.hint;
+        difference.hint = entry.fix;
         // Kept layers and the base's history are not normalized: nothing there is neutralized.
         difference.neutralized = false;
       }

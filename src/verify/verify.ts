@@ -11,10 +11,10 @@ import {
   type LayerInput,
 } from '../compare/index.js';
 import { explainStepFields } from '../compare/step-fields.js';
-import { applyPolicy, decideGate, type Policy } from '../gate/policy.js';
+import { applyPolicy, decideGate, policyCatalogue, type Policy } from '../gate/policy.js';
 import type { Image } from '../image/image.js';
 import type { LayerSummary } from '../normalize/entry.js';
-import { analyzeImage, createLayerPool, type ImageAnalysis } from '../normalize/image.js';
+import { analyzeImage, type ImageAnalysis } from '../normalize/image.js';
 import type { NormalizeOptions } from '../normalize/options.js';
 import { describeImage } from '../report/identity.js';
 import { reportSchemaVersion, type Difference, type ImageSide, type LayerComparison, type Report, type Verdict } from '../report/model.js';
@@ -55,7 +55,7 @@ export async function verifyImages(request: VerifyRequest): Promise<Report> {
 
 export async function verifyLoaded(a: Image, b: Image, request: VerifyRequest): Promise<Report> {
   const options = request.normalize;
-  const collector = new DifferenceCollector(request.neutralizedLimit ?? defaultNeutralizedLimit);
+  const collector = new DifferenceCollector(request.neutralizedLimit ?? defaultNeutralizedLimit, policyCatalogue(request.policy?.policy));
   const bases = request.base ? await resolveVerifyBases(a, b, request.base, request.load) : undefined;
   // The entry tables (100,000 entries per large layer) live only inside this call.
   const compared = await readAndCompare(a, b, request, bases ? baseCauseSink(collector, bases) : collector, bases);
@@ -107,17 +107,9 @@ async function readAndCompare(a: Image, b: Image, request: VerifyRequest, out: D
   const total = a.layers.length + b.layers.length;
   let done = 0;
   const onLayer = request.onLayer ? () => request.onLayer!(++done, total) : undefined;
-  // One worker pool for both images, so their passes run on separate cores.
-  const pool = createLayerPool();
-  let analysisA: ImageAnalysis;
-  let analysisB: ImageAnalysis;
   // The comparer tells changed contents apart by the per-file digests: never skip them here.
-  const analyze = { normalize: options, contentDigests: true, cache, concurrency: 1, onLayer, pool };
-  try {
-    [analysisA, analysisB] = await Promise.all([analyzeImage(a, { ...analyze, base: bases?.a }), analyzeImage(b, { ...analyze, base: bases?.b })]);
-  } finally {
-    await pool?.close();
-  }
+  const analyze = { normalize: options, contentDigests: true, cache, concurrency: 1, onLayer };
+  const [analysisA, analysisB] = await Promise.all([analyzeImage(a, { ...analyze, base: bases?.a }), analyzeImage(b, { ...analyze, base: bases?.b })]);
 
   const layerInputs = (analysis: ImageAnalysis): LayerInput[] => {
     const identities = describeImage(analysis.image).layers;
@@ -136,7 +128,7 @@ async function readAndCompare(a: Image, b: Image, request: VerifyRequest, out: D
     a: analysisA.layers.map((layer) => layer.canonicalDiffId),
     b: analysisB.layers.map((layer) => layer.canonicalDiffId),
   });
-  pushAll(explainStepFields(configDifferences));
+  pushAll(explainStepFields(configDifferences, policyCatalogue(request.policy?.policy)));
   const layers = compareLayersInto(layerInputs(analysisA), layerInputs(analysisB), options, out);
   return {
     verdict: decideVerdict(a, b, analysisA, analysisB),

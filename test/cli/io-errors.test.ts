@@ -150,14 +150,6 @@ describe.skipIf(!canMount())('the environment refuses a write: exit 74, nothing 
       expect(await readdir(roomy)).toEqual([]);
     });
 
-    it('for a spool in a layer worker thread (OCI_REPRO_WORKERS=1): the same error crosses the thread', T, async () => {
-      const full = await freshDir('full-tmp', 'size=2m');
-      const run = await runWithTmp(['verify', `oci:${big}`, `oci:${big}`], { tmp: full, env: { OCI_REPRO_WORKERS: '1' } });
-      expect(run.code, run.stderr).toBe(74);
-      expect(run.stderr).toMatch(new RegExp(`the spool needs more than [0-9.]+ MB in ${full}: no space left on device \\(hint: set TMPDIR to a larger disk\\)\\n$`));
-      expect(await readdir(full)).toEqual([]);
-    });
-
     it('--json gives the same error as data', T, async () => {
       const full = await freshDir('full-tmp', 'size=2m');
       const run = await runWithTmp(['normalize', `oci:${big}`, '--json'], { tmp: full });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { explainDifferences } from '../../src/compare/causes.js';
+import { explainDifferences } from '../../src/causes/match.js';
 import { compareConfigs, compareManifestAnnotations, diffJson } from '../../src/compare/config.js';
 import type { ImageConfig } from '../../src/image/types.js';
 import { optionsWith } from './entries.js';

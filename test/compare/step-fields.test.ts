@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { explainDifferences } from '../../src/compare/causes.js';
+import { explainDifferences } from '../../src/causes/match.js';
 import { explainStepFields, instructionOf } from '../../src/compare/step-fields.js';
 import type { Difference } from '../../src/report/model.js';
 

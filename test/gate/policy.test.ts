@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { explainDifferences } from '../../src/compare/causes.js';
+import { explainDifferences } from '../../src/causes/match.js';
 import { ExitCode, OciReproError } from '../../src/errors.js';
 import { type Policy, applyPolicy, decideGate, loadPolicy, matchRule, parsePolicy } from '../../src/gate/policy.js';
 import type { Difference } from '../../src/report/model.js';

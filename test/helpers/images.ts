@@ -103,10 +103,10 @@ export interface IndexEntry {
   annotations?: Record<string, string>;
 }
 
-export function buildIndex(entries: IndexEntry[], extra: Blob[] = []): Blob & { blobs: Blob[] } {
+export function buildIndex(entries: IndexEntry[], extra: Blob[] = [], family: 'oci' | 'docker' = 'oci'): Blob & { blobs: Blob[] } {
   const index = {
     schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.index.v1+json',
+    mediaType: family === 'oci' ? 'application/vnd.oci.image.index.v1+json' : 'application/vnd.docker.distribution.manifest.list.v2+json',
     manifests: entries.map((entry) => ({
       mediaType: entry.image.manifest.mediaType,
       digest: entry.image.manifest.digest,
@@ -122,6 +122,50 @@ export function buildIndex(entries: IndexEntry[], extra: Blob[] = []): Blob & { 
     mediaType: index.mediaType,
     blobs: [...entries.flatMap((entry) => entry.image.blobs), ...extra],
   };
+}
+
+/**
+ * A BuildKit-style attestation manifest for the image manifest `forDigest`: an in-toto layer, listed in
+ * an index with platform unknown/unknown and the attestation-manifest annotation.
+ */
+export function attestationEntry(forDigest: string): IndexEntry {
+  const statement = Buffer.from(JSON.stringify({ _type: 'https://in-toto.io/Statement/v0.1', subject: [{ digest: { sha256: hexOf(forDigest) } }] }));
+  const layer = { digest: sha256Of(statement), bytes: statement, mediaType: 'application/vnd.in-toto+json', diffId: sha256Of(statement), tar: statement };
+  const configBytes = Buffer.from('{"architecture":"unknown","os":"unknown","rootfs":{"type":"layers","diff_ids":[]}}');
+  const config: Blob = { digest: sha256Of(configBytes), bytes: configBytes, mediaType: 'application/vnd.oci.image.config.v1+json' };
+  const manifestBytes = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: config.mediaType, digest: config.digest, size: configBytes.length },
+      layers: [{ mediaType: layer.mediaType, digest: layer.digest, size: statement.length, annotations: { 'in-toto.io/predicate-type': 'https://slsa.dev/provenance/v0.2' } }],
+    }),
+  );
+  const manifest: Blob = { digest: sha256Of(manifestBytes), bytes: manifestBytes, mediaType: 'application/vnd.oci.image.manifest.v1+json' };
+  return {
+    image: { config, manifest, layers: [layer], blobs: [layer, config, manifest] },
+    platform: { os: 'unknown', architecture: 'unknown' },
+    annotations: { 'vnd.docker.reference.digest': forDigest, 'vnd.docker.reference.type': 'attestation-manifest' },
+  };
+}
+
+/**
+ * An OCI layout holding one multi-platform index: index.json names the index (tagged `tag`), as
+ * `buildah manifest push --all LIST oci:DIR:TAG` writes it; or, with `flat`, index.json itself lists
+ * the platform manifests untagged, as some tools write it.
+ */
+export function indexLayout(entries: IndexEntry[], options: { tag?: string; family?: 'oci' | 'docker'; flat?: boolean } = {}): ArchiveFile[] {
+  if (options.flat) {
+    return layoutFiles({
+      manifests: entries.map((entry) => ({ blob: entry.image.manifest, platform: entry.platform, annotations: entry.annotations })),
+      blobs: entries.flatMap((entry) => entry.image.blobs),
+    });
+  }
+  const index = buildIndex(entries, [], options.family ?? 'oci');
+  return layoutFiles({
+    manifests: [{ blob: index, annotations: { 'org.opencontainers.image.ref.name': options.tag ?? 'latest' } }],
+    blobs: index.blobs,
+  });
 }
 
 export interface LayoutTop {

@@ -4,7 +4,7 @@
  *
  * Every helper works in its own temp directory and cleans up after itself; what must outlive
  * the call (a buildah store, an unpacked bundle) comes back with a `cleanup()`.
- * Facts and traps these helpers rely on are in shared/REAL-TOOLS.md.
+ * Facts and traps these helpers rely on are in docs/architecture.md (section 8).
  */
 import { execFile } from 'node:child_process';
 import { accessSync, constants, rmSync } from 'node:fs';
@@ -170,6 +170,11 @@ export interface BuildahBuildOptions {
   noCache?: true;
   /** Image name; default a unique localhost/ name (a localhost/ prefix avoids short-name resolution). */
   name?: string;
+  /**
+   * Build into this store (another build's `root`/`runroot`) instead of a fresh one, e.g. the
+   * platforms of one manifest list; the store then outlives this build's cleanup.
+   */
+  store?: { root: string; runroot: string };
 }
 
 export interface BuildahBuild {
@@ -216,8 +221,8 @@ function storeArgs(build: { root: string; runroot: string }): string[] {
 export async function buildahBuild(opts: BuildahBuildOptions): Promise<BuildahBuild> {
   const dir = await makeTempDir('oci-repro-buildah-');
   try {
-    const root = join(dir, 'root');
-    const runroot = join(dir, 'runroot');
+    const root = opts.store?.root ?? join(dir, 'root');
+    const runroot = opts.store?.runroot ?? join(dir, 'runroot');
     const context = join(dir, 'context');
     await mkdir(context);
     await writeContext(context, opts.context ?? {});
@@ -260,6 +265,23 @@ export async function buildahBuild(opts: BuildahBuildOptions): Promise<BuildahBu
  */
 export async function buildahPush(build: Pick<BuildahBuild, 'name' | 'root' | 'runroot'>, dest: string): Promise<void> {
   await runTool('buildah', [...storeArgs(build), 'push', '--quiet', build.name, dest]);
+}
+
+/**
+ * `buildah manifest create LIST` and `manifest add LIST IMAGE` for each image of the store: a
+ * multi-platform manifest list of images built there (each with its own --arch).
+ */
+export async function buildahManifestCreate(store: { root: string; runroot: string }, list: string, images: readonly string[]): Promise<void> {
+  await runTool('buildah', [...storeArgs(store), 'manifest', 'create', list]);
+  for (const image of images) await runTool('buildah', [...storeArgs(store), 'manifest', 'add', list, image]);
+}
+
+/**
+ * `buildah manifest push --all LIST DEST`: every image of the list and the list itself, as an OCI index
+ * (default) or a Docker manifest list (`--format v2s2`); extraArgs e.g. ['--tls-verify=false'].
+ */
+export async function buildahManifestPush(store: { root: string; runroot: string }, list: string, dest: string, extraArgs: readonly string[] = []): Promise<void> {
+  await runTool('buildah', [...storeArgs(store), 'manifest', 'push', '--all', '--quiet', ...extraArgs, list, dest]);
 }
 
 // ---------------------------------------------------------------------------------------------

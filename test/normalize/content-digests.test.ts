@@ -2,8 +2,6 @@
  * `contentDigests: false` (what normalize uses): the pass skips the per-file content hash, and
  * everything else is what the default pass gives: the same digests, sizes, canonical bytes and table,
  * only without `contentDigest`. The verify cache never takes such a table.
- *
- * The worker tests run the built script (dist/normalize/layer-worker.js): `npm run build` first.
  */
 import { gzipSync } from 'node:zlib';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,9 +11,8 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Image } from '../../src/image/image.js';
 import type { LayerEntry, LayerSummary } from '../../src/normalize/entry.js';
-import { analyzeImage, createLayerPool, type AnalyzeOptions } from '../../src/normalize/image.js';
+import { analyzeImage, type AnalyzeOptions } from '../../src/normalize/image.js';
 import { normalizeLayer, type NormalizeLayerOptions } from '../../src/normalize/layer.js';
-import { layerWorkerScript } from '../../src/normalize/layer-pool.js';
 import { defaultNormalizeOptions } from '../../src/normalize/options.js';
 import { loadImage } from '../../src/sources/index.js';
 import { buildImage, singleImageLayout, TempDir } from '../helpers/images.js';
@@ -155,19 +152,12 @@ describe('analyzeImage with contentDigests: false', () => {
     }
   };
 
-  test.each(['never', 'always'] as const)('workers %s: same canonical digests, tables without content digests', async (workers) => {
-    if (workers === 'always') expect(layerWorkerScript(), 'run `npm run build` first').toBeDefined();
-    const pool = workers === 'always' ? createLayerPool() : undefined;
-    try {
-      const withDigests = await analyze({ workers: 'never' });
-      const without = await analyze({ workers, pool, contentDigests: false });
-      if (pool) expect(pool.stats.workersStarted).toBeGreaterThanOrEqual(1);
-      expect(without.canonicalDigest).toBe(withDigests.canonicalDigest);
-      expect(without.layers[1].summary!.inCanonicalOrder).toBe(false);
-      for (const [i, layer] of without.layers.entries()) expectSameButDigests(layer.summary!, withDigests.layers[i].summary!);
-    } finally {
-      await pool?.close();
-    }
+  test('same canonical digests, tables without content digests', async () => {
+    const withDigests = await analyze({});
+    const without = await analyze({ contentDigests: false });
+    expect(without.canonicalDigest).toBe(withDigests.canonicalDigest);
+    expect(without.layers[1].summary!.inCanonicalOrder).toBe(false);
+    for (const [i, layer] of without.layers.entries()) expectSameButDigests(layer.summary!, withDigests.layers[i].summary!);
   });
 
   test('never fills or reads the diff_id cache, so a cached table always has content digests', async () => {

@@ -266,7 +266,12 @@ describe('paths', () => {
     expect(canonicalizePath('./', true)).toBe('./');
     expect(canonicalizePath('/', true)).toBe('./');
     expect(canonicalizePath('.', true)).toBe('./');
-    expect(canonicalizePath('a/../b', false)).toBe('a/../b');
+    // `..` resolves lexically, as runtimes do; above the root it is refused (null), never dropped.
+    expect(canonicalizePath('a/../b', false)).toBe('b');
+    expect(canonicalizePath('a/..', true)).toBe('./');
+    expect(canonicalizePath('a/../../b', false)).toBeNull();
+    expect(canonicalizePath('.wh..wh..opq', false)).toBe('.wh..wh..opq');
+    expect(canonicalizePath('a/..b/c..', false)).toBe('a/..b/c..');
   });
 
   test('order: "/" before every other byte, trailing slash ignored, root first, UTF-8 byte order', () => {

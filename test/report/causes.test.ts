@@ -1,16 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import {
-  type CauseEntry,
-  causeCatalogue,
-  checkGlob,
-  differenceKinds,
-  explainDifferences,
-  fileAttributes,
-  findCauseEntry,
-  matchCause,
-  matchGlob,
-  parseMode,
-} from '../../src/compare/causes.js';
+import { type CauseEntry, causeCatalogue, findCauseEntry } from '../../src/causes/catalogue.js';
+import { checkGlob, matchGlob } from '../../src/causes/glob.js';
+import { explainDifferences, matchCause } from '../../src/causes/match.js';
+import { parseMode } from '../../src/causes/predicates.js';
+import { differenceKinds, fileAttributes } from '../../src/causes/selectors.js';
 import type { Difference, FileAttribute } from '../../src/report/model.js';
 
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
@@ -138,7 +131,7 @@ describe('causes catalogue', () => {
     const [explained] = explainDifferences([difference]);
     expect(explained?.cause?.id).toBe(id);
     expect(explained?.cause?.title).toBe(findCauseEntry(id)?.title);
-    expect(explained?.hint).toBe(findCauseEntry(id)?.hint);
+    expect(explained?.hint).toBe(findCauseEntry(id)?.fix);
   });
 
   it('has an example for every entry, and unique ids', () => {
@@ -148,18 +141,18 @@ describe('causes catalogue', () => {
     for (const entry of causeCatalogue) {
       expect(entry.id).toMatch(/^[a-z0-9]+(-[a-z0-9]+)*$/);
       expect(entry.id).not.toBe('unknown');
-      expect(entry.hint.length).toBeGreaterThan(20);
+      expect(entry.fix.length).toBeGreaterThan(20);
     }
   });
 
   it('covers the questions users ask: SOURCE_DATE_EPOCH, rewrite-timestamp, buildah --timestamp', () => {
-    expect(findCauseEntry('config-created')?.hint).toContain('SOURCE_DATE_EPOCH');
-    expect(findCauseEntry('config-created')?.hint).toContain('--timestamp');
-    expect(findCauseEntry('file-mtime')?.hint).toContain('rewrite-timestamp=true');
-    expect(findCauseEntry('file-mtime')?.hint).toContain('--timestamp');
-    expect(findCauseEntry('pyc-header')?.hint).toContain('checked-hash');
-    expect(findCauseEntry('pip-cache')?.hint).toContain('--no-cache-dir');
-    expect(findCauseEntry('apt-lists')?.hint).toContain('rm -rf /var/lib/apt/lists/*');
+    expect(findCauseEntry('config-created')?.fix).toContain('SOURCE_DATE_EPOCH');
+    expect(findCauseEntry('config-created')?.fix).toContain('--timestamp');
+    expect(findCauseEntry('file-mtime')?.fix).toContain('rewrite-timestamp=true');
+    expect(findCauseEntry('file-mtime')?.fix).toContain('--timestamp');
+    expect(findCauseEntry('pyc-header')?.fix).toContain('checked-hash');
+    expect(findCauseEntry('pip-cache')?.fix).toContain('--no-cache-dir');
+    expect(findCauseEntry('apt-lists')?.fix).toContain('rm -rf /var/lib/apt/lists/*');
   });
 
   it('keeps unknown differences as null, never hidden', () => {
@@ -239,13 +232,14 @@ describe('causes catalogue', () => {
     expect(matchCause(configField('/history/4/created', 'x', 'y'))?.id).toBe('history-created');
     expect(matchCause(configField('/history/4/comment', 'FROM 3f2a5b6c7d8e', 'FROM 0b7e6d5c4a3f'))?.id).toBe('host-fields');
     expect(matchCause(configField('/history/4/comment', 'buildkit.dockerfile.v0', 'mine'))).toBeNull();
-    expect(matchCause(configField('/history', [], null))).toBeNull();
+    // An empty history against none is a zero value against absence: a spelling, not a changed step.
+    expect(matchCause(configField('/history', [], null))?.id).toBe('format-conversion');
   });
 
   it('file-mtime does not blame the build clock: buildah --timestamp and SOURCE_DATE_EPOCH set times too', () => {
     const entry = findCauseEntry('file-mtime');
     expect(entry?.title).toBe('file modification times differ');
-    expect(entry?.hint).toContain('--timestamp');
+    expect(entry?.fix).toContain('--timestamp');
   });
 
   it('matches umask only for group/other write bits', () => {
@@ -267,7 +261,7 @@ describe('causes catalogue', () => {
   });
 
   it('takes another catalogue', () => {
-    const catalogue: CauseEntry[] = [{ id: 'app-build-info', title: 'build info', hint: 'pin it', match: { pathGlobs: ['opt/app/BUILD_INFO'] } }];
+    const catalogue: CauseEntry[] = [{ id: 'app-build-info', title: 'build info', fix: 'pin it', selectors: [{ paths: ['opt/app/BUILD_INFO'] }] }];
     expect(explainDifferences([content('opt/app/BUILD_INFO')], catalogue)[0]?.cause?.id).toBe('app-build-info');
     expect(explainDifferences([content('var/log/dpkg.log')], catalogue)[0]?.cause).toBeNull();
   });
@@ -291,11 +285,7 @@ describe('causes catalogue', () => {
 
 /** Every glob of a catalogue entry: they must all be valid. */
 function globsOf(entry: CauseEntry): string[] {
-  const matches = Array.isArray(entry.match) ? entry.match : [entry.match as CauseEntry['match'] & object];
-  return (matches as { pathGlobs?: readonly string[]; pointerPatterns?: readonly string[] }[]).flatMap((match) => [
-    ...(match.pathGlobs ?? []),
-    ...(match.pointerPatterns ?? []),
-  ]);
+  return entry.selectors.flatMap((selector) => [...(selector.paths ?? []), ...(selector.pointers ?? [])]);
 }
 
 describe('matchGlob', () => {

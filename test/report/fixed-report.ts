@@ -3,7 +3,7 @@
 // went through the causes catalogue, a policy, the summary and the gate, as verify does.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { explainDifferences } from '../../src/compare/causes.js';
+import { explainDifferences } from '../../src/causes/match.js';
 import { applyPolicy, decideGate, parsePolicy } from '../../src/gate/policy.js';
 import type { Difference, ImageSide, LayerComparison, LayerSide, Report } from '../../src/report/model.js';
 import { summarize } from '../../src/report/summary.js';

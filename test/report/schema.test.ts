@@ -9,9 +9,11 @@ import { createAjv, reportSchema as schema, schemas, validateReport as validate 
 const fixed = (): Report => JSON.parse(renderReport(buildFixedReport(), 'json', { color: false })) as Report;
 
 describe('schema/report.schema.json', () => {
-  it('is draft 2020-12 with schemaVersion const 1', () => {
+  it('is draft 2020-12 with schemaVersion const 1, for image and index reports', () => {
     expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
-    expect((schema.properties as Record<string, unknown>).schemaVersion).toEqual({ const: 1 });
+    const defs = schema.$defs as Record<string, { properties: Record<string, unknown> }>;
+    expect(defs.imageReport!.properties.schemaVersion).toEqual({ const: 1 });
+    expect(defs.indexReport!.properties.schemaVersion).toEqual({ const: 1 });
   });
 
   it('every schema under schema/ compiles in strict mode (a misused or unknown keyword fails here)', () => {

@@ -36,7 +36,7 @@ const sourceTime = new Date('2024-01-15T08:00:00Z');
  * A gzip compressor with a chosen header (RFC 1952: MTIME at bytes 4-7, OS at 9, FNAME after the
  * fixed 10 bytes); the default header (time 0, OS 3, no name) is what a deterministic builder writes.
  */
-function gzipWith(header: { time?: number; os?: number; name?: string } = {}) {
+export function gzipWith(header: { time?: number; os?: number; name?: string } = {}) {
   return (tar: Buffer, compression: LayerCompression): Buffer => {
     if (compression !== 'gzip') return tar;
     const gzip = Buffer.from(pakoGzip(tar, { level: 6 }));

@@ -5,7 +5,7 @@
  * real buildah builds (`ENV a b` against `ENV a c`).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { causeCatalogue } from '../../src/compare/causes.js';
+import { causeCatalogue } from '../../src/causes/catalogue.js';
 import { DifferenceCollector } from '../../src/compare/collect.js';
 import { defaultNormalizeOptions } from '../../src/normalize/options.js';
 import type { Report } from '../../src/report/model.js';

@@ -1,0 +1,104 @@
+/**
+ * `verify IDX --expect DIGEST|FILE` for a multi-platform index without --platform: the index passes when
+ * its canonical index digest (normalize/canonical-index.ts) is the expected one, so a gate compares a
+ * rebuilt index with a release's by one digest. The expected digest comes from the same places as for
+ * one image: a digest, `normalize --json` of the released index, or an index report (its A side).
+ */
+import { checkExpectation, type Expectation } from '../gate/expect.js';
+import { resolveBase, type BaseRequest } from '../normalize/base.js';
+import { canonicalIndexDigest } from '../normalize/canonical-index.js';
+import { analyzeImage } from '../normalize/image.js';
+import type { NormalizeOptions } from '../normalize/options.js';
+import { reportSchemaVersion } from '../report/model.js';
+import { escapeXml } from '../report/render-junit.js';
+import { forPlatform, imageManifests, listIndex, manifestsByPlatform, platformWanted } from '../sources/index-listing.js';
+import { loadImage, type LoadOptions } from '../sources/index.js';
+import { toolVersion } from '../version.js';
+import { verifyExpectation, type ExpectReport } from './expect.js';
+
+export interface IndexExpectReport {
+  schemaVersion: typeof reportSchemaVersion;
+  tool: { name: 'oci-repro'; version: string };
+  kind: 'expect';
+  verdict: 'matches' | 'differs';
+  passed: boolean;
+  reason: string;
+  expected: { canonicalDigest: string; source: string };
+  /** The index checked: its canonical index digest and each platform's canonical digest. */
+  index: {
+    reference: string;
+    indexDigest: string;
+    indexMediaType: string;
+    canonicalDigest: string;
+    platforms: { platform: string; manifestDigest: string; canonicalDigest: string }[];
+  };
+}
+
+export function isIndexExpectReport(report: ExpectReport | IndexExpectReport): report is IndexExpectReport {
+  return (report as IndexExpectReport).index !== undefined;
+}
+
+const compareBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+
+/** --expect of one image, or of a whole index when the reference is an index of several platforms. */
+export async function verifyAnyExpectation(
+  reference: string,
+  expectation: Expectation,
+  options: { load?: LoadOptions; normalize: NormalizeOptions; onLayer?: (done: number, total: number) => void; base?: BaseRequest },
+): Promise<ExpectReport | IndexExpectReport> {
+  const listing = options.load?.platform ? undefined : await listIndex(reference, options.load);
+  if (!listing || imageManifests(listing).length <= 1) return verifyExpectation(reference, expectation, options);
+  const platforms: IndexExpectReport['index']['platforms'] = [];
+  for (const [platform, manifest] of [...manifestsByPlatform(listing)].sort(([a], [b]) => compareBytes(a, b))) {
+    const canonicalDigest = await forPlatform(platform, async () => {
+      const image = await loadImage(reference, { ...options.load, platform: platformWanted(manifest) });
+      try {
+        const base = options.base ? await resolveBase(image, options.base, options.load) : undefined;
+        return (await analyzeImage(image, { normalize: options.normalize, contentDigests: false, onLayer: options.onLayer, base })).canonicalDigest;
+      } finally {
+        await image.close();
+      }
+    });
+    platforms.push({ platform, manifestDigest: manifest.digest, canonicalDigest });
+  }
+  const canonicalDigest = canonicalIndexDigest(platforms);
+  const check = checkExpectation(expectation, { label: reference, canonicalDigest });
+  return {
+    schemaVersion: reportSchemaVersion,
+    tool: { name: 'oci-repro', version: toolVersion },
+    kind: 'expect',
+    verdict: check.passed ? 'matches' : 'differs',
+    passed: check.passed,
+    reason: check.reason.replace('canonical digest', 'canonical index digest'),
+    expected: { canonicalDigest: expectation.canonicalDigest, source: expectation.source },
+    index: { reference, indexDigest: listing.digest, indexMediaType: listing.mediaType, canonicalDigest, platforms },
+  };
+}
+
+export function renderIndexExpectText(report: IndexExpectReport): string {
+  const lines = [
+    `${report.passed ? 'PASS' : 'FAIL'}: ${report.reason}`,
+    `canonical index   ${report.index.canonicalDigest}`,
+    `expected          ${report.expected.canonicalDigest}`,
+    `index digest      ${report.index.indexDigest}`,
+    ...report.index.platforms.map((p) => `  ${p.platform.padEnd(16)} ${p.canonicalDigest}`),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+export function renderIndexExpectMarkdown(report: IndexExpectReport): string {
+  const rows = report.index.platforms.map((p) => `| ${p.platform} | \`${p.canonicalDigest}\` |`);
+  return `### oci-repro: ${report.passed ? 'canonical index digest matches' : 'canonical index digest differs'}\n\n${report.reason}\n\n| | digest |\n|---|---|\n| canonical index | \`${report.index.canonicalDigest}\` |\n| expected | \`${report.expected.canonicalDigest}\` |\n${rows.join('\n')}\n`;
+}
+
+export function renderIndexExpectJunit(report: IndexExpectReport): string {
+  const failures = report.passed ? 0 : 1;
+  const failure = report.passed ? '' : `\n      <failure message="${escapeXml(report.reason)}" type="not-reproducible"/>\n    `;
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<testsuites name="oci-repro" tests="1" failures="${failures}">
+  <testsuite name="oci-repro expect" tests="1" failures="${failures}">
+    <testcase classname="oci-repro.expect" name="${escapeXml(report.index.reference)} canonical index digest">${failure}</testcase>
+  </testsuite>
+</testsuites>
+`;
+}

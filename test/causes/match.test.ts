@@ -1,0 +1,87 @@
+// One pair per selector field and predicate: a difference the selector matches, and one it does not.
+import { describe, expect, it } from 'vitest';
+import type { CauseEntry } from '../../src/causes/catalogue.js';
+import { explainDifference, matchCause, matchSelector } from '../../src/causes/match.js';
+import type { Selector } from '../../src/causes/selectors.js';
+import type { Difference } from '../../src/report/model.js';
+
+const file = (path: string, attribute: Difference['attribute'], a: unknown, b: unknown, key?: string): Difference => ({
+  kind: 'file-attribute',
+  path: `layers/0/${path}#${attribute}`,
+  layer: 0,
+  file: path,
+  attribute,
+  ...(key ? { key } : {}),
+  a,
+  b,
+  neutralized: false,
+  cause: null,
+});
+const config = (path: string, a: unknown, b: unknown): Difference => ({ kind: 'config-field', path, a, b, neutralized: false, cause: null });
+
+describe('matchSelector', () => {
+  it.each<[string, Selector, Difference, Difference]>([
+    ['kinds', { kinds: ['config-field'] }, config('/a', 1, 2), file('a', 'mtime', 1, 2)],
+    ['attributes', { attributes: ['mtime'] }, file('a', 'mtime', 1, 2), file('a', 'mode', 1, 2)],
+    ['keys', { keys: ['atime'] }, file('a', 'pax', '1', null, 'atime'), file('a', 'pax', '1', null, 'mtime')],
+    ['paths', { paths: ['opt/**'] }, file('opt/a/b', 'content', 'x', 'y'), file('srv/a', 'content', 'x', 'y')],
+    // A file path that looks like a pointer is not one, and a pointer is not a path.
+    ['pointers', { pointers: ['/config/*'] }, config('/config/User', 'a', 'b'), file('config/User', 'content', 'a', 'b')],
+    ['paths on a config field', { paths: ['**'] }, file('x', 'content', 1, 2), config('/x', 1, 2)],
+    ['values', { values: '^v\\d+$' }, config('/a', 'v1', 'v2'), config('/a', 'v1', 'w2')],
+    ['modeBits', { modeBits: 0o022 }, file('a', 'mode', 0o775, 0o755), file('a', 'mode', 0o775, 0o700)],
+    ['predicate zero-values', { predicate: 'zero-values' }, config('/a', [], null), config('/a', [1], null)],
+    ['predicate one-side-absent', { predicate: 'one-side-absent' }, config('/a', null, 'x'), config('/a', 'y', 'x')],
+    [
+      'predicate differs-only-in-content-hash',
+      { predicate: 'differs-only-in-content-hash' },
+      config('/h', 'COPY file:0a1b2c3d4e in /', 'COPY file:9f8e7d6c5b in /'),
+      config('/h', 'COPY file:0a1b2c3d4e in /', 'COPY file:9f8e7d6c5b in /x'),
+    ],
+    [
+      'causes',
+      { causes: ['apt-logs'] },
+      { ...file('a', 'content', 1, 2), cause: { id: 'apt-logs', title: 't' } },
+      file('a', 'content', 1, 2),
+    ],
+  ])('%s: matches one and not the other', (_name, selector, yes, no) => {
+    expect(matchSelector(selector, yes)).toBe(true);
+    expect(matchSelector(selector, no)).toBe(false);
+  });
+
+  it('predicate set-by-changed-step: only with the fields of the changed steps in view', () => {
+    const selector: Selector = { predicate: 'set-by-changed-step' };
+    const env = config('/config/Env/1', 'A=1', 'A=2');
+    expect(matchSelector(selector, env, { stepFields: new Set(['Env']) })).toBe(true);
+    expect(matchSelector(selector, config('/container_config/Env', [], ['A=2']), { stepFields: new Set(['Env']) })).toBe(true);
+    expect(matchSelector(selector, env, { stepFields: new Set(['Labels']) })).toBe(false);
+    expect(matchSelector(selector, env)).toBe(false);
+    expect(matchSelector(selector, file('config/Env', 'content', 1, 2), { stepFields: new Set(['Env']) })).toBe(false);
+  });
+
+  it('needs every field to hold', () => {
+    const selector: Selector = { kinds: ['file-attribute'], attributes: ['content'], paths: ['etc/*'] };
+    expect(matchSelector(selector, file('etc/hosts', 'content', 1, 2))).toBe(true);
+    expect(matchSelector(selector, file('etc/hosts', 'size', 1, 2))).toBe(false);
+    expect(matchSelector(selector, file('etc/x/hosts', 'content', 1, 2))).toBe(false);
+  });
+});
+
+describe('matchCause and explainDifference', () => {
+  const catalogue: CauseEntry[] = [
+    { id: 'first', title: 'first', fix: 'fix one', selectors: [{ paths: ['etc/hosts'] }, { pointers: ['/x'] }] },
+    { id: 'second', title: 'second', fix: 'fix two', selectors: [{ paths: ['etc/*'] }] },
+  ];
+
+  it('takes the first entry any of whose selectors matches', () => {
+    expect(matchCause(file('etc/hosts', 'content', 1, 2), catalogue)?.id).toBe('first');
+    expect(matchCause(config('/x', 1, 2), catalogue)?.id).toBe('first');
+    expect(matchCause(file('etc/passwd', 'content', 1, 2), catalogue)?.id).toBe('second');
+    expect(matchCause(file('srv/x', 'content', 1, 2), catalogue)).toBeNull();
+  });
+
+  it("fills the cause and the entry's fix as the hint", () => {
+    const difference = explainDifference(file('etc/passwd', 'content', 1, 2), catalogue);
+    expect(difference).toMatchObject({ cause: { id: 'second', title: 'second' }, hint: 'fix two' });
+  });
+});
