@@ -6,11 +6,9 @@
 // or a one-line exit-3 error: never an internal error, a hang, an unhandled rejection, a partial output
 // or a spool file left in TMPDIR. A success is also idempotent: the canonical tar normalizes to itself.
 // The seed is printed; FUZZ_SEED=N replays a run, FUZZ_RUNS=N and FUZZ_CLI_RUNS=N change the numbers of cases.
-import { execFile } from 'node:child_process';
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,13 +20,13 @@ import { normalizeImage } from '../../src/normalize/run.js';
 import { buildImage, singleImageLayout, TempDir, type LayerCompression } from '../helpers/images.js';
 import { buildTar, shuffled, tarStream, type TestEntry } from '../helpers/tar.js';
 import { block, fixChecksum, headerBlocks, headerFields, setField, type HeaderField } from '../helpers/tar-mutate.js';
+import { runCli } from '../helpers/cli.js';
 
 const seed = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : Math.floor(Math.random() * 0x7fffffff);
 const runs = Number(process.env.FUZZ_RUNS ?? 500);
 const cliRuns = Number(process.env.FUZZ_CLI_RUNS ?? 20);
 /** Longer than any healthy case takes on a loaded machine; a case past it is a hang. */
 const caseLimitMs = 15_000;
-const bin = fileURLToPath(new URL('../../bin/run.js', import.meta.url));
 
 // ---------------------------------------------------------------------------------------------
 // Valid layers to start from: every dialect the parser reads, in and out of canonical order.
@@ -490,11 +488,7 @@ describe('fuzzing the layer parser', () => {
       await mkdir(parent);
       await mkdir(cliTmp);
       const destination = destinationOf(c, parent);
-      const result = await new Promise<{ code: number; stderr: string }>((resolve) => {
-        execFile(process.execPath, [bin, 'normalize', source, '--output', destination.reference, '--compression', c.output], { env: { ...process.env, TMPDIR: cliTmp, FORCE_COLOR: '0' }, timeout: caseLimitMs * 2 }, (error, _stdout, stderr) => {
-          resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stderr });
-        });
-      });
+      const result = await runCli(['normalize', source, '--output', destination.reference, '--compression', c.output], { env: { TMPDIR: cliTmp }, timeout: caseLimitMs * 2 });
       const what = `cli case ${n} (${JSON.stringify(c).slice(0, 300)})`;
       expect([0, 3], `${what}: exit code, stderr ${result.stderr}`).toContain(result.code);
       if (result.code === 3) {

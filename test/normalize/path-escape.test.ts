@@ -2,11 +2,9 @@
 // the path, nothing written, no temp file left), by normalize with and without --output and by verify,
 // through the library and through bin/run.js. Harmless spellings keep being cleaned; symlink targets are
 // data and pass whatever they say; the root directory entry (`./`) is accepted, a root that is a file is not.
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OciReproError } from '../../src/errors.js';
 import { readFilesFromTar } from '../../src/compare/content.js';
@@ -17,8 +15,8 @@ import { verifyImages } from '../../src/verify/verify.js';
 import { buildImage, singleImageLayout, TempDir } from '../helpers/images.js';
 import { runTool, skipWithoutTools } from '../helpers/real-tools.js';
 import { buildTar, tarStream, type TestEntry } from '../helpers/tar.js';
+import { runCli } from '../helpers/cli.js';
 
-const bin = fileURLToPath(new URL('../../bin/run.js', import.meta.url));
 const T = { timeout: 60_000 };
 
 const base: TestEntry[] = [
@@ -192,20 +190,6 @@ function escapeRegex(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { env: { ...process.env, FORCE_COLOR: '0', ...env } }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
-
 describe('bin/run.js', () => {
   it.each(['../x', 'a/../../x', '/../x', './../x'])('normalize --output and verify refuse %j with exit 3', T, async (name) => {
     const source = await writeImage(layerWith({ name, content: 'hostile\n' }));
@@ -215,7 +199,7 @@ describe('bin/run.js', () => {
     try {
       const outParent = await mkdtemp(join(dir.path, 'cli-out-'));
       const env = { TMPDIR: cliTmp };
-      const normalize = await runCli(['normalize', source, '--output', `oci:${join(outParent, 'out')}`], env);
+      const normalize = await runCli(['normalize', source, '--output', `oci:${join(outParent, 'out')}`], { env });
       expect(normalize.code).toBe(3);
       const line = normalize.stderr.trim();
       expect(line.split('\n')).toHaveLength(1);
@@ -224,16 +208,16 @@ describe('bin/run.js', () => {
       expect(line).toContain('leaves the root (hint: ');
       expect(await readdir(outParent)).toEqual([]);
 
-      const linked = await runCli(['normalize', link, '--output', `oci:${join(outParent, 'out')}`], env);
+      const linked = await runCli(['normalize', link, '--output', `oci:${join(outParent, 'out')}`], { env });
       expect(linked.code).toBe(3);
       expect(linked.stderr.trim()).toContain(`hard link "etc/link": target ${JSON.stringify(name)} at offset`);
       expect(await readdir(outParent)).toEqual([]);
 
-      const verify = await runCli(['verify', clean, source], env);
+      const verify = await runCli(['verify', clean, source], { env });
       expect(verify.code).toBe(3);
       expect(verify.stderr.trim().split('\n')).toHaveLength(1);
       expect(verify.stderr).toContain(`entry ${JSON.stringify(name)} at offset`);
-      const json = await runCli(['verify', clean, source, '--json'], env);
+      const json = await runCli(['verify', clean, source, '--json'], { env });
       expect(json.code).toBe(3);
       expect((JSON.parse(json.stdout) as { error: { exitCode: number } }).error.exitCode).toBe(3);
       expect(await readdir(cliTmp)).toEqual([]);
