@@ -12,13 +12,13 @@ export {
   verifyLoaded,
   /** What verifyImages takes: the two references, normalize options, policy, limits. */
   type VerifyRequest,
-} from './verify/verify.js';
+} from './app/verify.js';
 export {
   /** One build against a known canonical digest (`verify A --expect`). */
   verifyExpectation,
   /** What verifyExpectation returns. */
   type ExpectReport,
-} from './verify/expect.js';
+} from './app/expect.js';
 export {
   /** Normalizes one image: its canonical digest, and with `output` the normalized image written or pushed. */
   normalizeImage,
@@ -26,7 +26,7 @@ export {
   type NormalizeRequest,
   /** What normalizeImage returns (the `normalize --json` output). */
   type NormalizeResult,
-} from './normalize/run.js';
+} from './app/normalize.js';
 export {
   /** The base image whose bottom layers a build keeps byte for byte (`--base`, `--base-layers`). */
   type BaseRequest,
@@ -36,13 +36,13 @@ export {
 export {
   /** verifyImages, or platform by platform when either side is an index of several platforms. */
   verifyAny,
-} from './verify/indexes.js';
+} from './app/verify-index.js';
 export {
   /** verifyExpectation, or against the canonical index digest when the reference is an index. */
   verifyAnyExpectation,
   /** What verifyAnyExpectation returns for an index. */
   type IndexExpectReport,
-} from './verify/expect-index.js';
+} from './app/expect-index.js';
 export {
   /** normalizeImage, or every platform and the normalized index when the source is an index. */
   normalizeAny,
@@ -50,7 +50,7 @@ export {
   isNormalizeIndexResult,
   /** What normalizeAny returns for an index (the `normalize --json` output). */
   type NormalizeIndexResult,
-} from './normalize/index-run.js';
+} from './app/normalize-index.js';
 export {
   /** The canonical digest of a whole index: sha256 of the per-platform canonical digests, sorted. */
   canonicalIndexDigest,
@@ -196,9 +196,11 @@ export {
   type ImageAnalysis,
   /** The result for one layer in an ImageAnalysis. */
   type LayerAnalysis,
+} from './normalize/image.js';
+export {
   /** An analysis made with `output`, as writeImage and pushImage take it. */
   toOutputImage,
-} from './normalize/image.js';
+} from './app/output-image.js';
 
 // ---- Writing and pushing ----
 export {

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultNormalizeOptions } from '../../src/normalize/options.js';
 import type { Difference, Report } from '../../src/report/model.js';
-import { verifyImages } from '../../src/verify/verify.js';
+import { verifyImages } from '../../src/app/verify.js';
 import { TempDir } from '../helpers/images.js';
 import { type BuildahBuild, buildahBuild, buildahPush, skipWithoutTools } from '../helpers/real-tools.js';
 

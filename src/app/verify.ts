@@ -22,7 +22,7 @@ import { countOmitted, summarize } from '../report/summary.js';
 import { loadImage, type LoadOptions } from '../sources/index.js';
 import { toolVersion } from '../version.js';
 import type { BaseRequest } from '../normalize/base.js';
-import { baseCauseSink, resolveVerifyBases, type VerifyBases } from './base.js';
+import { baseCauseSink, resolveVerifyBases, type VerifyBases } from './verify-base.js';
 
 export interface VerifyRequest {
   a: string;

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultNormalizeOptions } from '../../src/normalize/options.js';
 import type { Difference, ImageSide, Report } from '../../src/report/model.js';
-import { verifyImages } from '../../src/verify/verify.js';
+import { verifyImages } from '../../src/app/verify.js';
 import {
   buildahBuild,
   buildahPush,

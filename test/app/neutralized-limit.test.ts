@@ -10,7 +10,7 @@ import { defaultNormalizeOptions } from '../../src/normalize/options.js';
 import type { Report } from '../../src/report/model.js';
 import { renderReport } from '../../src/report/render.js';
 import { countOmitted, differenceScope } from '../../src/report/summary.js';
-import { verifyImages, type VerifyRequest } from '../../src/verify/verify.js';
+import { verifyImages, type VerifyRequest } from '../../src/app/verify.js';
 import { TempDir } from '../helpers/images.js';
 import { validateReport } from '../helpers/report-schema.js';
 import { writeManyMtimesPair, type ImagePair } from './fixtures.js';
