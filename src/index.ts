@@ -128,8 +128,6 @@ export {
   describeImage,
   /** The identity chain of an image. */
   type ImageIdentity,
-  /** The identity chain of one layer. */
-  type LayerIdentity,
 } from './report/identity.js';
 export {
   /** The identity chain as `inspect` prints it. */
@@ -238,14 +236,8 @@ export {
   type RegistryReference,
 } from './registry/reference.js';
 
-// ---- Reports ----
+// ---- Differences (the model compare, causes, gate and report share) ----
 export {
-  /** The version of the report format (the JSON Schema in schema/). */
-  reportSchemaVersion,
-  /** What verify returns: verdict, both identity chains, differences, summary. */
-  type Report,
-  /** identical, reproducible (equal after normalization) or not-reproducible. */
-  type Verdict,
   /** One difference: where, the two values, its cause and hint. */
   type Difference,
   /** The kind of a difference. */
@@ -256,20 +248,34 @@ export {
   type FileAttribute,
   /** The text or JSON diff of a changed file. */
   type ContentDetail,
-  /** One side of a report: the identity chain and canonical digests of an image. */
-  type ImageSide,
+  /** Differences left out of the report, counted. */
+  type OmittedDifferences,
+} from './diff/model.js';
+export {
+  /** The identity chain of one layer. */
+  type LayerIdentity,
   /** One layer pair of a report. */
   type LayerComparison,
   /** One side of a LayerComparison. */
   type LayerSide,
   /** Where the identity chain of a layer pair breaks. */
   type LayerStatus,
+} from './diff/layers.js';
+
+// ---- Reports ----
+export {
+  /** The version of the report format (the JSON Schema in schema/). */
+  reportSchemaVersion,
+  /** What verify returns: verdict, both identity chains, differences, summary. */
+  type Report,
+  /** identical, reproducible (equal after normalization) or not-reproducible. */
+  type Verdict,
+  /** One side of a report: the identity chain and canonical digests of an image. */
+  type ImageSide,
   /** Differences counted per cause. */
   type CauseCount,
   /** The counts of a report. */
   type ReportSummary,
-  /** Differences left out of the report, counted. */
-  type OmittedDifferences,
 } from './report/model.js';
 export {
   /** Renders a report in one of reportFormats. */

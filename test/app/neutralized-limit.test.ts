@@ -9,7 +9,7 @@ import { defaultNeutralizedLimit } from '../../src/compare/collect.js';
 import { defaultNormalizeOptions } from '../../src/normalize/options.js';
 import type { Report } from '../../src/report/model.js';
 import { renderReport } from '../../src/report/render.js';
-import { countOmitted, differenceScope } from '../../src/report/summary.js';
+import { countOmitted, differenceScope } from '../../src/diff/count.js';
 import { verifyImages, type VerifyRequest } from '../../src/app/verify.js';
 import { TempDir } from '../helpers/images.js';
 import { validateReport } from '../helpers/report-schema.js';

@@ -9,7 +9,7 @@ import { layerRulesApplied } from '../../src/normalize/layer-applied.js';
 import { normalizeLayer } from '../../src/normalize/layer.js';
 import { defaultNormalizeOptions, type NormalizeOptions } from '../../src/normalize/options.js';
 import { normalizeImage } from '../../src/app/normalize.js';
-import type { Difference } from '../../src/report/model.js';
+import type { Difference } from '../../src/diff/model.js';
 import { verifyImages } from '../../src/app/verify.js';
 import { buildImage, singleImageLayout, TempDir } from '../helpers/images.js';
 import { sha256Of } from '../helpers/digest.js';
