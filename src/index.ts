@@ -12,13 +12,13 @@ export {
   verifyLoaded,
   /** What verifyImages takes: the two references, normalize options, policy, limits. */
   type VerifyRequest,
-} from './verify/verify.js';
+} from './app/verify.js';
 export {
   /** One build against a known canonical digest (`verify A --expect`). */
   verifyExpectation,
   /** What verifyExpectation returns. */
   type ExpectReport,
-} from './verify/expect.js';
+} from './app/expect.js';
 export {
   /** Normalizes one image: its canonical digest, and with `output` the normalized image written or pushed. */
   normalizeImage,
@@ -26,7 +26,7 @@ export {
   type NormalizeRequest,
   /** What normalizeImage returns (the `normalize --json` output). */
   type NormalizeResult,
-} from './normalize/run.js';
+} from './app/normalize.js';
 export {
   /** The base image whose bottom layers a build keeps byte for byte (`--base`, `--base-layers`). */
   type BaseRequest,
@@ -36,13 +36,13 @@ export {
 export {
   /** verifyImages, or platform by platform when either side is an index of several platforms. */
   verifyAny,
-} from './verify/indexes.js';
+} from './app/verify-index.js';
 export {
   /** verifyExpectation, or against the canonical index digest when the reference is an index. */
   verifyAnyExpectation,
   /** What verifyAnyExpectation returns for an index. */
   type IndexExpectReport,
-} from './verify/expect-index.js';
+} from './app/expect-index.js';
 export {
   /** normalizeImage, or every platform and the normalized index when the source is an index. */
   normalizeAny,
@@ -50,7 +50,7 @@ export {
   isNormalizeIndexResult,
   /** What normalizeAny returns for an index (the `normalize --json` output). */
   type NormalizeIndexResult,
-} from './normalize/index-run.js';
+} from './app/normalize-index.js';
 export {
   /** The canonical digest of a whole index: sha256 of the per-platform canonical digests, sorted. */
   canonicalIndexDigest,
@@ -128,8 +128,6 @@ export {
   describeImage,
   /** The identity chain of an image. */
   type ImageIdentity,
-  /** The identity chain of one layer. */
-  type LayerIdentity,
 } from './report/identity.js';
 export {
   /** The identity chain as `inspect` prints it. */
@@ -196,9 +194,11 @@ export {
   type ImageAnalysis,
   /** The result for one layer in an ImageAnalysis. */
   type LayerAnalysis,
+} from './normalize/image.js';
+export {
   /** An analysis made with `output`, as writeImage and pushImage take it. */
   toOutputImage,
-} from './normalize/image.js';
+} from './app/output-image.js';
 
 // ---- Writing and pushing ----
 export {
@@ -236,14 +236,8 @@ export {
   type RegistryReference,
 } from './registry/reference.js';
 
-// ---- Reports ----
+// ---- Differences (the model compare, causes, gate and report share) ----
 export {
-  /** The version of the report format (the JSON Schema in schema/). */
-  reportSchemaVersion,
-  /** What verify returns: verdict, both identity chains, differences, summary. */
-  type Report,
-  /** identical, reproducible (equal after normalization) or not-reproducible. */
-  type Verdict,
   /** One difference: where, the two values, its cause and hint. */
   type Difference,
   /** The kind of a difference. */
@@ -254,20 +248,34 @@ export {
   type FileAttribute,
   /** The text or JSON diff of a changed file. */
   type ContentDetail,
-  /** One side of a report: the identity chain and canonical digests of an image. */
-  type ImageSide,
+  /** Differences left out of the report, counted. */
+  type OmittedDifferences,
+} from './diff/model.js';
+export {
+  /** The identity chain of one layer. */
+  type LayerIdentity,
   /** One layer pair of a report. */
   type LayerComparison,
   /** One side of a LayerComparison. */
   type LayerSide,
   /** Where the identity chain of a layer pair breaks. */
   type LayerStatus,
+} from './diff/layers.js';
+
+// ---- Reports ----
+export {
+  /** The version of the report format (the JSON Schema in schema/). */
+  reportSchemaVersion,
+  /** What verify returns: verdict, both identity chains, differences, summary. */
+  type Report,
+  /** identical, reproducible (equal after normalization) or not-reproducible. */
+  type Verdict,
+  /** One side of a report: the identity chain and canonical digests of an image. */
+  type ImageSide,
   /** Differences counted per cause. */
   type CauseCount,
   /** The counts of a report. */
   type ReportSummary,
-  /** Differences left out of the report, counted. */
-  type OmittedDifferences,
 } from './report/model.js';
 export {
   /** Renders a report in one of reportFormats. */

@@ -3,10 +3,11 @@
  * first entry with a matching selector wins; a difference no entry matches keeps `cause: null`:
  * unknown differences are shown as unknown, never hidden.
  */
-import type { Difference } from '../report/model.js';
+import type { Difference } from '../diff/model.js';
 import { type CauseEntry, causeCatalogue } from './catalogue.js';
 import { matchGlob } from './glob.js';
-import { type MatchContext, parseMode, predicates } from './predicates.js';
+import { type MatchContext, predicates } from './predicates.js';
+import { parseMode } from '../diff/mode.js';
 import type { Selector } from './selectors.js';
 
 /** Whether every field of the selector holds for the difference. */

@@ -4,7 +4,7 @@
  * other fields. A new one is a function here and a name in the table, nothing else.
  */
 import { isZeroValue } from '../normalize/config.js';
-import type { Difference } from '../report/model.js';
+import type { Difference } from '../diff/model.js';
 
 /** What a predicate may know beyond the difference itself, computed from all differences in view. */
 export interface MatchContext {
@@ -44,9 +44,3 @@ export const predicates: Readonly<Record<string, Predicate>> = {
 
 export const predicateNames = Object.keys(predicates);
 
-/** A mode as a number: the comparer may give a number or an octal string such as "0644". */
-export function parseMode(value: unknown): number | null {
-  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
-  if (typeof value === 'string' && /^0?o?[0-7]{1,7}$/.test(value)) return Number.parseInt(value.replace(/^0?o?/, ''), 8);
-  return null;
-}

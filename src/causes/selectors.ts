@@ -3,7 +3,7 @@
  * `accept:` entries. A selector's fields all must hold; within a list field any item may match; a
  * field about something the difference lacks (a path on a config field) fails.
  */
-import type { DifferenceKind, FileAttribute } from '../report/model.js';
+import type { DifferenceKind, FileAttribute } from '../diff/model.js';
 import { checkGlob } from './glob.js';
 import { predicateNames } from './predicates.js';
 

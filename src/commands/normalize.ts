@@ -1,8 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
 import { baseRequestFrom, normalizeFlags, normalizeOptionsFrom } from '../cli/normalize-flags.js';
-import type { NormalizeResult } from '../normalize/run.js';
-import { isNormalizeIndexResult, normalizeAny, type NormalizeIndexResult } from '../normalize/index-run.js';
+import type { NormalizeResult } from '../app/normalize.js';
+import { isNormalizeIndexResult, normalizeAny, type NormalizeIndexResult } from '../app/normalize-index.js';
 import { progressReporter } from '../cli/progress.js';
 import { layerRuleNames } from '../normalize/options.js';
 

@@ -8,9 +8,9 @@ import { usageError, ExitCode } from '../errors.js';
 import { parseExpectation } from '../gate/expect.js';
 import { loadPolicy } from '../gate/policy.js';
 import { renderReport, reportFormats, type ReportFormat } from '../report/render.js';
-import { renderExpectJunit, renderExpectMarkdown, renderExpectText } from '../verify/expect.js';
-import { isIndexExpectReport, renderIndexExpectJunit, renderIndexExpectMarkdown, renderIndexExpectText, verifyAnyExpectation } from '../verify/expect-index.js';
-import { verifyAny } from '../verify/indexes.js';
+import { renderExpectJunit, renderExpectMarkdown, renderExpectText } from '../app/expect.js';
+import { isIndexExpectReport, renderIndexExpectJunit, renderIndexExpectMarkdown, renderIndexExpectText, verifyAnyExpectation } from '../app/expect-index.js';
+import { verifyAny } from '../app/verify-index.js';
 import { isIndexReport } from '../report/index-model.js';
 import { renderIndexReport } from '../report/platforms.js';
 

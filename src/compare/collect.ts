@@ -5,8 +5,8 @@
  * most `limit` neutralized ones per scope (config, layer, flattened filesystem) and cause, counting the
  * rest, so the full list is never built. Remaining (not neutralized) differences are always kept.
  */
-import type { Difference, OmittedDifferences } from '../report/model.js';
-import { differenceScope, unknownCauseId } from '../report/summary.js';
+import { unknownCauseId, type Difference, type OmittedDifferences } from '../diff/model.js';
+import { differenceScope } from '../diff/count.js';
 import { causeCatalogue, type CauseEntry } from '../causes/catalogue.js';
 import { explainDifference } from '../causes/match.js';
 

@@ -5,7 +5,7 @@
 import type { ImageConfig } from '../image/types.js';
 import { escapePointerToken, normalizeConfig, normalizeManifestAnnotations } from '../normalize/config.js';
 import type { NormalizeOptions } from '../normalize/options.js';
-import type { Difference } from '../report/model.js';
+import type { Difference } from '../diff/model.js';
 
 type JsonObject = Record<string, unknown>;
 

@@ -10,7 +10,7 @@ import { createTwoFilesPatch, FILE_HEADERS_ONLY } from 'diff';
 import { extract } from 'tar-stream';
 import { badInput } from '../errors.js';
 import { canonicalizePath } from '../normalize/entry.js';
-import type { ContentDetail, Difference } from '../report/model.js';
+import type { ContentDetail, Difference } from '../diff/model.js';
 import { diffJson } from './config.js';
 
 /** Reads the contents of some regular files of one layer of one image. */

@@ -7,7 +7,7 @@
  * only for entries that differ, and nothing allocates per entry on the equal path.
  */
 import { comparePaths, canonicalFieldsOf, modeTypeBits, type CanonicalFields, type LayerEntry, type LayerRules } from '../normalize/entry.js';
-import type { ContentDetail, Difference, FileAttribute } from '../report/model.js';
+import type { ContentDetail, Difference, FileAttribute } from '../diff/model.js';
 import type { DifferenceSink } from './collect.js';
 
 /** Where a table's entries sit, for difference paths and layer fields. */

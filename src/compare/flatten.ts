@@ -8,7 +8,7 @@
  */
 import { comparePaths, pathKey, resolveLayerRules, type LayerEntry, type LayerSummary } from '../normalize/entry.js';
 import type { NormalizeOptions } from '../normalize/options.js';
-import type { Difference } from '../report/model.js';
+import type { Difference } from '../diff/model.js';
 import type { DifferenceSink } from './collect.js';
 import { compareEntryTables, sortEntries, type FileCounts } from './files.js';
 

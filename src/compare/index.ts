@@ -6,7 +6,8 @@
 import { unsupported } from '../errors.js';
 import type { LayerSummary } from '../normalize/entry.js';
 import type { NormalizeOptions } from '../normalize/options.js';
-import type { Difference, LayerComparison } from '../report/model.js';
+import type { LayerComparison } from '../diff/layers.js';
+import type { Difference } from '../diff/model.js';
 import type { DifferenceSink } from './collect.js';
 import { compareFlattenedInto } from './flatten.js';
 import { compareLayerPairInto, type LayerInput } from './layers.js';

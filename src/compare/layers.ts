@@ -4,8 +4,8 @@
  */
 import { resolveLayerRules, type LayerEntry, type LayerSummary } from '../normalize/entry.js';
 import { isRuleEnabled, type NormalizeOptions } from '../normalize/options.js';
-import type { LayerIdentity } from '../report/identity.js';
-import type { Difference, LayerComparison, LayerSide, LayerStatus } from '../report/model.js';
+import type { LayerComparison, LayerIdentity, LayerSide, LayerStatus } from '../diff/layers.js';
+import type { Difference } from '../diff/model.js';
 import type { DifferenceSink } from './collect.js';
 import { compareEntryTables, sortEntries, type FileCounts } from './files.js';
 

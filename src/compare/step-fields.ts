@@ -6,7 +6,7 @@
  * `dockerfile-changed`) names them. Only differences the catalogue leaves unexplained without that
  * context are touched: a build date in a label stays `created-label`.
  */
-import type { Difference } from '../report/model.js';
+import type { Difference } from '../diff/model.js';
 import { type CauseEntry, causeCatalogue } from '../causes/catalogue.js';
 import { explainDifference, matchCause } from '../causes/match.js';
 

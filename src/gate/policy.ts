@@ -27,7 +27,8 @@ import { type CauseEntry, causeCatalogue, parseCauseEntries } from '../causes/ca
 import { matchSelector } from '../causes/match.js';
 import { isObject, parseSelector, type Selector, SelectorError } from '../causes/selectors.js';
 import { usageError, withContext } from '../errors.js';
-import type { Difference, Verdict } from '../report/model.js';
+import type { Verdict } from '../report/model.js';
+import type { Difference } from '../diff/model.js';
 
 export interface AcceptRule extends Selector {
   /** Why these differences are acceptable; shown in every report. */

@@ -5,12 +5,11 @@ import { withContext } from '../errors.js';
 import { withTempDirectory as withTrackedTempDirectory } from '../temp-files.js';
 import { gzipEngine } from '../image/compression.js';
 import type { Image, Layer } from '../image/image.js';
-import { layerMediaType, MediaType, type Compression } from '../image/media-types.js';
-import { buildManifest, type ManifestFamily, type OutputImage, type OutputLayer } from '../sinks/output-image.js';
+import type { Compression } from '../image/media-types.js';
 import type { ImageConfig } from '../image/types.js';
-import { keepBaseHistory, keptLayerMediaType, type ResolvedBase } from './base.js';
+import { keepBaseHistory, type ResolvedBase } from './base.js';
 import { canonicalConfigBytes } from './canonical.js';
-import { normalizeConfig, normalizeManifestAnnotations, type AppliedRule } from './config.js';
+import { normalizeConfig, type AppliedRule } from './config.js';
 import type { LayerSummary } from './entry.js';
 import { runLayerPass, type LayerTask } from './layer-pass.js';
 import type { NormalizeOptions } from './options.js';
@@ -166,42 +165,4 @@ export async function runLimited<T>(items: readonly T[], limit: number, task: (i
 /** A temp directory for layer blobs that is removed however the caller ends (by the CLI on a signal). */
 export function withTempDirectory<T>(near: string | undefined, use: (path: string) => Promise<T>): Promise<T> {
   return withTrackedTempDirectory(near, '.oci-repro-', use);
-}
-
-/**
- * Normalized images are always written with OCI media types: every reader takes them (skopeo 1.9
- * finds tags in an OCI layout only for OCI manifests), and the manifest digest then does not depend
- * on which builder made the input. The config bytes keep Docker-only fields either way.
- */
-export const outputFamily: ManifestFamily = 'oci';
-
-/** The normalized image as the sinks write it: canonical config bytes, recompressed layers. */
-export function toOutputImage(analysis: ImageAnalysis, options: NormalizeOptions): OutputImage {
-  const family = outputFamily;
-  const configBlob = {
-    digest: analysis.canonicalDigest,
-    size: analysis.configBytes.length,
-    mediaType: family === 'oci' ? MediaType.ociConfig : MediaType.dockerConfig,
-    bytes: analysis.configBytes,
-  };
-  const layers: OutputLayer[] = analysis.layers.map(({ layer, blob, canonicalDiffId, kept }) => {
-    if (!blob) {
-      // Foreign layers keep their descriptor: their content is not ours to rewrite.
-      const { mediaType, digest, size, urls } = layer.descriptor;
-      return { mediaType, digest, size, diffId: canonicalDiffId, ...(urls ? { urls } : {}) };
-    }
-    return {
-      // A kept base layer keeps its bytes, so its media type says the same compression in the output's family.
-      mediaType: kept ? keptLayerMediaType(layer.descriptor.mediaType, family) : layerMediaType(blob.compression, family),
-      digest: blob.digest,
-      size: blob.size,
-      path: blob.path,
-      // Our own temp file, hashed as it was written: a layout directory may link it instead of copying.
-      temporary: true,
-      diffId: canonicalDiffId,
-    };
-  });
-  const { annotations } = normalizeManifestAnnotations(analysis.image.manifest?.parsed.annotations, options);
-  const manifest = buildManifest(configBlob, layers, family, annotations);
-  return { manifest, config: configBlob, layers, platform: analysis.image.platform };
 }

@@ -1,17 +1,6 @@
 import type { Image } from '../image/image.js';
 import { formatPlatform } from '../image/types.js';
-
-/** One link of the identity chain per layer. */
-export interface LayerIdentity {
-  index: number;
-  mediaType: string;
-  digest: string;
-  size: number;
-  diffId: string;
-  foreign: boolean;
-  /** The Dockerfile step that made the layer (history created_by), if history says. */
-  step: string | null;
-}
+import type { LayerIdentity } from '../diff/layers.js';
 
 /** The identity chain of one image: what `inspect` shows and what `verify` puts side by side. */
 export interface ImageIdentity {

@@ -4,7 +4,8 @@
  * differ. Remaining differences not accepted by a policy are failures; accepted and neutralized ones
  * are listed in system-out and never fail. No times or timestamps, so the output is reproducible.
  */
-import type { Difference, Report } from './model.js';
+import type { Report } from './model.js';
+import type { Difference } from '../diff/model.js';
 import {
   type DifferenceGroup,
   countNeutralizedByCause,

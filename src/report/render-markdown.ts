@@ -3,7 +3,8 @@
  * fix, layer table, then details per layer in <details> blocks with ```diff fences. The output is capped
  * (GitHub rejects comments over 65,536 characters); what does not fit is named at the end.
  */
-import type { Difference, Report } from './model.js';
+import type { Report } from './model.js';
+import { unknownCauseId, type Difference } from '../diff/model.js';
 import {
   type DifferenceGroup,
   brokenImageLink,
@@ -24,7 +25,8 @@ import {
   verdictTitles,
 } from './render-text.js';
 import { elidePair } from './elide.js';
-import { countBlockingByLayer, describeFileChange, unknownCauseId } from './summary.js';
+import { describeFileChange } from './summary.js';
+import { countBlockingByLayer } from '../diff/count.js';
 
 export interface MarkdownRenderOptions {
   /** Size cap in bytes (UTF-8); default 60 KB, under GitHub's comment limit. */

@@ -4,11 +4,14 @@
  * attribute. Fits 100 columns; ANSI colour only when asked (the command passes stdout.isTTY).
  * Also holds the formatting helpers the Markdown and JUnit renderers share.
  */
-import { parseMode } from '../causes/predicates.js';
+import { parseMode } from '../diff/mode.js';
 import { elideEnd, elidePair } from './elide.js';
 import { describeStep } from './identity.js';
-import type { ContentDetail, Difference, LayerComparison, LayerSide, LayerStatus, OmittedDifferences, Report, Verdict } from './model.js';
-import { compareText, countOmitted, describeFileChange, differenceScope, isBlocking, unknownCauseId } from './summary.js';
+import type { Report, Verdict } from './model.js';
+import type { LayerComparison, LayerSide, LayerStatus } from '../diff/layers.js';
+import { unknownCauseId, type ContentDetail, type Difference, type OmittedDifferences } from '../diff/model.js';
+import { compareText, describeFileChange } from './summary.js';
+import { countOmitted, differenceScope, isBlocking } from '../diff/count.js';
 
 export interface TextRenderOptions {
   color: boolean;

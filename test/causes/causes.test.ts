@@ -2,9 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { type CauseEntry, causeCatalogue, findCauseEntry } from '../../src/causes/catalogue.js';
 import { checkGlob, matchGlob } from '../../src/causes/glob.js';
 import { explainDifferences, matchCause } from '../../src/causes/match.js';
-import { parseMode } from '../../src/causes/predicates.js';
 import { differenceKinds, fileAttributes } from '../../src/causes/selectors.js';
-import type { Difference, FileAttribute } from '../../src/report/model.js';
+import type { Difference, FileAttribute } from '../../src/diff/model.js';
 
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
 
@@ -271,15 +270,6 @@ describe('causes catalogue', () => {
     expect(differenceKinds).toHaveLength(10);
     expect(fileAttributes).toContain('pax');
     expect(fileAttributes).toHaveLength(15);
-  });
-
-  it('parses modes as numbers or octal strings', () => {
-    expect(parseMode(0o644)).toBe(0o644);
-    expect(parseMode('0644')).toBe(0o644);
-    expect(parseMode('755')).toBe(0o755);
-    expect(parseMode('0o750')).toBe(0o750);
-    expect(parseMode('rw-r--r--')).toBeNull();
-    expect(parseMode(-1)).toBeNull();
   });
 });
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { CauseEntry } from '../../src/causes/catalogue.js';
 import { explainDifference, matchCause, matchSelector } from '../../src/causes/match.js';
 import type { Selector } from '../../src/causes/selectors.js';
-import type { Difference } from '../../src/report/model.js';
+import type { Difference } from '../../src/diff/model.js';
 
 const file = (path: string, attribute: Difference['attribute'], a: unknown, b: unknown, key?: string): Difference => ({
   kind: 'file-attribute',

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shouldColour } from '../../src/cli/colour.js';
 import { TempDir } from '../helpers/images.js';
 import { skipWithoutTools } from '../helpers/real-tools.js';
-import { writeImagePairs, type ImagePair } from '../verify/fixtures.js';
+import { writeImagePairs, type ImagePair } from '../app/fixtures.js';
 import { runCli, runCliInTerminal } from '../helpers/cli.js';
 
 const ansi = /\u001b\[/;

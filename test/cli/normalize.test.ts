@@ -166,7 +166,7 @@ describe('normalize without --output', () => {
   });
 });
 
-// Every format and every compression is covered by test/normalize/output.test.ts; here each compression once.
+// Every format and every compression is covered by test/app/normalize-output.test.ts; here each compression once.
 const outputs = [
   { name: 'oci', compression: 'zstd', dest: (d: string) => `oci:${join(d, 'layout')}:v1`, skopeo: (d: string) => `oci:${join(d, 'layout')}:v1`, manifest: true },
   {

@@ -1,8 +1,9 @@
 // The copied-content cause on what a real builder writes: buildah names COPY content by its hash in created_by.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultNormalizeOptions } from '../../src/normalize/options.js';
-import type { Difference, Report } from '../../src/report/model.js';
-import { verifyImages } from '../../src/verify/verify.js';
+import type { Report } from '../../src/report/model.js';
+import type { Difference } from '../../src/diff/model.js';
+import { verifyImages } from '../../src/app/verify.js';
 import { TempDir } from '../helpers/images.js';
 import { type BuildahBuild, buildahBuild, buildahPush, skipWithoutTools } from '../helpers/real-tools.js';
 

@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { DifferenceCollector, defaultNeutralizedLimit } from '../../src/compare/collect.js';
 import { compareLayers, compareLayersInto, type LayerInput } from '../../src/compare/index.js';
 import { explainDifferences } from '../../src/causes/match.js';
-import type { Difference } from '../../src/report/model.js';
-import { differenceScope } from '../../src/report/summary.js';
+import type { Difference } from '../../src/diff/model.js';
+import { differenceScope } from '../../src/diff/count.js';
 import { digest, entry, identity, optionsWith, summary, table } from './entries.js';
 
 const defaults = optionsWith();

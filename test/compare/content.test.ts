@@ -7,7 +7,7 @@ import {
 } from '../../src/compare/content.js';
 import { compareLayerTables } from '../../src/compare/layers.js';
 import { normalizeLayer } from '../../src/normalize/layer.js';
-import type { Difference } from '../../src/report/model.js';
+import type { Difference } from '../../src/diff/model.js';
 import { buildTar, tarStream, type TestEntry } from '../helpers/tar.js';
 import { optionsWith } from './entries.js';
 import { sha256Of } from '../helpers/digest.js';

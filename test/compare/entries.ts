@@ -1,7 +1,7 @@
 // Builds entry tables in code for the comparer tests: canonical paths, explicit fields, no tar needed.
 import { comparePaths, noXattrs, type LayerEntry, type LayerSummary } from '../../src/normalize/entry.js';
 import type { NormalizeOptions, RuleName } from '../../src/normalize/options.js';
-import type { LayerIdentity } from '../../src/report/identity.js';
+import type { LayerIdentity } from '../../src/diff/layers.js';
 
 export const digest = (c: string) => `sha256:${c.repeat(64).slice(0, 64)}`;
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { compareLayerTables } from '../../src/compare/layers.js';
 import { compareEntryTables, formatBinaryValue, formatMode, sortEntries } from '../../src/compare/files.js';
 import { resolveLayerRules, type LayerEntry } from '../../src/normalize/entry.js';
-import type { Difference } from '../../src/report/model.js';
+import type { Difference } from '../../src/diff/model.js';
 import { digest, entry, optionsWith, summary, table } from './entries.js';
 
 const defaults = optionsWith();

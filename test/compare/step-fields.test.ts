@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { explainDifferences } from '../../src/causes/match.js';
 import { explainStepFields, instructionOf } from '../../src/compare/step-fields.js';
-import type { Difference } from '../../src/report/model.js';
+import type { Difference } from '../../src/diff/model.js';
 
 function configField(path: string, a: unknown, b: unknown): Difference {
   return { kind: 'config-field', path, a, b, neutralized: false, cause: null };

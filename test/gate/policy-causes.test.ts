@@ -5,7 +5,7 @@ import { causeCatalogue } from '../../src/causes/catalogue.js';
 import { explainDifferences } from '../../src/causes/match.js';
 import { ExitCode, OciReproError } from '../../src/errors.js';
 import { applyPolicy, parsePolicy, policyCatalogue } from '../../src/gate/policy.js';
-import type { Difference } from '../../src/report/model.js';
+import type { Difference } from '../../src/diff/model.js';
 
 const content = (file: string): Difference => ({
   kind: 'file-attribute',

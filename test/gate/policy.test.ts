@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { explainDifferences } from '../../src/causes/match.js';
 import { ExitCode, OciReproError } from '../../src/errors.js';
 import { type Policy, applyPolicy, decideGate, loadPolicy, matchRule, parsePolicy } from '../../src/gate/policy.js';
-import type { Difference } from '../../src/report/model.js';
+import type { Difference } from '../../src/diff/model.js';
 
 let dir: string;
 beforeAll(async () => {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../../src/image/digest.js';
 import { defaultNormalizeOptions } from '../../src/normalize/options.js';
-import { normalizeImage, type NormalizeResult } from '../../src/normalize/run.js';
+import { normalizeImage, type NormalizeResult } from '../../src/app/normalize.js';
 import {
   buildahBuild,
   buildahPush,

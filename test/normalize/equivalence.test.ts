@@ -5,7 +5,7 @@ import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Compression } from '../../src/image/media-types.js';
-import { normalizeImage, type NormalizeResult } from '../../src/normalize/run.js';
+import { normalizeImage, type NormalizeResult } from '../../src/app/normalize.js';
 import { buildImage, singleImageLayout, TempDir } from '../helpers/images.js';
 import { runTool, skipWithoutTools, skopeoInspectRaw, umociUnpack } from '../helpers/real-tools.js';
 import { buildTar, shuffled, withExtraTimes, withOwnerNames, type TestEntry } from '../helpers/tar.js';

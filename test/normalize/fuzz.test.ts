@@ -16,7 +16,7 @@ import { OciReproError } from '../../src/errors.js';
 import type { Compression } from '../../src/image/media-types.js';
 import { normalizeLayer } from '../../src/normalize/layer.js';
 import { defaultNormalizeOptions, layerRuleNames, type LayerRuleName, type NormalizeOptions } from '../../src/normalize/options.js';
-import { normalizeImage } from '../../src/normalize/run.js';
+import { normalizeImage } from '../../src/app/normalize.js';
 import { buildImage, singleImageLayout, TempDir, type LayerCompression } from '../helpers/images.js';
 import { buildTar, shuffled, tarStream, type TestEntry } from '../helpers/tar.js';
 import { block, fixChecksum, headerBlocks, headerFields, setField, type HeaderField } from '../helpers/tar-mutate.js';

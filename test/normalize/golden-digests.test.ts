@@ -6,7 +6,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { normalizeImage } from '../../src/normalize/run.js';
+import { normalizeImage } from '../../src/app/normalize.js';
 import { defaultNormalizeOptions } from '../../src/normalize/options.js';
 import { checkGoldenJson } from '../helpers/golden.js';
 import { TempDir } from '../helpers/images.js';

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadImage } from '../../src/sources/index.js';
-import { normalizeImage, type NormalizeResult } from '../../src/normalize/run.js';
+import { normalizeImage, type NormalizeResult } from '../../src/app/normalize.js';
 import {
   configRuleNames,
   defaultNormalizeOptions,

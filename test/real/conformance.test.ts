@@ -17,9 +17,9 @@ import { lstat, mkdir, readFile, readlink, readdir, stat } from 'node:fs/promise
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultNormalizeOptions } from '../../src/normalize/options.js';
-import { normalizeImage } from '../../src/normalize/run.js';
+import { normalizeImage } from '../../src/app/normalize.js';
 import { loadImage } from '../../src/sources/index.js';
-import { verifyImages } from '../../src/verify/verify.js';
+import { verifyImages } from '../../src/app/verify.js';
 import type { Report } from '../../src/report/model.js';
 import { sha256Hex } from '../helpers/digest.js';
 import {

@@ -7,10 +7,10 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { normalizeAny, type NormalizeIndexResult } from '../../src/normalize/index-run.js';
+import { normalizeAny, type NormalizeIndexResult } from '../../src/app/normalize-index.js';
 import { defaultNormalizeOptions } from '../../src/normalize/options.js';
 import type { IndexReport } from '../../src/report/index-model.js';
-import { verifyAny } from '../../src/verify/indexes.js';
+import { verifyAny } from '../../src/app/verify-index.js';
 import {
   buildahBuild,
   buildahManifestCreate,

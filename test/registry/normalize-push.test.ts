@@ -2,8 +2,8 @@
 // pushes no blob the second time, and verify sees the registry image as identical to the local copy.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import { normalizeImage } from '../../src/normalize/run.js';
-import { verifyImages } from '../../src/verify/verify.js';
+import { normalizeImage } from '../../src/app/normalize.js';
+import { verifyImages } from '../../src/app/verify.js';
 import { defaultNormalizeOptions } from '../../src/normalize/options.js';
 import { startRegistry, type RunningRegistry } from '../helpers/registry.js';
 import { skipWithoutTools } from '../helpers/real-tools.js';

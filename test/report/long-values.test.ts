@@ -1,7 +1,8 @@
 // Two long values that differ near their end must render differently in every format that cuts them:
 // before elide.ts, text, markdown and junit each showed both sides as the same cut prefix.
 import { describe, expect, it } from 'vitest';
-import type { Difference, Report } from '../../src/report/model.js';
+import type { Report } from '../../src/report/model.js';
+import type { Difference } from '../../src/diff/model.js';
 import { renderReport } from '../../src/report/render.js';
 import { buildFixedReport, rawDifferences } from './fixed-report.js';
 

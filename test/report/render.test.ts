@@ -1,7 +1,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { OciReproError } from '../../src/errors.js';
-import type { Difference, Report } from '../../src/report/model.js';
+import type { Report } from '../../src/report/model.js';
+import type { Difference } from '../../src/diff/model.js';
 import { type ReportFormat, renderReport, reportFormats } from '../../src/report/render.js';
 import { escapeXml } from '../../src/report/render-junit.js';
 import { code, defaultMarkdownMaxBytes } from '../../src/report/render-markdown.js';

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { Difference, LayerComparison } from '../../src/report/model.js';
-import { countBlockingByLayer, describeFileChange, summarize, unknownCauseId } from '../../src/report/summary.js';
+import type { LayerComparison } from '../../src/diff/layers.js';
+import { unknownCauseId, type Difference } from '../../src/diff/model.js';
+import { describeFileChange, summarize } from '../../src/report/summary.js';
+import { countBlockingByLayer } from '../../src/diff/count.js';
 import { buildFixedReport } from './fixed-report.js';
 
 function fileDifference(layer: number, file: string, attribute: Difference['attribute'], extra: Partial<Difference> = {}): Difference {

@@ -7,10 +7,10 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { normalizeImage } from '../../src/normalize/run.js';
+import { normalizeImage } from '../../src/app/normalize.js';
 import { defaultNormalizeOptions } from '../../src/normalize/options.js';
 import { loadImage } from '../../src/sources/index.js';
-import { verifyImages } from '../../src/verify/verify.js';
+import { verifyImages } from '../../src/app/verify.js';
 import { buildImage, TempDir, type BuiltImage } from '../helpers/images.js';
 import { makeTar } from '../helpers/tar.js';
 import { inputForms, withConfig, writeInForm } from '../helpers/noise.js';

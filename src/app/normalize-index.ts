@@ -11,9 +11,9 @@ import { pushIndex } from '../registry/push-index.js';
 import { buildOutputIndex, parseIndexDestination, writeIndex, type OutputIndexEntry } from '../sinks/index-layout.js';
 import { forPlatform, imageManifests, listIndex, manifestsByPlatform, platformWanted, type IndexListing } from '../sources/index-listing.js';
 import { loadImage } from '../sources/index.js';
-import { canonicalIndexDigest } from './canonical-index.js';
-import { withTempDirectory } from './image.js';
-import { checkOutput, describeOutput, normalizeImage, normalizeLoaded, type NormalizeRequest, type NormalizeResult } from './run.js';
+import { canonicalIndexDigest } from '../normalize/canonical-index.js';
+import { withTempDirectory } from '../normalize/image.js';
+import { checkOutput, describeOutput, normalizeImage, normalizeLoaded, type NormalizeRequest, type NormalizeResult } from './normalize.js';
 
 /** What `normalize` reports for an index, as data (the --json output). */
 export interface NormalizeIndexResult {

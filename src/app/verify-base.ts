@@ -6,7 +6,7 @@ import type { DifferenceSink } from '../compare/collect.js';
 import { findCauseEntry } from '../causes/catalogue.js';
 import type { Image } from '../image/image.js';
 import { historyOfLayers, resolveBase, type BaseRequest, type ResolvedBase } from '../normalize/base.js';
-import type { Difference } from '../report/model.js';
+import type { Difference } from '../diff/model.js';
 import type { LoadOptions } from '../sources/index.js';
 
 export interface VerifyBases {

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from '../../src/image/digest.js';
 import type { Compression } from '../../src/image/media-types.js';
 import { defaultNormalizeOptions } from '../../src/normalize/options.js';
-import { normalizeImage, type NormalizeResult } from '../../src/normalize/run.js';
+import { normalizeImage, type NormalizeResult } from '../../src/app/normalize.js';
 import { loadImage } from '../../src/sources/index.js';
 import { buildImage, legacyDockerArchiveFiles, singleImageLayout, TempDir } from '../helpers/images.js';
 import { runTool, skipWithoutTools, skopeoInspectConfig, skopeoInspectRaw } from '../helpers/real-tools.js';

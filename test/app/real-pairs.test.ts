@@ -16,8 +16,9 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultNormalizeOptions } from '../../src/normalize/options.js';
-import type { Difference, ImageSide, Report } from '../../src/report/model.js';
-import { verifyImages } from '../../src/verify/verify.js';
+import type { ImageSide, Report } from '../../src/report/model.js';
+import type { Difference } from '../../src/diff/model.js';
+import { verifyImages } from '../../src/app/verify.js';
 import {
   buildahBuild,
   buildahPush,

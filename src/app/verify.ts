@@ -17,12 +17,15 @@ import type { LayerSummary } from '../normalize/entry.js';
 import { analyzeImage, type ImageAnalysis } from '../normalize/image.js';
 import type { NormalizeOptions } from '../normalize/options.js';
 import { describeImage } from '../report/identity.js';
-import { reportSchemaVersion, type Difference, type ImageSide, type LayerComparison, type Report, type Verdict } from '../report/model.js';
-import { countOmitted, summarize } from '../report/summary.js';
+import { reportSchemaVersion, type ImageSide, type Report, type Verdict } from '../report/model.js';
+import type { LayerComparison } from '../diff/layers.js';
+import type { Difference } from '../diff/model.js';
+import { summarize } from '../report/summary.js';
+import { countOmitted } from '../diff/count.js';
 import { loadImage, type LoadOptions } from '../sources/index.js';
 import { toolVersion } from '../version.js';
 import type { BaseRequest } from '../normalize/base.js';
-import { baseCauseSink, resolveVerifyBases, type VerifyBases } from './base.js';
+import { baseCauseSink, resolveVerifyBases, type VerifyBases } from './verify-base.js';
 
 export interface VerifyRequest {
   a: string;

@@ -6,7 +6,7 @@ import { defaultNormalizeOptions } from '../../src/normalize/options.js';
 import { isIndexReport, type IndexReport } from '../../src/report/index-model.js';
 import type { Report } from '../../src/report/model.js';
 import { listIndex } from '../../src/sources/index-listing.js';
-import { verifyAny } from '../../src/verify/indexes.js';
+import { verifyAny } from '../../src/app/verify-index.js';
 import { buildIndex, indexLayout, layoutFiles, TempDir, singleImageLayout } from '../helpers/images.js';
 import { sha256Of } from '../helpers/digest.js';
 import { loadImage } from '../../src/sources/index.js';
@@ -154,7 +154,7 @@ describe('indexes the whole-index path leaves alone or refuses', () => {
 
 describe('verify IDX --expect: the canonical index digest', () => {
   it('matches the other build of the index, and differs from an index whose platform changed', async () => {
-    const { verifyAnyExpectation, isIndexExpectReport } = await import('../../src/verify/expect-index.js');
+    const { verifyAnyExpectation, isIndexExpectReport } = await import('../../src/app/expect-index.js');
     const recorded = await verifyIndex('reproducible');
     const expectation = { canonicalDigest: recorded.a.canonicalDigest, source: 'argument' };
     const same = await verifyAnyExpectation(pairs.reproducible.b, expectation, { normalize: defaultNormalizeOptions });

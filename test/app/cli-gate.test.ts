@@ -2,7 +2,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Report } from '../../src/report/model.js';
-import type { ExpectReport } from '../../src/verify/expect.js';
+import type { ExpectReport } from '../../src/app/expect.js';
 import { TempDir } from '../helpers/images.js';
 import { skipWithoutTools } from '../helpers/real-tools.js';
 import { writeImagePairs, type ImagePair, type PairName } from './fixtures.js';

@@ -2,7 +2,8 @@
 // file it ships), the not-reproducible pair, and the gate's exit codes.
 import { writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Difference, Report } from '../../src/report/model.js';
+import type { Report } from '../../src/report/model.js';
+import type { Difference } from '../../src/diff/model.js';
 import { TempDir } from '../helpers/images.js';
 import { writeImagePairs, type ImagePair } from './fixtures.js';
 import { runCli } from '../helpers/cli.js';

@@ -10,7 +10,7 @@ import { DifferenceCollector } from '../../src/compare/collect.js';
 import { defaultNormalizeOptions } from '../../src/normalize/options.js';
 import type { Report } from '../../src/report/model.js';
 import { renderReport } from '../../src/report/render.js';
-import { verifyImages } from '../../src/verify/verify.js';
+import { verifyImages } from '../../src/app/verify.js';
 import { TempDir } from '../helpers/images.js';
 import { buildFixture, editConfig, writeInForm, type FixtureSpec } from '../helpers/noise.js';
 import { type BuildahBuild, buildahBuild, buildahPush, skipWithoutTools } from '../helpers/real-tools.js';

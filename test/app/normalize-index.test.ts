@@ -9,14 +9,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OciReproError } from '../../src/errors.js';
 import { canonicalIndexDigest } from '../../src/normalize/canonical-index.js';
-import { normalizeAny, type NormalizeIndexResult } from '../../src/normalize/index-run.js';
+import { normalizeAny, type NormalizeIndexResult } from '../../src/app/normalize-index.js';
 import { defaultNormalizeOptions } from '../../src/normalize/options.js';
-import { normalizeImage, type NormalizeResult } from '../../src/normalize/run.js';
+import { normalizeImage, type NormalizeResult } from '../../src/app/normalize.js';
 import { listIndex } from '../../src/sources/index-listing.js';
 import { loadImage } from '../../src/sources/index.js';
 import { TempDir } from '../helpers/images.js';
 import { runTool, skipWithoutTools, skopeoCopy, skopeoInspectRaw, umociUnpack } from '../helpers/real-tools.js';
-import { writeIndexPair } from '../verify/index-fixtures.js';
+import { writeIndexPair } from '../app/index-fixtures.js';
 
 const T = { timeout: 60_000 };
 let dir: TempDir;

@@ -9,11 +9,12 @@ import type { Image } from '../image/image.js';
 import { parseRegistryReference } from '../registry/reference.js';
 import { pushImage } from '../registry/push.js';
 import { loadImage, type LoadOptions } from '../sources/index.js';
-import { resolveBase, type BaseRequest, type ResolvedBase } from './base.js';
-import type { AppliedRule } from './config.js';
-import { analyzeImage, toOutputImage, withTempDirectory } from './image.js';
-import { layerRulesApplied, type LayerAppliedRule } from './layer-applied.js';
-import type { NormalizeOptions } from './options.js';
+import { resolveBase, type BaseRequest, type ResolvedBase } from '../normalize/base.js';
+import type { AppliedRule } from '../normalize/config.js';
+import { analyzeImage, withTempDirectory } from '../normalize/image.js';
+import { toOutputImage } from './output-image.js';
+import { layerRulesApplied, type LayerAppliedRule } from '../normalize/layer-applied.js';
+import type { NormalizeOptions } from '../normalize/options.js';
 
 export interface NormalizeRequest {
   source: string;
