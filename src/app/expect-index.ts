@@ -14,16 +14,10 @@ import { escapeXml } from '../report/render-junit.js';
 import { forPlatform, imageManifests, listIndex, manifestsByPlatform, platformWanted } from '../sources/index-listing.js';
 import { loadImage, type LoadOptions } from '../sources/index.js';
 import { toolVersion } from '../version.js';
-import { verifyExpectation, type ExpectReport } from './expect.js';
+import { verifyExpectation, type ExpectOutcome, type ExpectReport } from './expect.js';
+import { comparePlatformKeys } from '../image/types.js';
 
-export interface IndexExpectReport {
-  schemaVersion: typeof reportSchemaVersion;
-  tool: { name: 'oci-repro'; version: string };
-  kind: 'expect';
-  verdict: 'matches' | 'differs';
-  passed: boolean;
-  reason: string;
-  expected: { canonicalDigest: string; source: string };
+export interface IndexExpectReport extends ExpectOutcome {
   /** The index checked: its canonical index digest and each platform's canonical digest. */
   index: {
     reference: string;
@@ -38,7 +32,6 @@ export function isIndexExpectReport(report: ExpectReport | IndexExpectReport): r
   return (report as IndexExpectReport).index !== undefined;
 }
 
-const compareBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 
 /** --expect of one image, or of a whole index when the reference is an index of several platforms. */
 export async function verifyAnyExpectation(
@@ -49,7 +42,7 @@ export async function verifyAnyExpectation(
   const listing = options.load?.platform ? undefined : await listIndex(reference, options.load);
   if (!listing || imageManifests(listing).length <= 1) return verifyExpectation(reference, expectation, options);
   const platforms: IndexExpectReport['index']['platforms'] = [];
-  for (const [platform, manifest] of [...manifestsByPlatform(listing)].sort(([a], [b]) => compareBytes(a, b))) {
+  for (const [platform, manifest] of [...manifestsByPlatform(listing)].sort(([a], [b]) => comparePlatformKeys(a, b))) {
     const canonicalDigest = await forPlatform(platform, async () => {
       const image = await loadImage(reference, { ...options.load, platform: platformWanted(manifest) });
       try {

@@ -7,8 +7,8 @@ import { reportSchemaVersion, type ImageSide } from '../report/model.js';
 import { loadImage, type LoadOptions } from '../sources/index.js';
 import { toolVersion } from '../version.js';
 
-/** `verify A --expect DIGEST|FILE`: one build against a known canonical digest (e.g. a release's). */
-export interface ExpectReport {
+/** What every `--expect` report says, of one image or of a whole index. */
+export interface ExpectOutcome {
   schemaVersion: typeof reportSchemaVersion;
   tool: { name: 'oci-repro'; version: string };
   kind: 'expect';
@@ -16,6 +16,10 @@ export interface ExpectReport {
   passed: boolean;
   reason: string;
   expected: { canonicalDigest: string; source: string };
+}
+
+/** `verify A --expect DIGEST|FILE`: one build against a known canonical digest (e.g. a release's). */
+export interface ExpectReport extends ExpectOutcome {
   image: ImageSide;
 }
 

@@ -14,6 +14,7 @@ import { loadImage } from '../sources/index.js';
 import { canonicalIndexDigest } from '../normalize/canonical-index.js';
 import { withTempDirectory } from '../normalize/image.js';
 import { checkOutput, describeOutput, normalizeImage, normalizeLoaded, type NormalizeRequest, type NormalizeResult } from './normalize.js';
+import { comparePlatformKeys } from '../image/types.js';
 
 /** What `normalize` reports for an index, as data (the --json output). */
 export interface NormalizeIndexResult {
@@ -42,14 +43,13 @@ export async function normalizeAny(request: NormalizeRequest): Promise<Normalize
   return normalizeIndex(request, listing);
 }
 
-const compareBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 
 export async function normalizeIndex(request: NormalizeRequest, listing: IndexListing): Promise<NormalizeIndexResult> {
   const pushing = request.output?.startsWith('docker://') ?? false;
   // An index cannot go to a docker-archive: refused before any layer is read, as other bad destinations.
   const target = request.output && !pushing ? parseIndexDestination(request.output, { overwrite: request.overwrite }) : undefined;
   await checkOutput(request);
-  const byPlatform = [...manifestsByPlatform(listing)].sort(([a], [b]) => compareBytes(a, b));
+  const byPlatform = [...manifestsByPlatform(listing)].sort(([a], [b]) => comparePlatformKeys(a, b));
   const compression = request.compression ?? 'gzip';
 
   const run = async (directory?: string): Promise<NormalizeIndexResult> => {

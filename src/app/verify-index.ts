@@ -17,6 +17,7 @@ import { forPlatform, imageManifests, listIndex, manifestsByPlatform, platformWa
 import { loadImage } from '../sources/index.js';
 import { toolVersion } from '../version.js';
 import { verifyImages, verifyLoaded, type VerifyRequest } from './verify.js';
+import { comparePlatformKeys } from '../image/types.js';
 
 /** verify A B: a single-image report, or an index report when both are indexes of several platforms. */
 export async function verifyAny(request: VerifyRequest): Promise<Report | IndexReport> {
@@ -43,12 +44,11 @@ function describePlatforms(listing: IndexListing): string {
     .join(', ');
 }
 
-const compareBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 
 export async function verifyIndexes(request: VerifyRequest, listA: IndexListing, listB: IndexListing): Promise<IndexReport> {
   const byA = manifestsByPlatform(listA);
   const byB = manifestsByPlatform(listB);
-  const keys = [...new Set([...byA.keys(), ...byB.keys()])].sort(compareBytes);
+  const keys = [...new Set([...byA.keys(), ...byB.keys()])].sort(comparePlatformKeys);
   const platforms: PlatformComparison[] = [];
   for (const platform of keys) {
     platforms.push(await forPlatform(platform, () => comparePlatform(request, platform, byA.get(platform), byB.get(platform))));

@@ -59,3 +59,8 @@ export function formatPlatform(platform: Pick<Platform, 'os' | 'architecture' | 
   if (!platform) return 'unknown';
   return [platform.os, platform.architecture, platform.variant].filter(Boolean).join('/');
 }
+
+/** Platform keys (`linux/arm64/v8`) in bytewise UTF-8 order: the order of a canonical index. */
+export function comparePlatformKeys(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}

@@ -11,17 +11,17 @@
  */
 import { canonicalize } from 'json-canonicalize';
 import { sha256 } from '../image/digest.js';
+import { comparePlatformKeys } from '../image/types.js';
 
 export interface CanonicalIndexEntry {
   platform: string;
   canonicalDigest: string;
 }
 
-const compareBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 
 export function canonicalIndexBytes(entries: readonly CanonicalIndexEntry[]): Buffer {
   const manifests = [...entries]
-    .sort((a, b) => compareBytes(a.platform, b.platform))
+    .sort((a, b) => comparePlatformKeys(a.platform, b.platform))
     .map(({ platform, canonicalDigest }) => ({ canonicalDigest, platform }));
   return Buffer.from(canonicalize({ manifests, 'oci-repro': 'canonical-index/v1' }), 'utf8');
 }

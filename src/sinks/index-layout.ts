@@ -23,6 +23,7 @@ import {
 } from './oci-layout.js';
 import { checkOutputImage, describeBlob, describePlatform, sortAnnotations, type OutputBlob, type OutputImage } from './output-image.js';
 import { parseDestination, type OutputDestination, type WriteOptions, type WriteResult } from './write.js';
+import { comparePlatformKeys } from '../image/types.js';
 
 export interface OutputIndexEntry {
   image: OutputImage;
@@ -37,11 +38,10 @@ export interface OutputIndex {
 }
 
 const platformText = (p: Platform) => [p.os, p.architecture, p.variant ?? ''].join('/');
-const compareBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 
 /** The OCI image index of the images, sorted by platform: the same images always give the same bytes. */
 export function buildOutputIndex(entries: readonly OutputIndexEntry[], annotations: Record<string, string> = {}): OutputIndex {
-  const images = [...entries].sort((a, b) => compareBytes(platformText(a.platform), platformText(b.platform)));
+  const images = [...entries].sort((a, b) => comparePlatformKeys(platformText(a.platform), platformText(b.platform)));
   const index = {
     schemaVersion: 2,
     mediaType: MediaType.ociIndex,
