@@ -10,11 +10,10 @@ import { canonicalIndexDigest } from '../normalize/canonical-index.js';
 import { analyzeImage } from '../normalize/image.js';
 import type { NormalizeOptions } from '../normalize/options.js';
 import { reportSchemaVersion } from '../report/model.js';
-import { escapeXml } from '../report/render-junit.js';
 import { forPlatform, imageManifests, listIndex, manifestsByPlatform, platformWanted } from '../sources/index-listing.js';
 import { loadImage, type LoadOptions } from '../sources/index.js';
 import { toolVersion } from '../version.js';
-import { verifyExpectation, type ExpectOutcome, type ExpectReport } from './expect.js';
+import { renderExpectJunitCase, verifyExpectation, type ExpectOutcome, type ExpectReport } from './expect.js';
 import { comparePlatformKeys } from '../image/types.js';
 
 export interface IndexExpectReport extends ExpectOutcome {
@@ -85,13 +84,5 @@ export function renderIndexExpectMarkdown(report: IndexExpectReport): string {
 }
 
 export function renderIndexExpectJunit(report: IndexExpectReport): string {
-  const failures = report.passed ? 0 : 1;
-  const failure = report.passed ? '' : `\n      <failure message="${escapeXml(report.reason)}" type="not-reproducible"/>\n    `;
-  return `<?xml version="1.0" encoding="UTF-8"?>
-<testsuites name="oci-repro" tests="1" failures="${failures}">
-  <testsuite name="oci-repro expect" tests="1" failures="${failures}">
-    <testcase classname="oci-repro.expect" name="${escapeXml(report.index.reference)} canonical index digest">${failure}</testcase>
-  </testsuite>
-</testsuites>
-`;
+  return renderExpectJunitCase(report, `${report.index.reference} canonical index digest`);
 }

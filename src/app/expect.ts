@@ -4,6 +4,7 @@ import { analyzeImage } from '../normalize/image.js';
 import type { NormalizeOptions } from '../normalize/options.js';
 import { describeImage } from '../report/identity.js';
 import { reportSchemaVersion, type ImageSide } from '../report/model.js';
+import { escapeXml } from '../report/render-junit.js';
 import { loadImage, type LoadOptions } from '../sources/index.js';
 import { toolVersion } from '../version.js';
 
@@ -65,12 +66,17 @@ export function renderExpectText(report: ExpectReport): string {
 }
 
 export function renderExpectJunit(report: ExpectReport): string {
-  const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-  const failure = report.passed ? '' : `\n      <failure message="${escape(report.reason)}" type="not-reproducible"/>\n    `;
+  return renderExpectJunitCase(report, `${report.image.reference} canonical digest`);
+}
+
+/** The one JUnit test case of an `--expect` report, of one image or of a whole index. */
+export function renderExpectJunitCase(outcome: ExpectOutcome, name: string): string {
+  const failures = outcome.passed ? 0 : 1;
+  const failure = outcome.passed ? '' : `\n      <failure message="${escapeXml(outcome.reason)}" type="not-reproducible"/>\n    `;
   return `<?xml version="1.0" encoding="UTF-8"?>
-<testsuites name="oci-repro" tests="1" failures="${report.passed ? 0 : 1}">
-  <testsuite name="oci-repro expect" tests="1" failures="${report.passed ? 0 : 1}">
-    <testcase classname="oci-repro.expect" name="${escape(report.image.reference)} canonical digest">${failure}</testcase>
+<testsuites name="oci-repro" tests="1" failures="${failures}">
+  <testsuite name="oci-repro expect" tests="1" failures="${failures}">
+    <testcase classname="oci-repro.expect" name="${escapeXml(name)}">${failure}</testcase>
   </testsuite>
 </testsuites>
 `;
