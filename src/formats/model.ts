@@ -78,9 +78,9 @@ export async function readRange(source: ByteSource, offset: number, length: numb
   return bytes;
 }
 
-/** Refuses a buffer larger than `cap` bytes: decoders that take whole buffers are bounded by it. */
-export function checkCap(bytes: Uint8Array, cap: number, format: string): void {
-  if (bytes.length > cap) throw formatError(format, `input of ${bytes.length} bytes is larger than the ${cap}-byte limit`);
+/** Refuses an input of more than `cap` bytes: decoders that take whole buffers are bounded by it. */
+export function checkCap(size: number, cap: number, format: string): void {
+  if (size > cap) throw formatError(format, `input of ${size} bytes is larger than the ${cap}-byte limit`);
 }
 
 /** Seconds since the epoch as an ISO 8601 date (UTC), or the number when it is out of Date's range. */

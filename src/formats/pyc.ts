@@ -58,7 +58,7 @@ export function pythonOfMagic(magic: number): string | undefined {
 
 /** Decodes the header of a `.pyc` held in memory (at most `cap` bytes). */
 export function decodePyc(bytes: Buffer, cap = maxPycBytes): PycHeader {
-  checkCap(bytes, cap, 'pyc');
+  checkCap(bytes.length, cap, 'pyc');
   if (bytes.length < 8 || bytes[2] !== 0x0d || bytes[3] !== 0x0a) {
     throw formatError('pyc', 'no magic number followed by \\r\\n in the first 4 bytes', 'not a compiled Python file');
   }
