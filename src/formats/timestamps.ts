@@ -35,8 +35,9 @@ const patterns: ReadonlyArray<readonly [string, RegExp]> = [
   ['date', new RegExp(`\\b${weekday} ${month} [ \\d]\\d \\d{2}:\\d{2}:\\d{2}(?: [A-Z]{2,5})? \\d{4}\\b`, 'g')],
   // Common log format: 05/Dec/2026:10:55:42 +0000
   ['common-log', new RegExp(`\\b\\d{2}/${month}/\\d{4}:\\d{2}:\\d{2}:\\d{2}(?: [+-]\\d{4})?`, 'g')],
-  // ISO 8601 and dpkg/apt log stamps: 2026-12-05T10:55:42.123Z, 2026-12-05 10:55:42, 2026-12-05
-  ['iso-8601', new RegExp(`\\b\\d{4}-\\d{2}-\\d{2}(?:[T ]\\d{2}:\\d{2}(?::\\d{2}(?:[.,]\\d+)?)?${zone}?)?(?![\\d:])`, 'g')],
+  // ISO 8601 and dpkg/apt log stamps: 2026-12-05T10:55:42.123Z, 2026-12-05 10:55:42, 2026-12-05;
+  // Go's log package writes 2026/12/05 10:55:42
+  ['iso-8601', new RegExp(`\\b\\d{4}([-/])\\d{2}\\1\\d{2}(?:[T ]\\d{2}:\\d{2}(?::\\d{2}(?:[.,]\\d+)?)?${zone}?)?(?![\\d:])`, 'g')],
   ['iso-8601', /\b\d{8}T\d{6}Z?\b/g],
   // syslog: Dec  5 10:55:42
   ['syslog', new RegExp(`\\b${month} [ \\d]\\d \\d{2}:\\d{2}:\\d{2}\\b`, 'g')],

@@ -108,6 +108,18 @@ for i, members in enumerate(json.loads(sys.argv[2])):
     ]);
   });
 
+  it('zip64: an end record and sizes moved to zip64 fields (checked by python3 zipfile) read as before', async () => {
+    const plain = await readFile(join(dir, '0.zip'));
+    const wide = toZip64(plain);
+    await writeFile(join(dir, 'wide.zip'), wide);
+    // python3 is the oracle that the rewritten archive is a valid zip64 one
+    const { stdout } = await runTool('python3', ['-c', 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); print(z.testzip(), [i.file_size for i in z.infolist()])', join(dir, 'wide.zip')]);
+    expect(stdout.toString().trim()).toBe('None [320, 320, 320]');
+    const decoded = await decodeZip(bufferSource(wide));
+    expect(decoded.members[0]!.centralExtraIds).toEqual(['0x0001']);
+    expect(brief(compareZip(archives[0]!, decoded))).toEqual([['a.py', 'extra-fields', [[], []], [[], ['0x0001']]]]);
+  });
+
   it('bad input: not a zip, truncated, damaged directory or local header: one line, exit 3', async () => {
     const good = await readFile(join(dir, '0.zip'));
     const notZip = await caughtError(decodeZip(bufferSource(Buffer.from('x'.repeat(100)))));
@@ -128,3 +140,47 @@ for i, members in enumerate(json.loads(sys.argv[2])):
     expect((await caughtError(decodeZip(bufferSource(good), { maxMembers: 2 }))).message).toBe('zip: 3 members, more than the limit of 2');
   });
 });
+
+/**
+ * The same archive in zip64 form: the first member's sizes saturated in its central entry and given in
+ * a zip64 extra field (0x0001), and the end record saturated with a zip64 end record and locator.
+ */
+function toZip64(zip: Buffer): Buffer {
+  const count = zip.readUInt16LE(zip.length - 12);
+  const cdSize = zip.readUInt32LE(zip.length - 10);
+  const cdOffset = zip.readUInt32LE(zip.length - 6);
+  const firstLength = 46 + zip.readUInt16LE(cdOffset + 28) + zip.readUInt16LE(cdOffset + 30) + zip.readUInt16LE(cdOffset + 32);
+  const first = Buffer.from(zip.subarray(cdOffset, cdOffset + firstLength));
+  const extra = Buffer.alloc(20);
+  extra.writeUInt16LE(0x0001, 0);
+  extra.writeUInt16LE(16, 2);
+  extra.writeBigUInt64LE(BigInt(first.readUInt32LE(24)), 4); // uncompressed size first
+  extra.writeBigUInt64LE(BigInt(first.readUInt32LE(20)), 12);
+  first.writeUInt32LE(0xffffffff, 20);
+  first.writeUInt32LE(0xffffffff, 24);
+  const nameLength = first.readUInt16LE(28);
+  const extraLength = first.readUInt16LE(30);
+  first.writeUInt16LE(extraLength + extra.length, 30);
+  const entry = Buffer.concat([first.subarray(0, 46 + nameLength + extraLength), extra, first.subarray(46 + nameLength + extraLength)]);
+  const directory = Buffer.concat([entry, zip.subarray(cdOffset + firstLength, cdOffset + cdSize)]);
+  const end64 = Buffer.alloc(56);
+  end64.writeUInt32LE(0x06064b50, 0);
+  end64.writeBigUInt64LE(44n, 4);
+  end64.writeUInt16LE(45, 12);
+  end64.writeUInt16LE(45, 14);
+  end64.writeBigUInt64LE(BigInt(count), 24);
+  end64.writeBigUInt64LE(BigInt(count), 32);
+  end64.writeBigUInt64LE(BigInt(directory.length), 40);
+  end64.writeBigUInt64LE(BigInt(cdOffset), 48);
+  const locator = Buffer.alloc(20);
+  locator.writeUInt32LE(0x07064b50, 0);
+  locator.writeBigUInt64LE(BigInt(cdOffset + directory.length), 8);
+  locator.writeUInt32LE(1, 16);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(0xffff, 8);
+  end.writeUInt16LE(0xffff, 10);
+  end.writeUInt32LE(0xffffffff, 12);
+  end.writeUInt32LE(0xffffffff, 16);
+  return Buffer.concat([zip.subarray(0, cdOffset), directory, end64, locator, end]);
+}
