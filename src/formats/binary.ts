@@ -88,23 +88,31 @@ export async function compareByteStreams(
     }
   };
 
-  // Copies the bytes of [from, from + cap) that this piece (and the tail before it) holds into each dump.
+  // Copies the bytes of [from, from + cap) that this piece (and the tail before it) holds into each
+  // dump; a piece no dump wants (the usual case) is not copied at all.
   let seenA = 0;
   let seenB = 0;
   const fill = (pieceA: Buffer, pieceB: Buffer): void => {
-    if (captures.some((c) => c.lenA < dumpCap || c.lenB < dumpCap)) {
-      const windowA = Buffer.concat([tailA, pieceA]);
-      const windowB = Buffer.concat([tailB, pieceB]);
-      for (const capture of captures) {
-        capture.lenA = copyInto(capture.a, capture.lenA, capture.from, windowA, seenA - tailA.length);
-        capture.lenB = copyInto(capture.b, capture.lenB, capture.from, windowB, seenB - tailB.length);
-      }
+    const startA = seenA - tailA.length;
+    const startB = seenB - tailB.length;
+    const wantsA = captures.filter((c) => wants(c.from + c.lenA, c.lenA, startA, seenA + pieceA.length));
+    const wantsB = captures.filter((c) => wants(c.from + c.lenB, c.lenB, startB, seenB + pieceB.length));
+    if (wantsA.length > 0) {
+      const window = Buffer.concat([tailA, pieceA]);
+      for (const c of wantsA) c.lenA = copyInto(c.a, c.lenA, c.from, window, startA);
+    }
+    if (wantsB.length > 0) {
+      const window = Buffer.concat([tailB, pieceB]);
+      for (const c of wantsB) c.lenB = copyInto(c.b, c.lenB, c.from, window, startB);
     }
     seenA += pieceA.length;
     seenB += pieceB.length;
     tailA = lastBytes(tailA, pieceA);
     tailB = lastBytes(tailB, pieceB);
   };
+  // A dump wants this window when its next byte lies in it; one whose side has ended past it never will.
+  const wants = (next: number, filled: number, windowStart: number, windowEnd: number): boolean =>
+    filled < dumpCap && next >= windowStart && next < windowEnd;
 
   for (;;) {
     const [pa, pb] = await Promise.all([readerA.peek(), readerB.peek()]);
