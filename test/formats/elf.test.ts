@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compareElf, decodeElf, type ElfDecoding } from '../../src/formats/elf.js';
 import { bufferSource, type FieldChange, openFileSource } from '../../src/formats/model.js';
 import { caughtError } from '../helpers/errors.js';
-import { makeTempDir, removeTempDir, runTool, skipWithoutTools } from '../helpers/real-tools.js';
+import { findTool, makeTempDir, removeTempDir, runTool, skipWithoutTools } from '../helpers/real-tools.js';
 
 const brief = (changes: FieldChange[]) => changes.map(({ where, field }) => `${where}.${field}`);
 const idA = '0123456789abcdef0123456789abcdef01234567';
@@ -94,3 +94,18 @@ describe.skipIf(skipWithoutTools('gcc', 'objcopy', 'readelf'))('ELF from gcc, ob
     expect((await caughtError(decodeElf(bufferSource(damaged)))).message).toMatch(/^elf: section \.text \(bytes \d+\.\.\d+\) lies past the end of the \d+-byte file$/);
   });
 });
+
+describe.skipIf(skipWithoutTools('umoci', 'readelf'))('a real Go binary (umoci, which CI installs)', () => {
+  it('has the Go build id readelf shows, and a GNU build-id', async () => {
+    const umoci = findTool('umoci')!;
+    const decoded = await decodeFile(umoci);
+    const notes = (await runTool('readelf', ['-nW', umoci])).stdout.toString();
+    const goBlock = notes.slice(notes.indexOf('.note.go.buildid'));
+    const hex = /description data: ([0-9a-f ]+)/.exec(goBlock)?.[1]?.replace(/ /g, '');
+    expect(hex).toBeDefined();
+    expect(decoded.goBuildId).toBe(Buffer.from(hex!, 'hex').toString('latin1'));
+    expect(decoded.goBuildId).toMatch(/^[\w-]+(\/[\w-]+)+$/);
+    expect(notes).toContain(`Build ID: ${decoded.gnuBuildId}`);
+  });
+});
+
