@@ -257,8 +257,9 @@ class LayerScanner implements TarHandler {
     this.checkOrder(entry, index);
 
     this.writer?.header(entry);
+    // Data on a non-file (a hardlink with data, a GNU dumpdir listing) is not part of the file tree:
+    // the reader skips it.
     if (type !== 'file' || size === 0) return false;
-    // Data on a non-file (a hardlink with data, a GNU dumpdir listing) is not part of the file tree.
     this.current = entry;
     this.contentHash = this.options.contentDigests ? createHash('sha256') : null;
     return true;

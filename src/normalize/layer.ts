@@ -27,6 +27,8 @@
  *   costs little; sources that can re-open a layer should pass it.
  * - With `output`, the canonical tar is written there, always from the spool after the pass, so
  *   nothing is written before the final order is known.
+ * The parts: layer-scan.ts (the pass: entries from tar/reader.ts, hashes, spool), layer-table.ts
+ * (duplicates, order, hardlink groups), layer-writer.ts (the canonical tar bytes).
  */
 import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
