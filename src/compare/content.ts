@@ -5,11 +5,12 @@
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { createTwoFilesPatch, FILE_HEADERS_ONLY } from 'diff';
-import { extract } from 'tar-stream';
 import { badInput } from '../errors.js';
 import { canonicalizePath } from '../normalize/entry.js';
+import { memberKind } from '../tar/blocks.js';
+import type { TarHeader } from '../tar/decode.js';
+import { TarReader, type TarHandler } from '../tar/reader.js';
 import type { ContentDetail, Difference } from '../diff/model.js';
 import { diffJson } from './config.js';
 
@@ -156,48 +157,63 @@ export async function attachContentDetails(
  * member names by their canonical spelling (or exactly as given, for tables made with rule
  * 'path-spelling' off). The last entry for a path wins, as when the layer is applied; a hardlink to a
  * file read earlier gets that file's content. Reads the whole stream, so a digest-checking stream
- * still reports a mismatch at its end.
+ * still reports a mismatch at its end. The tar is read by the same reader as the layer pass.
  */
 export async function readFilesFromTar(tar: Readable, paths: Set<string>, limit = defaultContentLimit): Promise<Map<string, Buffer>> {
-  const found = new Map<string, Buffer>();
-  // v7 tars (no magic) are layers too; tar-stream's own types do not list the option.
-  const extractor = extract({ allowUnknownFormat: true } as unknown as Parameters<typeof extract>[0]);
-  const piping = pipeline(tar, extractor);
-  // Observed below; this keeps an early failure of the loop from leaving it unhandled.
-  piping.catch(() => undefined);
-  try {
-    for await (const entry of extractor) {
-      const { header } = entry;
-      const name = header.name;
-      const canonical = canonicalizePath(name, header.type === 'directory');
-      // The layer pass refuses these first; a reader of the same bytes must not launder one either.
-      if (canonical === null) throw escapingEntry(name);
-      const path = paths.has(canonical) ? canonical : paths.has(name) ? name : null;
-      if (path === null) {
-        entry.resume();
-        continue;
-      }
-      const type = header.type;
-      if ((type === 'file' || type === 'contiguous-file') && header.size <= limit) {
-        const chunks: Buffer[] = [];
-        for await (const chunk of entry) chunks.push(chunk as Buffer);
-        found.set(path, Buffer.concat(chunks));
-        continue;
-      }
-      entry.resume();
-      const link = type === 'link' ? header.linkname : null;
-      const linkPath = link ? canonicalizePath(link, false) : null;
-      if (link && linkPath === null) throw escapingEntry(link);
-      const target = link ? (found.get(linkPath!) ?? found.get(link)) : undefined;
-      if (target !== undefined) found.set(path, target);
-      else found.delete(path);
+  const collector = new FileCollector(paths, limit);
+  const reader = new TarReader(collector);
+  for await (const chunk of tar) reader.push(typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : (chunk as Buffer));
+  reader.end();
+  return collector.found;
+}
+
+/** The tar handler of readFilesFromTar. */
+class FileCollector implements TarHandler {
+  readonly found = new Map<string, Buffer>();
+  private current = '';
+  private chunks: Buffer[] = [];
+
+  constructor(
+    private readonly paths: Set<string>,
+    private readonly limit: number,
+  ) {}
+
+  entry(header: TarHeader): boolean {
+    const name = header.name;
+    // The layer pass refuses names that are not UTF-8, so no table path can name one.
+    if (name === null) return false;
+    const kind = memberKind(header.typeflag, name);
+    const canonical = canonicalizePath(name, kind === 'directory');
+    // The layer pass refuses these first; a reader of the same bytes must not launder one either.
+    if (canonical === null) throw escapingEntry(name);
+    const { paths, found } = this;
+    const path = paths.has(canonical) ? canonical : paths.has(name) ? name : null;
+    if (path === null) return false;
+    if (kind === 'file' && header.size <= this.limit) {
+      this.current = path;
+      this.chunks = [];
+      if (header.size > 0) return true;
+      found.set(path, Buffer.alloc(0));
+      return false;
     }
-  } catch (error) {
-    await piping.catch(() => undefined);
-    throw error;
+    const link = kind === 'hardlink' ? header.linkname : null;
+    const linkPath = link ? canonicalizePath(link, false) : null;
+    if (link && linkPath === null) throw escapingEntry(link);
+    const target = link ? (found.get(linkPath!) ?? found.get(link)) : undefined;
+    if (target !== undefined) found.set(path, target);
+    else found.delete(path);
+    return false;
   }
-  await piping;
-  return found;
+
+  content(slice: Buffer): void {
+    // A slice is a view of the pushed chunk: keep a copy.
+    this.chunks.push(Buffer.from(slice));
+  }
+
+  contentEnd(): void {
+    this.found.set(this.current, Buffer.concat(this.chunks));
+    this.chunks = [];
+  }
 }
 
 function escapingEntry(name: string) {

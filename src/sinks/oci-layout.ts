@@ -2,7 +2,7 @@
  * The OCI image layout, as a directory (`oci:DIR`) or as a tar (`oci-archive:PATH`, and the base of our
  * docker-archive): `oci-layout`, `index.json` with one manifest descriptor, `blobs/sha256/<hex>`.
  *
- * The tar is written by the small USTAR writer below rather than by tar-stream: every byte of it is
+ * The tar is written with the tar encoder (tar/encode.ts) rather than by tar-stream: every byte of it is
  * fixed here (entries sorted bytewise, mode 0644/0755, uid/gid 0, mtime 0, no owner names, no PAX
  * headers: every path is at most 77 bytes), writes are awaited one by one so a layer streams from disk
  * with back-pressure and is never held in memory, and an error anywhere is an ordinary rejected promise.
@@ -15,6 +15,8 @@ import { join } from 'node:path';
 import { digestMismatch, withContext } from '../errors.js';
 import { encodedOf } from '../image/digest.js';
 import { MediaType } from '../image/media-types.js';
+import { blockSize, endOfArchive, paddedSize, TypeFlag } from '../tar/blocks.js';
+import { writeUstarHeader, type UstarFields } from '../tar/encode.js';
 import { writeAtomically, syncDirectory } from './atomic.js';
 import {
   describeBlob,
@@ -195,46 +197,30 @@ async function linkMember(member: LayoutMember, target: string): Promise<boolean
 // ---------------------------------------------------------------------------------------------
 // Tar form
 
-const blockSize = 512;
-const maxOctal11 = 0o77777777777;
+/** The fixed fields of every layout member's header; only path, size and type vary. */
+const memberFields: UstarFields = {
+  path: '',
+  mode: 0o644,
+  uid: 0,
+  gid: 0,
+  size: 0,
+  mtime: 0,
+  typeflag: TypeFlag.file,
+  linkname: '',
+  uname: '',
+  gname: '',
+  devmajor: 0,
+  devminor: 0,
+};
 
-function writeOctal(header: Buffer, offset: number, width: number, value: number): void {
-  // width-1 zero-padded octal digits and a NUL, as Go and GNU tar write USTAR numbers.
-  header.write(value.toString(8).padStart(width - 1, '0'), offset, width - 1, 'latin1');
-  header[offset + width - 1] = 0;
-}
-
-/** A USTAR header block: mtime 0, uid/gid 0, no owner names. */
+/** A USTAR header block: mtime 0, uid/gid 0, no owner names; a size of 8 GiB or more in GNU base-256. */
 export function encodeUstarHeader(name: string, size: number, type: 'file' | 'directory'): Buffer {
   if (!/^[\x21-\x7e]+$/.test(name) || name.length > 100) {
     throw invalidOutput(`archive member name ${JSON.stringify(name)} does not fit a USTAR header`);
   }
   const header = Buffer.alloc(blockSize);
-  header.write(name, 0, 'latin1');
-  writeOctal(header, 100, 8, type === 'directory' ? 0o755 : 0o644);
-  writeOctal(header, 108, 8, 0);
-  writeOctal(header, 116, 8, 0);
-  if (size <= maxOctal11) {
-    writeOctal(header, 124, 12, size);
-  } else {
-    // GNU base-256 for 8 GiB and more: read by Go's archive/tar, GNU tar and our own reader.
-    header[124] = 0x80;
-    let rest = size;
-    for (let at = 135; at > 124; at--) {
-      header[at] = rest % 256;
-      rest = Math.floor(rest / 256);
-    }
-  }
-  writeOctal(header, 136, 12, 0);
-  header[156] = type === 'directory' ? 0x35 : 0x30;
-  header.write('ustar\u000000', 257, 'latin1');
-  writeOctal(header, 329, 8, 0);
-  writeOctal(header, 337, 8, 0);
-  header.fill(0x20, 148, 156);
-  let sum = 0;
-  for (let i = 0; i < blockSize; i++) sum += header[i];
-  writeOctal(header, 148, 7, sum);
-  header[155] = 0x20;
+  const directory = type === 'directory';
+  writeUstarHeader({ ...memberFields, path: name, size, mode: directory ? 0o755 : 0o644, typeflag: directory ? TypeFlag.directory : TypeFlag.file }, header, 0);
   return header;
 }
 
@@ -266,11 +252,11 @@ export async function writeMembersToTar(file: string, members: LayoutMember[]): 
       }
       await put(encodeUstarHeader(path, member.size, 'file'));
       for await (const chunk of readMember(member)) await put(chunk);
-      const padding = (blockSize - (member.size % blockSize)) % blockSize;
+      const padding = paddedSize(member.size) - member.size;
       if (padding > 0) await put(Buffer.alloc(padding));
     }
     // The end-of-archive marker, and nothing after it (no padding to a 10 KiB record).
-    await put(Buffer.alloc(2 * blockSize));
+    await put(endOfArchive);
     await handle.sync();
   } finally {
     await handle.close();

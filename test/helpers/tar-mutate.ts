@@ -1,7 +1,7 @@
 /**
  * Edit the header blocks of a tar already written (by test/helpers/tar.ts): the fields real writers
  * spell differently (Go's file-type bits in the mode) and the damage a fuzzer does. Independent of
- * src/normalize/tar-header.ts on purpose: a test must not check the decoder against itself.
+ * the tar codec (src/tar/) on purpose: a test must not check the decoder against itself.
  */
 
 export const block = 512;

@@ -5,7 +5,7 @@
  * fills in the current time otherwise). What tar-stream cannot write -- GNU tars ("ustar  " magic,
  * 'L'/'K' long-name headers) and PAX records with binary values (xattrs such as security.capability) --
  * this helper writes block by block itself. That writer is deliberately separate from the code under
- * test (src/normalize/tar-header.ts), so the tests do not check the encoder against itself.
+ * test (src/tar/), so the tests do not check the encoder against itself.
  */
 import { Readable } from 'node:stream';
 import { extract, pack as packTar, type Header } from 'tar-stream';

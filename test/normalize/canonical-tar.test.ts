@@ -7,13 +7,9 @@ import {
   type LayerEntry,
 } from '../../src/normalize/entry.js';
 import { defaultNormalizeOptions, type RuleName } from '../../src/normalize/options.js';
-import {
-  decodeTarHeader,
-  encodeCanonicalHeader,
-  isZeroBlock,
-  parsePaxRecords,
-  paxHeaderName,
-} from '../../src/normalize/tar-header.js';
+import { encodeCanonicalHeader, paxHeaderName } from '../../src/normalize/canonical-tar.js';
+import { isZeroBlock } from '../../src/tar/blocks.js';
+import { decodeTarHeader, parsePaxRecords } from '../../src/tar/decode.js';
 import { OciReproError } from '../../src/errors.js';
 
 const rules = resolveLayerRules(defaultNormalizeOptions);

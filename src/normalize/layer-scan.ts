@@ -1,0 +1,367 @@
+/**
+ * The pass over the input layer tar: a `TarHandler` that turns each member into a `LayerEntry`,
+ * hashes the tar and the contents, spools contents, tracks canonical order, duplicates and hardlink
+ * groups, and hashes the canonical tar on the fly while the input stays in canonical order.
+ * The tar format itself (blocks, headers, PAX, GNU long names) is read by tar/reader.ts.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { badInput, corruptArchive, digestMismatch, unsupported } from '../errors.js';
+import { memberKind } from '../tar/blocks.js';
+import { headerPaxKeys, type TarHeader } from '../tar/decode.js';
+import { TarReader, type TarHandler } from '../tar/reader.js';
+import {
+  canonicalizePath,
+  comparePaths,
+  findPathIndex,
+  modeTypeBits,
+  noXattrs,
+  pathKey,
+  rootPath,
+  type EntryType,
+  type LayerEntry,
+  type LayerRules,
+} from './entry.js';
+import { maxExamples } from './layer-applied.js';
+import { CanonicalWriter } from './layer-writer.js';
+import type { ContentSpool } from './spool.js';
+
+export interface ScanOptions {
+  spool: ContentSpool | null;
+  /** Hash the canonical tar during the pass while the input stays in order. */
+  hashCanonical: boolean;
+  /** Return null as soon as the order breaks (the caller re-reads with a spool). */
+  stopWhenUnordered: boolean;
+  expectTarDigest?: { digest: string; what: string };
+  /** Hash file contents into `contentDigest` (see NormalizeLayerOptions). */
+  contentDigests: boolean;
+}
+
+export interface LayerScan {
+  records: LayerEntry[];
+  /** Per record: the record that carries its data (itself; for a hardlink its target's), -1 if none. */
+  roots: number[];
+  /** Per record: offset of its content in the spool, -1 if none. */
+  spoolOffsets: number[];
+  superseded: Set<number>;
+  latestByKey: Map<string, number>;
+  duplicateKeys: Set<string>;
+  dialects: Set<string>;
+  droppedRecords: { entries: number; examples: string[] };
+  inCanonicalOrder: boolean;
+  tarDigest: string;
+  tarSize: number;
+  spool: ContentSpool | null;
+  /** The canonical tar hashed during the pass, or null if the order broke (or it was not wanted). */
+  writer: CanonicalWriter | null;
+}
+
+const emptyDigest = `sha256:${createHash('sha256').digest('hex')}`;
+
+class StopPass extends Error {}
+
+/** Reads `tar` to its end; null when `stopWhenUnordered` and the order broke. */
+export async function scanLayer(tar: Readable, rules: LayerRules, options: ScanOptions): Promise<LayerScan | null> {
+  const scanner = new LayerScanner(rules, options);
+  const { spool } = options;
+  try {
+    for await (const chunk of tar) {
+      scanner.push(typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : (chunk as Buffer));
+      if (spool?.needsDrain) await spool.drain();
+    }
+  } catch (error) {
+    if (error instanceof StopPass) return null;
+    throw error;
+  }
+  const expected = options.expectTarDigest;
+  if (expected !== undefined && scanner.tarDigest() !== expected.digest) {
+    throw digestMismatch(`${expected.what}: digest mismatch: expected ${expected.digest}, got ${scanner.tarDigest()}`);
+  }
+  scanner.end();
+  if (spool !== null) await spool.finishWriting();
+  return scanner.result();
+}
+
+class LayerScanner implements TarHandler {
+  private readonly records: LayerEntry[] = [];
+  private readonly roots: number[] = [];
+  private readonly spoolOffsets: number[] = [];
+  private readonly superseded = new Set<number>();
+  /**
+   * The latest entry per `pathKey`. Built only once the input leaves canonical order: until then
+   * a duplicate can only be the previous entry, and hardlink targets are found by binary search.
+   */
+  private latestByKey: Map<string, number> | null = null;
+  private readonly duplicateKeys = new Set<string>();
+  /** Only touched for entries that lose a PAX record, so entries without PAX headers pay nothing. */
+  private readonly droppedRecords = { entries: 0, examples: [] as string[] };
+  private inCanonicalOrder = true;
+  private previousPath: string | null = null;
+
+  private readonly reader = new TarReader(this);
+  private readonly tarHash = createHash('sha256');
+  private tarHashed: string | null = null;
+  private writer: CanonicalWriter | null;
+  private readonly spool: ContentSpool | null;
+  private current: LayerEntry | null = null;
+  private contentHash: Hash | null = null;
+
+  constructor(
+    private readonly rules: LayerRules,
+    private readonly options: ScanOptions,
+  ) {
+    this.spool = options.spool;
+    this.writer = options.hashCanonical ? new CanonicalWriter(rules) : null;
+  }
+
+  push(chunk: Buffer): void {
+    // Every byte is hashed, the end-of-archive marker and anything after it too: it is the blob.
+    this.tarHash.update(chunk);
+    this.reader.push(chunk);
+  }
+
+  end(): void {
+    this.reader.end();
+  }
+
+  /** sha256 of every byte pushed; call once the input has ended. */
+  tarDigest(): string {
+    this.tarHashed ??= `sha256:${this.tarHash.digest('hex')}`;
+    return this.tarHashed;
+  }
+
+  result(): LayerScan {
+    return {
+      records: this.records,
+      roots: this.roots,
+      spoolOffsets: this.spoolOffsets,
+      superseded: this.superseded,
+      latestByKey: this.latestByKey ?? new Map(),
+      duplicateKeys: this.duplicateKeys,
+      dialects: this.reader.dialects,
+      droppedRecords: this.droppedRecords,
+      inCanonicalOrder: this.inCanonicalOrder,
+      tarDigest: this.tarDigest(),
+      tarSize: this.reader.consumed,
+      spool: this.spool,
+      writer: this.writer,
+    };
+  }
+
+  content(slice: Buffer): void {
+    this.contentHash?.update(slice);
+    this.spool?.append(slice);
+    this.writer?.content(slice);
+  }
+
+  contentEnd(): void {
+    const entry = this.current!;
+    if (this.contentHash !== null) entry.contentDigest = `sha256:${this.contentHash.digest('hex')}`;
+    this.writer?.pad(entry.size);
+    this.current = null;
+    this.contentHash = null;
+  }
+
+  entry(header: TarHeader, pax: Map<string, string> | null, offset: number): boolean {
+    const rules = this.rules;
+    const { name, linkname, size } = header;
+    let xattrs: Record<string, string> = noXattrs;
+    let extra: Record<string, string> | undefined;
+    let dropped = false;
+    if (pax !== null) {
+      let libarchiveXattrs = false;
+      for (const [key, value] of pax) {
+        if (headerPaxKeys.has(key)) continue; // already in the header
+        if (key.startsWith('SCHILY.xattr.')) {
+          if (xattrs === noXattrs) xattrs = {};
+          xattrs[key.slice(13)] = value;
+        } else if (key.startsWith('LIBARCHIVE.xattr.')) {
+          libarchiveXattrs = true;
+        } else if (key.startsWith('SCHILY.acl.') || !rules.tarDialect) {
+          (extra ??= {})[key] = value;
+        } else {
+          dropped = true;
+        }
+      }
+      if (libarchiveXattrs) addLibarchiveXattrs(pax, xattrs === noXattrs ? (xattrs = {}) : xattrs);
+    }
+    if (name === null || linkname === null) {
+      throw unsupported(`entry at offset ${offset}: ${name === null ? 'path' : 'link target'} is not valid utf-8`, {
+        hint: 'layers are expected to spell paths in UTF-8',
+      });
+    }
+
+    if (name.includes('\0') || linkname.includes('\0')) {
+      throw corruptArchive(`invalid pax header at offset ${offset}`, { hint: 'a path holds a NUL byte', data: { offset } });
+    }
+    const type = entryTypeOf(header.typeflag, name, offset);
+    const canonical = canonicalizePath(name, type === 'directory');
+    if (canonical === null) throw leavesRoot('entry', name, offset);
+    // Only a directory can be the root (`./` from `tar -C dir .`); nothing can replace it.
+    if (canonical === rootPath && type !== 'directory') throw namesRoot(`${type} entry`, name, offset);
+    const path = rules.pathSpelling ? canonical : name;
+    const mode = header.mode;
+    if (mode < 0 || mode > maxMode) throw invalidMode(mode, offset);
+    // Go writers' file-type bits in the mode field: a dialect difference the canonical tar drops.
+    if (rules.tarDialect && (mode & modeTypeBits) !== 0) dropped = true;
+    const index = this.records.length;
+    if (dropped && this.droppedRecords.entries++ < maxExamples) this.droppedRecords.examples.push(path);
+    const entry: LayerEntry = {
+      path,
+      type,
+      mode,
+      uid: header.uid,
+      gid: header.gid,
+      uname: header.uname,
+      gname: header.gname,
+      mtime: header.mtime,
+      atime: header.atime,
+      ctime: header.ctime,
+      size: type === 'file' ? size : 0,
+      contentDigest: undefined,
+      linkname: undefined,
+      devmajor: undefined,
+      devminor: undefined,
+      xattrs,
+      pax: extra,
+      inputIndex: index,
+    };
+    let root = index;
+    if (type === 'symlink') {
+      entry.linkname = linkname;
+    } else if (type === 'hardlink') {
+      // Symlink targets are data (`x -> ../../etc/passwd` is legal); a hardlink target is a path in the layer.
+      const target = canonicalizePath(linkname, false);
+      if (target === null) throw leavesRoot(`hard link ${JSON.stringify(name)}: target`, linkname, offset);
+      if (target === rootPath) throw namesRoot(`hard link ${JSON.stringify(name)}: target`, linkname, offset);
+      entry.linkname = rules.pathSpelling ? target : linkname;
+      const found = this.findLatest(pathKey(entry.linkname));
+      root = found === undefined ? -1 : this.roots[found];
+      // link(2) refuses directories; a canonical tar would give the directory's path to the link.
+      if (root >= 0 && this.records[root].type === 'directory') {
+        throw badInput(`hard link ${JSON.stringify(name)} at offset ${offset}: target ${JSON.stringify(linkname)} is a directory`, {
+          hint: 'a hard link cannot name a directory; the layer may be corrupt',
+          data: { offset, path: name },
+        });
+      }
+      if (root >= 0) this.joinGroup(entry, this.records[root]);
+    } else if (type === 'char' || type === 'block') {
+      entry.devmajor = header.devmajor;
+      entry.devminor = header.devminor;
+    }
+    if (type === 'file' && size === 0 && this.options.contentDigests) entry.contentDigest = emptyDigest;
+
+    this.records.push(entry);
+    this.roots.push(root);
+    this.spoolOffsets.push(type === 'file' && size > 0 && this.spool !== null ? this.spool.size : -1);
+    this.checkOrder(entry, index);
+
+    this.writer?.header(entry);
+    // Data on a non-file (a hardlink with data, a GNU dumpdir listing) is not part of the file tree:
+    // the reader skips it.
+    if (type !== 'file' || size === 0) return false;
+    this.current = entry;
+    this.contentHash = this.options.contentDigests ? createHash('sha256') : null;
+    return true;
+  }
+
+  /** A hardlink shares its target's inode: same content and, with rule 'hardlinks', same metadata. */
+  private joinGroup(link: LayerEntry, root: LayerEntry): void {
+    link.contentDigest = root.contentDigest;
+    if (!this.rules.hardlinks) return;
+    link.linkname = root.path;
+    link.mode = root.mode;
+    link.uid = root.uid;
+    link.gid = root.gid;
+    link.uname = root.uname;
+    link.gname = root.gname;
+    link.mtime = root.mtime;
+    link.atime = root.atime;
+    link.ctime = root.ctime;
+    link.xattrs = root.xattrs;
+    link.pax = root.pax;
+  }
+
+  /** Index of the latest entry named `key` (a `pathKey`), if any. */
+  private findLatest(key: string): number | undefined {
+    if (this.latestByKey !== null) return this.latestByKey.get(key);
+    // In canonical order so far, with no duplicates: the records are sorted by `comparePaths`.
+    const index = findPathIndex(this.records, key === '' ? rootPath : key);
+    return index < 0 ? undefined : index;
+  }
+
+  private checkOrder(entry: LayerEntry, index: number): void {
+    const rules = this.rules;
+    const order = this.previousPath === null ? -1 : comparePaths(this.previousPath, entry.path);
+    this.previousPath = entry.path;
+    let byKey = this.latestByKey;
+    if (byKey === null) {
+      if (order < 0) return; // still in canonical order: nothing else to check or record
+      // The input leaves canonical order here: index the paths seen so far, once.
+      this.inCanonicalOrder = false;
+      byKey = this.latestByKey = new Map();
+      for (let i = 0; i < index; i++) byKey.set(pathKey(this.records[i].path), i);
+    }
+    let ordered = !(order > 0 && rules.entryOrder);
+    const key = pathKey(entry.path);
+    const previous = byKey.get(key);
+    byKey.set(key, index);
+    if (previous !== undefined) {
+      this.duplicateKeys.add(key);
+      this.superseded.add(previous);
+      if (rules.duplicatePaths) ordered = false;
+    }
+    if (!ordered && (this.writer !== null || this.options.stopWhenUnordered)) {
+      if (this.options.stopWhenUnordered) throw new StopPass();
+      this.writer = null;
+    }
+  }
+}
+
+/** bsdtar writes `LIBARCHIVE.xattr.<url-encoded name>=<base64>`; used where no SCHILY form exists. */
+function addLibarchiveXattrs(pax: Map<string, string>, xattrs: Record<string, string>): void {
+  for (const [key, value] of pax) {
+    if (!key.startsWith('LIBARCHIVE.xattr.')) continue;
+    let name: string;
+    try {
+      name = decodeURIComponent(key.slice(17));
+    } catch {
+      name = key.slice(17);
+    }
+    const bytes = Buffer.from(value, 'base64');
+    // An empty PAX value deletes a key: an empty xattr could not be written back, so it is absent.
+    if (!(name in xattrs) && bytes.length > 0) xattrs[name] = bytes.toString('latin1');
+  }
+}
+
+/** Largest mode field value: seven octal digits (base-256 can say more, but no mode needs it). */
+const maxMode = 0o7777777;
+
+function invalidMode(mode: number, offset: number) {
+  return corruptArchive(`invalid tar header at offset ${offset}`, {
+    hint: `mode ${mode} is out of range; the layer may be corrupt`,
+    data: { offset },
+  });
+}
+
+function leavesRoot(what: string, name: string, offset: number) {
+  return badInput(`${what} ${JSON.stringify(name)} at offset ${offset} leaves the root`, {
+    hint: 'its ".." segments climb above the layer root; a runtime would refuse or rewrite it, so it is not normalized',
+    data: { offset, path: name },
+  });
+}
+
+function namesRoot(what: string, name: string, offset: number) {
+  return badInput(`${what} ${JSON.stringify(name)} at offset ${offset} names the layer root`, {
+    hint: 'only a directory entry may name the root (as `./` does); the layer may be corrupt',
+    data: { offset, path: name },
+  });
+}
+
+function entryTypeOf(typeflag: number, name: string, offset: number): EntryType {
+  const kind = memberKind(typeflag, name);
+  if (kind !== null) return kind;
+  throw unsupported(`unknown tar entry type ${JSON.stringify(String.fromCharCode(typeflag))} at offset ${offset}`, {
+    hint: 'layers hold files, directories, links, devices and fifos',
+  });
+}
