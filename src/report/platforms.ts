@@ -4,6 +4,7 @@
  * single-image report as that format renders it, headed by the platform instead of the tool name.
  * JSON is the data as is; JUnit gets one testsuite per platform.
  */
+import { renderIndexJson } from './json.js';
 import type { IndexReport, IndexSide, PlatformComparison } from './index-model.js';
 import { renderJunitSuite, escapeXml } from './render-junit.js';
 import { defaultMarkdownMaxBytes, renderMarkdown } from './render-markdown.js';
@@ -14,7 +15,7 @@ import { renderText } from './render-text.js';
 export function renderIndexReport(report: IndexReport, format: ReportFormat, options: RenderOptions): string {
   switch (format) {
     case 'json':
-      return `${JSON.stringify(report, null, 2)}\n`;
+      return renderIndexJson(report);
     case 'text':
       return renderIndexText(report, options);
     case 'markdown':

@@ -4,7 +4,7 @@
  * attribute. Fits 100 columns; ANSI colour only when asked (the command passes stdout.isTTY).
  * Also holds the formatting helpers the Markdown and JUnit renderers share.
  */
-import { parseMode } from '../diff/mode.js';
+import { formatMode } from '../diff/mode.js';
 import { elideEnd, elidePair } from './elide.js';
 import { describeStep } from './identity.js';
 import type { Report, Verdict } from './model.js';
@@ -64,10 +64,7 @@ export function formatValue(difference: Difference, value: unknown): string {
     if (typeof step === 'string') return `step ${JSON.stringify(describeStep(step))}`;
     return JSON.stringify(value);
   }
-  if (difference.attribute === 'mode') {
-    const mode = parseMode(value);
-    if (mode !== null) return `0${mode.toString(8).padStart(3, '0')}`;
-  }
+  if (difference.attribute === 'mode' && typeof value === 'number') return formatMode(value);
   if ((difference.attribute === 'mtime' || difference.attribute === 'atime' || difference.attribute === 'ctime') && typeof value === 'number') {
     const date = new Date(value * 1000);
     if (!Number.isNaN(date.getTime())) return date.toISOString().replace('.000Z', 'Z');

@@ -1,7 +1,7 @@
 /** One entry point for every report format; the command picks the format and passes stdout.isTTY as colour. */
 import { usageError } from '../errors.js';
 import type { Report } from './model.js';
-import { renderJson } from './render-json.js';
+import { renderJson } from './json.js';
 import { renderJunit } from './render-junit.js';
 import { renderMarkdown } from './render-markdown.js';
 import { renderText } from './render-text.js';

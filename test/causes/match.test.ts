@@ -5,6 +5,7 @@ import { explainDifference, matchCause, matchSelector } from '../../src/causes/m
 import type { Selector } from '../../src/causes/selectors.js';
 import type { Difference } from '../../src/diff/model.js';
 
+// Values unchecked: each test gives what its attribute holds.
 const file = (path: string, attribute: Difference['attribute'], a: unknown, b: unknown, key?: string): Difference => ({
   kind: 'file-attribute',
   path: `layers/0/${path}#${attribute}`,
@@ -16,7 +17,7 @@ const file = (path: string, attribute: Difference['attribute'], a: unknown, b: u
   b,
   neutralized: false,
   cause: null,
-});
+}) as Difference;
 const config = (path: string, a: unknown, b: unknown): Difference => ({ kind: 'config-field', path, a, b, neutralized: false, cause: null });
 
 describe('matchSelector', () => {

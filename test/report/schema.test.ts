@@ -44,6 +44,24 @@ describe('schema/report.schema.json', () => {
     for (const name of files) expect(validate(JSON.parse(readFileSync(join(dir, name), 'utf8'))), name).toEqual([]);
   });
 
+  it('holds modes as octal strings: the model carries numbers, the JSON report spells them as people write them', () => {
+    const report = fixed() as unknown as { differences: Record<string, unknown>[] };
+    const index = report.differences.findIndex((difference) => difference.attribute === 'mode');
+    expect(report.differences[index]).toMatchObject({ a: '0755', b: '0644' });
+    expect(validate(report)).toEqual([]);
+    report.differences[index]!.a = 0o755;
+    expect(validate(report).join('\n')).toContain(`/differences/${index}/a: must be string`);
+  });
+
+  it('holds the mode of an added or removed entry as an octal string', () => {
+    const report = fixed() as unknown as { differences: Record<string, unknown>[] };
+    const entry = { type: 'file', mode: '04755', uid: 0, gid: 0, size: 3 };
+    report.differences.push({ kind: 'file-added', path: 'layers/1/x', layer: 1, file: 'x', a: null, b: entry, neutralized: false, cause: null });
+    expect(validate(report)).toEqual([]);
+    entry.mode = 'rwxr-xr-x';
+    expect(validate(report).join('\n')).toContain(`/differences/${report.differences.length - 1}/b`);
+  });
+
   it.each<[string, (report: Record<string, any>) => void, string]>([
     ['another schema version', (report) => (report.schemaVersion = 2), '/schemaVersion: must be equal to constant'],
     ['a missing verdict', (report) => delete report.verdict, ": must have required property 'verdict'"],
