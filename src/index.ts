@@ -68,7 +68,7 @@ export {
 export {
   /** Renders an IndexReport in one of the report formats. */
   renderIndexReport,
-} from './report/platforms.js';
+} from './report/render.js';
 
 // ---- Loading images ----
 export {
