@@ -1,6 +1,7 @@
 /**
  * The `--expect` report: one build's canonical digest (an index's canonical index digest) checked
- * against a known one. Told apart from a verify report by `kind: "expect"`.
+ * against a known one. Told apart from a verify report by `kind: "expect"`; schema/report.schema.json
+ * describes it (`$defs/expectReport`).
  */
 import type { ImageSide, reportSchemaVersion } from './model.js';
 

@@ -62,6 +62,26 @@ describe('schema/report.schema.json', () => {
     expect(validate(report).join('\n')).toContain(`/differences/${report.differences.length - 1}/b`);
   });
 
+  it('accepts --expect reports of an image and of an index, and rejects one of neither or a bad verdict', () => {
+    const image = fixed().a;
+    const outcome = {
+      schemaVersion: 1,
+      tool: { name: 'oci-repro', version: '0.1.0' },
+      kind: 'expect',
+      verdict: 'differs',
+      passed: false,
+      reason: 'oci:a has canonical digest x, expected y',
+      expected: { canonicalDigest: image.canonicalDigest, source: 'argument' },
+    };
+    const digest = image.imageId;
+    const index = { reference: 'oci:i', indexDigest: digest, indexMediaType: 'application/vnd.oci.image.index.v1+json', canonicalDigest: digest, platforms: [{ platform: 'linux/amd64', manifestDigest: digest, canonicalDigest: digest }] };
+    expect(validate({ ...outcome, image })).toEqual([]);
+    expect(validate({ ...outcome, index })).toEqual([]);
+    expect(validate(outcome).join('\n')).toContain('must match exactly one schema in oneOf');
+    expect(validate({ ...outcome, image, verdict: 'reproducible' }).join('\n')).toContain('/verdict: must be equal to one of the allowed values');
+    expect(validate({ ...outcome, image, expected: { canonicalDigest: 'sha256:abc', source: 'argument' } }).join('\n')).toContain('/expected/canonicalDigest');
+  });
+
   it.each<[string, (report: Record<string, any>) => void, string]>([
     ['another schema version', (report) => (report.schemaVersion = 2), '/schemaVersion: must be equal to constant'],
     ['a missing verdict', (report) => delete report.verdict, ": must have required property 'verdict'"],
