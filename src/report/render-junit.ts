@@ -3,6 +3,8 @@
  * verdict, a `config` testcase, one per layer, and one for the flattened filesystem when layer counts
  * differ. Remaining differences not accepted by a policy are failures; accepted and neutralized ones
  * are listed in system-out and never fail. No times or timestamps, so the output is reproducible.
+ * Reads the view (view.ts, built with control characters as they are: escapeXml shows them its own
+ * way) and only formats it; an index report has one testsuite per platform, --expect one testcase.
  */
 import type { ExpectView } from './expect-model.js';
 import type { IndexView } from './index-view.js';

@@ -1,7 +1,9 @@
 /**
  * The report as a pull-request comment: verdict heading, identity table, counts by cause with the
  * fix, layer table, then details per layer in <details> blocks with ```diff fences. The output is capped
- * (GitHub rejects comments over 65,536 characters); what does not fit is named at the end.
+ * (GitHub rejects comments over 65,536 characters); what does not fit is named at the end. Reads the
+ * view (view.ts) and only formats and escapes it; an index report is a summary of its platforms, then
+ * each one's report within an equal share of the cap.
  */
 import type { ExpectView } from './expect-model.js';
 import type { IndexView } from './index-view.js';
@@ -15,6 +17,7 @@ export interface MarkdownRenderOptions {
 }
 
 export const defaultMarkdownMaxBytes = 60 * 1024;
+
 export function renderMarkdown(view: ReportView, options: MarkdownRenderOptions = {}): string {
   return renderReportMarkdown(view, options.maxBytes ?? defaultMarkdownMaxBytes, '## oci-repro:');
 }
