@@ -68,7 +68,7 @@ export {
 export {
   /** Renders an IndexReport in one of the report formats. */
   renderIndexReport,
-} from './report/platforms.js';
+} from './report/render.js';
 
 // ---- Loading images ----
 export {
@@ -238,8 +238,18 @@ export {
 
 // ---- Differences (the model compare, causes, gate and report share) ----
 export {
-  /** One difference: where, the two values, its cause and hint. */
+  /** One difference: where, the two values, its cause and hint; a union by kind. */
   type Difference,
+  /** A config or manifest field difference: JSON values. */
+  type FieldDifference,
+  /** One attribute of a file on both sides, its values typed by attribute (modes as numbers). */
+  type FileAttributeDifference,
+  /** The value type of each file attribute. */
+  type FileAttributeValues,
+  /** A file on one side only. */
+  type FilePresenceDifference,
+  /** A file entry as a file-added or file-removed difference holds it. */
+  type EntryValue,
   /** The kind of a difference. */
   type DifferenceKind,
   /** The scope a difference lies in: config, a layer, or the flattened filesystem. */

@@ -13,24 +13,11 @@ import { reportSchemaVersion } from '../report/model.js';
 import { forPlatform, imageManifests, listIndex, manifestsByPlatform, platformWanted } from '../sources/index-listing.js';
 import { loadImage, type LoadOptions } from '../sources/index.js';
 import { toolVersion } from '../version.js';
-import { renderExpectJunitCase, verifyExpectation, type ExpectOutcome, type ExpectReport } from './expect.js';
+import type { ExpectReport, IndexExpectReport } from '../report/expect-model.js';
+import { verifyExpectation } from './expect.js';
 import { comparePlatformKeys } from '../image/types.js';
 
-export interface IndexExpectReport extends ExpectOutcome {
-  /** The index checked: its canonical index digest and each platform's canonical digest. */
-  index: {
-    reference: string;
-    indexDigest: string;
-    indexMediaType: string;
-    canonicalDigest: string;
-    platforms: { platform: string; manifestDigest: string; canonicalDigest: string }[];
-  };
-}
-
-export function isIndexExpectReport(report: ExpectReport | IndexExpectReport): report is IndexExpectReport {
-  return (report as IndexExpectReport).index !== undefined;
-}
-
+export { isIndexExpectReport, type IndexExpectReport } from '../report/expect-model.js';
 
 /** --expect of one image, or of a whole index when the reference is an index of several platforms. */
 export async function verifyAnyExpectation(
@@ -65,24 +52,4 @@ export async function verifyAnyExpectation(
     expected: { canonicalDigest: expectation.canonicalDigest, source: expectation.source },
     index: { reference, indexDigest: listing.digest, indexMediaType: listing.mediaType, canonicalDigest, platforms },
   };
-}
-
-export function renderIndexExpectText(report: IndexExpectReport): string {
-  const lines = [
-    `${report.passed ? 'PASS' : 'FAIL'}: ${report.reason}`,
-    `canonical index   ${report.index.canonicalDigest}`,
-    `expected          ${report.expected.canonicalDigest}`,
-    `index digest      ${report.index.indexDigest}`,
-    ...report.index.platforms.map((p) => `  ${p.platform.padEnd(16)} ${p.canonicalDigest}`),
-  ];
-  return `${lines.join('\n')}\n`;
-}
-
-export function renderIndexExpectMarkdown(report: IndexExpectReport): string {
-  const rows = report.index.platforms.map((p) => `| ${p.platform} | \`${p.canonicalDigest}\` |`);
-  return `### oci-repro: ${report.passed ? 'canonical index digest matches' : 'canonical index digest differs'}\n\n${report.reason}\n\n| | digest |\n|---|---|\n| canonical index | \`${report.index.canonicalDigest}\` |\n| expected | \`${report.expected.canonicalDigest}\` |\n${rows.join('\n')}\n`;
-}
-
-export function renderIndexExpectJunit(report: IndexExpectReport): string {
-  return renderExpectJunitCase(report, `${report.index.reference} canonical index digest`);
 }

@@ -3,26 +3,12 @@ import { resolveBase, type BaseRequest } from '../normalize/base.js';
 import { analyzeImage } from '../normalize/image.js';
 import type { NormalizeOptions } from '../normalize/options.js';
 import { describeImage } from '../report/identity.js';
-import { reportSchemaVersion, type ImageSide } from '../report/model.js';
-import { escapeXml } from '../report/render-junit.js';
+import type { ExpectReport } from '../report/expect-model.js';
+import { reportSchemaVersion } from '../report/model.js';
 import { loadImage, type LoadOptions } from '../sources/index.js';
 import { toolVersion } from '../version.js';
 
-/** What every `--expect` report says, of one image or of a whole index. */
-export interface ExpectOutcome {
-  schemaVersion: typeof reportSchemaVersion;
-  tool: { name: 'oci-repro'; version: string };
-  kind: 'expect';
-  verdict: 'matches' | 'differs';
-  passed: boolean;
-  reason: string;
-  expected: { canonicalDigest: string; source: string };
-}
-
-/** `verify A --expect DIGEST|FILE`: one build against a known canonical digest (e.g. a release's). */
-export interface ExpectReport extends ExpectOutcome {
-  image: ImageSide;
-}
+export type { ExpectOutcome, ExpectReport } from '../report/expect-model.js';
 
 export async function verifyExpectation(
   reference: string,
@@ -53,35 +39,4 @@ export async function verifyExpectation(
   } finally {
     await image.close();
   }
-}
-
-export function renderExpectText(report: ExpectReport): string {
-  const lines = [
-    `${report.passed ? 'PASS' : 'FAIL'}: ${report.reason}`,
-    `canonical digest  ${report.image.canonicalDigest}`,
-    `expected          ${report.expected.canonicalDigest}`,
-    `image ID          ${report.image.imageId}`,
-  ];
-  return `${lines.join('\n')}\n`;
-}
-
-export function renderExpectJunit(report: ExpectReport): string {
-  return renderExpectJunitCase(report, `${report.image.reference} canonical digest`);
-}
-
-/** The one JUnit test case of an `--expect` report, of one image or of a whole index. */
-export function renderExpectJunitCase(outcome: ExpectOutcome, name: string): string {
-  const failures = outcome.passed ? 0 : 1;
-  const failure = outcome.passed ? '' : `\n      <failure message="${escapeXml(outcome.reason)}" type="not-reproducible"/>\n    `;
-  return `<?xml version="1.0" encoding="UTF-8"?>
-<testsuites name="oci-repro" tests="1" failures="${failures}">
-  <testsuite name="oci-repro expect" tests="1" failures="${failures}">
-    <testcase classname="oci-repro.expect" name="${escapeXml(name)}">${failure}</testcase>
-  </testsuite>
-</testsuites>
-`;
-}
-
-export function renderExpectMarkdown(report: ExpectReport): string {
-  return `### oci-repro: ${report.passed ? 'canonical digest matches' : 'canonical digest differs'}\n\n${report.reason}\n\n| | digest |\n|---|---|\n| canonical | \`${report.image.canonicalDigest}\` |\n| expected | \`${report.expected.canonicalDigest}\` |\n`;
 }

@@ -12,7 +12,7 @@ import { analyzeImage } from '../normalize/image.js';
 import type { IndexReport, IndexSide, PlatformComparison } from '../report/index-model.js';
 import { worstVerdict } from '../report/index-model.js';
 import { reportSchemaVersion, type Report } from '../report/model.js';
-import { verdictTitles } from '../report/render-text.js';
+import { verdictTitles } from '../report/wording.js';
 import { forPlatform, imageManifests, listIndex, manifestsByPlatform, platformWanted, type IndexedManifest, type IndexListing } from '../sources/index-listing.js';
 import { loadImage } from '../sources/index.js';
 import { toolVersion } from '../version.js';

@@ -7,7 +7,7 @@ import type { Difference } from '../diff/model.js';
 import { type CauseEntry, causeCatalogue } from './catalogue.js';
 import { matchGlob } from './glob.js';
 import { type MatchContext, predicates } from './predicates.js';
-import { parseMode } from '../diff/mode.js';
+import { formatMode } from '../diff/mode.js';
 import type { Selector } from './selectors.js';
 
 /** Whether every field of the selector holds for the difference. */
@@ -26,19 +26,27 @@ export function matchSelector(selector: Selector, difference: Difference, contex
   }
   if (selector.values !== undefined) {
     const pattern = compiledPattern(selector.values);
-    if (typeof difference.a !== 'string' || typeof difference.b !== 'string') return false;
-    if (!pattern.test(difference.a) || !pattern.test(difference.b)) return false;
+    const [a, b] = [valueText(difference, 'a'), valueText(difference, 'b')];
+    if (a === null || b === null || !pattern.test(a) || !pattern.test(b)) return false;
   }
   if (selector.modeBits !== undefined) {
-    const a = parseMode(difference.a);
-    const b = parseMode(difference.b);
-    if (a === null || b === null || a === b || ((a ^ b) & ~selector.modeBits) !== 0) return false;
+    // Only modes: other numbers (a uid, a size) are not bit fields.
+    if (difference.kind !== 'file-attribute' || difference.attribute !== 'mode') return false;
+    const { a, b } = difference;
+    if (a === b || ((a ^ b) & ~selector.modeBits) !== 0) return false;
   }
   if (selector.predicate !== undefined) {
     const predicate = predicates[selector.predicate];
     if (!predicate?.(difference, context)) return false;
   }
   return true;
+}
+
+/** A value as `values` patterns see it: strings as they are, modes in octal as the JSON report spells them. */
+function valueText(difference: Difference, side: 'a' | 'b'): string | null {
+  if (difference.kind === 'file-attribute' && difference.attribute === 'mode') return formatMode(difference[side]);
+  const value = difference[side];
+  return typeof value === 'string' ? value : null;
 }
 
 const patternCache = new Map<string, RegExp>();

@@ -20,7 +20,7 @@ export interface Selector {
   pointers?: string[];
   /** Both values are strings matching this regular expression (anchored by the pattern itself). */
   values?: string;
-  /** Both values are file modes that differ only in these permission bits. */
+  /** A mode difference whose two modes differ only in these bits (other numbers are not bit fields). */
   modeBits?: number;
   /** A named predicate for what data cannot say (predicates.ts). */
   predicate?: string;

@@ -7,12 +7,10 @@ import { defaultNeutralizedLimit } from '../compare/collect.js';
 import { usageError, ExitCode } from '../errors.js';
 import { parseExpectation } from '../gate/expect.js';
 import { loadPolicy } from '../gate/policy.js';
-import { renderReport, reportFormats, type ReportFormat } from '../report/render.js';
-import { renderExpectJunit, renderExpectMarkdown, renderExpectText } from '../app/expect.js';
-import { isIndexExpectReport, renderIndexExpectJunit, renderIndexExpectMarkdown, renderIndexExpectText, verifyAnyExpectation } from '../app/expect-index.js';
+import { renderExpectReport, renderIndexReport, renderReport, reportFormats, type ReportFormat } from '../report/render.js';
+import { verifyAnyExpectation } from '../app/expect-index.js';
 import { verifyAny } from '../app/verify-index.js';
 import { isIndexReport } from '../report/index-model.js';
-import { renderIndexReport } from '../report/platforms.js';
 
 export default class Verify extends BaseCommand {
   static override summary = 'Say whether two builds are identical, equal after normalization, or not reproducible — and explain why.';
@@ -68,13 +66,7 @@ canonical index digest) with a known one (a digest, a previous JSON report, or n
     if (flags.expect !== undefined) {
       if (args.b !== undefined) throw usageError('give either two images or one image with --expect, not both');
       const report = await verifyAnyExpectation(args.a, await parseExpectation(flags.expect), { load, normalize, onLayer, base });
-      const rendered =
-        format === 'json'
-          ? `${JSON.stringify(report, null, 2)}\n`
-          : isIndexExpectReport(report)
-            ? { junit: renderIndexExpectJunit, markdown: renderIndexExpectMarkdown, text: renderIndexExpectText }[format](report)
-            : { junit: renderExpectJunit, markdown: renderExpectMarkdown, text: renderExpectText }[format](report);
-      process.stdout.write(rendered);
+      process.stdout.write(renderExpectReport(report, format));
       this.setExitCode(report.passed ? ExitCode.ok : ExitCode.notReproducible);
       return;
     }

@@ -7,7 +7,7 @@
  * only for entries that differ, and nothing allocates per entry on the equal path.
  */
 import { comparePaths, canonicalFieldsOf, modeTypeBits, type CanonicalFields, type LayerEntry, type LayerRules } from '../normalize/entry.js';
-import type { ContentDetail, Difference, FileAttribute } from '../diff/model.js';
+import type { ContentDetail, Difference, EntryValue, FileAttribute, FileAttributeDifference, FileAttributeValues } from '../diff/model.js';
 import type { DifferenceSink } from './collect.js';
 
 /** Where a table's entries sit, for difference paths and layer fields. */
@@ -26,22 +26,6 @@ export interface FileCounts {
   removed: number;
   /** Paths present on both sides with at least one differing attribute. */
   changed: number;
-}
-
-/** A compact view of an entry, the value of a `file-added`/`file-removed` difference. */
-export interface EntryValue {
-  type: LayerEntry['type'];
-  mode: string;
-  uid: number;
-  gid: number;
-  size: number;
-  contentDigest?: string;
-  linkname?: string;
-}
-
-/** `0o644` -> `"0644"`, `0o4755` -> `"04755"`: how people write modes. */
-export function formatMode(mode: number): string {
-  return `0${mode.toString(8).padStart(3, '0')}`;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -67,7 +51,7 @@ export function describeEntry(entry: LayerEntry): EntryValue {
   const value: EntryValue = {
     type: entry.type,
     // Without the file-type bits some writers add: the type is shown beside it.
-    mode: formatMode(entry.mode & 0o7777),
+    mode: entry.mode & 0o7777,
     uid: entry.uid,
     gid: entry.gid,
     size: entry.size,
@@ -154,9 +138,17 @@ class PairEmitter {
     return [this.ca, this.cb];
   }
 
-  emit(attribute: FileAttribute, a: unknown, b: unknown, neutralized: boolean, key?: string, detail?: ContentDetail): void {
+  emit<A extends FileAttribute>(
+    attribute: A,
+    a: FileAttributeValues[A],
+    b: FileAttributeValues[A],
+    neutralized: boolean,
+    key?: string,
+    detail?: ContentDetail,
+  ): void {
     const file = this.a.path;
-    const difference: Difference = {
+    // TypeScript cannot tie the generic attribute to its values inside one literal; the signature does.
+    const difference = {
       kind: 'file-attribute',
       path: `${this.scope.prefix}${file}#${key === undefined ? attribute : `${attribute}:${key}`}`,
       file,
@@ -165,7 +157,7 @@ class PairEmitter {
       b,
       neutralized,
       cause: null,
-    };
+    } as FileAttributeDifference;
     if (this.layer !== undefined) difference.layer = this.layer;
     if (this.origin !== undefined) difference.origin = this.origin;
     if (key !== undefined) difference.key = key;
@@ -229,7 +221,7 @@ export function compareEntries(
   if (a.mode !== b.mode) {
     // Go writers' file-type bits (0100644) are shown only when they are part of the difference.
     const shown = ((a.mode ^ b.mode) & modeTypeBits) === 0 ? 0o7777 : modeTypeBits | 0o7777;
-    pair.emit('mode', formatMode(a.mode & shown), formatMode(b.mode & shown), ca.mode === cb.mode);
+    pair.emit('mode', a.mode & shown, b.mode & shown, ca.mode === cb.mode);
   }
   if (a.uid !== b.uid) pair.emit('uid', a.uid, b.uid, ca.uid === cb.uid);
   if (a.gid !== b.gid) pair.emit('gid', a.gid, b.gid, ca.gid === cb.gid);

@@ -34,9 +34,7 @@ export {
   compareEntryTables,
   describeEntry,
   formatBinaryValue,
-  formatMode,
   sortEntries,
-  type EntryValue,
   type FileCounts,
   type FileScope,
 } from './files.js';

@@ -1,8 +1,6 @@
-/** File modes as the differences carry them: numbers, or octal strings as the JSON report spells them. */
+/** File modes: numbers in the difference model, octal strings where people read them. */
 
-/** A mode as a number: the comparer may give a number or an octal string such as "0644". */
-export function parseMode(value: unknown): number | null {
-  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return value;
-  if (typeof value === 'string' && /^0?o?[0-7]{1,7}$/.test(value)) return Number.parseInt(value.replace(/^0?o?/, ''), 8);
-  return null;
+/** `0o644` -> `"0644"`, `0o4755` -> `"04755"`, `0o100644` -> `"0100644"`: how people write modes. */
+export function formatMode(mode: number): string {
+  return `0${mode.toString(8).padStart(3, '0')}`;
 }

@@ -28,6 +28,7 @@ import { matchSelector } from '../causes/match.js';
 import { isObject, parseSelector, type Selector, SelectorError } from '../causes/selectors.js';
 import { usageError, withContext } from '../errors.js';
 import type { Verdict } from '../report/model.js';
+import { plural } from '../report/wording.js';
 import type { Difference } from '../diff/model.js';
 
 export interface AcceptRule extends Selector {
@@ -198,9 +199,5 @@ export function decideGate({ verdict, differences, strict, unlistedNeutralized =
     passed: false,
     reason: `${plural(blocking, 'difference')} ${blocking === 1 ? 'remains' : 'remain'} after normalization${details.length ? ` (${details.join('; ')})` : ''}`,
   };
-}
-
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 

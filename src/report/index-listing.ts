@@ -1,5 +1,6 @@
 /** What `inspect` shows of a multi-platform index: its identity and each manifest it lists. */
 import type { IndexListing } from '../sources/index-listing.js';
+import { plural } from './wording.js';
 
 /** The --json form: stable data, attestation manifests marked. */
 export interface IndexListingJson {
@@ -28,7 +29,7 @@ export function renderIndexListingText(listing: IndexListingJson): string {
     `index      ${listing.reference}`,
     `digest     ${listing.digest}`,
     `media type ${listing.mediaType}`,
-    `platforms  ${images}${attestations > 0 ? ` (and ${attestations} attestation manifest${attestations === 1 ? '' : 's'}, not images)` : ''}`,
+    `platforms  ${images}${attestations > 0 ? ` (and ${plural(attestations, 'attestation manifest')}, not images)` : ''}`,
     '',
     ...listing.manifests.map(
       (manifest) => `  ${(manifest.platform ?? 'unknown').padEnd(width)}  ${manifest.digest}${manifest.attestation ? '  attestation' : ''}`,

@@ -3,36 +3,26 @@
  * verdict, a `config` testcase, one per layer, and one for the flattened filesystem when layer counts
  * differ. Remaining differences not accepted by a policy are failures; accepted and neutralized ones
  * are listed in system-out and never fail. No times or timestamps, so the output is reproducible.
+ * Reads the view (view.ts, built with control characters as they are: escapeXml shows them its own
+ * way) and only formats it; an index report has one testsuite per platform, --expect one testcase.
  */
-import type { Report } from './model.js';
-import type { Difference } from '../diff/model.js';
-import {
-  type DifferenceGroup,
-  countNeutralizedByCause,
-  describeCause,
-  describeOmitted,
-  describeOrigin,
-  describeSubject,
-  formatChange,
-  groupDifferences,
-  plural,
-  describeStatus,
-  describeSteps,
-  truncate,
-  verdictTitles,
-} from './render-text.js';
+import type { ExpectView } from './expect-model.js';
+import type { IndexView } from './index-view.js';
+import { describeChange, diffLineLimits, elideSteps, headLines, truncate, type DifferenceView } from './view-values.js';
+import type { GroupView, ReportView } from './view.js';
+import { plural } from './wording.js';
 
 interface TestCase {
   classname: string;
   name: string;
-  failures: Difference[];
+  failures: DifferenceView[];
   /** The failure element's body and the system-out text. */
   failureText: string;
   out: string;
 }
 
-export function renderJunit(report: Report): string {
-  const suite = renderJunitSuite(report);
+export function renderJunit(view: ReportView): string {
+  const suite = renderJunitSuite(view);
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<testsuites name="oci-repro" tests="${suite.tests}" failures="${suite.failures}" errors="0">`,
@@ -43,35 +33,34 @@ export function renderJunit(report: Report): string {
 }
 
 /** One report's `<testsuite>` element, as lines indented for `<testsuites>`; an index report has one per platform. */
-export function renderJunitSuite(report: Report, suiteName = `oci-repro verify ${report.a.reference} ${report.b.reference}`): { lines: string[]; tests: number; failures: number } {
-  const groups = new Map(groupDifferences(report).map((group) => [group.id, group]));
+function renderJunitSuite(view: ReportView, suiteName?: string): { lines: string[]; tests: number; failures: number } {
+  const { report } = view;
   const cases: TestCase[] = [];
 
   const gateFailure = report.passed ? '' : report.reason;
-  const omitted = describeOmitted(report.omitted);
   cases.push({
     classname: 'oci-repro',
     name: 'gate',
     failures: [],
     failureText: gateFailure,
-    out: `verdict: ${verdictTitles[report.verdict]}\n${report.reason}\n${omitted === null ? '' : `${omitted}\n`}`,
+    out: `verdict: ${view.verdictTitle}\n${report.reason}\n${view.omittedNote === null ? '' : `${view.omittedNote}\n`}`,
   });
-  cases.push(caseOf('oci-repro.config', 'config', groups.get('config')));
-  for (const layer of report.layers) {
+  cases.push(caseOf('oci-repro.config', 'config', view.config));
+  for (const layer of view.layers) {
     const name = `layer ${layer.index}${layer.step ? `: ${truncate(layer.step, 200)}` : ''}`;
-    const testCase = caseOf('oci-repro.layers', name, groups.get(`layer ${layer.index}`));
+    const testCase = caseOf('oci-repro.layers', name, layer.group);
     // The name holds A's step; when B ran another step here, both, cut where they differ.
-    const steps = describeSteps(layer, 200);
+    const steps = layer.steps ? elideSteps(layer.steps, 200) : null;
     const stepLines = steps ? `step in A: ${steps[0]}\nstep in B: ${steps[1]}\n` : '';
-    testCase.out = `status: ${describeStatus(layer)}\n${stepLines}${testCase.out}`;
+    testCase.out = `status: ${layer.status}\n${stepLines}${testCase.out}`;
     cases.push(testCase);
   }
-  const filesystem = groups.get('filesystem');
-  if (filesystem) cases.push(caseOf('oci-repro.filesystem', 'flattened filesystem', filesystem));
+  if (view.filesystem) cases.push(caseOf('oci-repro.filesystem', 'flattened filesystem', view.filesystem));
 
   const failures = cases.filter((testCase) => testCase.failures.length > 0 || testCase.failureText !== '').length;
+  const name = suiteName ?? `oci-repro verify ${report.a.reference} ${report.b.reference}`;
   const lines = [
-    `  <testsuite name="${escapeXml(suiteName)}" tests="${cases.length}" failures="${failures}" errors="0" skipped="0">`,
+    `  <testsuite name="${escapeXml(name)}" tests="${cases.length}" failures="${failures}" errors="0" skipped="0">`,
     '    <properties>',
     ...[
       ['verdict', report.verdict],
@@ -108,16 +97,16 @@ export function renderJunitSuite(report: Report, suiteName = `oci-repro verify $
   return { lines, tests: cases.length, failures };
 }
 
-function caseOf(classname: string, name: string, group: DifferenceGroup | undefined): TestCase {
+function caseOf(classname: string, name: string, group: GroupView | undefined): TestCase {
   if (!group) return { classname, name, failures: [], failureText: '', out: '' };
   const all = [...group.general, ...group.files.flatMap((entry) => entry.differences)];
-  const failures = all.filter((difference) => !difference.neutralized && !difference.accepted);
-  const accepted = all.filter((difference) => !difference.neutralized && difference.accepted);
+  const failures = all.filter((view) => view.blocking);
   const out: string[] = [];
-  for (const difference of accepted) {
-    out.push(`accepted by ${difference.accepted?.rule} (${difference.accepted?.reason}): ${describeLine(difference)}`);
+  for (const view of all) {
+    const { accepted } = view.difference;
+    if (!view.difference.neutralized && accepted) out.push(`accepted by ${accepted.rule} (${accepted.reason}): ${describeLine(view)}`);
   }
-  if (group.neutralized > 0) out.push(`${group.neutralized} neutralized by normalization: ${countNeutralizedByCause(all, group.omitted)}`);
+  if (group.neutralized > 0) out.push(`${group.neutralized} neutralized by normalization: ${group.neutralizedByCause}`);
   return {
     classname,
     name,
@@ -127,29 +116,72 @@ function caseOf(classname: string, name: string, group: DifferenceGroup | undefi
   };
 }
 
-/** Lines of a text diff kept in a failure body; CI dashboards show failures, not megabytes. */
-const maxDiffLines = 60;
-
-function describeFailure(difference: Difference): string {
-  const lines = [describeLine(difference)];
-  if (difference.hint) lines.push(`  fix: ${difference.hint}`);
-  if (difference.detail?.format === 'unified') {
-    const diff = difference.detail.diff.replace(/\n$/, '').split('\n');
-    lines.push(...diff.slice(0, maxDiffLines).map((line) => `    ${line}`));
-    if (diff.length > maxDiffLines) lines.push(`    ... ${diff.length - maxDiffLines} more lines`);
+/** A failure's body: CI dashboards show failures, not megabytes (diffLineLimits.junit lines of a diff). */
+function describeFailure(view: DifferenceView): string {
+  const lines = [describeLine(view)];
+  if (view.difference.hint) lines.push(`  fix: ${view.difference.hint}`);
+  if (view.detail?.format === 'unified') {
+    const shown = headLines(view.detail.lines, diffLineLimits.junit);
+    lines.push(...shown.lines.map((line) => `    ${line}`));
+    if (shown.more > 0) lines.push(`    ... ${shown.more} more lines`);
   }
   return lines.join('\n');
 }
 
-function describeLine(difference: Difference): string {
-  const origin = describeOrigin(difference);
-  const file = origin ? `${difference.file} (${origin})` : difference.file;
-  const where = file !== undefined ? `${file} ${describeSubject(difference)}` : describeSubject(difference);
-  const values =
-    difference.kind === 'file-added' || difference.kind === 'file-removed' || (difference.a == null && difference.b == null)
-      ? ''
-      : `: ${formatChange(difference, 120)}`;
-  return `${where}${values} (cause: ${describeCause(difference)})`;
+function describeLine(view: DifferenceView): string {
+  const { file } = view.difference;
+  const where = file === undefined ? view.subject : `${view.origin ? `${file} (${view.origin})` : file} ${view.subject}`;
+  const values = view.hasValues ? `: ${describeChange(view, 120)}` : '';
+  return `${where}${values} (cause: ${view.cause})`;
+}
+
+// --- an index report: one testsuite per platform ------------------------------------------------
+
+export function renderIndexJunit(view: IndexView): string {
+  const { report } = view;
+  let tests = 0;
+  let failures = 0;
+  const suites: string[] = [];
+  for (const platform of view.platforms) {
+    const name = `oci-repro verify ${platform.platform} ${report.a.reference} ${report.b.reference}`;
+    if (platform.view) {
+      const suite = renderJunitSuite(platform.view, name);
+      tests += suite.tests;
+      failures += suite.failures;
+      suites.push(...suite.lines);
+      continue;
+    }
+    tests += 1;
+    failures += 1;
+    suites.push(
+      `  <testsuite name="${escapeXml(name)}" tests="1" failures="1" errors="0" skipped="0">`,
+      `    <testcase classname="oci-repro" name="platform on both sides">`,
+      `      <failure message="${escapeXml(platform.reason)}" type="platform-missing">${escapeXml(platform.reason, false)}</failure>`,
+      '    </testcase>',
+      '  </testsuite>',
+    );
+  }
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites name="oci-repro" tests="${tests}" failures="${failures}" errors="0">`,
+    ...suites,
+    '</testsuites>',
+    '',
+  ].join('\n');
+}
+
+// --- an --expect report: one test case ----------------------------------------------------------
+
+export function renderExpectJunit(view: ExpectView): string {
+  const failures = view.passed ? 0 : 1;
+  const failure = view.passed ? '' : `\n      <failure message="${escapeXml(view.reason)}" type="not-reproducible"/>\n    `;
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<testsuites name="oci-repro" tests="1" failures="${failures}">
+  <testsuite name="oci-repro expect" tests="1" failures="${failures}">
+    <testcase classname="oci-repro.expect" name="${escapeXml(`${view.reference} ${view.subject}`)}">${failure}</testcase>
+  </testsuite>
+</testsuites>
+`;
 }
 
 /**

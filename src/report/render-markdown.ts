@@ -1,32 +1,15 @@
 /**
  * The report as a pull-request comment: verdict heading, identity table, counts by cause with the
  * fix, layer table, then details per layer in <details> blocks with ```diff fences. The output is capped
- * (GitHub rejects comments over 65,536 characters); what does not fit is named at the end.
+ * (GitHub rejects comments over 65,536 characters); what does not fit is named at the end. Reads the
+ * view (view.ts) and only formats and escapes it; an index report is a summary of its platforms, then
+ * each one's report within an equal share of the cap.
  */
-import type { Report } from './model.js';
-import { unknownCauseId, type Difference } from '../diff/model.js';
-import {
-  type DifferenceGroup,
-  brokenImageLink,
-  brokenLayerLink,
-  countNeutralizedByCause,
-  describeGroupCounts,
-  describeOrigin,
-  describeStatus,
-  describeCounts,
-  describeSteps,
-  describeSubject,
-  formatChange,
-  groupDifferences,
-  plural,
-  shortDigest,
-  showControlCharacters,
-  truncate,
-  verdictTitles,
-} from './render-text.js';
-import { elidePair } from './elide.js';
-import { describeFileChange } from './summary.js';
-import { countBlockingByLayer } from '../diff/count.js';
+import type { ExpectView } from './expect-model.js';
+import type { IndexView } from './index-view.js';
+import { describeChange, diffLineLimits, elideSteps, headLines, truncate, type DifferenceView } from './view-values.js';
+import type { GroupView, ReportView } from './view.js';
+import { plural, shortDigest } from './wording.js';
 
 export interface MarkdownRenderOptions {
   /** Size cap in bytes (UTF-8); default 60 KB, under GitHub's comment limit. */
@@ -34,17 +17,18 @@ export interface MarkdownRenderOptions {
 }
 
 export const defaultMarkdownMaxBytes = 60 * 1024;
-/** Lines of one content diff shown in a comment. */
-const maxDiffLines = 120;
 
-export function renderMarkdown(unsafeReport: Report, options: MarkdownRenderOptions = {}): string {
-  const report = showControlCharacters(unsafeReport);
-  const maxBytes = options.maxBytes ?? defaultMarkdownMaxBytes;
-  const head = [renderHeading(report), renderIdentity(report), renderCauses(report), renderLayers(report)]
+export function renderMarkdown(view: ReportView, options: MarkdownRenderOptions = {}): string {
+  return renderReportMarkdown(view, options.maxBytes ?? defaultMarkdownMaxBytes, '## oci-repro:');
+}
+
+/** `name` heads the report: the tool, or the platform in an index report. */
+function renderReportMarkdown(view: ReportView, maxBytes: number, name: string): string {
+  const head = [renderHeading(view, name), renderIdentity(view), renderCauses(view), renderLayers(view)]
     .filter(Boolean)
     .join('\n');
   // Neutralized differences are counted in the cause table; details are for what remains or is accepted.
-  const groups = groupDifferences(report).filter((group) => group.remaining + group.accepted > 0);
+  const groups = view.groups.filter((group) => group.blocking + group.accepted > 0);
 
   // Fill difference by difference, closing each block, and keep room for the note on what was cut.
   const reserve = 400;
@@ -83,85 +67,72 @@ export function renderMarkdown(unsafeReport: Report, options: MarkdownRenderOpti
   return output;
 }
 
-function renderHeading(report: Report): string {
+function renderHeading(view: ReportView, name: string): string {
+  const { report } = view;
   const gate = report.passed ? 'gate passed' : 'gate failed';
   const lines = [
-    `## oci-repro: ${verdictTitles[report.verdict]}, ${gate}`,
+    `${name} ${view.verdictTitle}, ${gate}`,
     '',
     `**${report.passed ? 'Passed' : 'Failed'}:** ${escapeText(report.reason)}`,
     '',
-    `${escapeText(describeCounts(report))}.`,
+    `${escapeText(view.counts)}.`,
   ];
   if (report.flattened) lines.push('', 'Layer counts differ: files were compared on the flattened filesystems.');
   lines.push('');
   return lines.join('\n');
 }
 
-function renderIdentity(report: Report): string {
-  const broken = brokenImageLink(report);
-  const row = (label: string, a: string | null, b: string | null, isBroken: boolean) => {
-    const show = (digest: string | null) => (digest === null ? '(none)' : code(a === b ? digest : shortDigest(digest)));
-    // A missing manifest digest (legacy docker-archive) neither matches nor differs.
-    if (a === null || b === null) return `| ${label} | ${show(a)} | ${show(b)} | not comparable |`;
-    const mark = a === b ? 'same' : isBroken ? '**differs** (the chain breaks here)' : 'differs';
-    return `| ${label} | ${show(a)} | ${a === b ? '' : show(b)} | ${mark} |`;
+function renderIdentity(view: ReportView): string {
+  const { report } = view;
+  const row = ({ label, a, b, state, breaks }: ReportView['links'][number]) => {
+    const show = (digest: string | null | undefined) => (digest == null ? '(none)' : code(state === 'same' ? digest : shortDigest(digest)));
+    if (state === 'not-comparable') return `| ${label} | ${show(a)} | ${show(b)} | not comparable |`;
+    const mark = state === 'same' ? 'same' : breaks ? '**differs** (the chain breaks here)' : 'differs';
+    return `| ${label} | ${show(a)} | ${state === 'same' ? '' : show(b)} | ${mark} |`;
   };
   return [
     '| | A | B | |',
     '|---|---|---|---|',
     `| image | ${code(report.a.reference)} | ${code(report.b.reference)} | |`,
-    row('manifest digest', report.a.manifestDigest, report.b.manifestDigest, broken === 'manifest'),
-    row('image ID', report.a.imageId, report.b.imageId, broken === 'imageId'),
-    row('canonical digest', report.a.canonicalDigest, report.b.canonicalDigest, broken === 'canonical'),
+    ...view.links.map(row),
     '',
   ].join('\n');
 }
 
-function renderCauses(report: Report): string {
-  if (report.summary.byCause.length === 0) return '';
+function renderCauses(view: ReportView): string {
+  if (view.causes.length === 0) return '';
   const lines = [
     '### Differences by cause',
     '',
     '| Cause | Total | Neutralized | Accepted | Remaining | Fix |',
     '|---|--:|--:|--:|--:|---|',
   ];
-  for (const count of report.summary.byCause) {
-    const left = count.count - count.neutralized - count.accepted;
-    const cause = count.cause === unknownCauseId ? `**${escapeCell(count.title)}**` : `${inline(count.title)} (${code(count.cause)})`;
+  for (const count of view.causes) {
+    const cause = count.unknown ? `**${escapeCell(count.title)}**` : `${inline(count.title)} (${code(count.id)})`;
     // The fix only where something still blocks, as in the text report; every cause keeps its count.
-    const fix = count.hint && left > 0 ? inline(count.hint) : '';
-    lines.push(`| ${cause} | ${count.count} | ${count.neutralized} | ${count.accepted} | ${left > 0 ? `**${left}**` : '0'} | ${fix} |`);
+    const fix = count.hint && count.blocking > 0 ? inline(count.hint) : '';
+    lines.push(`| ${cause} | ${count.total} | ${count.neutralized} | ${count.accepted} | ${count.blocking > 0 ? `**${count.blocking}**` : '0'} | ${fix} |`);
   }
   lines.push('');
   return lines.join('\n');
 }
 
-function renderLayers(report: Report): string {
-  if (report.layers.length === 0) return '';
-  // Every layer's count (topLayers holds only the first ten), by the rule the summary ranks them with.
-  const remainingByLayer = countBlockingByLayer(report.differences);
+function renderLayers(view: ReportView): string {
+  if (view.layers.length === 0) return '';
   const lines = [
     '### Layers',
     '',
-    ...(report.flattened ? ['A file of the flattened comparison counts for the layer of A and the layer of B it came from.', ''] : []),
+    ...(view.report.flattened ? ['A file of the flattened comparison counts for the layer of A and the layer of B it came from.', ''] : []),
     '| # | Step | Status | Blob | diff_id | Canonical diff_id | Remaining |',
     '|--:|---|---|---|---|---|--:|',
   ];
-  for (const layer of report.layers) {
-    const link = brokenLayerLink(layer);
-    const cell = (field: 'digest' | 'diffId' | 'canonicalDiffId', mine: typeof link) => {
-      const a = layer.a?.[field];
-      const b = layer.b?.[field];
-      if (a === b) return 'same';
-      return link === mine ? '**differs**' : 'differs';
-    };
+  for (const layer of view.layers) {
+    // Equal values are the same even when both are none; the text report says "not comparable" there.
+    const cell = ({ a, b, breaks }: (typeof layer.links)[number]) => (a === b ? 'same' : breaks ? '**differs**' : 'differs');
     // When the builds ran different steps here, both, cut where they differ.
-    const steps = describeSteps(layer, 80);
+    const steps = layer.steps ? elideSteps(layer.steps, 80) : null;
     const step = steps ? `A: ${code(steps[0])}<br>B: ${code(steps[1])}` : layer.step ? code(truncate(layer.step, 80)) : '';
-    lines.push(
-      `| ${layer.index} | ${step} | ${describeStatus(layer)} | ` +
-        `${cell('digest', 'blob')} | ${cell('diffId', 'diffId')} | ${cell('canonicalDiffId', 'canonical')} | ${remainingByLayer.get(layer.index) ?? 0} |`,
-    );
+    lines.push(`| ${layer.index} | ${step} | ${layer.status} | ${layer.links.map(cell).join(' | ')} | ${layer.blocking} |`);
   }
   lines.push('');
   return lines.join('\n');
@@ -174,65 +145,99 @@ interface GroupBlock {
   close: string;
 }
 
-function renderGroup(group: DifferenceGroup): GroupBlock {
-  const open = `<details><summary>${escapeHtml(truncate(group.title, 100))}: ${describeGroupCounts(group)}</summary>\n\n`;
+function renderGroup(group: GroupView): GroupBlock {
+  const open = `<details><summary>${escapeHtml(truncate(group.title, 100))}: ${group.counts}</summary>\n\n`;
   const items: GroupBlock['items'] = [];
-  const general = group.general.filter((difference) => !difference.neutralized);
+  const general = group.general.filter((view) => !view.difference.neutralized);
   if (general.length > 0) {
-    const rows = general.map(
-      (difference) => `| ${code(describeSubject(difference))} | ${code(formatChange(difference, 80))} | ${describeCauseCell(difference)} |`,
-    );
+    const rows = general.map((view) => `| ${code(view.subject)} | ${code(describeChange(view, 80))} | ${describeCauseCell(view)} |`);
     // A blank line ends the table before any list.
     items.push({ text: ['| What | Change | Cause |', '|---|---|---|', ...rows, '', ''].join('\n'), count: general.length });
   }
   for (const { file, differences } of group.files) {
-    for (const difference of differences.filter((entry) => !entry.neutralized)) {
-      items.push({ text: `${renderFileDifference(file, difference).join('\n')}\n`, count: 1 });
+    for (const view of differences.filter((entry) => !entry.difference.neutralized)) {
+      items.push({ text: `${renderFileDifference(file, view).join('\n')}\n`, count: 1 });
     }
   }
   const close: string[] = [];
-  if (group.neutralized > 0) {
-    const all = [...group.general, ...group.files.flatMap((entry) => entry.differences)];
-    close.push('', `_${group.neutralized} neutralized by normalization: ${escapeText(countNeutralizedByCause(all, group.omitted))}._`);
-  }
+  if (group.neutralized > 0) close.push('', `_${group.neutralized} neutralized by normalization: ${escapeText(group.neutralizedByCause)}._`);
   close.push('', '</details>', '', '');
   return { open, items, close: close.join('\n') };
 }
 
-function renderFileDifference(file: string, difference: Difference): string[] {
-  const hasValues = difference.kind === 'file-attribute' && difference.attribute !== 'content' && !(difference.a == null && difference.b == null);
-  const origin = describeOrigin(difference);
+function renderFileDifference(file: string, view: DifferenceView): string[] {
+  const hasValues = view.hasValues && view.difference.attribute !== 'content';
   const lines = [
-    `- ${code(file, false)}${origin ? ` (${origin})` : ''} **${describeFileChange(difference)}**${hasValues ? ` ${code(formatChange(difference, 80), false)}` : ''}: ${describeCauseCell(difference, false)}`,
+    `- ${code(file, false)}${view.origin ? ` (${view.origin})` : ''} **${view.subject}**${hasValues ? ` ${code(describeChange(view, 80), false)}` : ''}: ${describeCauseCell(view, false)}`,
   ];
-  const detail = difference.detail;
+  const detail = view.detail;
   if (detail?.format === 'unified') {
-    const diffLines = detail.diff.replace(/\n$/, '').split('\n');
-    const shownLines = diffLines.slice(0, maxDiffLines);
-    if (diffLines.length > maxDiffLines) shownLines.push(`... ${diffLines.length - maxDiffLines} more lines`);
+    const shown = headLines(detail.lines, diffLineLimits.markdown);
+    const shownLines = shown.more > 0 ? [...shown.lines, `... ${shown.more} more lines`] : shown.lines;
     const fence = fenceFor(shownLines.join('\n'));
     // A unified diff line is never empty: a context line for an empty line is one space, kept.
     lines.push('', `  ${fence}diff`, ...shownLines.map((line) => `  ${line}`), `  ${fence}`);
   } else if (detail?.format === 'binary') {
     // The blank line makes it a paragraph of the list item; without it GitHub joins it onto the item's line.
-    lines.push(
-      '',
-      `  binary: ${detail.sizeA} bytes ${code(shortDigest(detail.digestA), false)} -> ${detail.sizeB} bytes ${code(shortDigest(detail.digestB), false)}`,
-    );
+    lines.push('', `  binary: ${detail.sizeA} bytes ${code(detail.digestA, false)} -> ${detail.sizeB} bytes ${code(detail.digestB, false)}`);
   } else if (detail?.format === 'json') {
-    for (const change of detail.changes) {
-      const [a, b] = elidePair(JSON.stringify(change.a ?? null), JSON.stringify(change.b ?? null), 40);
-      lines.push(`  - ${code(change.pointer, false)}: ${code(a, false)} -> ${code(b, false)}`);
-    }
+    for (const change of detail.changes) lines.push(`  - ${code(change.pointer, false)}: ${code(change.a, false)} -> ${code(change.b, false)}`);
   }
   return lines;
 }
 
-function describeCauseCell(difference: Difference, inTable = true): string {
+function describeCauseCell({ difference }: DifferenceView, inTable = true): string {
   const cause = difference.cause ? `${inline(difference.cause.title, inTable)} (${code(difference.cause.id, inTable)})` : '**no known cause**';
   return difference.accepted
     ? `${cause}; accepted by ${code(difference.accepted.rule, inTable)}: ${escapeCell(difference.accepted.reason)}`
     : cause;
+}
+
+// --- an index report -----------------------------------------------------------------------------
+
+/** The index summary's own spelling of code and cells (its goldens are kept byte for byte). */
+const indexCode = (text: string) => `\`${text.replace(/`/g, "'")}\``;
+const indexCell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+export function renderIndexMarkdown(view: IndexView, options: MarkdownRenderOptions = {}): string {
+  const { report } = view;
+  const maxBytes = options.maxBytes ?? defaultMarkdownMaxBytes;
+  const digest = (value: string | null) => (value === null ? '(absent)' : indexCode(shortDigest(value)));
+  const head = [
+    `## oci-repro: ${view.verdictTitle} (${plural(report.platforms.length, 'platform')}), ${report.passed ? 'gate passed' : 'gate failed'}`,
+    '',
+    `**${report.passed ? 'Passed' : 'Failed'}:** ${indexCell(report.reason)}`,
+    '',
+    `${view.platformCounts}.`,
+    '',
+    '| Platform | Verdict | Canonical A | Canonical B |',
+    '|---|---|---|---|',
+    ...view.platforms.map((platform) => {
+      const verdict = platform.passed ? platform.verdict : `**${platform.verdict}**`;
+      return `| ${indexCode(platform.platform)} | ${verdict} | ${digest(platform.canonical.a)} | ${platform.same ? 'same' : digest(platform.canonical.b)} |`;
+    }),
+    '',
+    '| | A | B |',
+    '|---|---|---|',
+    `| index | ${indexCode(report.a.reference)} | ${indexCode(report.b.reference)} |`,
+    `| index digest | ${digest(report.a.indexDigest)} | ${digest(report.b.indexDigest)} |`,
+    `| canonical index | ${digest(report.a.canonicalDigest)} | ${report.a.canonicalDigest === report.b.canonicalDigest ? 'same' : digest(report.b.canonicalDigest)} |`,
+    `| attestations (not compared) | ${view.attestations.a} | ${view.attestations.b} |`,
+    '',
+  ].join('\n');
+  const compared = view.platforms.filter((platform) => platform.view !== null);
+  // Each platform's section gets an equal share of what the summary leaves of the cap.
+  const share = Math.max(2048, Math.floor((maxBytes - byteLength(head)) / Math.max(1, compared.length)));
+  const sections = compared.map((platform) => renderReportMarkdown(platform.view!, share, `## ${platform.platform}:`));
+  return [head, ...sections].join('\n');
+}
+
+// --- an --expect report --------------------------------------------------------------------------
+
+export function renderExpectMarkdown(view: ExpectView): string {
+  const rows = view.platforms.map((platform) => `| ${platform.platform} | \`${platform.canonicalDigest}\` |`);
+  const table = `| | digest |\n|---|---|\n| ${view.index ? 'canonical index' : 'canonical'} | \`${view.actual}\` |\n| expected | \`${view.expected}\` |\n`;
+  return `### oci-repro: ${view.subject} ${view.passed ? 'matches' : 'differs'}\n\n${view.reason}\n\n${table}${view.index ? `${rows.join('\n')}\n` : ''}`;
 }
 
 // --- escaping ------------------------------------------------------------------------------------

@@ -1,10 +1,17 @@
-/** One entry point for every report format; the command picks the format and passes stdout.isTTY as colour. */
+/**
+ * One entry point for every report format: builds the view (view.ts) and hands it to the format's
+ * renderer. The command picks the format and passes stdout.isTTY as colour.
+ */
 import { usageError } from '../errors.js';
+import { buildExpectView, type ExpectReport, type IndexExpectReport } from './expect-model.js';
+import { buildIndexView } from './index-view.js';
+import type { IndexReport } from './index-model.js';
+import { renderIndexJson, renderJson } from './json.js';
 import type { Report } from './model.js';
-import { renderJson } from './render-json.js';
-import { renderJunit } from './render-junit.js';
-import { renderMarkdown } from './render-markdown.js';
-import { renderText } from './render-text.js';
+import { renderExpectJunit, renderIndexJunit, renderJunit } from './render-junit.js';
+import { defaultMarkdownMaxBytes, renderExpectMarkdown, renderIndexMarkdown, renderMarkdown } from './render-markdown.js';
+import { renderExpectText, renderIndexText, renderText } from './render-text.js';
+import { buildReportView } from './view.js';
 
 export const reportFormats = ['text', 'json', 'markdown', 'junit'] as const;
 export type ReportFormat = (typeof reportFormats)[number];
@@ -18,18 +25,55 @@ export interface RenderOptions {
   maxBytes?: number;
 }
 
+/** XML has its own visible escape for control characters (`\u001b`); the other formats show `\x1b`. */
+const junitView = { showControlCharacters: false } as const;
+
 /** The report in one format, ending in a newline. */
 export function renderReport(report: Report, format: ReportFormat, options: RenderOptions): string {
   switch (format) {
     case 'text':
-      return renderText(report, { color: options.color, verbose: options.verbose });
+      return renderText(buildReportView(report), { color: options.color, verbose: options.verbose });
     case 'json':
       return renderJson(report);
     case 'markdown':
-      return renderMarkdown(report, { maxBytes: options.maxBytes });
+      return renderMarkdown(buildReportView(report), { maxBytes: options.maxBytes });
     case 'junit':
-      return renderJunit(report);
+      return renderJunit(buildReportView(report, junitView));
   }
-  // Reached only from untyped callers.
+  return unknownFormat(format);
+}
+
+/** An index report (index-model.ts) in one format: a summary of the platforms, then each platform's report. */
+export function renderIndexReport(report: IndexReport, format: ReportFormat, options: RenderOptions): string {
+  switch (format) {
+    case 'text':
+      return renderIndexText(buildIndexView(report), { color: options.color, verbose: options.verbose });
+    case 'json':
+      return renderIndexJson(report);
+    case 'markdown':
+      return renderIndexMarkdown(buildIndexView(report), { maxBytes: options.maxBytes ?? defaultMarkdownMaxBytes });
+    case 'junit':
+      return renderIndexJunit(buildIndexView(report, junitView));
+  }
+  return unknownFormat(format);
+}
+
+/** An `--expect` report, of one image or of an index, in one format. */
+export function renderExpectReport(report: ExpectReport | IndexExpectReport, format: ReportFormat): string {
+  switch (format) {
+    case 'text':
+      return renderExpectText(buildExpectView(report));
+    case 'json':
+      return `${JSON.stringify(report, null, 2)}\n`;
+    case 'markdown':
+      return renderExpectMarkdown(buildExpectView(report));
+    case 'junit':
+      return renderExpectJunit(buildExpectView(report));
+  }
+  return unknownFormat(format);
+}
+
+// Reached only from untyped callers.
+function unknownFormat(format: never): never {
   throw usageError(`unknown report format ${JSON.stringify(format)}`, { hint: `formats are ${reportFormats.join(', ')}` });
 }

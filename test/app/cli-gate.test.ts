@@ -7,6 +7,7 @@ import { TempDir } from '../helpers/images.js';
 import { skipWithoutTools } from '../helpers/real-tools.js';
 import { writeImagePairs, type ImagePair, type PairName } from './fixtures.js';
 import { runCli, runCliInTerminal, type CliRun } from '../helpers/cli.js';
+import { validateReport } from '../helpers/report-schema.js';
 
 const ansi = /\u001b\[/;
 
@@ -304,6 +305,7 @@ describe('--json is --format json', () => {
     const json = await verify([...args, '--json']);
     expect(json.code).toBe(1);
     expect(parseReport<ExpectReport>(json)).toMatchObject({ schemaVersion: 1, kind: 'expect', verdict: 'differs', passed: false });
+    expect(validateReport(parseReport(json))).toEqual([]);
     expect(await verify([...args, '-f', 'json']).then((run) => run.stdout)).toBe(json.stdout);
   });
 });

@@ -556,6 +556,7 @@ describe.skipIf(skipWithoutTools('buildah', 'skopeo', 'diffoscope', 'sha256sum',
       const diff = content.detail?.format === 'unified' ? content.detail.diff : '';
       expect(diff).toContain('-second line\n');
       expect(diff).toContain('+second line, changed\n');
+      // The CLI's JSON report spells modes in octal (the model holds numbers: report/json.ts converts).
       expect(report.differences.find((d) => d.file?.endsWith('run.sh') && d.attribute === 'mode')).toMatchObject({ a: '0644', b: '0755' });
     });
   });

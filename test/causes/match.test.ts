@@ -5,6 +5,7 @@ import { explainDifference, matchCause, matchSelector } from '../../src/causes/m
 import type { Selector } from '../../src/causes/selectors.js';
 import type { Difference } from '../../src/diff/model.js';
 
+// Values unchecked: each test gives what its attribute holds.
 const file = (path: string, attribute: Difference['attribute'], a: unknown, b: unknown, key?: string): Difference => ({
   kind: 'file-attribute',
   path: `layers/0/${path}#${attribute}`,
@@ -16,7 +17,7 @@ const file = (path: string, attribute: Difference['attribute'], a: unknown, b: u
   b,
   neutralized: false,
   cause: null,
-});
+}) as Difference;
 const config = (path: string, a: unknown, b: unknown): Difference => ({ kind: 'config-field', path, a, b, neutralized: false, cause: null });
 
 describe('matchSelector', () => {
@@ -30,6 +31,10 @@ describe('matchSelector', () => {
     ['paths on a config field', { paths: ['**'] }, file('x', 'content', 1, 2), config('/x', 1, 2)],
     ['values', { values: '^v\\d+$' }, config('/a', 'v1', 'v2'), config('/a', 'v1', 'w2')],
     ['modeBits', { modeBits: 0o022 }, file('a', 'mode', 0o775, 0o755), file('a', 'mode', 0o775, 0o700)],
+    // Other numbers are not bit fields: a uid differing in the same bits is no mode difference.
+    ['modeBits on modes only', { modeBits: 0o022 }, file('a', 'mode', 0o20, 0), file('a', 'uid', 0o20, 0)],
+    // Modes are numbers in the model; a values pattern sees them in octal, as the JSON report spells them.
+    ['values on modes in octal', { values: '^06[0-7]{2}$' }, file('a', 'mode', 0o644, 0o664), file('a', 'mode', 0o644, 0o755)],
     ['predicate zero-values', { predicate: 'zero-values' }, config('/a', [], null), config('/a', [1], null)],
     ['predicate one-side-absent', { predicate: 'one-side-absent' }, config('/a', null, 'x'), config('/a', 'y', 'x')],
     [

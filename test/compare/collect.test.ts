@@ -37,7 +37,7 @@ function file(layer: number | undefined, name: string, neutralized: boolean, att
     b: 2,
     neutralized,
     cause: null,
-  };
+  } as Difference;
   if (layer !== undefined) difference.layer = layer;
   return difference;
 }
@@ -74,7 +74,7 @@ describe('DifferenceCollector', () => {
   it('tells the config, each layer and the flattened filesystem apart', () => {
     const collector = new DifferenceCollector(1);
     const config = (path: string): Difference => ({ kind: 'config-field', path, a: 'x', b: 'y', neutralized: true, cause: null });
-    const flat = (name: string): Difference => ({ ...file(undefined, name, true), layer: 0, origin: { a: 0, b: 0 } });
+    const flat = (name: string): Difference => ({ ...file(undefined, name, true), layer: 0, origin: { a: 0, b: 0 } }) as Difference;
     const pushed = [config('/history/0/created'), config('/history/1/created'), file(0, 'a', true), file(0, 'b', true), flat('a'), flat('b'), flat('c')];
     for (const difference of pushed) collector.push(difference);
     expect(pushed.map(differenceScope)).toEqual(['config', 'config', 'layers/0', 'layers/0', 'fs', 'fs', 'fs']);

@@ -65,7 +65,7 @@ function contentDifference(file: string, a: string, b: string, fields: Partial<D
     cause: null,
     detail: { format: 'binary', sizeA: a.length, sizeB: b.length, digestA: sha(a), digestB: sha(b) },
     ...fields,
-  };
+  } as Difference;
 }
 
 /** A reader over fixed contents that records its calls. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compareLayerTables } from '../../src/compare/layers.js';
-import { compareEntryTables, formatBinaryValue, formatMode, sortEntries } from '../../src/compare/files.js';
+import { compareEntryTables, formatBinaryValue, sortEntries } from '../../src/compare/files.js';
+import { formatMode } from '../../src/diff/mode.js';
 import { resolveLayerRules, type LayerEntry } from '../../src/normalize/entry.js';
 import type { Difference } from '../../src/diff/model.js';
 import { digest, entry, optionsWith, summary, table } from './entries.js';
@@ -28,8 +29,8 @@ describe('compareLayerTables: attributes', () => {
       layer: 2,
       file: 'usr/bin/ping',
       attribute: 'mode',
-      a: '0755',
-      b: '04755',
+      a: 0o755,
+      b: 0o4755,
       neutralized: false,
       cause: null,
     });
@@ -46,7 +47,7 @@ describe('compareLayerTables: attributes', () => {
       [{ type: 'symlink', contentDigest: undefined, size: 0, linkname: 'y' }, 'type', 'file', 'symlink'],
       [{ contentDigest: digest('e') }, 'content', digest('c'), digest('e')],
       [{ size: 6 }, 'size', 5, 6],
-      [{ mode: 0o600 }, 'mode', '0644', '0600'],
+      [{ mode: 0o600 }, 'mode', 0o644, 0o600],
       [{ uid: 1000 }, 'uid', 0, 1000],
       [{ gid: 1000 }, 'gid', 0, 1000],
       [{ uname: 'app' }, 'uname', 'root', 'app'],
@@ -154,7 +155,7 @@ describe('compareLayerTables: paths', () => {
         layer: 0,
         file: 'etc/new',
         a: null,
-        b: { type: 'file', mode: '0600', uid: 0, gid: 0, size: 5, contentDigest: digest('c') },
+        b: { type: 'file', mode: 0o600, uid: 0, gid: 0, size: 5, contentDigest: digest('c') },
         neutralized: false,
         cause: null,
       },
@@ -163,7 +164,7 @@ describe('compareLayerTables: paths', () => {
         path: 'layers/0/etc/old',
         layer: 0,
         file: 'etc/old',
-        a: { type: 'file', mode: '0644', uid: 0, gid: 0, size: 5, contentDigest: digest('c') },
+        a: { type: 'file', mode: 0o644, uid: 0, gid: 0, size: 5, contentDigest: digest('c') },
         b: null,
         neutralized: false,
         cause: null,
@@ -232,7 +233,7 @@ describe('compareLayerTables: paths', () => {
       optionsWith({ off: ['duplicate-paths'] }),
     );
     expect(diffs.map((d) => d.kind)).toEqual(['file-removed']);
-    expect(diffs[0]!.a).toMatchObject({ mode: '0600' });
+    expect(diffs[0]!.a).toMatchObject({ mode: 0o600 });
   });
 });
 

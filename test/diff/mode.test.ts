@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { parseMode } from '../../src/diff/mode.js';
+import { formatMode } from '../../src/diff/mode.js';
 
-describe('parseMode', () => {
-  it('parses modes as numbers or octal strings', () => {
-    expect(parseMode(0o644)).toBe(0o644);
-    expect(parseMode('0644')).toBe(0o644);
-    expect(parseMode('755')).toBe(0o755);
-    expect(parseMode('0o750')).toBe(0o750);
-    expect(parseMode('rw-r--r--')).toBeNull();
-    expect(parseMode(-1)).toBeNull();
+describe('formatMode', () => {
+  it('spells a mode in octal with a leading 0 and at least three digits, the file-type bits kept', () => {
+    expect(formatMode(0o644)).toBe('0644');
+    expect(formatMode(0o4755)).toBe('04755');
+    expect(formatMode(0o100644)).toBe('0100644');
+    expect(formatMode(0o7)).toBe('0007');
+    expect(formatMode(0)).toBe('0000');
   });
 });

@@ -16,7 +16,7 @@ afterAll(async () => {
 });
 
 function file(layer: number, path: string, attribute: Difference['attribute'], neutralized = false): Difference {
-  return { kind: 'file-attribute', path: `layers/${layer}/${path}#${attribute}`, layer, file: path, attribute, a: 1, b: 2, neutralized, cause: null };
+  return { kind: 'file-attribute', path: `layers/${layer}/${path}#${attribute}`, layer, file: path, attribute, a: 1, b: 2, neutralized, cause: null } as Difference;
 }
 
 const differences = explainDifferences([

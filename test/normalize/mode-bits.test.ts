@@ -128,7 +128,7 @@ describe('images', () => {
       expect(difference.neutralized).toBe(true);
       expect(difference.cause?.id).toBe('tar-dialect');
     }
-    expect(modeDifferences.find((difference) => difference.file === 'usr/bin/app')).toMatchObject({ a: '04755', b: '0104755' });
+    expect(modeDifferences.find((difference) => difference.file === 'usr/bin/app')).toMatchObject({ a: 0o4755, b: 0o104755 });
     expect(report.differences.filter((difference) => !difference.neutralized)).toEqual([]);
   });
 
@@ -137,13 +137,13 @@ describe('images', () => {
     const report = await verifyImages({ a: await layout('umask-gnu', plain), b: await layout('umask-go', umask), normalize: defaultNormalizeOptions });
     expect(report.verdict).toBe('not-reproducible');
     const app = report.differences.find((difference) => difference.file === 'usr/bin/app' && difference.attribute === 'mode');
-    expect(app).toMatchObject({ a: '04755', b: '0104775', neutralized: false });
+    expect(app).toMatchObject({ a: 0o4755, b: 0o104775, neutralized: false });
     expect(app?.cause?.id).toBe('umask-mode');
   });
 });
 
 describe('the cause catalogue', () => {
-  const modeDifference = (a: string, b: string): Difference => ({
+  const modeDifference = (a: number, b: number): Difference => ({
     kind: 'file-attribute',
     path: 'layers/0/x#mode',
     file: 'x',
@@ -155,9 +155,9 @@ describe('the cause catalogue', () => {
   });
 
   it('names tar-dialect for the type bits alone, and not for a permission change', () => {
-    expect(matchCause(modeDifference('0644', '0100644'))?.id).toBe('tar-dialect');
-    expect(matchCause(modeDifference('040755', '0755'))?.id).toBe('tar-dialect');
-    expect(matchCause(modeDifference('0644', '0100755'))?.id).not.toBe('tar-dialect');
-    expect(matchCause(modeDifference('0644', '0755'))?.id).toBeUndefined();
+    expect(matchCause(modeDifference(0o644, 0o100644))?.id).toBe('tar-dialect');
+    expect(matchCause(modeDifference(0o40755, 0o755))?.id).toBe('tar-dialect');
+    expect(matchCause(modeDifference(0o644, 0o100755))?.id).not.toBe('tar-dialect');
+    expect(matchCause(modeDifference(0o644, 0o755))?.id).toBeUndefined();
   });
 });

@@ -67,10 +67,19 @@ describe('renderers', () => {
     expect(actual).toBe(golden);
   });
 
-  it('json is the report itself, with full digests', () => {
+  it('json is the report itself, with full digests and modes spelled in octal', () => {
     const report = buildFixedReport();
     const json = renderReport(report, 'json', { color: false });
-    expect(JSON.parse(json)).toEqual(JSON.parse(JSON.stringify(report)));
+    const modes = (differences: readonly { attribute?: string; a: unknown; b: unknown }[]) =>
+      differences.filter((difference) => difference.attribute === 'mode').map(({ a, b }) => [a, b]);
+    expect(modes(report.differences)).toEqual([[0o755, 0o644]]);
+    expect(modes((JSON.parse(json) as Report).differences)).toEqual([['0755', '0644']]);
+    // Everything else as it is.
+    const withoutModes = (value: { differences: { attribute?: string }[] }) => ({
+      ...value,
+      differences: value.differences.filter((difference) => difference.attribute !== 'mode'),
+    });
+    expect(withoutModes(JSON.parse(json) as Report)).toEqual(withoutModes(JSON.parse(JSON.stringify(report)) as Report));
     expect(json).toContain(report.a.layers[1]?.canonicalDiffId);
   });
 

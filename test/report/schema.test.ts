@@ -44,6 +44,44 @@ describe('schema/report.schema.json', () => {
     for (const name of files) expect(validate(JSON.parse(readFileSync(join(dir, name), 'utf8'))), name).toEqual([]);
   });
 
+  it('holds modes as octal strings: the model carries numbers, the JSON report spells them as people write them', () => {
+    const report = fixed() as unknown as { differences: Record<string, unknown>[] };
+    const index = report.differences.findIndex((difference) => difference.attribute === 'mode');
+    expect(report.differences[index]).toMatchObject({ a: '0755', b: '0644' });
+    expect(validate(report)).toEqual([]);
+    report.differences[index]!.a = 0o755;
+    expect(validate(report).join('\n')).toContain(`/differences/${index}/a: must be string`);
+  });
+
+  it('holds the mode of an added or removed entry as an octal string', () => {
+    const report = fixed() as unknown as { differences: Record<string, unknown>[] };
+    const entry = { type: 'file', mode: '04755', uid: 0, gid: 0, size: 3 };
+    report.differences.push({ kind: 'file-added', path: 'layers/1/x', layer: 1, file: 'x', a: null, b: entry, neutralized: false, cause: null });
+    expect(validate(report)).toEqual([]);
+    entry.mode = 'rwxr-xr-x';
+    expect(validate(report).join('\n')).toContain(`/differences/${report.differences.length - 1}/b`);
+  });
+
+  it('accepts --expect reports of an image and of an index, and rejects one of neither or a bad verdict', () => {
+    const image = fixed().a;
+    const outcome = {
+      schemaVersion: 1,
+      tool: { name: 'oci-repro', version: '0.1.0' },
+      kind: 'expect',
+      verdict: 'differs',
+      passed: false,
+      reason: 'oci:a has canonical digest x, expected y',
+      expected: { canonicalDigest: image.canonicalDigest, source: 'argument' },
+    };
+    const digest = image.imageId;
+    const index = { reference: 'oci:i', indexDigest: digest, indexMediaType: 'application/vnd.oci.image.index.v1+json', canonicalDigest: digest, platforms: [{ platform: 'linux/amd64', manifestDigest: digest, canonicalDigest: digest }] };
+    expect(validate({ ...outcome, image })).toEqual([]);
+    expect(validate({ ...outcome, index })).toEqual([]);
+    expect(validate(outcome).join('\n')).toContain('must match exactly one schema in oneOf');
+    expect(validate({ ...outcome, image, verdict: 'reproducible' }).join('\n')).toContain('/verdict: must be equal to one of the allowed values');
+    expect(validate({ ...outcome, image, expected: { canonicalDigest: 'sha256:abc', source: 'argument' } }).join('\n')).toContain('/expected/canonicalDigest');
+  });
+
   it.each<[string, (report: Record<string, any>) => void, string]>([
     ['another schema version', (report) => (report.schemaVersion = 2), '/schemaVersion: must be equal to constant'],
     ['a missing verdict', (report) => delete report.verdict, ": must have required property 'verdict'"],

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { LayerComparison } from '../../src/diff/layers.js';
-import { unknownCauseId, type Difference } from '../../src/diff/model.js';
+import { unknownCauseId, type Difference, type EntryValue } from '../../src/diff/model.js';
 import { describeFileChange, summarize } from '../../src/report/summary.js';
 import { countBlockingByLayer } from '../../src/diff/count.js';
 import { buildFixedReport } from './fixed-report.js';
+
+const entry: EntryValue = { type: 'file', mode: 0o644, uid: 0, gid: 0, size: 1 };
 
 function fileDifference(layer: number, file: string, attribute: Difference['attribute'], extra: Partial<Difference> = {}): Difference {
   return {
@@ -17,7 +19,7 @@ function fileDifference(layer: number, file: string, attribute: Difference['attr
     neutralized: false,
     cause: null,
     ...extra,
-  };
+  } as Difference;
 }
 
 const layers: LayerComparison[] = [0, 1, 2].map((index) => ({
@@ -63,7 +65,7 @@ describe('summarize', () => {
 
   it('caps the top lists and puts flattened files after layered ones', () => {
     const differences = Array.from({ length: 30 }, (_, index) => fileDifference(index % 3, `f${String(index).padStart(2, '0')}`, 'content'));
-    differences.push({ kind: 'file-added', path: 'fs/zz', file: 'zz', a: null, b: {}, neutralized: false, cause: null });
+    differences.push({ kind: 'file-added', path: 'fs/zz', file: 'zz', a: null, b: entry, neutralized: false, cause: null });
     const summary = summarize(differences, layers, { topFiles: 5, topLayers: 2 });
     expect(summary.topFiles).toHaveLength(5);
     expect(summary.topLayers).toHaveLength(2);
@@ -84,7 +86,7 @@ describe('summarize', () => {
       neutralized: false,
       cause: null,
     };
-    const onlyInB: Difference = { kind: 'file-added', path: 'fs/opt/new', layer: 0, origin: { a: null, b: 0 }, file: 'opt/new', a: null, b: {}, neutralized: false, cause: null };
+    const onlyInB: Difference = { kind: 'file-added', path: 'fs/opt/new', layer: 0, origin: { a: null, b: 0 }, file: 'opt/new', a: null, b: entry, neutralized: false, cause: null };
     const summary = summarize([squashed, onlyInB], layers);
     expect(summary.topLayers).toEqual([
       { index: 0, step: 'RUN step 0', remaining: 2 },
@@ -137,7 +139,7 @@ describe('summarize', () => {
 
   it('names file changes in one word', () => {
     expect(describeFileChange(fileDifference(0, 'a', 'xattr', { key: 'security.capability' }))).toBe('xattr:security.capability');
-    expect(describeFileChange({ kind: 'file-removed', path: 'layers/0/a', file: 'a', a: {}, b: null, neutralized: false, cause: null })).toBe(
+    expect(describeFileChange({ kind: 'file-removed', path: 'layers/0/a', file: 'a', a: entry, b: null, neutralized: false, cause: null })).toBe(
       'removed',
     );
   });

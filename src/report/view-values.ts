@@ -1,0 +1,134 @@
+/**
+ * One difference as every format shows it: what it is about, its values as a person reads them
+ * (modes in octal, times as dates), its cause, and its detail; and the cutting of values and diffs to
+ * a format's width, done one way for all formats (elide.ts).
+ */
+import { isBlocking } from '../diff/count.js';
+import { formatMode } from '../diff/mode.js';
+import { unknownCauseId, type Difference } from '../diff/model.js';
+import { elideEnd, elidePair } from './elide.js';
+import { describeStep } from './identity.js';
+import { describeFileChange } from './summary.js';
+import { shortDigest } from './wording.js';
+
+/** A content detail as shown: the unified diff as lines, JSON changes cut, binary digests short. */
+export type DetailView =
+  | { format: 'unified'; lines: string[] }
+  | { format: 'json'; changes: { pointer: string; a: string; b: string }[] }
+  | { format: 'binary'; sizeA: number; sizeB: number; digestA: string; digestB: string };
+
+export interface DifferenceView {
+  difference: Difference;
+  /** Neither neutralized nor accepted. */
+  blocking: boolean;
+  /** Within its group: the pointer (`manifest /annotations/x` for the manifest), the file change, or the layer-level kind. */
+  subject: string;
+  /** `A: layer 1, B: layer 0`: where each side of a flattened comparison took the file from; null otherwise. */
+  origin: string | null;
+  /** `Title [id]`, or `no known cause [unknown]`. */
+  cause: string;
+  /** Both values, as read (`(absent)` for none), digests shortened; not cut. */
+  values: [string, string];
+  /** The values say something: not both absent, and not a whole entry added or removed. */
+  hasValues: boolean;
+  detail: DetailView | undefined;
+}
+
+/** JSON values in a detail are cut to this many graphemes each. */
+const jsonDetailWidth = 40;
+
+export function describeDifference(difference: Difference): DifferenceView {
+  const kind = difference.kind;
+  return {
+    difference,
+    blocking: isBlocking(difference),
+    subject: describeSubject(difference),
+    origin: describeOrigin(difference),
+    cause: difference.cause ? `${difference.cause.title} [${difference.cause.id}]` : `no known cause [${unknownCauseId}]`,
+    values: [shortDigest(formatValue(difference, 'a')), shortDigest(formatValue(difference, 'b'))],
+    hasValues: !(difference.a == null && difference.b == null) && kind !== 'file-added' && kind !== 'file-removed',
+    detail: describeDetail(difference),
+  };
+}
+
+/** `a -> b` in at most `max` columns, each side cut where it differs from the other (elide.ts). */
+export function describeChange(view: DifferenceView, max = 64): string {
+  const [a, b] = elidePair(view.values[0], view.values[1], Math.floor((max - 4) / 2));
+  return `${a} -> ${b}`;
+}
+
+/** Both sides' steps of a layer, each cut to `max` where they differ. */
+export function elideSteps(steps: readonly [string, string], max: number): [string, string] {
+  return elidePair(steps[0], steps[1], max);
+}
+
+/** One value shown alone, on one line, cut at its end. */
+export function truncate(text: string, max: number): string {
+  return elideEnd(text, max);
+}
+
+/** The first `max` lines, and how many more there are. */
+export function headLines(lines: readonly string[], max: number): { lines: string[]; more: number } {
+  return { lines: lines.slice(0, max), more: Math.max(0, lines.length - max) };
+}
+
+/** Lines of one unified diff each format shows before it cuts (the JSON report has all of it). */
+export const diffLineLimits = { text: 200, markdown: 120, junit: 60 } as const;
+
+function describeSubject(difference: Difference): string {
+  if (difference.kind === 'config-field') return difference.path;
+  if (difference.kind === 'manifest-field') return `manifest ${difference.path}`;
+  if (difference.file !== undefined) return describeFileChange(difference);
+  return difference.kind;
+}
+
+function describeOrigin(difference: Difference): string | null {
+  if (!difference.origin) return null;
+  const side = (name: string, layer: number | null) => `${name}: ${layer === null ? 'absent' : `layer ${layer}`}`;
+  return `${side('A', difference.origin.a)}, ${side('B', difference.origin.b)}`;
+}
+
+/** A value as a person reads it: modes in octal, times as dates, config values as JSON. */
+function formatValue(difference: Difference, side: 'a' | 'b'): string {
+  const value: unknown = difference[side];
+  if (value === null || value === undefined) return '(absent)';
+  if (difference.kind === 'config-field' || difference.kind === 'manifest-field') {
+    // A whole history entry (a step one build ran): the step, as written, is what a reader looks for.
+    const step = /^\/history\/\d+$/.test(difference.path) ? (value as { created_by?: unknown }).created_by : undefined;
+    if (typeof step === 'string') return `step ${JSON.stringify(describeStep(step))}`;
+    return JSON.stringify(value);
+  }
+  if (difference.kind === 'file-added' || difference.kind === 'file-removed') {
+    const entry = difference[side];
+    if (entry) return JSON.stringify({ ...entry, mode: formatMode(entry.mode) });
+  }
+  if (difference.kind === 'file-attribute') {
+    if (difference.attribute === 'mode') return formatMode(difference[side]);
+    if ((difference.attribute === 'mtime' || difference.attribute === 'atime' || difference.attribute === 'ctime') && typeof value === 'number') {
+      const date = new Date(value * 1000);
+      if (!Number.isNaN(date.getTime())) return date.toISOString().replace('.000Z', 'Z');
+    }
+  }
+  if (typeof value === 'string') return value;
+  return JSON.stringify(value);
+}
+
+function describeDetail(difference: Difference): DetailView | undefined {
+  const detail = difference.detail;
+  switch (detail?.format) {
+    case undefined:
+      return undefined;
+    case 'unified':
+      return { format: 'unified', lines: detail.diff.replace(/\n$/, '').split('\n') };
+    case 'json':
+      return {
+        format: 'json',
+        changes: detail.changes.map((change) => {
+          const [a, b] = elidePair(JSON.stringify(change.a ?? null), JSON.stringify(change.b ?? null), jsonDetailWidth);
+          return { pointer: change.pointer, a, b };
+        }),
+      };
+    case 'binary':
+      return { ...detail, digestA: shortDigest(detail.digestA), digestB: shortDigest(detail.digestB) };
+  }
+}
