@@ -125,7 +125,17 @@ describe('order: specific entries first, the existing generic ones keep their fi
   });
 
   it('a file time is still file-mtime, whose fix covers every file', () => {
-    const mtime: Difference = { ...content('opt/app/app.jar'), path: 'layers/1/opt/app/app.jar#mtime', attribute: 'mtime', a: 1, b: 2 };
+    const mtime: Difference = {
+      kind: 'file-attribute',
+      path: 'layers/1/opt/app/app.jar#mtime',
+      layer: 1,
+      file: 'opt/app/app.jar',
+      attribute: 'mtime',
+      a: 1,
+      b: 2,
+      neutralized: false,
+      cause: null,
+    };
     expect(matchCause(mtime)?.id).toBe('file-mtime');
   });
 
