@@ -8,6 +8,7 @@ import { loadDockerArchive } from './docker-archive.js';
 import { loadOciArchive, loadOciDirectory } from './oci-layout.js';
 import type { LoadOptions } from './options.js';
 import { parseReference, type ImageReference } from './reference.js';
+import { observeBlobReads } from './progress.js';
 import { loadRegistryImage } from './registry.js';
 
 export type { DaemonOptions, LoadOptions } from './options.js';
@@ -18,7 +19,8 @@ export { parseReference, type ImageReference } from './reference.js';
 export async function loadImage(referenceText: string, options: LoadOptions = {}): Promise<Image> {
   const reference = parseReference(referenceText);
   try {
-    return await loadParsed(reference, options);
+    const image = await loadParsed(reference, options);
+    return options.onProgress ? observeBlobReads(image, options.onProgress, options.platform !== undefined) : image;
   } catch (error) {
     throw withContext(reference.text, error);
   }
