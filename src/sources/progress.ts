@@ -5,7 +5,12 @@ import { chain } from '../image/stream.js';
 import { formatPlatform } from '../image/types.js';
 import { layerWhat, openLayerTar } from './assemble.js';
 
-let nextImage = 1;
+let lastImage = 0;
+
+/** A new image number; taken when loading starts, so images are numbered in the order they were asked for. */
+export function nextProgressImage(): number {
+  return ++lastImage;
+}
 
 /**
  * The image with every layer blob read counted and reported to `listener` (image/progress.ts). Done
@@ -13,8 +18,7 @@ let nextImage = 1;
  * openTar reads through the counted openBlob too, so a tar read is a blob read. The platform is named
  * when one was chosen (--platform, or one platform of an index being compared): it tells bars apart.
  */
-export function observeBlobReads(image: Image, listener: ProgressListener, platformChosen = false): Image {
-  const key = nextImage++;
+export function observeBlobReads(image: Image, listener: ProgressListener, key: number, platformChosen = false): Image {
   let reads = 0;
   const present = image.layers.filter((layer) => !layer.foreign);
   listener({
