@@ -4,8 +4,10 @@
  * --quiet, --json or --format json it writes nothing to stderr. The report on stdout never changes.
  */
 import { readFile, writeFile } from 'node:fs/promises';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startProgress } from '../../src/cli/progress.js';
+import type { ProgressEvent } from '../../src/image/progress.js';
 import { buildImage, singleImageLayout, TempDir } from '../helpers/images.js';
 import { makeTar } from '../helpers/tar.js';
 import { skipWithoutTools } from '../helpers/real-tools.js';
@@ -122,5 +124,63 @@ describe('startProgress', () => {
     const progress = startProgress(settings);
     expect(progress.onProgress !== undefined).toBe(listens);
     progress.stop();
+  });
+});
+
+/** A terminal in memory: what the bars write, as text. */
+function fakeTerminal(): { stream: NodeJS.WriteStream; text: () => string } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer | string, _encoding, callback) {
+      chunks.push(String(chunk));
+      callback();
+    },
+  }) as unknown as NodeJS.WriteStream;
+  Object.assign(stream, { isTTY: true, columns: 100 });
+  return { stream, text: () => chunks.join('') };
+}
+
+const imageEvent: ProgressEvent = { kind: 'image', image: 7, reference: 'oci:x', transport: 'oci', layers: [{ index: 0, digest: `sha256:${'a'.repeat(64)}`, size: 2048 }] };
+const blobEvent = (done: number, ended = false): ProgressEvent => ({ kind: 'blob', image: 7, layer: 0, digest: `sha256:${'a'.repeat(64)}`, read: 1, done, size: 2048, ended });
+
+describe('the bars in memory', () => {
+  it('an image loaded but never read draws nothing, and stopping writes nothing', () => {
+    const terminal = fakeTerminal();
+    const progress = startProgress({ quiet: false, json: false, stream: terminal.stream, env: {} });
+    progress.onProgress!(imageEvent);
+    progress.stop();
+    expect(terminal.text()).toBe('');
+  });
+
+  it('a signal clears the bars before any other handler runs, and nothing is drawn after', () => {
+    const terminal = fakeTerminal();
+    const before = process.listeners('SIGINT').length;
+    const progress = startProgress({ quiet: false, json: false, stream: terminal.stream, env: {} });
+    progress.onProgress!(imageEvent);
+    progress.onProgress!(blobEvent(1024));
+    expect(terminal.text()).toContain('oci:x');
+    expect(terminal.text()).toContain('1.0 KiB / 2.0 KiB');
+    const first = process.listeners('SIGINT')[0] as () => void;
+    expect(process.listeners('SIGINT')).toHaveLength(before + 1);
+    first();
+    expect(terminal.text().endsWith(clearDown)).toBe(true);
+    expect(process.listeners('SIGINT')).toHaveLength(before);
+    const cleared = terminal.text().length;
+    progress.onProgress!(blobEvent(2048, true));
+    progress.stop();
+    expect(terminal.text().length).toBe(cleared);
+  });
+
+  it('during() clears the bars when the work fails, and passes the failure on', async () => {
+    const terminal = fakeTerminal();
+    const progress = startProgress({ quiet: false, json: false, stream: terminal.stream, env: {} });
+    const work = (async () => {
+      progress.onProgress!(imageEvent);
+      progress.onProgress!(blobEvent(512));
+      throw new Error('bad layer');
+    })();
+    await expect(progress.during(work)).rejects.toThrow('bad layer');
+    expect(terminal.text()).toContain('512 B / 2.0 KiB');
+    expect(terminal.text().endsWith(clearDown)).toBe(true);
   });
 });
