@@ -120,6 +120,8 @@ const publicTypeNames = [
   'PlatformComparison',
   'PlatformWanted',
   'Policy',
+  'ProgressEvent',
+  'ProgressListener',
   'PushImage',
   'PushOptions',
   'PushResult',
