@@ -60,8 +60,17 @@ class ByteBars implements Progress {
   private readonly blobBars = new Map<string, { bar: cliProgress.SingleBar; rate: RateMeter }>();
   private started = false;
   private stopped = false;
-  /** Clears the bars before the CLI's own signal handler writes its message and exits. */
-  private readonly onSignal = () => this.stop();
+  /**
+   * Clears the bars before the CLI's own signal handler writes its message and exits. A terminal that
+   * hung up (SIGHUP) may refuse the write: the exit must not depend on it.
+   */
+  private readonly onSignal = () => {
+    try {
+      this.stop();
+    } catch {
+      // exiting anyway
+    }
+  };
 
   constructor(stream: NodeJS.WriteStream) {
     this.multibar = new cliProgress.MultiBar({
