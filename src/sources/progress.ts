@@ -40,13 +40,9 @@ export function observeBlobReads(image: Image, listener: ProgressListener, key: 
       return chain(blob, new ByteCounter(report));
     };
     const what = layerWhat(index, descriptor.digest, image.reference);
+    // Spread: whatever else a layer carries (today or later) is kept.
     return {
-      index,
-      descriptor,
-      diffId: layer.diffId,
-      compression: layer.compression,
-      foreign: layer.foreign,
-      history: layer.history,
+      ...layer,
       openBlob,
       openTar: async () => openLayerTar(await openBlob(), layer, what),
       skipRead: () => listener({ kind: 'skip', image: key, layer: index }),
