@@ -106,7 +106,7 @@ class ByteBars implements Progress {
     let redraw = false;
     let bar = this.imageBars.get(tally.image);
     if (!bar && event.kind === 'blob') {
-      bar = this.create([tally.image, 0], (width) => this.line(tally.label, imageDone(tally), imageTotal(tally), tally.rate, width));
+      bar = this.create([tally.image, 0], (width) => this.line(tally.label.padEnd(this.labelWidth()), imageDone(tally), imageTotal(tally), tally.rate, width));
       this.imageBars.set(tally.image, bar);
       redraw = true;
     }
@@ -166,6 +166,13 @@ class ByteBars implements Progress {
       this.multibar.remove(bar);
       this.imageBars.delete(image);
     }
+  }
+
+  /** Image labels are padded to the longest shown, so their bars line up. */
+  private labelWidth(): number {
+    let width = 0;
+    for (const image of this.imageBars.keys()) width = Math.max(width, this.tally.images.get(image)!.label.length);
+    return width;
   }
 
   private line(label: string, done: number, total: number, rate: RateMeter, width: number): string {
