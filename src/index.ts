@@ -92,6 +92,12 @@ export {
   type RegistryOptions,
 } from './registry/client.js';
 export {
+  /** What LoadOptions.onProgress hears: an image and its blob sizes, bytes read per blob read, a layer not read. */
+  type ProgressEvent,
+  /** The LoadOptions.onProgress callback. */
+  type ProgressListener,
+} from './image/progress.js';
+export {
   /** A loaded image: manifest, config, and layers as re-openable, digest-checked streams. */
   type Image,
   /** One layer of an Image. */

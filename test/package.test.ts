@@ -125,6 +125,8 @@ const publicTypeNames = [
   'PlatformComparison',
   'PlatformWanted',
   'Policy',
+  'ProgressEvent',
+  'ProgressListener',
   'PushImage',
   'PushOptions',
   'PushResult',

@@ -3,7 +3,7 @@ import { BaseCommand } from '../cli/base-command.js';
 import { baseRequestFrom, normalizeFlags, normalizeOptionsFrom } from '../cli/normalize-flags.js';
 import type { NormalizeResult } from '../app/normalize.js';
 import { isNormalizeIndexResult, normalizeAny, type NormalizeIndexResult } from '../app/normalize-index.js';
-import { progressReporter } from '../cli/progress.js';
+import { progressFlags, startProgress } from '../cli/progress.js';
 import { layerRuleNames } from '../normalize/options.js';
 
 export default class Normalize extends BaseCommand {
@@ -44,20 +44,21 @@ Attestation manifests are dropped: they attest the input, not the normalized ima
       default: 'gzip',
     }),
     overwrite: Flags.boolean({ description: 'replace an existing output archive or OCI layout', default: false }),
+    ...progressFlags,
   };
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Normalize);
-    const result = await normalizeAny({
+    const progress = startProgress({ quiet: flags.quiet, json: this.jsonEnabled() });
+    const result = await progress.during(normalizeAny({
       source: args.image,
-      load: this.loadOptionsFrom(flags),
+      load: { ...this.loadOptionsFrom(flags), onProgress: progress.onProgress },
       normalize: normalizeOptionsFrom(flags),
       output: flags.output,
       compression: flags.compression as 'gzip' | 'zstd' | 'none',
       overwrite: flags.overwrite,
       base: baseRequestFrom(flags),
-      onLayer: this.jsonEnabled() ? undefined : progressReporter('normalizing layers'),
-    });
+    }));
     if (this.jsonEnabled()) this.outJson(result);
     else this.out(isNormalizeIndexResult(result) ? renderNormalizeIndexText(result) : renderNormalizeText(result));
   }

@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
 import { baseRequestFrom, normalizeFlags, normalizeOptionsFrom } from '../cli/normalize-flags.js';
 import { shouldColour } from '../cli/colour.js';
-import { progressReporter } from '../cli/progress.js';
+import { progressFlags, startProgress } from '../cli/progress.js';
 import { defaultNeutralizedLimit } from '../compare/collect.js';
 import { usageError, ExitCode } from '../errors.js';
 import { parseExpectation } from '../gate/expect.js';
@@ -48,6 +48,7 @@ canonical index digest) with a known one (a digest, a previous JSON report, or n
       description: `list every neutralized difference; by default ${defaultNeutralizedLimit} per layer and cause are listed and the rest counted`,
       default: false,
     }),
+    ...progressFlags,
   };
 
   /** `--format json` means what `--json` means, errors included: stdout is then always one JSON document. */
@@ -58,14 +59,14 @@ canonical index digest) with a known one (a digest, a previous JSON report, or n
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Verify);
     const format: ReportFormat = this.jsonEnabled() ? 'json' : (flags.format as ReportFormat);
-    const load = this.loadOptionsFrom(flags);
+    const progress = startProgress({ quiet: flags.quiet, json: format === 'json' });
+    const load = { ...this.loadOptionsFrom(flags), onProgress: progress.onProgress };
     const normalize = normalizeOptionsFrom(flags);
-    const onLayer = format === 'json' ? undefined : progressReporter('reading layers');
     const base = baseRequestFrom(flags);
 
     if (flags.expect !== undefined) {
       if (args.b !== undefined) throw usageError('give either two images or one image with --expect, not both');
-      const report = await verifyAnyExpectation(args.a, await parseExpectation(flags.expect), { load, normalize, onLayer, base });
+      const report = await progress.during(verifyAnyExpectation(args.a, await parseExpectation(flags.expect), { load, normalize, base }));
       process.stdout.write(renderExpectReport(report, format));
       this.setExitCode(report.passed ? ExitCode.ok : ExitCode.notReproducible);
       return;
@@ -73,7 +74,7 @@ canonical index digest) with a known one (a digest, a previous JSON report, or n
     if (args.b === undefined) throw usageError('verify needs two images, or one image with --expect');
     const policy = flags.policy ? { policy: await loadPolicy(flags.policy), source: flags.policy } : undefined;
     const neutralizedLimit = flags['all-differences'] ? Infinity : defaultNeutralizedLimit;
-    const report = await verifyAny({ a: args.a, b: args.b, load, normalize, strict: flags.strict, policy, neutralizedLimit, onLayer, base });
+    const report = await progress.during(verifyAny({ a: args.a, b: args.b, load, normalize, strict: flags.strict, policy, neutralizedLimit, base }));
     const renderOptions = { color: format === 'text' && shouldColour(process.env, process.stdout.isTTY), verbose: flags.verbose };
     process.stdout.write(isIndexReport(report) ? renderIndexReport(report, format, renderOptions) : renderReport(report, format, renderOptions));
     this.setExitCode(report.passed ? ExitCode.ok : ExitCode.notReproducible);

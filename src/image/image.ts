@@ -28,6 +28,11 @@ export interface Layer {
   openBlob(): Promise<Readable>;
   /** The uncompressed tar; errors at end of stream unless it matches the blob digest and `diffId`. */
   openTar(): Promise<Readable>;
+  /**
+   * Tells a progress observer that this blob will not be read after all (its pass was shared with an
+   * equal layer); present only when one is listening (sources/progress.ts).
+   */
+  skipRead?(): void;
 }
 
 export interface Image {

@@ -101,6 +101,8 @@ async function analyzeLayer(layer: Layer, reference: string, options: AnalyzeOpt
       if (!pass) {
         pass = runLayerPass(task, openBlob).then((result) => result.summary);
         cache?.set(layer.diffId, pass);
+      } else {
+        layer.skipRead?.();
       }
       const summary = await pass;
       return { layer, summary, canonicalDiffId: summary.canonicalDigest };

@@ -194,8 +194,19 @@ export interface LayerSpec {
   verifyBlob?: boolean;
 }
 
+/** The context of a layer's messages: `layer N (digest) of REFERENCE`. */
+export function layerWhat(index: number, digest: string, imageWhat: string): string {
+  return `layer ${index} (${digest}) of ${imageWhat}`;
+}
+
+/** A layer's tar from its blob: decompressed, and checked against its diff_id at end of stream. */
+export async function openLayerTar(blob: Readable, layer: Pick<Layer, 'compression' | 'diffId'>, what: string): Promise<Readable> {
+  const tar = await openDecompressed(blob, layer.compression, what);
+  return chain(tar, new VerifyingStream(layer.diffId, `${what}: diff_id`));
+}
+
 export function makeLayer(spec: LayerSpec, index: number, imageWhat: string): Layer {
-  const what = `layer ${index} (${spec.descriptor.digest}) of ${imageWhat}`;
+  const what = layerWhat(index, spec.descriptor.digest, imageWhat);
   const openBlob = async (): Promise<Readable> => {
     if (spec.foreign) {
       throw unsupported(`${what}: foreign layer whose blob is not included`, {
@@ -214,10 +225,7 @@ export function makeLayer(spec: LayerSpec, index: number, imageWhat: string): La
     foreign: spec.foreign,
     history: spec.history,
     openBlob,
-    openTar: async () => {
-      const tar = await openDecompressed(await openBlob(), spec.compression, what);
-      return chain(tar, new VerifyingStream(spec.diffId, `${what}: diff_id`));
-    },
+    openTar: async () => openLayerTar(await openBlob(), spec, what),
   };
 }
 

@@ -8,6 +8,7 @@ import { loadDockerArchive } from './docker-archive.js';
 import { loadOciArchive, loadOciDirectory } from './oci-layout.js';
 import type { LoadOptions } from './options.js';
 import { parseReference, type ImageReference } from './reference.js';
+import { nextProgressImage, observeBlobReads } from './progress.js';
 import { loadRegistryImage } from './registry.js';
 
 export type { DaemonOptions, LoadOptions } from './options.js';
@@ -17,8 +18,10 @@ export { parseReference, type ImageReference } from './reference.js';
 /** Opens an image from a reference string (`docker-archive:a.tar`, `oci:dir:tag`, a bare path, ...). */
 export async function loadImage(referenceText: string, options: LoadOptions = {}): Promise<Image> {
   const reference = parseReference(referenceText);
+  const progressImage = options.onProgress ? nextProgressImage() : 0;
   try {
-    return await loadParsed(reference, options);
+    const image = await loadParsed(reference, options);
+    return options.onProgress ? observeBlobReads(image, options.onProgress, progressImage, options.platform !== undefined) : image;
   } catch (error) {
     throw withContext(reference.text, error);
   }

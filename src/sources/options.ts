@@ -1,9 +1,12 @@
+import type { ProgressListener } from '../image/progress.js';
 import type { RegistryOptions } from '../registry/client.js';
 import type { PlatformWanted } from './assemble.js';
 
 /** How to open an image; registry and daemon settings apply only to those transports. */
 export interface LoadOptions extends RegistryOptions, DaemonOptions {
   platform?: PlatformWanted;
+  /** Told of the image's layer blobs and of every byte read from them (image/progress.ts); never prints. */
+  onProgress?: ProgressListener;
 }
 
 /** How to reach a Docker Engine API (docker-daemon: references). */
