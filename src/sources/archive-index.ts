@@ -1,7 +1,10 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
-import { corruptArchive } from '../errors.js';
+import { corruptArchive, OciReproError } from '../errors.js';
+import { blockSize, isZeroBlock, memberKind, paddedSize, TypeFlag, type MemberKind } from '../tar/blocks.js';
+import { applyPaxRecords, decodeLongName, decodeTarHeader, emptyHeader, parsePaxRecords, type TarHeader } from '../tar/decode.js';
+import { maxMetaSize } from '../tar/reader.js';
 import { normalizeMemberPath } from './paths.js';
 
 /** One member of a tar archive, located by offset so it can be streamed in place. */
@@ -13,13 +16,14 @@ export interface ArchiveMember {
   linkname?: string;
 }
 
-const blockSize = 512;
 // Headers are read in batches so that indexing an archive of many members costs few syscalls.
 const readAhead = 64 * 1024;
 
 /**
  * Indexes a tar archive's members by reading only the headers and seeking past the data,
- * so a multi-gigabyte `docker save` is indexed in milliseconds and never extracted.
+ * so a multi-gigabyte `docker save` is indexed in milliseconds and never extracted. Headers are
+ * decoded by the tar codec (tar/decode.ts, docs/architecture.md section 2); the push-based
+ * TarReader is not used because it would read every data byte this index seeks past.
  */
 export class ArchiveIndex {
   private constructor(
@@ -41,10 +45,12 @@ export class ArchiveIndex {
   resolve(name: string): ArchiveMember | undefined {
     let member = this.members.get(name);
     for (let hops = 0; member && (member.type === 'symlink' || member.type === 'hardlink') && hops < 16; hops++) {
+      // A link without a target (or one not UTF-8) leads nowhere.
+      if (member.linkname === undefined) return undefined;
       const target =
-        member.type === 'symlink' && !member.linkname!.startsWith('/')
-          ? joinRelative(member.name, member.linkname!)
-          : member.linkname!;
+        member.type === 'symlink' && !member.linkname.startsWith('/')
+          ? joinRelative(member.name, member.linkname)
+          : member.linkname;
       const normalized = normalizeMemberPath(target);
       member = normalized === undefined ? undefined : this.members.get(normalized);
     }
@@ -86,10 +92,13 @@ function joinRelative(from: string, target: string): string {
 async function readMembers(handle: FileHandle, path: string): Promise<Map<string, ArchiveMember>> {
   const { size: fileSize } = await handle.stat();
   const members = new Map<string, ArchiveMember>();
+  const header = emptyHeader();
   let position = 0;
-  let longName: string | undefined;
-  let longLink: string | undefined;
-  let pax: Record<string, string> = {};
+  let longName: string | null | undefined;
+  let longLink: string | null | undefined;
+  // As tar/reader.ts: a member's PAX records over the global ones.
+  let pax: Map<string, string> | null = null;
+  let globalPax: Map<string, string> | null = null;
   let sawEnd = false;
   const buffer = Buffer.alloc(readAhead);
   let bufferStart = -1;
@@ -106,7 +115,7 @@ async function readMembers(handle: FileHandle, path: string): Promise<Map<string
         });
       }
     }
-    return buffer.subarray(at - bufferStart, at - bufferStart + blockSize);
+    return buffer;
   };
   const readData = async (at: number, length: number): Promise<Buffer> => {
     const data = Buffer.alloc(length);
@@ -114,48 +123,77 @@ async function readMembers(handle: FileHandle, path: string): Promise<Map<string
     if (bytesRead !== length) throw corruptArchive(`${path}: unexpected end of archive`, { hint: 'the file may be truncated' });
     return data;
   };
+  // The codec's errors say "offset" in a layer; here they name the archive and the byte.
+  const inArchive = (error: unknown, at: number): unknown => {
+    if (!(error instanceof OciReproError) || error.code !== 'CORRUPT_ARCHIVE') return error;
+    const reason = error.data?.reason;
+    if (reason === undefined) return corruptArchive(`${path}: ${error.message}`, { hint: error.hint, cause: error, data: error.data });
+    return corruptArchive(`${path}: invalid tar header at byte ${at}`, {
+      hint: reason === 'checksum mismatch' ? 'not a tar archive, or a compressed one: decompress it first' : `${String(reason)}; the archive may be corrupt`,
+      cause: error,
+      data: { offset: at },
+    });
+  };
 
   while (position + blockSize <= fileSize) {
-    const header = await readBlock(position);
-    if (isZeroBlock(header)) {
+    const block = await readBlock(position);
+    const at = position - bufferStart;
+    if (isZeroBlock(block, at)) {
       sawEnd = true;
       break;
     }
-    if (!checksumMatches(header)) {
-      throw corruptArchive(`${path}: invalid tar header at byte ${position}`, {
-        hint: 'not a tar archive, or a compressed one: decompress it first',
-      });
+    try {
+      decodeTarHeader(block, at, position, header);
+    } catch (error) {
+      throw inArchive(error, position);
     }
-    const typeflag = String.fromCharCode(header[156] || 0x30);
-    const isMeta = typeflag === 'L' || typeflag === 'K' || typeflag === 'x' || typeflag === 'g';
-    // A PAX size record overrides the header's size field for the member that follows it.
-    const size = !isMeta && pax.size !== undefined ? Number(pax.size) : parseNumeric(header.subarray(124, 136));
+    const typeflag = header.typeflag;
+    const isMeta =
+      typeflag === TypeFlag.gnuLongName || typeflag === TypeFlag.gnuLongLink || typeflag === TypeFlag.paxHeader || typeflag === TypeFlag.paxGlobal;
+    if (!isMeta) {
+      if (longName !== undefined) header.name = longName;
+      if (longLink !== undefined) header.linkname = longLink;
+      const records = pax ?? globalPax;
+      // A PAX size record overrides the header's size field for the member that follows it.
+      if (records !== null) {
+        try {
+          applyPaxRecords(header, records, position);
+        } catch (error) {
+          throw inArchive(error, position);
+        }
+      }
+    }
+    const size = header.size;
     const dataOffset = position + blockSize;
-    if (!Number.isSafeInteger(size) || size < 0 || dataOffset + size > fileSize) {
-      throw corruptArchive(`${path}: unexpected end of archive in member ${readName(header)}`, {
+    if (dataOffset + size > fileSize) {
+      throw corruptArchive(`${path}: unexpected end of archive in member ${header.name ?? '(a name not UTF-8)'}`, {
         hint: 'the file may be truncated',
       });
     }
 
-    if (typeflag === 'L' || typeflag === 'K') {
-      const text = (await readData(dataOffset, size)).toString('utf8').replace(/\0+$/, '');
-      if (typeflag === 'L') longName = text;
-      else longLink = text;
-    } else if (typeflag === 'x') {
-      pax = parsePax(await readData(dataOffset, size));
-    } else if (typeflag !== 'g') {
-      // Global PAX headers carry no member and no name defaults that matter here.
-      const name = normalizeMemberPath(pax.path ?? longName ?? readName(header));
-      const linkname = pax.linkpath ?? longLink ?? readString(header.subarray(157, 257));
-      const type = memberType(typeflag);
-      if (name !== undefined) {
-        members.set(name, { name, type, offset: dataOffset, size: type === 'file' ? size : 0, linkname: linkname || undefined });
+    if (isMeta) {
+      if (size > maxMetaSize) {
+        throw corruptArchive(`${path}: invalid tar header at byte ${position}`, {
+          hint: `an extended header of ${size} bytes is implausible`,
+          data: { offset: position },
+        });
       }
+      const data = await readData(dataOffset, size);
+      try {
+        if (typeflag === TypeFlag.gnuLongName) longName = decodeLongName(data);
+        else if (typeflag === TypeFlag.gnuLongLink) longLink = decodeLongName(data);
+        else if (typeflag === TypeFlag.paxGlobal) parsePaxRecords(data, (globalPax ??= new Map()), position);
+        else parsePaxRecords(data, (pax ??= new Map(globalPax ?? [])), position);
+      } catch (error) {
+        throw inArchive(error, position);
+      }
+    } else {
+      indexMember(members, header, dataOffset, pax ?? globalPax);
       longName = undefined;
       longLink = undefined;
-      pax = {};
+      pax = null;
     }
-    position = dataOffset + Math.ceil(size / blockSize) * blockSize;
+    position = dataOffset + paddedSize(size);
   }
   if (!sawEnd && members.size === 0) {
     throw corruptArchive(`${path}: not a tar archive`, { hint: 'expected docker save or oci-archive output' });
@@ -163,78 +201,38 @@ async function readMembers(handle: FileHandle, path: string): Promise<Map<string
   return members;
 }
 
-function memberType(typeflag: string): ArchiveMember['type'] {
-  switch (typeflag) {
-    case '0':
-    case '\0':
-    case '7':
-      return 'file';
-    case '5':
-      return 'directory';
-    case '2':
-      return 'symlink';
-    case '1':
-      return 'hardlink';
+/**
+ * Adds a member under its normalized path. Members whose path leaves the archive or is not UTF-8, and
+ * headers that name no file (volume labels), are not indexed: no image document can reach them.
+ */
+function indexMember(members: Map<string, ArchiveMember>, header: TarHeader, offset: number, pax: Map<string, string> | null): void {
+  if (header.name === null) return;
+  const kind = memberKind(header.typeflag, header.name);
+  if (kind === null) return;
+  const name = normalizeMemberPath(header.name);
+  if (name === undefined) return;
+  const type = memberType(kind, pax);
+  const linkname = header.linkname || undefined;
+  members.set(name, { name, type, offset, size: type === 'file' ? header.size : 0, linkname });
+}
+
+function memberType(kind: MemberKind, pax: Map<string, string> | null): ArchiveMember['type'] {
+  switch (kind) {
+    case 'file':
+      // A PAX sparse file's data is a map and fragments, not the file's bytes: not readable in place.
+      // (GNU 'S' members have no kind at all.)
+      return hasSparseRecords(pax) ? 'other' : 'file';
+    case 'directory':
+    case 'symlink':
+    case 'hardlink':
+      return kind;
     default:
       return 'other';
   }
 }
 
-function isZeroBlock(block: Buffer): boolean {
-  for (let i = 0; i < blockSize; i++) if (block[i] !== 0) return false;
-  return true;
-}
-
-function checksumMatches(header: Buffer): boolean {
-  const stored = parseNumeric(header.subarray(148, 156));
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < blockSize; i++) {
-    const byte = i >= 148 && i < 156 ? 0x20 : header[i];
-    unsigned += byte;
-    signed += byte > 127 ? byte - 256 : byte;
-  }
-  return stored === unsigned || stored === signed;
-}
-
-function readString(field: Buffer): string {
-  const end = field.indexOf(0);
-  return field.subarray(0, end < 0 ? field.length : end).toString('utf8');
-}
-
-function readName(header: Buffer): string {
-  const name = readString(header.subarray(0, 100));
-  const magic = header.subarray(257, 263).toString('latin1');
-  if (magic === 'ustar\u000000' || magic.startsWith('ustar')) {
-    const prefix = readString(header.subarray(345, 500));
-    if (prefix && magic === 'ustar\u000000') return `${prefix}/${name}`;
-  }
-  return name;
-}
-
-/** Octal, or GNU base-256 for large values. */
-function parseNumeric(field: Buffer): number {
-  if (field[0] & 0x80) {
-    let value = 0;
-    for (let i = 1; i < field.length; i++) value = value * 256 + field[i];
-    return value;
-  }
-  const text = field.toString('latin1').replace(/\0.*$/s, '').trim();
-  return text === '' ? 0 : parseInt(text, 8);
-}
-
-function parsePax(data: Buffer): Record<string, string> {
-  const records: Record<string, string> = {};
-  let at = 0;
-  while (at < data.length) {
-    const space = data.indexOf(0x20, at);
-    if (space < 0) break;
-    const length = parseInt(data.subarray(at, space).toString('latin1'), 10);
-    if (!Number.isFinite(length) || length <= 0) break;
-    const record = data.subarray(space + 1, at + length - 1).toString('utf8');
-    const equals = record.indexOf('=');
-    if (equals > 0) records[record.slice(0, equals)] = record.slice(equals + 1);
-    at += length;
-  }
-  return records;
+function hasSparseRecords(pax: Map<string, string> | null): boolean {
+  if (pax === null) return false;
+  for (const key of pax.keys()) if (key.startsWith('GNU.sparse.')) return true;
+  return false;
 }

@@ -32,10 +32,11 @@ export interface TarHeader {
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const utf8Lenient = new TextDecoder('utf-8');
 
+/** `data.reason` says why without the hint's advice, for callers that word their own (the archive index). */
 function invalidHeader(inputOffset: number, why: string) {
   return corruptArchive(`invalid tar header at offset ${inputOffset}`, {
     hint: `${why}; the layer may be corrupt, or still compressed`,
-    data: { offset: inputOffset },
+    data: { offset: inputOffset, reason: why },
   });
 }
 

@@ -29,7 +29,7 @@ export interface TarHandler {
 }
 
 /** Largest PAX or GNU long-name header accepted; real ones are a few hundred bytes. */
-const maxMetaSize = 16 << 20;
+export const maxMetaSize = 16 << 20;
 
 const State = {
   Header: 0,
