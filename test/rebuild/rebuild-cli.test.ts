@@ -128,6 +128,19 @@ describe.skipIf(skipWithoutTools('buildah', 'busybox'))('oci-repro rebuild with 
   }, 60_000);
 });
 
+describe.skipIf(skipWithoutTools('podman'))('oci-repro rebuild with podman', () => {
+  it('--builder podman: umask names umask-mode, as with buildah', async () => {
+    const { rebuild } = await setup('FROM scratch\nCOPY hello.txt /hello.txt\n', { 'hello.txt': 'hello\n' });
+    const run = await rebuild(['--builder', 'podman', '--vary', 'umask', '--format', 'json']);
+    expect(run.code).toBe(1);
+    const report = parse(run);
+    expect(report.builder).toBe('podman');
+    expect(report.variations[0]!.causes!.find((c) => c.id === 'umask-mode')?.remaining).toBe(1);
+    expect(report.differences.map((d) => d.path)).toContain('layers/0/hello.txt#mode');
+    expect(run.leftInTmp).toEqual([]);
+  }, 60_000);
+});
+
 describe('oci-repro rebuild: what is missing', () => {
   it('no builder on PATH: exit 4 with the install hint', async () => {
     const { rebuild, dir } = await setup('FROM scratch\n');
