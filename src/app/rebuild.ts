@@ -106,13 +106,18 @@ export async function rebuildContext(request: RebuildRequest): Promise<RebuildRe
   const dockerfile = await findDockerfile(context, request.dockerfile);
 
   const work = await openWorkDir(request.keep);
+  // The builder's own temp files go to a directory of ours: a build stopped by a signal leaves its
+  // temp directory behind (buildah does), and ours is removed however the run ends.
+  let builderTmp: { dir: string; close(): Promise<void> } | undefined;
   try {
+    builderTmp = await openTempDir('oci-repro-builder-');
+    const buildEnv = { ...env, TMPDIR: builderTmp.dir };
     const build = async (label: string, buildContext: string, buildDockerfile: string): Promise<BuildResult> => {
       request.onStep?.({ variation: label, phase: 'build' });
       const output = join(work.dir, `${label}.tar`);
       const logFile = join(work.dir, `${label}.log`);
       try {
-        return await builder.build({ context: buildContext, dockerfile: buildDockerfile, output, logFile, env, extraArgs: request.builderArgs });
+        return await builder.build({ context: buildContext, dockerfile: buildDockerfile, output, logFile, env: buildEnv, extraArgs: request.builderArgs });
       } catch (error) {
         throw await keepFailedLog(error, logFile, work.kept);
       }
@@ -160,6 +165,7 @@ export async function rebuildContext(request: RebuildRequest): Promise<RebuildRe
       totalSeconds: (Date.now() - started) / 1000,
     };
   } finally {
+    await builderTmp?.close();
     await work.close();
   }
 }
@@ -257,26 +263,28 @@ interface WorkDir {
 
 /** `--keep DIR` (created if missing, must be empty) or a registered temp directory removed at the end. */
 async function openWorkDir(keep: string | undefined): Promise<WorkDir> {
-  if (keep !== undefined) {
-    const dir = resolve(keep);
-    try {
-      await mkdir(dir, { recursive: true });
-    } catch (error) {
-      throw writeContext(`--keep ${dir}`, error);
-    }
-    if ((await readdir(dir)).length > 0) throw usageError(`--keep ${dir}: not empty`, { hint: 'give a new or empty directory' });
-    return { dir, kept: true, close: async () => {} };
+  if (keep === undefined) return { ...(await openTempDir('oci-repro-rebuild-')), kept: false };
+  const dir = resolve(keep);
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    throw writeContext(`--keep ${dir}`, error);
   }
+  if ((await readdir(dir)).length > 0) throw usageError(`--keep ${dir}: not empty`, { hint: 'give a new or empty directory' });
+  return { dir, kept: true, close: async () => {} };
+}
+
+/** A temp directory registered for signal cleanup while it exists. */
+async function openTempDir(prefix: string): Promise<{ dir: string; close(): Promise<void> }> {
   let dir: string;
   try {
-    dir = await mkdtemp(join(tmpdir(), 'oci-repro-rebuild-'));
+    dir = await mkdtemp(join(tmpdir(), prefix));
   } catch (error) {
     throw writeContext(`cannot create a temp directory in ${tmpdir()}`, error);
   }
   trackTempPath(dir);
   return {
     dir,
-    kept: false,
     close: async () => {
       await rm(dir, { recursive: true, force: true, maxRetries: 3 });
       untrackTempPath(dir);

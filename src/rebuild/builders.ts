@@ -107,6 +107,14 @@ export function missingBuilder(builder: Builder) {
   return notFound(`builder ${builder.name}: not found on PATH`, { hint: builder.installHint });
 }
 
+/** Builds running now: a run that ends (a signal included, whose handler exits) stops them too. */
+const running = new Set<ReturnType<typeof spawn>>();
+let exitHookInstalled = false;
+
+function stopRunningBuilds(): void {
+  for (const child of running) child.kill('SIGTERM');
+}
+
 /** Spawns the builder with stdout and stderr into the log file; resolves with the exit code. */
 function runLogged(executable: string, args: readonly string[], env: NodeJS.ProcessEnv, logFile: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -114,6 +122,12 @@ function runLogged(executable: string, args: readonly string[], env: NodeJS.Proc
     log.on('error', reject);
     log.write(`$ ${executable} ${args.join(' ')}\n`);
     const child = spawn(executable, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (!exitHookInstalled) {
+      exitHookInstalled = true;
+      process.once('exit', stopRunningBuilds);
+    }
+    running.add(child);
+    child.on('exit', () => running.delete(child));
     child.stdout.pipe(log, { end: false });
     child.stderr.pipe(log, { end: false });
     child.on('error', (error) => log.end(() => reject(error)));

@@ -3,51 +3,16 @@
  * own per test, passed with --builder-arg). Each run gets its own TMPDIR, which must be empty when the
  * run ends: neither our temp directories nor buildah's may stay behind.
  */
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli, type CliRun } from '../helpers/cli.js';
-import { cleanupTempDirs, findTool, makeTempDir, skipWithoutTools } from '../helpers/real-tools.js';
-import { validateReport } from '../helpers/report-schema.js';
-import { validateAgainst } from '../helpers/report-schema.js';
-import type { RebuildReport } from '../../src/app/rebuild.js';
+import { binPath, cliEnv } from '../helpers/cli.js';
+import { parse, setup } from './setup.js';
+import { cleanupTempDirs, findTool, skipWithoutTools } from '../helpers/real-tools.js';
+import { validateAgainst, validateReport } from '../helpers/report-schema.js';
 
 afterAll(cleanupTempDirs);
-
-interface Run extends CliRun {
-  /** What the run left in its TMPDIR. */
-  leftInTmp: string[];
-  tmp: string;
-}
-
-/** A context directory with these files (and a Dockerfile), and a fresh store and TMPDIR beside it. */
-async function setup(dockerfile: string, files: Record<string, string | Buffer | { data: Buffer; mode: number }> = {}) {
-  const dir = await makeTempDir('oci-repro-test-rebuild-');
-  const context = join(dir, 'ctx');
-  await mkdir(context);
-  await writeFile(join(context, 'Dockerfile'), dockerfile);
-  for (const [name, file] of Object.entries(files)) {
-    const spec = typeof file === 'string' || Buffer.isBuffer(file) ? { data: file, mode: 0o644 } : file;
-    await writeFile(join(context, name), spec.data, { mode: spec.mode });
-  }
-  const tmp = join(dir, 'tmp');
-  await mkdir(tmp);
-  const store = [
-    `--builder-arg=--root=${join(dir, 'root')}`,
-    `--builder-arg=--runroot=${join(dir, 'runroot')}`,
-    '--builder-arg=--storage-driver=vfs',
-    '--builder-arg=--isolation=chroot',
-  ];
-  const rebuild = async (args: string[], env: Record<string, string> = {}): Promise<Run> => {
-    const run = await runCli(['rebuild', context, ...store, ...args], { env: { TMPDIR: tmp, ...env }, timeout: 110_000 });
-    return { ...run, tmp, leftInTmp: await readdir(tmp) };
-  };
-  return { dir, context, tmp, rebuild };
-}
-
-function parse(run: CliRun): RebuildReport {
-  return JSON.parse(run.stdout) as RebuildReport;
-}
 
 describe.skipIf(skipWithoutTools('buildah', 'busybox'))('oci-repro rebuild with buildah', () => {
   it('a RUN step that writes the date: clock names the file, every variation repeats it, nothing else', async () => {
@@ -111,63 +76,50 @@ describe.skipIf(skipWithoutTools('buildah', 'busybox'))('oci-repro rebuild with 
     expect(run.leftInTmp).toEqual([]);
   }, 90_000);
 
-  it('a failing RUN: exit 3, the end of the log, and where the whole log is', async () => {
-    const { rebuild, tmp } = await setup('FROM scratch\nRUN ["/no-such-program"]\n');
-    const run = await rebuild(['--vary', 'clock']);
-    expect(run.code).toBe(3);
-    expect(run.stdout).toBe('');
-    expect(run.stderr).toMatch(/^oci-repro: error: buildah build failed \(exit \d+\); last lines of its log:/);
-    expect(run.stderr).toContain('no-such-program');
-    const log = /whole log: (\S+)/.exec(run.stderr)?.[1];
-    expect(log).toBeDefined();
-    expect(log!.startsWith(join(tmp, 'oci-repro-build-'))).toBe(true);
-    expect(await readFile(log!, 'utf8')).toContain('no-such-program');
-    // The saved log is the only thing left, on purpose: the error points at it.
-    expect(run.leftInTmp).toEqual([log!.slice(tmp.length + 1)]);
-    await rm(log!);
-  }, 60_000);
 });
 
-describe.skipIf(skipWithoutTools('podman'))('oci-repro rebuild with podman', () => {
-  it('--builder podman: umask names umask-mode, as with buildah', async () => {
-    const { rebuild } = await setup('FROM scratch\nCOPY hello.txt /hello.txt\n', { 'hello.txt': 'hello\n' });
-    const run = await rebuild(['--builder', 'podman', '--vary', 'umask', '--format', 'json']);
-    expect(run.code).toBe(1);
-    const report = parse(run);
-    expect(report.builder).toBe('podman');
-    expect(report.variations[0]!.causes!.find((c) => c.id === 'umask-mode')?.remaining).toBe(1);
-    expect(report.differences.map((d) => d.path)).toContain('layers/0/hello.txt#mode');
-    expect(run.leftInTmp).toEqual([]);
-  }, 60_000);
-});
+/** Processes whose command line mentions `text` (read from /proc; nothing is killed). */
+async function processesMentioning(text: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.includes(text)) pids.push(Number(entry));
+  }
+  return pids;
+}
 
-describe('oci-repro rebuild: what is missing', () => {
-  it('no builder on PATH: exit 4 with the install hint', async () => {
-    const { rebuild, dir } = await setup('FROM scratch\n');
-    const empty = join(dir, 'empty-path');
-    await mkdir(empty);
-    const run = await rebuild([], { PATH: empty });
-    expect(run.code).toBe(4);
-    expect(run.stderr).toMatch(/builder buildah: not found on PATH \(hint: install buildah \(Debian\/Ubuntu: apt-get install buildah/);
-    expect(run.leftInTmp).toEqual([]);
-  });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-  it('no context: exit 4 naming it; in JSON the error object', async () => {
-    const dir = await makeTempDir('oci-repro-test-rebuild-');
-    const missing = join(dir, 'nope');
-    const text = await runCli(['rebuild', missing]);
-    expect(text.code).toBe(4);
-    expect(text.stderr).toBe(`oci-repro: error: build context ${missing}: not found\n`);
-    const json = await runCli(['rebuild', missing, '--format', 'json']);
-    expect(json.code).toBe(4);
-    expect(JSON.parse(json.stdout)).toMatchObject({ error: { code: 'NOT_FOUND', exitCode: 4 } });
-  });
-
-  it('an unknown variation or format is a usage error (exit 2)', async () => {
-    const { rebuild } = await setup('FROM scratch\n');
-    expect((await rebuild(['--vary', 'clock,hostname'])).code).toBe(2);
-    const markdown = await rebuild(['--format', 'markdown']);
-    expect(markdown.code).toBe(2);
-    expect(markdown.stderr).toMatch(/text, json/);
-  });
+describe.skipIf(skipWithoutTools('buildah', 'busybox'))('oci-repro rebuild interrupted', () => {
+  it('SIGINT during a build: exit 130, the build stopped, nothing left in TMPDIR', async () => {
+    const { context, tmp, store } = await setup(
+      'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "sleep", "60"]\n',
+      { busybox: { data: await readFile(findTool('busybox')!), mode: 0o755 } },
+    );
+    const child = spawn(process.execPath, [binPath, 'rebuild', context, ...store, '--vary', 'clock'], {
+      env: cliEnv({ TMPDIR: tmp }),
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    // Wait until the RUN step is running: its line is in the baseline's log.
+    const deadline = Date.now() + 60_000;
+    let running = false;
+    while (!running && Date.now() < deadline) {
+      await sleep(250);
+      const work = (await readdir(tmp)).find((n) => n.startsWith('oci-repro-rebuild-'));
+      const log = work ? await readFile(join(tmp, work, 'baseline.log'), 'utf8').catch(() => '') : '';
+      running = log.includes('STEP 3/3');
+    }
+    expect(running, 'the baseline build reached its RUN step').toBe(true);
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr).toMatch(/interrupted by SIGINT/);
+    // buildah got SIGTERM; give it a moment to end and clean its own temp files.
+    for (let i = 0; i < 40 && ((await processesMentioning(context)).length > 0 || (await readdir(tmp)).length > 0); i++) await sleep(250);
+    expect(await processesMentioning(context)).toEqual([]);
+    expect(await readdir(tmp)).toEqual([]);
+  }, 120_000);
 });
