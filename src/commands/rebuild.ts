@@ -10,21 +10,19 @@ import { defaultVariations, parseVariations, variationNames } from '../rebuild/v
 export default class Rebuild extends BaseCommand {
   static override summary = 'Build a context again, varying one thing at a time, and name what breaks reproducibility.';
 
-  static override description = `Builds CONTEXT with your own builder (no cache) into OCI archives in a temp directory, once as a
-baseline and once per variation, verifies each build against the baseline, and says which variation
-produces each remaining difference, with the fix from the cause catalogue. The builder's own settings
-(store, storage driver, isolation) come from your environment and --builder-arg.
+  static override description = [
+  'Builds CONTEXT with your own builder (no cache, no --layers) into OCI archives in a temp directory, once as a baseline and once per variation, verifies each build against the baseline, and says which variation produces each remaining difference, with the fix from the cause catalogue. The builder\'s own settings (store, storage driver, isolation) come from your environment and --builder-arg.',
+  'Variations: clock (the same context built again later), mtimes (every file time moved), umask (the context group-writable, as a checkout under umask 002 gives), order (files created in reverse order), env (listed as skipped: buildah and podman pass no environment to RUN steps).',
+  'Formats: text and json for now; markdown, junit and html come with the report view model.',
+  'Exit codes: 0 reproducible under every variation, 1 not reproducible, 2 usage error, 3 a build failed (the end of its log is shown, and where the whole log is), 4 builder or context missing.',
+].join('\n\n');
 
-Variations: clock (the same context built again later), mtimes (every file time moved), umask (the
-context group-writable, as a checkout under umask 002 gives), order (files created in reverse order),
-env (listed as skipped: buildah and podman pass no environment to RUN steps).
-
-Formats: text and json only for now; markdown, junit and html come with the report view model.
-Exit codes: 0 reproducible under every variation, 1 not reproducible, 2 usage error, 3 a build failed
-(its log's last lines are shown, and where the whole log is), 4 builder or context missing.`;
+  // The registry and platform flags of the other commands mean nothing to a local build: not accepted.
+  // (The cast: oclif types a subclass's baseFlags as the base class's; an empty set is what runs.)
+  static override baseFlags = {} as typeof BaseCommand.baseFlags;
 
   static override examples = [
-    '<%= config.bin %> rebuild examples/context',
+    '<%= config.bin %> rebuild examples/hello',
     '<%= config.bin %> rebuild . -f build/Dockerfile --vary clock,umask --format json > rebuild.json',
     '<%= config.bin %> rebuild . --builder-arg=--isolation=chroot --builder-arg=--storage-driver=vfs --keep out/',
   ];
