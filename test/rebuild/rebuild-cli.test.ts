@@ -1,0 +1,125 @@
+/**
+ * `oci-repro rebuild` end to end with the real buildah (vfs storage, chroot isolation, a store of its
+ * own per test, passed with --builder-arg). Each run gets its own TMPDIR, which must be empty when the
+ * run ends: neither our temp directories nor buildah's may stay behind.
+ */
+import { spawn } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { binPath, cliEnv } from '../helpers/cli.js';
+import { parse, setup } from './setup.js';
+import { cleanupTempDirs, findTool, skipWithoutTools } from '../helpers/real-tools.js';
+import { validateAgainst, validateReport } from '../helpers/report-schema.js';
+
+afterAll(cleanupTempDirs);
+
+describe.skipIf(skipWithoutTools('buildah', 'busybox'))('oci-repro rebuild with buildah', () => {
+  it('a RUN step that writes the date: clock names the file, every variation repeats it, nothing else', async () => {
+    const { rebuild } = await setup(
+      'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "sh", "-c", "/bin/busybox date +%s%N > /stamp"]\n',
+      { busybox: { data: await readFile(findTool('busybox')!), mode: 0o755 } },
+    );
+    const run = await rebuild(['--vary', 'clock,mtimes', '--format', 'json']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(1);
+    const report = parse(run);
+    expect(report.passed).toBe(false);
+    const clock = report.variations.find((v) => v.name === 'clock')!;
+    expect(clock.status).toBe('compared');
+    expect(clock.remaining).toContain('layers/0/stamp#content');
+    // mtimes differs only where the clock does: busybox's moved mtime is neutralized.
+    const mtimes = report.variations.find((v) => v.name === 'mtimes')!;
+    expect(mtimes.beyondClock).toEqual([]);
+    expect(mtimes.causes!.find((c) => c.id === 'file-mtime')?.neutralized).toBeGreaterThan(0);
+    const stamp = report.differences.find((d) => d.path === 'layers/0/stamp#content')!;
+    expect(stamp.variations).toEqual(['clock', 'mtimes']);
+    expect(stamp.everyBuild).toBe(true);
+    expect(validateAgainst('rebuild-report.schema.json', report)).toEqual([]);
+    for (const v of report.variations) expect(validateReport(v.report)).toEqual([]);
+    expect(run.leftInTmp).toEqual([]);
+  }, 120_000);
+
+  it('COPY without --chmod: umask changes the modes and names umask-mode with its fix', async () => {
+    const { rebuild } = await setup('FROM scratch\nCOPY hello.txt /hello.txt\n', { 'hello.txt': 'hello\n' });
+    const run = await rebuild(['--vary', 'umask']);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/not reproducible: umask breaks it/);
+    expect(run.stdout).toContain('layers/0/hello.txt#mode');
+    expect(run.stdout).toMatch(/umask-mode \(1\): group or other write permission differs/);
+    expect(run.stdout).toMatch(/fix: .*COPY --chmod/);
+    expect(run.stdout).toMatch(/layers\/0\/hello.txt#mode: only under umask \[umask-mode\]/);
+    expect(run.leftInTmp).toEqual([]);
+  }, 60_000);
+
+  it('the same context with COPY --chmod and pinned dates is reproducible under every variation (exit 0); env is listed as skipped', async () => {
+    const { rebuild, dir } = await setup('FROM scratch\nCOPY --chmod=644 hello.txt /hello.txt\n', { 'hello.txt': 'hello\n' });
+    const keep = join(dir, 'kept');
+    const run = await rebuild(['--builder-arg=--timestamp=0', '--vary', 'clock,mtimes,umask,order,env', '--keep', keep, '--format', 'json']);
+    expect(run.code).toBe(0);
+    const report = parse(run);
+    expect(report.passed).toBe(true);
+    expect(report.variations.map((v) => [v.name, v.status])).toEqual([
+      ['clock', 'compared'],
+      ['mtimes', 'compared'],
+      ['umask', 'compared'],
+      ['order', 'compared'],
+      ['env', 'skipped'],
+    ]);
+    // --timestamp pins every date buildah writes: the builds are byte for byte the same.
+    for (const v of report.variations.filter((x) => x.status === 'compared')) expect(v.verdict).toBe('identical');
+    expect(report.variations[4]!.reason).toMatch(/no environment to RUN steps/);
+    expect(report.differences).toEqual([]);
+    expect((await readdir(keep)).sort()).toEqual(
+      ['baseline', 'clock', 'mtimes', 'order', 'umask'].flatMap((n) => [`${n}.log`, `${n}.tar`]).sort(),
+    );
+    expect(run.leftInTmp).toEqual([]);
+  }, 90_000);
+
+});
+
+/** Processes whose command line mentions `text` (read from /proc; nothing is killed). */
+async function processesMentioning(text: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmdline = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.includes(text)) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe.skipIf(skipWithoutTools('buildah', 'busybox'))('oci-repro rebuild interrupted', () => {
+  it('SIGINT during a build: exit 130, the build stopped, nothing left in TMPDIR', async () => {
+    const { context, tmp, store } = await setup(
+      'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "sleep", "60"]\n',
+      { busybox: { data: await readFile(findTool('busybox')!), mode: 0o755 } },
+    );
+    const child = spawn(process.execPath, [binPath, 'rebuild', context, ...store, '--vary', 'clock'], {
+      env: cliEnv({ TMPDIR: tmp }),
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    // Wait until the RUN step is running: its line is in the baseline's log.
+    const deadline = Date.now() + 60_000;
+    let running = false;
+    while (!running && Date.now() < deadline) {
+      await sleep(250);
+      const work = (await readdir(tmp)).find((n) => n.startsWith('oci-repro-rebuild-'));
+      const log = work ? await readFile(join(tmp, work, 'baseline.log'), 'utf8').catch(() => '') : '';
+      running = log.includes('STEP 3/3');
+    }
+    expect(running, 'the baseline build reached its RUN step').toBe(true);
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr).toMatch(/interrupted by SIGINT/);
+    // buildah got SIGTERM; give it a moment to end and clean its own temp files.
+    for (let i = 0; i < 40 && ((await processesMentioning(context)).length > 0 || (await readdir(tmp)).length > 0); i++) await sleep(250);
+    expect(await processesMentioning(context)).toEqual([]);
+    expect(await readdir(tmp)).toEqual([]);
+  }, 120_000);
+});
