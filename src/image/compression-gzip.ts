@@ -18,8 +18,14 @@ import { OciReproError } from '../errors.js';
 import { crc32 } from './compression-crc32.js';
 import { DEFLATE_OPTIONS, GZIP_BLOCK_SIZE, GZIP_DICTIONARY_SIZE, GZIP_HEADER, type GzipEngine } from './compression-params.js';
 
-/** Room for one block's output in one piece: deflate's worst case adds a few bytes per 16 KiB stored. */
+/**
+ * Output space for one block, in one piece. This decides bytes: when a sync flush runs out of output
+ * space zlib may write its flush marker twice (the zlib manual asks for more than 6 bytes free), and
+ * Node and pako refill at different points. So every block's output must fit with room to spare:
+ * deflate's worst case (deflateBound) for 128 KiB is 128 KiB + 47 bytes, plus 5 for the sync marker.
+ */
 const OUTPUT_CHUNK_SIZE = GZIP_BLOCK_SIZE + 4096;
+const OUTPUT_SPARE = 64;
 
 /** zlib options for one block; `finishFlush` is the flush of its single (whole-block) write. */
 function nodeOptions(dictionary: Buffer | undefined, last: boolean): zlib.ZlibOptions {
@@ -51,9 +57,17 @@ function deflatePako(block: Buffer, dictionary: Buffer | undefined, last: boolea
   return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
 }
 
+/** A block's output, refused if it came near the end of its output space (see OUTPUT_CHUNK_SIZE). */
+function checked(output: Buffer): Buffer {
+  if (output.length > OUTPUT_CHUNK_SIZE - OUTPUT_SPARE) {
+    throw new OciReproError('INTERNAL', `gzip compression failed (a block deflated to ${output.length} bytes, more than its output space allows)`);
+  }
+  return output;
+}
+
 /** The raw deflate of one block, synchronously (the probe and pako's path). */
 export function deflateBlockSync(engine: GzipEngine, block: Buffer, dictionary: Buffer | undefined, last: boolean): Buffer {
-  return engine === 'pako' ? deflatePako(block, dictionary, last) : zlib.deflateRawSync(block, nodeOptions(dictionary, last));
+  return checked(engine === 'pako' ? deflatePako(block, dictionary, last) : zlib.deflateRawSync(block, nodeOptions(dictionary, last)));
 }
 
 /** The raw deflate of one block; with Node's zlib it runs on the libuv pool and `done` comes later. */
@@ -66,12 +80,25 @@ function deflateBlock(
 ): void {
   if (engine === 'node-zlib') {
     // Node copies the dictionary when it makes the deflater (here, synchronously): the caller may reuse it.
-    zlib.deflateRaw(block, nodeOptions(dictionary, last), done);
+    zlib.deflateRaw(block, nodeOptions(dictionary, last), (error, output) => {
+      if (error) {
+        done(error, output);
+        return;
+      }
+      let whole: Buffer;
+      try {
+        whole = checked(output);
+      } catch (refused) {
+        done(refused as Error, output);
+        return;
+      }
+      done(null, whole);
+    });
     return;
   }
   let output: Buffer;
   try {
-    output = deflatePako(block, dictionary, last);
+    output = checked(deflatePako(block, dictionary, last));
   } catch (error) {
     done(error as Error, Buffer.alloc(0));
     return;

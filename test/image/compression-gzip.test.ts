@@ -40,7 +40,8 @@ function referenceGzip(input: Buffer): Buffer {
   for (let offset = 0; ; offset += GZIP_BLOCK_SIZE) {
     const block = input.subarray(offset, offset + GZIP_BLOCK_SIZE);
     const last = block.length < GZIP_BLOCK_SIZE;
-    const options: zlib.ZlibOptions = { level: 6, windowBits: 15, memLevel: 8, finishFlush: last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH };
+    // Output space for the whole block: a sync flush cut short by a full buffer may repeat its marker.
+    const options: zlib.ZlibOptions = { level: 6, windowBits: 15, memLevel: 8, chunkSize: 1 << 20, finishFlush: last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH };
     if (offset > 0) options.dictionary = input.subarray(offset - GZIP_DICTIONARY_SIZE, offset);
     parts.push(zlib.deflateRawSync(block, options));
     if (last) break;
@@ -52,9 +53,23 @@ function referenceGzip(input: Buffer): Buffer {
   return Buffer.concat(parts);
 }
 
+/** Bytes no compressor can shrink, from a fixed seed. */
+function noise(size: number): Buffer {
+  const out = Buffer.alloc(size);
+  let state = 0x1234567;
+  for (let i = 0; i < size; i++) {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    out[i] = state & 0xff;
+  }
+  return out;
+}
+
 const inputs: Array<[string, Buffer]> = [
   ['five blocks and a part', mixedSample(5 * GZIP_BLOCK_SIZE + 777, 41)],
   ['exactly four blocks (an empty last block)', mixedSample(4 * GZIP_BLOCK_SIZE, 42)],
+  ['incompressible (stored blocks, the largest output)', noise(3 * GZIP_BLOCK_SIZE + 10)],
   ['shorter than a block', Buffer.from('hello\n')],
   ['empty', Buffer.alloc(0)],
 ];
