@@ -54,15 +54,17 @@ export const COMPRESS_BLOCK_SIZE = MiB;
 
 /**
  * zstd frame parameters. No content size in the header (a streamed frame cannot know it, and an empty
- * input ended in one call would otherwise get one), a checksum so `zstd -t` can check a blob on its own,
- * and no worker threads (see createCompressor for why zstd stays on one stream).
+ * input ended in one call would otherwise get one), and a checksum so `zstd -t` can check a blob on its
+ * own. The worker count is set per stream (zstdWorkers in compression.ts): never 0, see there.
  */
 export const ZSTD_PARAMETERS = {
   compressionLevel: ZSTD_LEVEL,
   checksumFlag: true,
   contentSizeFlag: false,
-  nbWorkers: 0,
 } as const;
+
+/** At most this many zstd worker threads: each holds about 20 MiB of job buffers at level 3. */
+export const ZSTD_MAX_WORKERS = 4;
 
 /**
  * How gzip blocks are deflated: Node's zlib (native, on the libuv pool, several blocks at once) or pako

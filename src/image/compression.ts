@@ -13,13 +13,16 @@
  *   once (compression-gzip.ts, pigz's scheme), so neither the core count nor the input's chunking shows;
  * - Node's bundled zlib does that only when a probe shows it writes the same bytes as pako, a pure
  *   JavaScript port of zlib whose output does not depend on the machine (compression-engine.ts);
- * - zstd sees its input in blocks of exactly COMPRESS_BLOCK_SIZE bytes, on one stream.
+ * - zstd runs in zstd's own multi-threaded mode, whose jobs (sized from the level's window, never from
+ *   the thread count) write the same bytes for any number of workers from 1 up; it is fed blocks of
+ *   exactly COMPRESS_BLOCK_SIZE bytes, so the calls do not depend on how the input was written.
  */
+import { availableParallelism } from 'node:os';
 import { PassThrough, Transform, type TransformCallback } from 'node:stream';
 import { CompressStream } from 'zstd-napi';
 import { ParallelGzip } from './compression-gzip.js';
 import { gzipEngine } from './compression-engine.js';
-import { COMPRESS_BLOCK_SIZE, ZSTD_PARAMETERS, type GzipEngine } from './compression-params.js';
+import { COMPRESS_BLOCK_SIZE, ZSTD_MAX_WORKERS, ZSTD_PARAMETERS, type GzipEngine } from './compression-params.js';
 import type { Compression } from './media-types.js';
 
 export { detectCompression, openDecompressed } from './compression-detect.js';
@@ -37,15 +40,22 @@ export {
 export interface CompressorOptions {
   /** Force a gzip engine (tests, benchmarks); the default is the one `gzipEngine()` chose. */
   gzipEngine?: GzipEngine;
+  /** zstd worker threads, at least 1 (tests: the bytes must not depend on it); default zstdWorkers(). */
+  zstdWorkers?: number;
+}
+
+/**
+ * zstd worker threads: the cores, up to ZSTD_MAX_WORKERS, and never 0. Any count from 1 up gives the same
+ * bytes (zstd's streaming multi-threaded mode is built to, and zstd tests it); 0, the single-threaded
+ * mode, writes other bytes, so it is never used even on one core.
+ */
+function zstdWorkers(): number {
+  return Math.max(1, Math.min(ZSTD_MAX_WORKERS, availableParallelism()));
 }
 
 /**
  * A stream that compresses its input deterministically: the same bytes in, in any chunking, give the same
  * bytes out on any machine. 'none' passes bytes through.
- *
- * zstd stays one single-threaded stream: zstd's own worker threads cut the input into jobs whose size
- * depends on parameters and write other bytes than one thread does, and zstd-napi offers no way to
- * compress a block with the previous one's tail as prefix into frames that join into one stream.
  */
 export function createCompressor(compression: Compression, options: CompressorOptions = {}): Transform {
   switch (compression) {
@@ -54,7 +64,7 @@ export function createCompressor(compression: Compression, options: CompressorOp
     case 'gzip':
       return new ParallelGzip(options.gzipEngine ?? gzipEngine());
     case 'zstd':
-      return new BlockCompressor(new CompressStream(ZSTD_PARAMETERS));
+      return new BlockCompressor(new CompressStream({ ...ZSTD_PARAMETERS, nbWorkers: Math.max(1, options.zstdWorkers ?? zstdWorkers()) }));
   }
 }
 

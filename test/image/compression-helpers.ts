@@ -3,7 +3,7 @@
  */
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
-import { type GzipEngine, createCompressor } from '../../src/image/compression.js';
+import { type CompressorOptions, type GzipEngine, createCompressor } from '../../src/image/compression.js';
 import type { Compression } from '../../src/image/media-types.js';
 
 /**
@@ -74,7 +74,7 @@ export function chunked(data: Buffer, sizes: number[]): Buffer[] {
 }
 
 /** `pieces` written one by one through createCompressor, the output in one buffer. */
-export async function compress(pieces: Buffer[] | Buffer, compression: Compression, engine?: GzipEngine): Promise<Buffer> {
+export async function compress(pieces: Buffer[] | Buffer, compression: Compression, engine?: GzipEngine, options: CompressorOptions = {}): Promise<Buffer> {
   const input = Buffer.isBuffer(pieces) ? [pieces] : pieces;
-  return buffer(Readable.from(input, { objectMode: false }).pipe(createCompressor(compression, { gzipEngine: engine })));
+  return buffer(Readable.from(input, { objectMode: false }).pipe(createCompressor(compression, { gzipEngine: engine, ...options })));
 }
