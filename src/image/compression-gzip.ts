@@ -22,7 +22,7 @@ import { DEFLATE_OPTIONS, GZIP_BLOCK_SIZE, GZIP_DICTIONARY_SIZE, GZIP_HEADER, ty
  * Output space for one block, in one piece. This decides bytes: when a sync flush runs out of output
  * space zlib may write its flush marker twice (the zlib manual asks for more than 6 bytes free), and
  * Node and pako refill at different points. So every block's output must fit with room to spare:
- * deflate's worst case (deflateBound) for 128 KiB is 128 KiB + 47 bytes, plus 5 for the sync marker.
+ * deflate's worst case (deflateBound) for 256 KiB is 256 KiB + 93 bytes, plus 5 for the sync marker.
  */
 const OUTPUT_CHUNK_SIZE = GZIP_BLOCK_SIZE + 4096;
 const OUTPUT_SPARE = 64;

@@ -9,7 +9,7 @@
  * digest) covers. What makes that hold:
  * - every parameter is pinned (compression-params.ts: level, window, memory level, strategy, gzip header,
  *   block sizes, zstd frame flags);
- * - gzip is deflated in fixed 128 KiB blocks, each with the previous 32 KiB as dictionary, several at
+ * - gzip is deflated in fixed 256 KiB blocks, each with the previous 32 KiB as dictionary, several at
  *   once (compression-gzip.ts, pigz's scheme), so neither the core count nor the input's chunking shows;
  * - Node's bundled zlib does that only when a probe shows it writes the same bytes as pako, a pure
  *   JavaScript port of zlib whose output does not depend on the machine (compression-engine.ts);

@@ -137,7 +137,7 @@ describe('golden digests', () => {
     const pakoGzipped = await compress(input, 'gzip', 'pako');
     const zstded = await compress(chunked(input, [512]), 'zstd');
     const actual = {
-      comment: 'sha256 of createCompressor output for mixedSample(2 MiB, seed 1) in test/image/compression.test.ts; gzip in 128 KiB blocks, each with the previous 32 KiB as dictionary; zstd in multi-threaded mode (any worker count from 1)',
+      comment: 'sha256 of createCompressor output for mixedSample(2 MiB, seed 1) in test/image/compression.test.ts; gzip in 256 KiB blocks, each with the previous 32 KiB as dictionary; zstd in multi-threaded mode (any worker count from 1)',
       input: { size: input.length, sha256: sha256Hex(input) },
       gzip: { size: gzipped.length, sha256: sha256Hex(gzipped) },
       zstd: { size: zstded.length, sha256: sha256Hex(zstded) },
