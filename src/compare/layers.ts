@@ -34,13 +34,15 @@ function compareSummaries(
   options: NormalizeOptions,
   differences: DifferenceSink,
 ): FileCounts {
-  const entriesA = sortEntries(a.entries);
-  const entriesB = sortEntries(b.entries);
+  const rules = resolveLayerRules(options);
+  // With rule 'entry-order' the pass wrote the table sorted (LayerSummary.entries).
+  const entriesA = sortEntries(a.entries, rules.entryOrder);
+  const entriesB = sortEntries(b.entries, rules.entryOrder);
   const matches = new Int32Array(entriesA.length);
   const counts = compareEntryTables(
     entriesA,
     entriesB,
-    resolveLayerRules(options),
+    rules,
     { prefix: `layers/${index}/`, layer: index },
     differences,
     matches,
