@@ -47,20 +47,26 @@ export async function readVerifyLayers(a: Image, b: Image, options: VerifyLayers
   if (flattened) return { a: analysisA, b: analysisB, inputs };
 
   // Round two: the layers of content pairs, each distinct diff_id once (the cache), two at a time.
-  const again: { inputs: LayerInput[]; analysis: ImageAnalysis; index: number }[] = [];
+  const again: { side: LayerInput[]; analysis: ImageAnalysis; index: number }[] = [];
   inputs.a.forEach((inputA, index) => {
     const inputB = inputs.b[index]!;
     if (!inputA.summary || !inputB.summary || !needsContentDigests(inputA, inputB)) return;
-    again.push({ inputs: inputs.a, analysis: analysisA, index }, { inputs: inputs.b, analysis: analysisB, index });
+    again.push({ side: inputs.a, analysis: analysisA, index }, { side: inputs.b, analysis: analysisB, index });
   });
+  // Round one's tables of those layers are of no more use: let them go before the new ones are built.
+  for (const { side, analysis, index } of again) {
+    const { summary: _, ...rest } = analysis.layers[index]!;
+    analysis.layers[index] = rest;
+    side[index] = { identity: side[index]!.identity, canonicalDiffId: side[index]!.canonicalDiffId };
+    cache.delete(cacheKeyWithoutDigests(rest.layer.diffId));
+  }
   total += again.length;
-  await runLimited(again, 2, async ({ inputs: side, analysis, index }) => {
+  await runLimited(again, 2, async ({ side, analysis, index }) => {
     const { layer } = analysis.layers[index]!;
     const { summary } = await analyzeLayer(layer, analysis.image.reference, { normalize: options.normalize, contentDigests: true, cache });
+    analysis.layers[index]!.summary = summary;
     // The canonical diff_id stays round one's (a kept base layer's is its diff_id).
     side[index] = { ...side[index]!, summary: summary!, contentDigests: true };
-    // The table with digests serves both settings now: do not hold the one without as well.
-    cache.delete(cacheKeyWithoutDigests(layer.diffId));
     onLayer?.();
   });
   return { a: analysisA, b: analysisB, inputs };
