@@ -8,13 +8,11 @@ import {
   type DifferenceSink,
   readFilesFromTar,
   type ContentReader,
-  type LayerInput,
 } from '../compare/index.js';
 import { explainStepFields } from '../compare/step-fields.js';
 import { applyPolicy, decideGate, policyCatalogue, type Policy } from '../gate/policy.js';
 import type { Image } from '../image/image.js';
-import type { LayerSummary } from '../normalize/entry.js';
-import { analyzeImage, type ImageAnalysis } from '../normalize/image.js';
+import type { ImageAnalysis } from '../normalize/image.js';
 import type { NormalizeOptions } from '../normalize/options.js';
 import { describeImage } from '../report/identity.js';
 import { reportSchemaVersion, type ImageSide, type Report, type Verdict } from '../report/model.js';
@@ -26,6 +24,7 @@ import { loadImage, type LoadOptions } from '../sources/index.js';
 import { toolVersion } from '../version.js';
 import type { BaseRequest } from '../normalize/base.js';
 import { baseCauseSink, resolveVerifyBases, type VerifyBases } from './verify-base.js';
+import { readVerifyLayers } from './verify-layers.js';
 
 export interface VerifyRequest {
   a: string;
@@ -105,23 +104,8 @@ interface Compared {
 /** Reads every layer once and pushes the explained differences onto `out`; returns what the report keeps. */
 async function readAndCompare(a: Image, b: Image, request: VerifyRequest, out: DifferenceSink, bases?: VerifyBases): Promise<Compared> {
   const options = request.normalize;
-  // One pass per distinct diff_id across both images; two layers in flight on two cores.
-  const cache = new Map<string, Promise<LayerSummary>>();
-  const total = a.layers.length + b.layers.length;
-  let done = 0;
-  const onLayer = request.onLayer ? () => request.onLayer!(++done, total) : undefined;
-  // The comparer tells changed contents apart by the per-file digests: never skip them here.
-  const analyze = { normalize: options, contentDigests: true, cache, concurrency: 1, onLayer };
-  const [analysisA, analysisB] = await Promise.all([analyzeImage(a, { ...analyze, base: bases?.a }), analyzeImage(b, { ...analyze, base: bases?.b })]);
-
-  const layerInputs = (analysis: ImageAnalysis): LayerInput[] => {
-    const identities = describeImage(analysis.image).layers;
-    return analysis.layers.map((result, index) => ({
-      identity: identities[index],
-      summary: result.summary ?? null,
-      canonicalDiffId: result.canonicalDiffId,
-    }));
-  };
+  // Round one without per-file content digests, round two with them only where contents may differ.
+  const { a: analysisA, b: analysisB, inputs } = await readVerifyLayers(a, b, { normalize: options, bases, onLayer: request.onLayer });
   const pushAll = (differences: readonly Difference[]) => {
     for (const difference of differences) out.push(difference);
   };
@@ -132,7 +116,7 @@ async function readAndCompare(a: Image, b: Image, request: VerifyRequest, out: D
     b: analysisB.layers.map((layer) => layer.canonicalDiffId),
   });
   pushAll(explainStepFields(configDifferences, policyCatalogue(request.policy?.policy)));
-  const layers = compareLayersInto(layerInputs(analysisA), layerInputs(analysisB), options, out);
+  const layers = compareLayersInto(inputs.a, inputs.b, options, out);
   return {
     verdict: decideVerdict(a, b, analysisA, analysisB),
     a: imageSide(analysisA),

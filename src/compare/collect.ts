@@ -8,7 +8,7 @@
 import { unknownCauseId, type Difference, type OmittedDifferences } from '../diff/model.js';
 import { differenceScope } from '../diff/count.js';
 import { causeCatalogue, type CauseEntry } from '../causes/catalogue.js';
-import { explainDifference } from '../causes/match.js';
+import { CauseMatcher, explainDifference } from '../causes/match.js';
 
 /** What the comparer pushes differences onto; an array is one. */
 export interface DifferenceSink {
@@ -28,6 +28,7 @@ export class DifferenceCollector implements DifferenceSink {
   /** By layer (-1: not about one layer), then scope and cause: keys a push can compute without allocating. */
   private readonly groups = new Map<number, Map<string, ScopeCause>>();
   private readonly order: ScopeCause[] = [];
+  private readonly matcher: CauseMatcher;
 
   /**
    * `limit`: neutralized differences kept per scope and cause (`Infinity` keeps all). `catalogue`:
@@ -35,13 +36,14 @@ export class DifferenceCollector implements DifferenceSink {
    */
   constructor(
     private readonly limit: number = defaultNeutralizedLimit,
-    private readonly catalogue: readonly CauseEntry[] = causeCatalogue,
+    catalogue: readonly CauseEntry[] = causeCatalogue,
   ) {
     if (!(limit >= 0)) throw new RangeError(`neutralized differences limit must be 0 or more, not ${limit}`);
+    this.matcher = new CauseMatcher(catalogue);
   }
 
   push(difference: Difference): void {
-    explainDifference(difference, this.catalogue);
+    explainDifference(difference, this.matcher);
     if (difference.neutralized && this.limit !== Infinity) {
       const group = this.groupOf(difference);
       if (group.listed >= this.limit) {

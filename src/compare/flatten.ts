@@ -78,8 +78,8 @@ function isWhiteout(entry: LayerEntry): boolean {
  * other entries replace lower entries for the same path, and a non-directory replacing a directory
  * takes the directory's lower subtree with it. Whiteout files themselves do not appear in the result.
  */
-export function applyLayer(lower: FlatFilesystem, layer: readonly LayerEntry[], layerIndex: number): FlatFilesystem {
-  const upper = sortEntries(layer);
+export function applyLayer(lower: FlatFilesystem, layer: readonly LayerEntry[], layerIndex: number, sorted = false): FlatFilesystem {
+  const upper = sortEntries(layer, sorted);
   const deletions = deletionsOf(upper);
   const entries: LayerEntry[] = [];
   const layers: number[] = [];
@@ -138,11 +138,11 @@ export function applyLayer(lower: FlatFilesystem, layer: readonly LayerEntry[], 
   return { entries, layers: Int32Array.from(layers) };
 }
 
-/** The filesystem the layers make, bottom layer first. */
-export function flattenLayers(layers: readonly (readonly LayerEntry[])[]): FlatFilesystem {
+/** The filesystem the layers make, bottom layer first; `sorted`: see `sortEntries`. */
+export function flattenLayers(layers: readonly (readonly LayerEntry[])[], sorted = false): FlatFilesystem {
   let filesystem: FlatFilesystem = { entries: [], layers: new Int32Array(0) };
   layers.forEach((layer, index) => {
-    filesystem = applyLayer(filesystem, layer, index);
+    filesystem = applyLayer(filesystem, layer, index, sorted);
   });
   return filesystem;
 }
@@ -175,12 +175,13 @@ export function compareFlattenedInto(
   differences: DifferenceSink,
 ): FileCounts {
   differences.push({ kind: 'layer-count', path: 'layers', a: a.length, b: b.length, neutralized: false, cause: null });
-  const flatA = flattenLayers(a.map((summary) => summary.entries));
-  const flatB = flattenLayers(b.map((summary) => summary.entries));
+  const rules = resolveLayerRules(options);
+  const flatA = flattenLayers(a.map((summary) => summary.entries), rules.entryOrder);
+  const flatB = flattenLayers(b.map((summary) => summary.entries), rules.entryOrder);
   return compareEntryTables(
     flatA.entries,
     flatB.entries,
-    resolveLayerRules(options),
+    rules,
     { prefix: 'fs/', originA: flatA.layers, originB: flatB.layers },
     differences,
   );

@@ -10,7 +10,7 @@ import type { LayerComparison } from '../diff/layers.js';
 import type { Difference } from '../diff/model.js';
 import type { DifferenceSink } from './collect.js';
 import { compareFlattenedInto } from './flatten.js';
-import { compareLayerPairInto, type LayerInput } from './layers.js';
+import { compareLayerPairInto, missingContentDigests, type LayerInput } from './layers.js';
 
 export {
   compareConfigs,
@@ -45,6 +45,7 @@ export {
   compareLayerPair,
   compareLayerPairInto,
   compareLayerTables,
+  needsContentDigests,
   type LayerInput,
   type LayerPairComparison,
   type LayerPairOptions,
@@ -101,6 +102,7 @@ function summariesOf(layers: readonly LayerInput[], side: string): LayerSummary[
           : 'every layer must be read to compare flattened filesystems',
       });
     }
+    if (!layer.contentDigests) throw missingContentDigests(`layer ${index} of image ${side}`);
     return layer.summary;
   });
 }

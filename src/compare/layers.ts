@@ -2,6 +2,7 @@
  * Layer comparison: where a layer pair's identity chain breaks (blob, diff_id, canonical diff_id) and,
  * when the tars differ, the file, order and dialect differences that explain it.
  */
+import { OciReproError } from '../errors.js';
 import { resolveLayerRules, type LayerEntry, type LayerSummary } from '../normalize/entry.js';
 import { isRuleEnabled, type NormalizeOptions } from '../normalize/options.js';
 import type { LayerComparison, LayerIdentity, LayerSide, LayerStatus } from '../diff/layers.js';
@@ -33,13 +34,15 @@ function compareSummaries(
   options: NormalizeOptions,
   differences: DifferenceSink,
 ): FileCounts {
-  const entriesA = sortEntries(a.entries);
-  const entriesB = sortEntries(b.entries);
+  const rules = resolveLayerRules(options);
+  // With rule 'entry-order' the pass wrote the table sorted (LayerSummary.entries).
+  const entriesA = sortEntries(a.entries, rules.entryOrder);
+  const entriesB = sortEntries(b.entries, rules.entryOrder);
   const matches = new Int32Array(entriesA.length);
   const counts = compareEntryTables(
     entriesA,
     entriesB,
-    resolveLayerRules(options),
+    rules,
     { prefix: `layers/${index}/`, layer: index },
     differences,
     matches,
@@ -118,13 +121,41 @@ function positionsByInputIndex(entries: readonly LayerEntry[]): Int32Array {
   return positions;
 }
 
-/** One image's layer as the comparer needs it: its identity and, when it was read, its summary. */
-export interface LayerInput {
+/**
+ * One image's layer as the comparer needs it: its identity and, when it was read, its summary, with
+ * `contentDigests` saying whether the summary's entries carry per-file content digests. A table
+ * without them serves only where contents are known equal (a `tar` pair: same canonical diff_id); a
+ * `content` pair or a flattened comparison refuses it rather than take two missing digests for equal
+ * contents (see `needsContentDigests`).
+ */
+export type LayerInput = LayerInputBase &
+  (
+    | {
+        /** Absent when the layer was not read (same diff_id on both sides, or a foreign layer). */
+        summary?: null;
+        contentDigests?: never;
+      }
+    | { summary: LayerSummary; contentDigests: boolean }
+  );
+
+interface LayerInputBase {
   identity: LayerIdentity;
-  /** Absent when the layer was not read (same diff_id on both sides, or a foreign layer). */
-  summary?: LayerSummary | null;
   /** Defaults to `summary.canonicalDigest`; give it when known without a summary. */
   canonicalDiffId?: string | null;
+}
+
+/**
+ * Whether the pair's tables must carry content digests: only a `content` pair (canonical diff_ids
+ * differ) compares files whose contents may differ. A `tar` pair's canonical tars are equal, and the
+ * canonical tar holds every content byte, so its files' contents are equal whatever their digests.
+ */
+export function needsContentDigests(a: LayerInput, b: LayerInput): boolean {
+  return statusOf(sideOf(a), sideOf(b)) === 'content';
+}
+
+/** A table without content digests where contents may differ: a bug in the caller, never a verdict. */
+export function missingContentDigests(what: string): OciReproError {
+  return new OciReproError('INTERNAL', `${what}: entry table without content digests where file contents may differ`);
 }
 
 export interface LayerPairOptions {
@@ -215,6 +246,7 @@ export function compareLayerPairInto(
   }
 
   if ((pairOptions.files ?? true) && a.summary && b.summary) {
+    if (status === 'content' && !(a.contentDigests && b.contentDigests)) throw missingContentDigests(`layer ${index}`);
     comparison.counts = compareSummaries(index, a.summary, b.summary, options, differences);
   } else if (pairOptions.files === false) {
     // Files are explained on the flattened filesystems; nothing to add per layer.

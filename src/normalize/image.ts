@@ -60,8 +60,9 @@ export interface AnalyzeOptions {
   contentDigests?: boolean;
   /**
    * Layer passes by diff_id, shared between images (verify): the same diff_id has the same canonical
-   * form, so a layer both builds share is read once. Only used without `output`, and only with content
-   * digests, so a table cached here always has them.
+   * form, so a layer both builds share is read once. Only used without `output`. A pass with content
+   * digests is kept under the diff_id and serves both settings; one without is kept under
+   * `cacheKeyWithoutDigests(diffId)` and serves only analyses without them.
    */
   cache?: Map<string, Promise<LayerSummary>>;
   /** Called as each layer finishes, for progress. */
@@ -87,7 +88,13 @@ export async function analyzeImage(image: Image, options: AnalyzeOptions): Promi
   return { image, layers: results, config, applied, configBytes, canonicalDigest: sha256(configBytes) };
 }
 
-async function analyzeLayer(layer: Layer, reference: string, options: AnalyzeOptions): Promise<LayerAnalysis> {
+/** Where `AnalyzeOptions.cache` keeps a pass made without content digests. */
+export function cacheKeyWithoutDigests(diffId: string): string {
+  return `${diffId} without content digests`;
+}
+
+/** One layer's pass (a cached one when `options.cache` has it); a foreign layer is not read. */
+export async function analyzeLayer(layer: Layer, reference: string, options: AnalyzeOptions): Promise<LayerAnalysis> {
   if (layer.foreign) return { layer, canonicalDiffId: layer.diffId };
   // Stream errors already start with this context; tar parse errors get it here.
   const what = `layer ${layer.index} (${layer.descriptor.digest}) of ${reference}`;
@@ -96,11 +103,12 @@ async function analyzeLayer(layer: Layer, reference: string, options: AnalyzeOpt
   const openBlob = () => layer.openBlob();
   try {
     if (!options.output) {
-      const cache = contentDigests ? options.cache : undefined;
-      let pass = cache?.get(layer.diffId);
+      const { cache } = options;
+      const key = contentDigests ? layer.diffId : cacheKeyWithoutDigests(layer.diffId);
+      let pass = cache?.get(layer.diffId) ?? cache?.get(key);
       if (!pass) {
         pass = runLayerPass(task, openBlob).then((result) => result.summary);
-        cache?.set(layer.diffId, pass);
+        cache?.set(key, pass);
       } else {
         layer.skipRead?.();
       }

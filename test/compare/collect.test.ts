@@ -19,10 +19,11 @@ function mtimePair(index: number, count: number, contentEvery = 0): [LayerInput,
   );
   const same = contentEvery === 0;
   return [
-    { identity: identity(index, { digest: digest('1'), diffId: digest('3') }), summary: summary(a, { tarDigest: digest('3') }) },
+    { identity: identity(index, { digest: digest('1'), diffId: digest('3') }), summary: summary(a, { tarDigest: digest('3') }), contentDigests: true },
     {
       identity: identity(index, { digest: digest('2'), diffId: digest('4') }),
       summary: summary(b, { tarDigest: digest('4'), canonicalDigest: same ? digest('2') : digest('5') }),
+      contentDigests: true,
     },
   ];
 }

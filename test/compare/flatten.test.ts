@@ -3,6 +3,7 @@ import { compareLayers } from '../../src/compare/index.js';
 import { applyLayer, compareFlattened, flattenLayers } from '../../src/compare/flatten.js';
 import { comparePaths, type LayerEntry } from '../../src/normalize/entry.js';
 import { OciReproError } from '../../src/errors.js';
+import { thrownError } from '../helpers/errors.js';
 import { digest, entry, identity, optionsWith, summary, table } from './entries.js';
 
 const defaults = optionsWith();
@@ -122,6 +123,7 @@ describe('compareLayers', () => {
   const layer = (index: number, entries: LayerEntry[], diffId: string) => ({
     identity: identity(index, { digest: diffId, diffId }),
     summary: summary(table(entries), { tarDigest: diffId, canonicalDigest: diffId }),
+    contentDigests: true,
   });
 
   it('pairs layers by index when counts match', () => {
@@ -149,6 +151,15 @@ describe('compareLayers', () => {
   it('refuses to flatten without every layer read', () => {
     const unread = { identity: identity(0, { foreign: true }) };
     expect(() => compareLayers([unread], [unread, unread], defaults)).toThrow(OciReproError);
+  });
+
+  it('refuses to flatten a table without content digests', () => {
+    const flat = (digests: boolean) => () =>
+      compareLayers([layer(0, [entry('a')], digest('1'))], [layer(0, [entry('a')], digest('2')), { ...layer(1, [entry('b')], digest('3')), contentDigests: digests }], defaults);
+    expect(flat(true)().differences.map((d) => d.kind)).toEqual(['layer-count', 'file-added']);
+    const error = thrownError(flat(false));
+    expect(error.code).toBe('INTERNAL');
+    expect(error.message).toMatch(/^layer 1 of image B: entry table without content digests/);
   });
 });
 

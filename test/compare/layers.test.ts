@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { compareLayerPair, compareLayerTables, type LayerInput } from '../../src/compare/layers.js';
+import { compareLayerPair, compareLayerTables, needsContentDigests, type LayerInput } from '../../src/compare/layers.js';
+import { thrownError } from '../helpers/errors.js';
 import { digest, entry, identity, optionsWith, summary, table } from './entries.js';
+import type { LayerSummary } from '../../src/normalize/entry.js';
 
 const defaults = optionsWith();
 
-function input(index: number, fields: Partial<LayerInput['identity']>, layerSummary?: LayerInput['summary']): LayerInput {
-  return { identity: identity(index, fields), summary: layerSummary };
+function input(index: number, fields: Partial<LayerInput['identity']>, layerSummary?: LayerSummary, contentDigests = true): LayerInput {
+  const base = { identity: identity(index, fields) };
+  return layerSummary ? { ...base, summary: layerSummary, contentDigests } : base;
 }
 
 describe('compareLayerPair: status', () => {
@@ -136,5 +139,50 @@ describe('compareLayerTables: order and dialect', () => {
     expect(diffs).toEqual([
       { kind: 'tar-dialect', path: 'layers/1', layer: 1, a: ['gnu'], b: ['pax', 'ustar'], neutralized: true, cause: null },
     ]);
+  });
+});
+
+describe('tables without content digests', () => {
+  // What a pass with `contentDigests: false` gives: the same table minus every content digest.
+  const withoutDigests = (entries: ReturnType<typeof entry>[]) => entries.map(({ contentDigest: _, ...rest }) => rest);
+  const a = table([entry('a', { mtime: 1 }), entry('b')]);
+  const b = table([entry('a', { mtime: 2 }), entry('b', { contentDigest: digest('e') })]);
+
+  it('compare a tar pair (same canonical diff_id) as tables with digests do, minus nothing', () => {
+    const sameCanonical = [a, table([entry('a', { mtime: 2 }), entry('b')])] as const;
+    const pair = (digests: boolean) =>
+      compareLayerPair(
+        0,
+        input(0, { digest: digest('1'), diffId: digest('3') }, summary(digests ? sameCanonical[0] : withoutDigests(sameCanonical[0])), digests),
+        input(0, { digest: digest('2'), diffId: digest('4') }, summary(digests ? sameCanonical[1] : withoutDigests(sameCanonical[1])), digests),
+        defaults,
+      );
+    const [withDigests, without] = [pair(true), pair(false)];
+    expect(without.comparison.status).toBe('tar');
+    expect(without.differences.map((d) => d.path)).toEqual(['layers/0/a#mtime']);
+    expect(without).toEqual(withDigests);
+  });
+
+  it('are refused in a content pair, where two missing digests would pass for equal contents', () => {
+    const content = (digestsA: boolean, digestsB: boolean) => () =>
+      compareLayerPair(
+        0,
+        input(0, { digest: digest('1'), diffId: digest('3') }, summary(digestsA ? a : withoutDigests(a)), digestsA),
+        input(0, { digest: digest('2'), diffId: digest('4') }, summary(digestsB ? b : withoutDigests(b), { canonicalDigest: digest('5') }), digestsB),
+        defaults,
+      );
+    expect(content(true, true)().differences.map((d) => d.path)).toEqual(['layers/0/a#mtime', 'layers/0/b#content']);
+    for (const [x, y] of [[false, true], [true, false], [false, false]] as const) {
+      const error = thrownError(content(x, y));
+      expect(error.code).toBe('INTERNAL');
+      expect(error.message).toMatch(/^layer 0: entry table without content digests/);
+    }
+  });
+
+  it('needsContentDigests holds for content pairs only', () => {
+    const side = (diffId: string, canonical: string) => input(0, { digest: diffId, diffId }, summary(a, { canonicalDigest: canonical }));
+    expect(needsContentDigests(side(digest('3'), digest('5')), side(digest('4'), digest('6')))).toBe(true);
+    expect(needsContentDigests(side(digest('3'), digest('5')), side(digest('4'), digest('5')))).toBe(false);
+    expect(needsContentDigests(side(digest('3'), digest('5')), side(digest('3'), digest('5')))).toBe(false);
   });
 });
