@@ -45,6 +45,11 @@ canonical index digest) with a known one (a digest, a previous JSON report, or n
       helpValue: 'DIGEST|FILE',
     }),
     strict: Flags.boolean({ description: 'only identical images pass; equal after normalization fails', default: false }),
+    'verify-blobs': Flags.boolean({
+      description:
+        'read and digest-check every layer, also where the digests decide (same manifest or config digest, layer pairs with equal diff_ids), and compute the canonical digests',
+      default: false,
+    }),
     verbose: Flags.boolean({ char: 'v', description: 'text: list neutralized differences one by one', default: false }),
     'all-differences': Flags.boolean({
       description: `list every neutralized difference; by default ${defaultNeutralizedLimit} per layer and cause are listed and the rest counted`,
@@ -81,7 +86,8 @@ canonical index digest) with a known one (a digest, a previous JSON report, or n
     if (args.b === undefined) throw usageError('verify needs two images, or one image with --expect');
     const policy = flags.policy ? { policy: await loadPolicy(flags.policy), source: flags.policy } : undefined;
     const neutralizedLimit = flags['all-differences'] ? Infinity : defaultNeutralizedLimit;
-    const report = await verifyAny({ a: args.a, b: args.b, load, normalize, strict: flags.strict, policy, neutralizedLimit, onLayer, base });
+    const verifyBlobs = flags['verify-blobs'];
+    const report = await verifyAny({ a: args.a, b: args.b, load, normalize, strict: flags.strict, policy, neutralizedLimit, onLayer, base, verifyBlobs });
     const renderOptions = { color: format === 'text' && shouldColour(process.env, process.stdout.isTTY), verbose: flags.verbose };
     process.stdout.write(isIndexReport(report) ? renderIndexReport(report, format, renderOptions) : renderReport(report, format, renderOptions));
     this.setExitCode(report.passed ? ExitCode.ok : ExitCode.notReproducible);

@@ -45,6 +45,9 @@ export function describePlatformVerdict(platform: PlatformComparison): string {
   return `${verdictTitles[platform.verdict]}${platform.passed ? '' : ', fails'}`;
 }
 
+/** A canonical digest left out: the platform's layers with equal diff_ids were not read (see app/verify.ts). */
+const notComputed = 'not computed';
+
 const attestationCount = (side: IndexSide) => side.manifests.filter((manifest) => manifest.attestation).length;
 
 /** The per-platform report's headline names the platform, not the tool. */
@@ -68,17 +71,19 @@ function renderIndexText(unsafeReport: IndexReport, options: RenderOptions): str
     '',
   ];
   const width = Math.max(8, ...report.platforms.map((platform) => platform.platform.length));
-  const digest = (value: string | null) => (value === null ? '(absent)' : shortDigest(value));
+  const digest = (value: string | null, present = false) => (value === null ? (present ? notComputed : '(absent)') : shortDigest(value));
   lines.push(`  ${'platform'.padEnd(width)}  ${'canonical A'.padEnd(19)}  ${'canonical B'.padEnd(19)}  verdict`);
   for (const platform of report.platforms) {
     const { a, b } = platform.canonicalDigest;
     const described = describePlatformVerdict(platform);
-    lines.push(`  ${platform.platform.padEnd(width)}  ${digest(a).padEnd(19)}  ${(a !== null && a === b ? 'same' : digest(b)).padEnd(19)}  ${platform.passed ? described : paint.red(described)}`);
+    const [shownA, shownB] = [digest(a, platform.presence !== 'b'), digest(b, platform.presence !== 'a')];
+    lines.push(`  ${platform.platform.padEnd(width)}  ${shownA.padEnd(19)}  ${(a !== null && a === b ? 'same' : shownB).padEnd(19)}  ${platform.passed ? described : paint.red(described)}`);
   }
   lines.push('', `${'Indexes'.padEnd(20)} ${'A'.padEnd(20)} B`);
   const row = (label: string, a: string, b: string, same = 'same') => `  ${label.padEnd(18)} ${a.padEnd(20)} ${a === b ? same : b}`;
   lines.push(row('index digest', shortDigest(report.a.indexDigest), shortDigest(report.b.indexDigest)));
-  lines.push(row('canonical index', shortDigest(report.a.canonicalDigest), shortDigest(report.b.canonicalDigest)));
+  const canonicalIndex = [digest(report.a.canonicalDigest, true), digest(report.b.canonicalDigest, true)] as const;
+  lines.push(row('canonical index', ...canonicalIndex, canonicalIndex[0] === notComputed ? notComputed : 'same'));
   const attestations = (side: IndexSide) => `${attestationCount(side)} (not compared)`;
   lines.push(row('attestations', attestations(report.a), attestations(report.b), attestations(report.b)));
   for (const platform of report.platforms) {
@@ -97,7 +102,7 @@ const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 function renderIndexMarkdown(unsafeReport: IndexReport, maxBytes: number): string {
   const report = showControlCharacters(unsafeReport);
-  const digest = (value: string | null) => (value === null ? '(absent)' : code(shortDigest(value)));
+  const digest = (value: string | null, present = false) => (value === null ? (present ? notComputed : '(absent)') : code(shortDigest(value)));
   const head = [
     `## oci-repro: ${verdictTitles[report.verdict]} (${plural(report.platforms.length, 'platform')}), ${report.passed ? 'gate passed' : 'gate failed'}`,
     '',
@@ -110,14 +115,14 @@ function renderIndexMarkdown(unsafeReport: IndexReport, maxBytes: number): strin
     ...report.platforms.map((platform) => {
       const { a, b } = platform.canonicalDigest;
       const verdict = platform.passed ? describePlatformVerdict(platform) : `**${describePlatformVerdict(platform)}**`;
-      return `| ${code(platform.platform)} | ${verdict} | ${digest(a)} | ${a !== null && a === b ? 'same' : digest(b)} |`;
+      return `| ${code(platform.platform)} | ${verdict} | ${digest(a, platform.presence !== 'b')} | ${a !== null && a === b ? 'same' : digest(b, platform.presence !== 'a')} |`;
     }),
     '',
     '| | A | B |',
     '|---|---|---|',
     `| index | ${code(report.a.reference)} | ${code(report.b.reference)} |`,
     `| index digest | ${digest(report.a.indexDigest)} | ${digest(report.b.indexDigest)} |`,
-    `| canonical index | ${digest(report.a.canonicalDigest)} | ${report.a.canonicalDigest === report.b.canonicalDigest ? 'same' : digest(report.b.canonicalDigest)} |`,
+    `| canonical index | ${digest(report.a.canonicalDigest, true)} | ${report.a.canonicalDigest !== null && report.a.canonicalDigest === report.b.canonicalDigest ? 'same' : digest(report.b.canonicalDigest, true)} |`,
     `| attestations (not compared) | ${attestationCount(report.a)} | ${attestationCount(report.b)} |`,
     '',
   ].join('\n');

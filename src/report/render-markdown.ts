@@ -112,7 +112,10 @@ function renderIdentity(report: Report): string {
     `| image | ${code(report.a.reference)} | ${code(report.b.reference)} | |`,
     row('manifest digest', report.a.manifestDigest, report.b.manifestDigest, broken === 'manifest'),
     row('image ID', report.a.imageId, report.b.imageId, broken === 'imageId'),
-    row('canonical digest', report.a.canonicalDigest, report.b.canonicalDigest, broken === 'canonical'),
+    // Null on both sides: verify left layers with equal diff_ids unread (app/verify.ts).
+    report.a.canonicalDigest === null && report.b.canonicalDigest === null
+      ? '| canonical digest | not computed | | layers with equal diff_ids were not read (`--verify-blobs` reads them) |'
+      : row('canonical digest', report.a.canonicalDigest, report.b.canonicalDigest, broken === 'canonical'),
     '',
   ].join('\n');
 }

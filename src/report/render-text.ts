@@ -421,7 +421,13 @@ function renderIdentity(report: Report, paint: Paint, lines: string[]): void {
   lines.push(`${paint.bold('Identity chain'.padEnd(23))}${'A'.padEnd(digestWidth + 2)}B`);
   lines.push(renderLink('manifest digest', report.a.manifestDigest, report.b.manifestDigest, broken === 'manifest', 2, paint));
   lines.push(renderLink('image ID', report.a.imageId, report.b.imageId, broken === 'imageId', 2, paint));
-  lines.push(renderLink('canonical digest', report.a.canonicalDigest, report.b.canonicalDigest, broken === 'canonical', 2, paint));
+  // Null on both sides: verify left layers with equal diff_ids unread (app/verify.ts).
+  const notRead = (indent: number, label: string, why: string) => `${' '.repeat(indent)}${label.padEnd(indent === 2 ? 21 : 19)}${paint.dim(`not computed: ${why}`)}`;
+  lines.push(
+    report.a.canonicalDigest === null && report.b.canonicalDigest === null
+      ? notRead(2, 'canonical digest', 'layers with equal diff_ids were not read (--verify-blobs reads them)')
+      : renderLink('canonical digest', report.a.canonicalDigest, report.b.canonicalDigest, broken === 'canonical', 2, paint),
+  );
   for (const layer of report.layers) {
     const link = brokenLayerLink(layer);
     const status = describeStatus(layer);
@@ -437,7 +443,9 @@ function renderIdentity(report: Report, paint: Paint, lines: string[]): void {
     lines.push(renderLink('blob digest', pick(layer.a, 'digest'), pick(layer.b, 'digest'), link === 'blob', 4, paint));
     lines.push(renderLink('diff_id', pick(layer.a, 'diffId'), pick(layer.b, 'diffId'), link === 'diffId', 4, paint));
     lines.push(
-      renderLink('canonical diff_id', pick(layer.a, 'canonicalDiffId'), pick(layer.b, 'canonicalDiffId'), link === 'canonical', 4, paint),
+      layer.a?.canonicalDiffId === null && layer.b?.canonicalDiffId === null
+        ? notRead(4, 'canonical diff_id', 'same diff_id, not read')
+        : renderLink('canonical diff_id', pick(layer.a, 'canonicalDiffId'), pick(layer.b, 'canonicalDiffId'), link === 'canonical', 4, paint),
     );
   }
 }
