@@ -114,7 +114,7 @@ function renderIdentity(report: Report): string {
     row('image ID', report.a.imageId, report.b.imageId, broken === 'imageId'),
     // Null on both sides: verify left layers with equal diff_ids unread (app/verify.ts).
     report.a.canonicalDigest === null && report.b.canonicalDigest === null
-      ? '| canonical digest | not computed | | layers with equal diff_ids were not read (`--verify-blobs` reads them) |'
+      ? `| canonical digest | not computed | | ${broken === 'canonical' ? '**differs** (the chain breaks here)' : 'same'}; layers with equal diff_ids were not read (\`--verify-blobs\` reads them) |`
       : row('canonical digest', report.a.canonicalDigest, report.b.canonicalDigest, broken === 'canonical'),
     '',
   ].join('\n');

@@ -222,7 +222,8 @@ export function comparableManifests(report: Report): boolean {
 }
 
 export function brokenImageLink(report: Report): 'manifest' | 'imageId' | 'canonical' | null {
-  if (report.a.canonicalDigest !== report.b.canonicalDigest) return 'canonical';
+  // The verdict, not the digests: verify may leave them uncomputed (null on both sides).
+  if (report.verdict === 'not-reproducible') return 'canonical';
   if (report.a.imageId !== report.b.imageId) return 'imageId';
   if (comparableManifests(report) && report.a.manifestDigest !== report.b.manifestDigest) return 'manifest';
   return null;
@@ -421,11 +422,12 @@ function renderIdentity(report: Report, paint: Paint, lines: string[]): void {
   lines.push(`${paint.bold('Identity chain'.padEnd(23))}${'A'.padEnd(digestWidth + 2)}B`);
   lines.push(renderLink('manifest digest', report.a.manifestDigest, report.b.manifestDigest, broken === 'manifest', 2, paint));
   lines.push(renderLink('image ID', report.a.imageId, report.b.imageId, broken === 'imageId', 2, paint));
-  // Null on both sides: verify left layers with equal diff_ids unread (app/verify.ts).
-  const notRead = (indent: number, label: string, why: string) => `${' '.repeat(indent)}${label.padEnd(indent === 2 ? 21 : 19)}${paint.dim(`not computed: ${why}`)}`;
+  // Null on both sides: verify left layers with equal diff_ids unread (app/verify.ts); the verdict says same or not.
+  const notRead = (indent: number, label: string, why: string) => `${' '.repeat(indent)}${label.padEnd(indent === 2 ? 21 : 19)}${paint.dim(`not computed (${why})`)}`;
+  const verdictMark = broken === 'canonical' ? `${paint.red('differs')}  ${paint.bold('<- the chain breaks here')}` : paint.green('same');
   lines.push(
     report.a.canonicalDigest === null && report.b.canonicalDigest === null
-      ? notRead(2, 'canonical digest', 'layers with equal diff_ids were not read (--verify-blobs reads them)')
+      ? `${notRead(2, 'canonical digest', 'see --verify-blobs')}  ${verdictMark}`
       : renderLink('canonical digest', report.a.canonicalDigest, report.b.canonicalDigest, broken === 'canonical', 2, paint),
   );
   for (const layer of report.layers) {
