@@ -45,8 +45,8 @@ export interface VerifyRequest {
   /** Keep both builds' base layers as they are (`--base`, `--base-layers`); A must be built on the base. */
   base?: BaseRequest;
   /**
-   * Read (and digest-check) every layer, also those the verdict does not need (`--verify-blobs`), so
-   * both canonical digests are computed. By default a layer pair with equal diff_ids is not read (the
+   * Read (and digest-check) every layer of both images, also those the verdict does not need and those
+   * the other image shares (`--verify-blobs`), so both canonical digests are computed. By default a layer pair with equal diff_ids is not read (the
    * whole image, when both have the same manifest or config digest): the verdict follows from the
    * digests, and the report's canonical digests are null.
    */
@@ -122,8 +122,9 @@ async function readAndCompare(a: Image, b: Image, request: VerifyRequest, out: D
   let done = 0;
   const onLayer = request.onLayer ? () => request.onLayer!(++done, total) : undefined;
   // The comparer tells changed contents apart by the per-file digests: never skip them here.
+  // --verify-blobs checks each side's own blobs: no pass shared by diff_id, no pair left unread.
   const read = request.verifyBlobs ? undefined : layersToRead(a, b);
-  const analyze = { normalize: options, contentDigests: true, cache, concurrency: 1, onLayer, read };
+  const analyze = { normalize: options, contentDigests: true, cache: request.verifyBlobs ? undefined : cache, concurrency: 1, onLayer, read };
   const [analysisA, analysisB] = await Promise.all([analyzeImage(a, { ...analyze, base: bases?.a }), analyzeImage(b, { ...analyze, base: bases?.b })]);
 
   const layerInputs = (analysis: ImageAnalysis): LayerInput[] => {

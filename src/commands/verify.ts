@@ -47,7 +47,7 @@ canonical index digest) with a known one (a digest, a previous JSON report, or n
     strict: Flags.boolean({ description: 'only identical images pass; equal after normalization fails', default: false }),
     'verify-blobs': Flags.boolean({
       description:
-        'read and digest-check every layer, also where the digests decide (same manifest or config digest, layer pairs with equal diff_ids), and compute the canonical digests',
+        'read and digest-check every layer of both images, also where the digests decide (same manifest or config digest, layer pairs with equal diff_ids), and compute the canonical digests',
       default: false,
     }),
     verbose: Flags.boolean({ char: 'v', description: 'text: list neutralized differences one by one', default: false }),
