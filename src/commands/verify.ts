@@ -41,7 +41,7 @@ canonical index digest) with a known one (a digest, a previous JSON report, or n
     format: Flags.string({ char: 'f', description: 'report format', options: [...reportFormats], default: 'text' }),
     policy: Flags.string({ description: 'JSON or YAML file of accepted differences (paths, causes), each with a reason', helpValue: 'FILE' }),
     expect: Flags.string({
-      description: "pass when A's canonical digest is this one: sha256:..., or a file with a previous JSON report",
+      description: "pass when A's canonical digest is this one: sha256:..., or a file with a previous JSON report (recorded with --verify-blobs)",
       helpValue: 'DIGEST|FILE',
     }),
     strict: Flags.boolean({ description: 'only identical images pass; equal after normalization fails', default: false }),
