@@ -17,6 +17,8 @@ import { buildTar, type TestEntry } from '../helpers/tar.js';
 import { gzipWith } from './fixtures.js';
 import { platformImage } from './index-fixtures.js';
 
+// Each test spawns the CLI up to three times (about a second of start-up each, more on a busy machine).
+const T = { timeout: 120_000 };
 const sourceTime = new Date('2024-01-15T08:00:00Z');
 const base: TestEntry[] = [
   { name: 'etc/', mtime: sourceTime },
@@ -91,7 +93,7 @@ beforeAll(async () => {
 afterAll(async () => dir?.remove());
 
 describe('two images with the same manifest digest', () => {
-  it('are identical without reading a layer: verify A A of an image with corrupt layer blobs passes', async () => {
+  it('are identical without reading a layer: verify A A of an image with corrupt layer blobs passes', T, async () => {
     const report = jsonReport(await verify(['oci:a-corrupt', 'oci:a-corrupt', '--json']), 0);
     expect(report.verdict).toBe('identical');
     expect(report.reason).toBe('the images are identical (same manifest digest; layers not read)');
@@ -105,13 +107,13 @@ describe('two images with the same manifest digest', () => {
     expect(validateReport(report)).toEqual([]);
   });
 
-  it('--verify-blobs reads every layer of both images: a corrupt blob is a digest mismatch (exit 3)', async () => {
+  it('--verify-blobs reads every layer of both images: a corrupt blob is a digest mismatch (exit 3)', T, async () => {
     expectDigestError(await verify(['oci:a-corrupt', 'oci:a-corrupt', '--verify-blobs']), 0, 'oci:a-corrupt');
     // Also B's own blobs, though A has the same layers intact.
     expectDigestError(await verify(['oci:a', 'oci:a-corrupt', '--verify-blobs']), 0, 'oci:a-corrupt');
   });
 
-  it('--verify-blobs on intact blobs computes the canonical digests, and the reason names the digest', async () => {
+  it('--verify-blobs on intact blobs computes the canonical digests, and the reason names the digest', T, async () => {
     const report = jsonReport(await verify(['oci:a', 'oci:a', '--json', '--verify-blobs']), 0);
     expect(report.reason).toBe('the images are identical (same manifest digest)');
     expect(report.a.canonicalDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
@@ -123,7 +125,7 @@ describe('two images with the same manifest digest', () => {
     expect(validateReport(report)).toEqual([]);
   });
 
-  it('the text and markdown reports say the canonical digests were not computed', async () => {
+  it('the text and markdown reports say the canonical digests were not computed', T, async () => {
     const text = await verify(['oci:a-corrupt', 'oci:a-corrupt']);
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/^oci-repro verify: IDENTICAL, gate passed\n  the images are identical \(same manifest digest; layers not read\)\n/);
@@ -135,7 +137,7 @@ describe('two images with the same manifest digest', () => {
 });
 
 describe('one image in two formats (the same config digest, other manifests)', () => {
-  it('is identical without reading a layer: OCI layout with corrupt blobs against a legacy docker-archive', async () => {
+  it('is identical without reading a layer: OCI layout with corrupt blobs against a legacy docker-archive', T, async () => {
     const report = jsonReport(await verify(['oci:a-corrupt', 'docker-archive:a-docker.tar', '--json']), 0);
     expect(report.verdict).toBe('identical');
     expect(report.reason).toBe('the images are identical (same image ID; layers not read)');
@@ -147,13 +149,13 @@ describe('one image in two formats (the same config digest, other manifests)', (
     expect(validateReport(report)).toEqual([]);
   });
 
-  it('--verify-blobs reads them: exit 3', async () => {
+  it('--verify-blobs reads them: exit 3', T, async () => {
     expectDigestError(await verify(['oci:a-corrupt', 'docker-archive:a-docker.tar', '--verify-blobs']), 0, 'oci:a-corrupt');
   });
 });
 
 describe('layer pairs with equal diff_ids', () => {
-  it('only the config date differs: reproducible without reading a layer', async () => {
+  it('only the config date differs: reproducible without reading a layer', T, async () => {
     const report = jsonReport(await verify(['oci:a-corrupt', 'oci:dated-corrupt', '--json']), 0);
     expect(report.verdict).toBe('reproducible');
     expect(report.a.imageId).not.toBe(report.b.imageId);
@@ -163,7 +165,7 @@ describe('layer pairs with equal diff_ids', () => {
     expectDigestError(await verify(['oci:dated', 'oci:dated-corrupt', '--verify-blobs']), 0, 'oci:dated-corrupt');
   });
 
-  it('are not read while the other pairs are: layer 0 corrupt passes, layer 1 corrupt fails', async () => {
+  it('are not read while the other pairs are: layer 0 corrupt passes, layer 1 corrupt fails', T, async () => {
     const report = jsonReport(await verify(['oci:a-corrupt-0', 'oci:rebuilt', '--json']), 0);
     expect(report.verdict).toBe('reproducible');
     expect(report.layers.map((layer) => layer.status)).toEqual(['identical', 'tar']);
@@ -179,7 +181,7 @@ describe('layer pairs with equal diff_ids', () => {
     expectDigestError(await verify(['oci:a-corrupt-1', 'oci:rebuilt']), 1, 'oci:a-corrupt-1');
   });
 
-  it('a not reproducible pair still marks the canonical digest as where the chain breaks', async () => {
+  it('a not reproducible pair still marks the canonical digest as where the chain breaks', T, async () => {
     const changed = withConfig(built.a, (config) => {
       config.config = { Env: ['PATH=/bin'] };
     });
@@ -190,13 +192,13 @@ describe('layer pairs with equal diff_ids', () => {
     expect(run.stdout).toMatch(/\n {2}canonical digest {5}not computed \(see --verify-blobs\) {2}differs {2}<- the chain breaks here\n/);
   });
 
-  it('different layer counts read every layer (the flattened comparison needs both tables)', async () => {
+  it('different layer counts read every layer (the flattened comparison needs both tables)', T, async () => {
     expectDigestError(await verify(['oci:a-corrupt-0', 'oci:three']), 0, 'oci:a-corrupt-0');
   });
 });
 
 describe('two indexes', () => {
-  it('platform pairs with the same manifest digest are identical without reading; the canonical index digest is not computed', async () => {
+  it('platform pairs with the same manifest digest are identical without reading; the canonical index digest is not computed', T, async () => {
     const clock = new Date('2024-03-01T10:00:00Z');
     const amd64 = await platformImage('amd64', clock);
     const arm64 = await platformImage('arm64', clock);
