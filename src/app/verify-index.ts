@@ -132,14 +132,15 @@ function describeReason(platforms: PlatformComparison[], passed: boolean): strin
 }
 
 function indexSide(listing: IndexListing, platforms: PlatformComparison[], side: 'a' | 'b'): IndexSide {
-  const entries = platforms
-    .filter((platform) => platform.canonicalDigest[side] !== null)
-    .map((platform) => ({ platform: platform.platform, canonicalDigest: platform.canonicalDigest[side]! }));
+  const mine = platforms.filter((platform) => platform.presence === 'both' || platform.presence === side);
+  // A platform whose layers were not read (identical, or equal pairs) has no canonical digest.
+  const computed = mine.every((platform) => platform.canonicalDigest[side] !== null);
+  const entries = mine.map((platform) => ({ platform: platform.platform, canonicalDigest: platform.canonicalDigest[side]! }));
   return {
     reference: listing.reference,
     indexDigest: listing.digest,
     indexMediaType: listing.mediaType,
-    canonicalDigest: canonicalIndexDigest(entries),
+    canonicalDigest: computed ? canonicalIndexDigest(entries) : null,
     manifests: listing.manifests.map((manifest) => ({
       platform: manifest.platform,
       digest: manifest.digest,

@@ -8,7 +8,7 @@
  * then round one takes them at once and there is no round two.
  */
 import { needsContentDigests, type LayerInput } from '../compare/layers.js';
-import type { Image } from '../image/image.js';
+import type { Image, Layer } from '../image/image.js';
 import type { LayerSummary } from '../normalize/entry.js';
 import { analyzeImage, analyzeLayer, cacheKeyWithoutDigests, runLimited, type ImageAnalysis } from '../normalize/image.js';
 import type { NormalizeOptions } from '../normalize/options.js';
@@ -21,6 +21,10 @@ export interface VerifyLayersOptions {
   onLayer?: (done: number, total: number) => void;
   /** Layer passes by diff_id (see AnalyzeOptions.cache); verify's own when not given. */
   cache?: Map<string, Promise<LayerSummary>>;
+  /** Which layers to read (AnalyzeOptions.read); an unread layer has no table and no canonical diff_id. */
+  read?: (layer: Layer) => boolean;
+  /** Share one pass per diff_id across both images (default true); off, each side reads its own blobs. */
+  shareByDiffId?: boolean;
 }
 
 export interface VerifyLayers {
@@ -32,13 +36,13 @@ export interface VerifyLayers {
 
 /** Reads both images' layers for verify: round one for all, round two with digests where needed. */
 export async function readVerifyLayers(a: Image, b: Image, options: VerifyLayersOptions): Promise<VerifyLayers> {
-  const cache = options.cache ?? new Map<string, Promise<LayerSummary>>();
+  const cache = options.shareByDiffId === false ? undefined : (options.cache ?? new Map<string, Promise<LayerSummary>>());
   const flattened = a.layers.length !== b.layers.length;
   let total = a.layers.length + b.layers.length;
   let done = 0;
   const onLayer = options.onLayer ? () => options.onLayer!(++done, total) : undefined;
   // One pass per distinct diff_id across both images; two layers in flight on two cores.
-  const analyze = { normalize: options.normalize, contentDigests: flattened, cache, concurrency: 1, onLayer };
+  const analyze = { normalize: options.normalize, contentDigests: flattened, cache, concurrency: 1, onLayer, read: options.read };
   const [analysisA, analysisB] = await Promise.all([
     analyzeImage(a, { ...analyze, base: options.bases?.a }),
     analyzeImage(b, { ...analyze, base: options.bases?.b }),
@@ -58,7 +62,7 @@ export async function readVerifyLayers(a: Image, b: Image, options: VerifyLayers
     const { summary: _, ...rest } = analysis.layers[index]!;
     analysis.layers[index] = rest;
     side[index] = { identity: side[index]!.identity, canonicalDiffId: side[index]!.canonicalDiffId };
-    cache.delete(cacheKeyWithoutDigests(rest.layer.diffId));
+    cache?.delete(cacheKeyWithoutDigests(rest.layer.diffId));
   }
   total += again.length;
   await runLimited(again, 2, async ({ side, analysis, index }) => {
@@ -75,7 +79,7 @@ export async function readVerifyLayers(a: Image, b: Image, options: VerifyLayers
 function layerInputs(analysis: ImageAnalysis, contentDigests: boolean): LayerInput[] {
   const identities = describeImage(analysis.image).layers;
   return analysis.layers.map((result, index) => {
-    const base = { identity: identities[index]!, canonicalDiffId: result.canonicalDiffId };
+    const base = { identity: identities[index]!, canonicalDiffId: result.unread ? null : result.canonicalDiffId };
     return result.summary ? { ...base, summary: result.summary, contentDigests } : base;
   });
 }

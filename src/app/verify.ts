@@ -11,7 +11,7 @@ import {
 } from '../compare/index.js';
 import { explainStepFields } from '../compare/step-fields.js';
 import { applyPolicy, decideGate, policyCatalogue, type Policy } from '../gate/policy.js';
-import type { Image } from '../image/image.js';
+import type { Image, Layer } from '../image/image.js';
 import type { ImageAnalysis } from '../normalize/image.js';
 import type { NormalizeOptions } from '../normalize/options.js';
 import { describeImage } from '../report/identity.js';
@@ -43,6 +43,13 @@ export interface VerifyRequest {
   onLayer?: (done: number, total: number) => void;
   /** Keep both builds' base layers as they are (`--base`, `--base-layers`); A must be built on the base. */
   base?: BaseRequest;
+  /**
+   * Read (and digest-check) every layer of both images, also those the verdict does not need and those
+   * the other image shares (`--verify-blobs`), so both canonical digests are computed. By default a layer pair with equal diff_ids is not read (the
+   * whole image, when both have the same manifest or config digest): the verdict follows from the
+   * digests, and the report's canonical digests are null.
+   */
+  verifyBlobs?: boolean;
 }
 
 /** Compares two builds: verdict, identity chains side by side, and every difference explained. */
@@ -73,7 +80,7 @@ export async function verifyLoaded(a: Image, b: Image, request: VerifyRequest): 
     schemaVersion: reportSchemaVersion,
     tool: { name: 'oci-repro', version: toolVersion },
     verdict: compared.verdict,
-    reason: gate.reason,
+    reason: compared.sameDigest ? `${gate.reason} (same ${compared.sameDigest}${compared.unread ? '; layers not read' : ''})` : gate.reason,
     passed: gate.passed,
     options: {
       epoch: options.epoch,
@@ -95,6 +102,10 @@ export async function verifyLoaded(a: Image, b: Image, request: VerifyRequest): 
 
 interface Compared {
   verdict: Verdict;
+  /** Which digest made the images identical. */
+  sameDigest: 'manifest digest' | 'image ID' | null;
+  /** Some layer pairs were not read (equal diff_ids): no canonical digests. */
+  unread: boolean;
   a: ImageSide;
   b: ImageSide;
   layers: LayerComparison[];
@@ -105,20 +116,32 @@ interface Compared {
 async function readAndCompare(a: Image, b: Image, request: VerifyRequest, out: DifferenceSink, bases?: VerifyBases): Promise<Compared> {
   const options = request.normalize;
   // Round one without per-file content digests, round two with them only where contents may differ.
-  const { a: analysisA, b: analysisB, inputs } = await readVerifyLayers(a, b, { normalize: options, bases, onLayer: request.onLayer });
+  // --verify-blobs checks each side's own blobs: no pass shared by diff_id, no pair left unread.
+  const { a: analysisA, b: analysisB, inputs } = await readVerifyLayers(a, b, {
+    normalize: options,
+    bases,
+    onLayer: request.onLayer,
+    read: request.verifyBlobs ? undefined : layersToRead(a, b),
+    shareByDiffId: !request.verifyBlobs,
+  });
   const pushAll = (differences: readonly Difference[]) => {
     for (const difference of differences) out.push(difference);
   };
   pushAll(compareManifestAnnotations(a.manifest?.parsed.annotations, b.manifest?.parsed.annotations, options));
   // The fields a changed Dockerfile step sets share its cause (`ENV a b` -> `ENV a c` and /config/Env/1).
+  // An unread pair's stand-in (its diff_id) is equal on both sides, as its canonical diff_ids are.
   const configDifferences = compareConfigs(a.config.parsed, b.config.parsed, options, {
     a: analysisA.layers.map((layer) => layer.canonicalDiffId),
     b: analysisB.layers.map((layer) => layer.canonicalDiffId),
   });
   pushAll(explainStepFields(configDifferences, policyCatalogue(request.policy?.policy)));
   const layers = compareLayersInto(inputs.a, inputs.b, options, out);
+  const sameDigest = identicalBy(a, b);
   return {
-    verdict: decideVerdict(a, b, analysisA, analysisB),
+    // With unread pairs the canonical digests hold the same stand-ins: equal exactly when the real ones are.
+    verdict: sameDigest ? 'identical' : analysisA.canonicalDigest === analysisB.canonicalDigest ? 'reproducible' : 'not-reproducible',
+    sameDigest,
+    unread: analysisA.layers.some((layer) => layer.unread),
     a: imageSide(analysisA),
     b: imageSide(analysisB),
     layers: layers.layers,
@@ -126,18 +149,34 @@ async function readAndCompare(a: Image, b: Image, request: VerifyRequest, out: D
   };
 }
 
-function decideVerdict(a: Image, b: Image, analysisA: ImageAnalysis, analysisB: ImageAnalysis): Verdict {
-  if (a.manifest && b.manifest && a.manifest.digest === b.manifest.digest) return 'identical';
-  if (a.config.digest === b.config.digest) return 'identical';
-  return analysisA.canonicalDigest === analysisB.canonicalDigest ? 'reproducible' : 'not-reproducible';
+/** Identical images: the same manifest digest, or the same image ID (config digest, hence the same diff_ids). */
+function identicalBy(a: Image, b: Image): Compared['sameDigest'] {
+  if (a.manifest && b.manifest && a.manifest.digest === b.manifest.digest) return 'manifest digest';
+  return a.config.digest === b.config.digest ? 'image ID' : null;
 }
 
+/**
+ * The layers the verdict needs read: not a pair with equal diff_ids, which are equal after normalization
+ * too (all pairs of two identical images). The sources check every blob they do read. Different layer
+ * counts need every layer, for the flattened filesystems.
+ */
+function layersToRead(a: Image, b: Image): ((layer: Layer) => boolean) | undefined {
+  if (a.layers.length !== b.layers.length) return undefined;
+  const equal = a.layers.map((layer, index) => layer.diffId === b.layers[index]!.diffId);
+  return (layer) => !equal[layer.index];
+}
+
+/** An unread layer has no canonical diff_id, and its image no canonical digest. */
 function imageSide(analysis: ImageAnalysis): ImageSide {
   const identity = describeImage(analysis.image);
+  const unread = analysis.layers.some((layer) => layer.unread);
   return {
     ...identity,
-    canonicalDigest: analysis.canonicalDigest,
-    layers: identity.layers.map((layer, index) => ({ ...layer, canonicalDiffId: analysis.layers[index].canonicalDiffId })),
+    canonicalDigest: unread ? null : analysis.canonicalDigest,
+    layers: identity.layers.map((layer, index) => {
+      const result = analysis.layers[index]!;
+      return { ...layer, canonicalDiffId: result.unread ? null : result.canonicalDiffId };
+    }),
   };
 }
 

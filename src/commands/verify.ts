@@ -39,10 +39,15 @@ canonical index digest) with a known one (a digest, a previous JSON report, or n
     format: Flags.string({ char: 'f', description: 'report format', options: [...reportFormats], default: 'text' }),
     policy: Flags.string({ description: 'JSON or YAML file of accepted differences (paths, causes), each with a reason', helpValue: 'FILE' }),
     expect: Flags.string({
-      description: "pass when A's canonical digest is this one: sha256:..., or a file with a previous JSON report",
+      description: "pass when A's canonical digest is this one: sha256:..., or a file with a previous JSON report (recorded with --verify-blobs)",
       helpValue: 'DIGEST|FILE',
     }),
     strict: Flags.boolean({ description: 'only identical images pass; equal after normalization fails', default: false }),
+    'verify-blobs': Flags.boolean({
+      description:
+        'read and digest-check every layer of both images, also where the digests decide (same manifest or config digest, layer pairs with equal diff_ids), and compute the canonical digests',
+      default: false,
+    }),
     verbose: Flags.boolean({ char: 'v', description: 'text: list neutralized differences one by one', default: false }),
     'all-differences': Flags.boolean({
       description: `list every neutralized difference; by default ${defaultNeutralizedLimit} per layer and cause are listed and the rest counted`,
@@ -74,7 +79,8 @@ canonical index digest) with a known one (a digest, a previous JSON report, or n
     if (args.b === undefined) throw usageError('verify needs two images, or one image with --expect');
     const policy = flags.policy ? { policy: await loadPolicy(flags.policy), source: flags.policy } : undefined;
     const neutralizedLimit = flags['all-differences'] ? Infinity : defaultNeutralizedLimit;
-    const report = await progress.during(verifyAny({ a: args.a, b: args.b, load, normalize, strict: flags.strict, policy, neutralizedLimit, base }));
+    const verifyBlobs = flags['verify-blobs'];
+    const report = await progress.during(verifyAny({ a: args.a, b: args.b, load, normalize, strict: flags.strict, policy, neutralizedLimit, base, verifyBlobs }));
     const renderOptions = { color: format === 'text' && shouldColour(process.env, process.stdout.isTTY), verbose: flags.verbose };
     process.stdout.write(isIndexReport(report) ? renderIndexReport(report, format, renderOptions) : renderReport(report, format, renderOptions));
     this.setExitCode(report.passed ? ExitCode.ok : ExitCode.notReproducible);

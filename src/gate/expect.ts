@@ -59,6 +59,12 @@ function digestFromFile(content: string, file: string): string {
       );
     }
     const side = document.a;
+    if (isObject(side) && side.canonicalDigest === null) {
+      // verify leaves the layers of equal pairs unread (and so two identical images whole).
+      throw usageError(`${what}: the report has no canonical digest: layers with equal diff_ids were not read`, {
+        hint: 'record the report with verify --verify-blobs, or use the output of normalize --json',
+      });
+    }
     if (!isObject(side) || typeof side.canonicalDigest !== 'string') {
       throw usageError(`${what}: the report has no a.canonicalDigest`, { hint: expectHint });
     }

@@ -26,6 +26,8 @@ export interface LayerAnalysis {
   blob?: { path: string; digest: string; size: number; compression: Compression };
   /** A base layer kept byte for byte: its canonical diff_id is its diff_id. */
   kept?: boolean;
+  /** Not read (see `AnalyzeOptions.read`): no summary, and `canonicalDiffId` holds the diff_id as a stand-in. */
+  unread?: boolean;
 }
 
 export interface ImageAnalysis {
@@ -69,6 +71,13 @@ export interface AnalyzeOptions {
   onLayer?: (done: number, total: number) => void;
   /** The base's bottom layers and history entries, kept as they are (see base.ts). */
   base?: Pick<ResolvedBase, 'layers' | 'history'>;
+  /**
+   * Which layers to read (default: all). An unread layer's diff_id stands in for its canonical diff_id,
+   * so `canonicalDigest` is then no canonical digest: it only tells whether two images are equal after
+   * normalization, when both left out the same diff_ids at the same places (verify: equal layer pairs,
+   * whose canonical diff_ids are equal too).
+   */
+  read?: (layer: Layer) => boolean;
 }
 
 /** One streaming pass per layer, then the config rules: the canonical digest of an image. */
@@ -96,6 +105,10 @@ export function cacheKeyWithoutDigests(diffId: string): string {
 /** One layer's pass (a cached one when `options.cache` has it); a foreign layer is not read. */
 export async function analyzeLayer(layer: Layer, reference: string, options: AnalyzeOptions): Promise<LayerAnalysis> {
   if (layer.foreign) return { layer, canonicalDiffId: layer.diffId };
+  if (options.read && !options.read(layer)) {
+    layer.skipRead?.();
+    return { layer, canonicalDiffId: layer.diffId, unread: true };
+  }
   // Stream errors already start with this context; tar parse errors get it here.
   const what = `layer ${layer.index} (${layer.descriptor.digest}) of ${reference}`;
   const contentDigests = options.contentDigests ?? true;

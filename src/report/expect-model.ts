@@ -18,7 +18,8 @@ export interface ExpectOutcome {
 
 /** `verify A --expect DIGEST|FILE`: one build against a known canonical digest (e.g. a release's). */
 export interface ExpectReport extends ExpectOutcome {
-  image: ImageSide;
+  /** --expect reads every layer: the canonical digest is always computed. */
+  image: ImageSide & { canonicalDigest: string };
 }
 
 export interface IndexExpectReport extends ExpectOutcome {

@@ -22,8 +22,11 @@ export interface IndexSide {
   /** The index digest (sha256 of index.json when an OCI layout's index.json is itself the index). */
   indexDigest: string;
   indexMediaType: string;
-  /** The canonical index digest (normalize/canonical-index.ts) over every image platform of this side. */
-  canonicalDigest: string;
+  /**
+   * The canonical index digest (normalize/canonical-index.ts) over every image platform of this side;
+   * null when a platform's canonical digest was not computed (its layers were not read).
+   */
+  canonicalDigest: string | null;
   manifests: IndexManifestSide[];
 }
 
@@ -36,7 +39,7 @@ export interface PlatformComparison {
   verdict: Verdict;
   passed: boolean;
   reason: string;
-  /** Canonical digests of this platform's image on each side (null where absent). */
+  /** Canonical digests of this platform's image on each side (null where absent, or not computed). */
   canonicalDigest: { a: string | null; b: string | null };
   /** The single-image report of this platform; null when it is on one side only. */
   report: Report | null;

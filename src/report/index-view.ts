@@ -13,6 +13,8 @@ export interface PlatformView {
   verdict: string;
   reason: string;
   canonical: { a: string | null; b: string | null };
+  /** Which sides have the platform. */
+  presence: PlatformComparison['presence'];
   /** Both sides have the same canonical digest. */
   same: boolean;
   /** The platform's single-image report; null when it is on one side only. */
@@ -42,6 +44,7 @@ export function buildIndexView(input: IndexReport, options: ViewOptions = {}): I
       verdict: describePlatformVerdict(platform),
       reason: platform.reason,
       canonical: platform.canonicalDigest,
+      presence: platform.presence,
       same: platform.canonicalDigest.a !== null && platform.canonicalDigest.a === platform.canonicalDigest.b,
       view: platform.report ? buildReportView(platform.report, options) : null,
     })),

@@ -12,7 +12,8 @@ export const reportSchemaVersion = 1;
 export type Verdict = 'identical' | 'reproducible' | 'not-reproducible';
 
 export interface ImageSide extends ImageIdentity {
-  canonicalDigest: string;
+  /** Null when not computed: layer pairs with equal diff_ids were not read (verify without --verify-blobs). */
+  canonicalDigest: string | null;
   layers: LayerSide[];
 }
 

@@ -84,7 +84,8 @@ function renderHeading(view: ReportView, name: string): string {
 
 function renderIdentity(view: ReportView): string {
   const { report } = view;
-  const row = ({ label, a, b, state, breaks }: ReportView['links'][number]) => {
+  const row = ({ label, a, b, state, breaks, note }: ReportView['links'][number]) => {
+    if (state === 'not-computed') return `| ${label} | not computed | | ${breaks ? '**differs** (the chain breaks here)' : 'same'}; ${note} |`;
     const show = (digest: string | null | undefined) => (digest == null ? '(none)' : code(state === 'same' ? digest : shortDigest(digest)));
     if (state === 'not-comparable') return `| ${label} | ${show(a)} | ${show(b)} | not comparable |`;
     const mark = state === 'same' ? 'same' : breaks ? '**differs** (the chain breaks here)' : 'differs';
@@ -202,7 +203,8 @@ const indexCell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' 
 export function renderIndexMarkdown(view: IndexView, options: MarkdownRenderOptions = {}): string {
   const { report } = view;
   const maxBytes = options.maxBytes ?? defaultMarkdownMaxBytes;
-  const digest = (value: string | null) => (value === null ? '(absent)' : indexCode(shortDigest(value)));
+  // Null on a side that has the platform: verify did not read its layers with equal diff_ids.
+  const digest = (value: string | null, present = false) => (value === null ? (present ? 'not computed' : '(absent)') : indexCode(shortDigest(value)));
   const head = [
     `## oci-repro: ${view.verdictTitle} (${plural(report.platforms.length, 'platform')}), ${report.passed ? 'gate passed' : 'gate failed'}`,
     '',
@@ -214,14 +216,14 @@ export function renderIndexMarkdown(view: IndexView, options: MarkdownRenderOpti
     '|---|---|---|---|',
     ...view.platforms.map((platform) => {
       const verdict = platform.passed ? platform.verdict : `**${platform.verdict}**`;
-      return `| ${indexCode(platform.platform)} | ${verdict} | ${digest(platform.canonical.a)} | ${platform.same ? 'same' : digest(platform.canonical.b)} |`;
+      return `| ${indexCode(platform.platform)} | ${verdict} | ${digest(platform.canonical.a, platform.presence !== 'b')} | ${platform.same ? 'same' : digest(platform.canonical.b, platform.presence !== 'a')} |`;
     }),
     '',
     '| | A | B |',
     '|---|---|---|',
     `| index | ${indexCode(report.a.reference)} | ${indexCode(report.b.reference)} |`,
     `| index digest | ${digest(report.a.indexDigest)} | ${digest(report.b.indexDigest)} |`,
-    `| canonical index | ${digest(report.a.canonicalDigest)} | ${report.a.canonicalDigest === report.b.canonicalDigest ? 'same' : digest(report.b.canonicalDigest)} |`,
+    `| canonical index | ${digest(report.a.canonicalDigest, true)} | ${report.a.canonicalDigest !== null && report.a.canonicalDigest === report.b.canonicalDigest ? 'same' : digest(report.b.canonicalDigest, true)} |`,
     `| attestations (not compared) | ${view.attestations.a} | ${view.attestations.b} |`,
     '',
   ].join('\n');

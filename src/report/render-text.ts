@@ -102,6 +102,8 @@ function renderLink(link: LinkView, indent: number, paint: Paint): string {
   switch (link.state) {
     case 'not-comparable':
       return `${head}${pair()}  ${paint.dim('not comparable')}`;
+    case 'not-computed':
+      return `${head}${paint.dim(`not computed (${link.note})`)}  ${link.breaks ? `${paint.red('differs')}  ${paint.bold('<- the chain breaks here')}` : paint.green('same')}`;
     case 'same':
       return `${head}${show(link.a)}  ${paint.green('same')}`;
     case 'differs':
@@ -216,18 +218,20 @@ export function renderIndexText(view: IndexView, options: TextRenderOptions): st
     '',
   ];
   const column = Math.max(8, ...view.platforms.map((platform) => platform.platform.length));
-  const digest = (value: string | null) => (value === null ? '(absent)' : shortDigest(value));
+  // Null on a side that has the platform: verify did not read its layers with equal diff_ids.
+  const digest = (value: string | null, present = false) => (value === null ? (present ? 'not computed' : '(absent)') : shortDigest(value));
   lines.push(`  ${'platform'.padEnd(column)}  ${'canonical A'.padEnd(19)}  ${'canonical B'.padEnd(19)}  verdict`);
   for (const platform of view.platforms) {
     const { a, b } = platform.canonical;
     lines.push(
-      `  ${platform.platform.padEnd(column)}  ${digest(a).padEnd(19)}  ${(platform.same ? 'same' : digest(b)).padEnd(19)}  ${platform.passed ? platform.verdict : paint.red(platform.verdict)}`,
+      `  ${platform.platform.padEnd(column)}  ${digest(a, platform.presence !== 'b').padEnd(19)}  ${(platform.same ? 'same' : digest(b, platform.presence !== 'a')).padEnd(19)}  ${platform.passed ? platform.verdict : paint.red(platform.verdict)}`,
     );
   }
   lines.push('', `${'Indexes'.padEnd(20)} ${'A'.padEnd(20)} B`);
   const row = (label: string, a: string, b: string, same = 'same') => `  ${label.padEnd(18)} ${a.padEnd(20)} ${a === b ? same : b}`;
   lines.push(row('index digest', shortDigest(report.a.indexDigest), shortDigest(report.b.indexDigest)));
-  lines.push(row('canonical index', shortDigest(report.a.canonicalDigest), shortDigest(report.b.canonicalDigest)));
+  const canonicalIndex = [digest(report.a.canonicalDigest, true), digest(report.b.canonicalDigest, true)] as const;
+  lines.push(row('canonical index', ...canonicalIndex, canonicalIndex[0] === 'not computed' ? 'not computed' : 'same'));
   const attestations = (count: number) => `${count} (not compared)`;
   lines.push(row('attestations', attestations(view.attestations.a), attestations(view.attestations.b), attestations(view.attestations.b)));
   for (const platform of view.platforms) {

@@ -19,8 +19,12 @@ export interface LinkView {
   /** A digest; null where the side has none (a legacy docker-archive's manifest, an unnormalized layer); undefined where the side is absent (a layer on one side only). */
   a: string | null | undefined;
   b: string | null | undefined;
-  /** `not-comparable` when either side has none (null). */
-  state: 'same' | 'differs' | 'not-comparable';
+  /**
+   * `not-comparable` when either side has none (null); `not-computed` when verify did not read what the
+   * digest needs (layers with equal diff_ids): `note` says why, and `breaks` whether it differs.
+   */
+  state: 'same' | 'differs' | 'not-comparable' | 'not-computed';
+  note?: string;
   /** The chain breaks here: the most normalized link that differs. */
   breaks: boolean;
 }
@@ -124,7 +128,7 @@ export function buildReportView(input: Report, options: ViewOptions = {}): Repor
   const omitted = countOmitted(report.omitted);
   const imageBreak = brokenImageLink(report);
   const image = (label: string, key: 'manifestDigest' | 'imageId' | 'canonicalDigest', name: typeof imageBreak) =>
-    link(label, report.a[key], report.b[key], imageBreak === name);
+    link(label, report.a[key], report.b[key], imageBreak === name, key === 'canonicalDigest' ? notReadNote : undefined);
   const settings = report.options;
   return {
     report,
@@ -161,7 +165,11 @@ export function buildReportView(input: Report, options: ViewOptions = {}): Repor
   };
 }
 
-function link(label: string, a: string | null | undefined, b: string | null | undefined, breaks: boolean): LinkView {
+/** Why a canonical digest is null on both sides: verify left layer pairs with equal diff_ids unread. */
+const notReadNote = 'layers with equal diff_ids were not read; --verify-blobs reads them';
+
+function link(label: string, a: string | null | undefined, b: string | null | undefined, breaks: boolean, notComputed?: string): LinkView {
+  if (notComputed !== undefined && a === null && b === null) return { label, a, b, state: 'not-computed', note: notComputed, breaks };
   // A missing digest (a legacy docker-archive's manifest) neither matches nor differs.
   const state = a === null || b === null ? 'not-comparable' : a === b ? 'same' : 'differs';
   return { label, a, b, state, breaks };
@@ -170,8 +178,10 @@ function link(label: string, a: string | null | undefined, b: string | null | un
 function layerView(layer: LayerComparison, blocking: number, group: GroupView | undefined): LayerView {
   const broken = brokenLayerLink(layer);
   const side = (field: 'digest' | 'diffId' | 'canonicalDiffId', which: 'a' | 'b') => layer[which]?.[field];
+  // A pair with equal diff_ids that verify did not read has no canonical diff_ids.
+  const unread = layer.a?.diffId !== undefined && layer.a.diffId === layer.b?.diffId ? 'same diff_id, not read' : undefined;
   const pair = (label: string, field: 'digest' | 'diffId' | 'canonicalDiffId', name: typeof broken) =>
-    link(label, side(field, 'a'), side(field, 'b'), broken === name);
+    link(label, side(field, 'a'), side(field, 'b'), broken === name, field === 'canonicalDiffId' ? unread : undefined);
   const a = layer.a?.step ?? null;
   const b = layer.b?.step ?? null;
   return {
@@ -203,7 +213,8 @@ function brokenLayerLink(layer: LayerComparison): 'blob' | 'diffId' | 'canonical
 }
 
 function brokenImageLink(report: Report): 'manifest' | 'imageId' | 'canonical' | null {
-  if (report.a.canonicalDigest !== report.b.canonicalDigest) return 'canonical';
+  // The verdict too: verify may leave both canonical digests uncomputed (null).
+  if (report.a.canonicalDigest !== report.b.canonicalDigest || report.verdict === 'not-reproducible') return 'canonical';
   if (report.a.imageId !== report.b.imageId) return 'imageId';
   // Manifest digests are comparable only when both images have one (a legacy docker-archive has none).
   const comparable = report.a.manifestDigest !== null && report.b.manifestDigest !== null;

@@ -71,13 +71,16 @@ describe('verdicts and exit codes', () => {
   it('identical: the text report says so (the other verdicts are in golden/verify)', async () => {
     const text = await verifyPair('identical');
     expectVerdict(text, 0);
-    expect(text.stdout).toMatch(/^oci-repro verify: IDENTICAL, gate passed\n  the images are identical\n/);
+    // The same config in an oci-archive and a legacy docker-archive (no manifest): decided without a layer.
+    expect(text.stdout).toMatch(/^oci-repro verify: IDENTICAL, gate passed\n  the images are identical \(same image ID; layers not read\)\n/);
     expect(text.stdout).not.toMatch(ansi);
   });
 
   it('reproducible: the pair differs only in neutralized noise, and both sides have one canonical digest', async () => {
-    const report = parseReport(await verifyPair('reproducible', ['--json']));
+    // --verify-blobs: layer 0 (same diff_id on both sides) is read too, so the canonical digests are computed.
+    const report = parseReport(await verifyPair('reproducible', ['--json', '--verify-blobs']));
     expect(report.a.imageId).not.toBe(report.b.imageId);
+    expect(report.a.canonicalDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(report.a.canonicalDigest).toBe(report.b.canonicalDigest);
     expect(report.differences.length).toBeGreaterThan(0);
     expect(remaining(report)).toEqual([]);
@@ -230,23 +233,25 @@ describe('--expect', () => {
   let reproducible: Report;
   let notReproducible: Report;
   beforeAll(async () => {
-    const run = await verifyPair('reproducible', ['--format', 'json']);
+    // A release report that holds the canonical digests: every layer read (the pair shares layer 0).
+    const run = await verifyPair('reproducible', ['--format', 'json', '--verify-blobs']);
     expectVerdict(run, 0);
     reproducible = parseReport(run);
     await writeFile(dir.join('release-report.json'), run.stdout);
     notReproducible = parseReport(await verifyPair('not-reproducible', ['--json']));
+    await writeFile(dir.join('unread-report.json'), (await verifyPair('reproducible', ['--format', 'json'])).stdout);
   });
 
   it("passes (exit 0) when A's canonical digest is the one given", async () => {
     // B's digest, computed in the pair comparison: the same as A's when they are reproducible.
-    const digest = reproducible.b.canonicalDigest;
+    const digest = reproducible.b.canonicalDigest!;
     const run = await verify([pairs.reproducible.a, '--expect', digest]);
     expectVerdict(run, 0);
     expect(run.stdout).toMatch(new RegExp(`^PASS: oci-archive:reproducible-a\\.tar has the expected canonical digest ${digest}\\n`));
   });
 
   it('fails (exit 1) on another digest, naming both', async () => {
-    const other = notReproducible.b.canonicalDigest;
+    const other = notReproducible.b.canonicalDigest!;
     const run = await verify([pairs.reproducible.a, '--expect', other]);
     expectVerdict(run, 1);
     expect(run.stdout).toContain(`has canonical digest ${reproducible.a.canonicalDigest}, expected ${other}`);
@@ -259,9 +264,15 @@ describe('--expect', () => {
     expectVerdict(await verify([pairs['not-reproducible'].b, '--expect', 'release-report.json']), 1);
   });
 
+  it('refuses (exit 2) a report whose canonical digests were not computed, saying how to record one', async () => {
+    expect(parseReport(await verifyPair('reproducible', ['--format', 'json'])).a.canonicalDigest).toBeNull();
+    const run = await verify([pairs.reproducible.b, '--expect', 'unread-report.json']);
+    expectErrorLine(run, 2, /--expect unread-report\.json: the report has no canonical digest: layers with equal diff_ids were not read \(hint: record the report with verify --verify-blobs/);
+  });
+
   it('errors: a missing file (4), a second image (2)', async () => {
     expectErrorLine(await verify([pairs.reproducible.a, '--expect', 'no-such-report.json']), 4, /--expect: reading no-such-report\.json/);
-    expectErrorLine(await verify([pairs.reproducible.a, pairs.reproducible.b, '--expect', reproducible.a.canonicalDigest]), 2, /either two images or one image/);
+    expectErrorLine(await verify([pairs.reproducible.a, pairs.reproducible.b, '--expect', reproducible.a.canonicalDigest!]), 2, /either two images or one image/);
   });
 });
 

@@ -135,7 +135,8 @@ describe.skipIf(!canMount())('the environment refuses a write: exit 74, nothing 
   describe('a full disk (ENOSPC)', () => {
     it('for the spool of verify: names the layer, the spool, the temp dir and how much it needed', T, async () => {
       const full = await freshDir('full-tmp', 'size=2m');
-      const run = await runWithTmp(['verify', `oci:${big}`, `oci:${big}`], { tmp: full });
+      // --verify-blobs: without it the same image twice is identical by its digests, nothing spooled.
+      const run = await runWithTmp(['verify', `oci:${big}`, `oci:${big}`, '--verify-blobs'], { tmp: full });
       expect(run.code, run.stderr).toBe(74);
       expect(run.stderr).toMatch(
         new RegExp(`^oci-repro: error: layer 0 \\(sha256:[0-9a-f]{64}\\) of oci:${big}: the spool needs more than [0-9.]+ MB in ${full}: no space left on device \\(hint: set TMPDIR to a larger disk\\)\\n$`),
@@ -145,7 +146,7 @@ describe.skipIf(!canMount())('the environment refuses a write: exit 74, nothing 
 
     it('the same verify with room for its spool passes', T, async () => {
       const roomy = await freshDir('roomy-tmp', 'size=64m');
-      const run = await runWithTmp(['verify', `oci:${big}`, `oci:${big}`], { tmp: roomy });
+      const run = await runWithTmp(['verify', `oci:${big}`, `oci:${big}`, '--verify-blobs'], { tmp: roomy });
       expect(run.code, run.stderr).toBe(0);
       expect(await readdir(roomy)).toEqual([]);
     });
@@ -200,7 +201,7 @@ describe.skipIf(!canMount())('the environment refuses a write: exit 74, nothing 
 
     it('as TMPDIR, for the spool', T, async () => {
       const readOnly = await freshDir('ro-tmp', 'size=1m,ro');
-      const run = await runWithTmp(['verify', `oci:${big}`, `oci:${big}`], { tmp: readOnly });
+      const run = await runWithTmp(['verify', `oci:${big}`, `oci:${big}`, '--verify-blobs'], { tmp: readOnly });
       expect(run.code, run.stderr).toBe(74);
       expect(run.stderr).toContain(`cannot create the spool in ${readOnly}: read-only file system`);
     });

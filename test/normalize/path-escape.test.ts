@@ -170,11 +170,13 @@ describe('normalizeImage and verifyImages', () => {
       }
       expect(await readdir(dir.path)).not.toContain(`out-${imageCount}`);
       expect((await readdir(dir.path)).filter((entry) => entry.startsWith('.oci-repro-'))).toEqual([]);
-      for (const [a, b] of [
-        [clean, source],
-        [source, source],
+      // The same image twice is identical by its digests, its layers not read unless verifyBlobs.
+      expect((await verifyImages({ a: source, b: source, normalize: defaultNormalizeOptions })).verdict).toBe('identical');
+      for (const request of [
+        { a: clean, b: source },
+        { a: source, b: source, verifyBlobs: true },
       ]) {
-        const error = await rejection(verifyImages({ a: a!, b: b!, normalize: defaultNormalizeOptions }));
+        const error = await rejection(verifyImages({ ...request, normalize: defaultNormalizeOptions }));
         expect(error.exitCode).toBe(3);
         expect(error.message).toContain(`entry ${JSON.stringify(name)} at offset`);
       }

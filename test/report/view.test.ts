@@ -159,7 +159,8 @@ describe('buildExpectView', () => {
   } as const;
 
   it('reads one image: its canonical digest and image ID', () => {
-    const image = buildFixedReport().a;
+    const side = buildFixedReport().a;
+    const image = { ...side, canonicalDigest: side.canonicalDigest ?? fakeDigest('c') };
     const view = buildExpectView({ ...outcome, image } satisfies ExpectReport);
     expect(view).toMatchObject({ index: false, subject: 'canonical digest', actual: image.canonicalDigest, identity: image.imageId, reference: image.reference });
   });
