@@ -84,8 +84,9 @@ function renderHeading(view: ReportView, name: string): string {
 
 function renderIdentity(view: ReportView): string {
   const { report } = view;
-  const row = ({ label, a, b, state, breaks, note }: ReportView['links'][number]) => {
-    if (state === 'not-computed') return `| ${label} | not computed | | ${breaks ? '**differs** (the chain breaks here)' : 'same'}; ${note} |`;
+  const row = ({ label, a, b, state, breaks }: ReportView['links'][number]) => {
+    // The image's canonical digest when verify left layers with equal diff_ids unread (view.ts).
+    if (state === 'not-computed') return `| ${label} | not computed | | ${breaks ? '**differs** (the chain breaks here)' : 'same'}; layers with equal diff_ids were not read (\`--verify-blobs\` reads them) |`;
     const show = (digest: string | null | undefined) => (digest == null ? '(none)' : code(state === 'same' ? digest : shortDigest(digest)));
     if (state === 'not-comparable') return `| ${label} | ${show(a)} | ${show(b)} | not comparable |`;
     const mark = state === 'same' ? 'same' : breaks ? '**differs** (the chain breaks here)' : 'differs';

@@ -166,7 +166,7 @@ export function buildReportView(input: Report, options: ViewOptions = {}): Repor
 }
 
 /** Why a canonical digest is null on both sides: verify left layer pairs with equal diff_ids unread. */
-const notReadNote = 'layers with equal diff_ids were not read; --verify-blobs reads them';
+const notReadNote = 'see --verify-blobs';
 
 function link(label: string, a: string | null | undefined, b: string | null | undefined, breaks: boolean, notComputed?: string): LinkView {
   if (notComputed !== undefined && a === null && b === null) return { label, a, b, state: 'not-computed', note: notComputed, breaks };
