@@ -10,30 +10,8 @@ import type { IndexReport } from '../../src/report/index-model.js';
 import { renderSideBySide } from '../../src/report/render-html-diff.js';
 import { anchorFor, escapeHtml } from '../../src/report/render-html-escape.js';
 import { renderExpectReport, renderIndexReport, renderReport } from '../../src/report/render.js';
-import { buildFixedReport, fakeDigest, rawDifferences } from './fixed-report.js';
-
-export const hostileName = 'opt/<script>alert(1)</script> "q" \'s\' &amp; <img src=x onerror=alert(2)>.txt';
-
-/** The fixed report plus a file and a config value whose text is markup, and a diff holding markup. */
-export function hostileHtmlReport() {
-  const differences: Difference[] = [
-    ...rawDifferences(),
-    {
-      kind: 'file-attribute',
-      path: `layers/1/${hostileName}#content`,
-      layer: 1,
-      file: hostileName,
-      attribute: 'content',
-      a: fakeDigest('h-a'),
-      b: fakeDigest('h-b'),
-      neutralized: false,
-      cause: null,
-      detail: { format: 'unified', diff: '@@ -1 +1 @@\n-<script>alert(3)</script> old\n+<b>bold</b> new\n' },
-    },
-    { kind: 'config-field', path: '/config/Env/3', a: 'X=</code><script>alert(4)</script>', b: null, neutralized: false, cause: null },
-  ];
-  return buildFixedReport(differences);
-}
+import { buildFixedReport, checkGolden, fakeDigest } from './fixed-report.js';
+import { hostileHtmlReport, hostileName } from './html-hostile.js';
 
 /** Tags that are markup (not escaped text) in an HTML string. */
 function tags(html: string): string[] {
@@ -62,6 +40,12 @@ describe('html report', () => {
     expect(html).toContain('&amp;amp;');
     // The handler is text inside an escaped tag: no element carries it.
     expect(html).not.toMatch(/<[a-z][^>]*\son\w+=/i);
+  });
+
+  it('golden/reports/hostile.html: the hostile report as the browser test loads it', async (context) => {
+    const actual = renderReport(hostileHtmlReport(), 'html', { color: false });
+    const golden = await checkGolden('hostile.html', actual, (note) => context.skip(note));
+    expect(actual).toBe(golden);
   });
 
   it('gives every listed difference one anchor, and every link a target', () => {
