@@ -296,7 +296,7 @@ export {
 export {
   /** Renders a report in one of reportFormats. */
   renderReport,
-  /** The formats renderReport writes: text, json, markdown, junit. */
+  /** The formats renderReport writes: text, json, markdown, junit, html. */
   reportFormats,
   /** One of reportFormats. */
   type ReportFormat,

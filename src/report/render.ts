@@ -8,12 +8,13 @@ import { buildIndexView } from './index-view.js';
 import type { IndexReport } from './index-model.js';
 import { renderIndexJson, renderJson } from './json.js';
 import type { Report } from './model.js';
+import { renderExpectHtml, renderHtml, renderIndexHtml } from './render-html.js';
 import { renderExpectJunit, renderIndexJunit, renderJunit } from './render-junit.js';
 import { defaultMarkdownMaxBytes, renderExpectMarkdown, renderIndexMarkdown, renderMarkdown } from './render-markdown.js';
 import { renderExpectText, renderIndexText, renderText } from './render-text.js';
 import { buildReportView } from './view.js';
 
-export const reportFormats = ['text', 'json', 'markdown', 'junit'] as const;
+export const reportFormats = ['text', 'json', 'markdown', 'junit', 'html'] as const;
 export type ReportFormat = (typeof reportFormats)[number];
 
 export interface RenderOptions {
@@ -39,6 +40,8 @@ export function renderReport(report: Report, format: ReportFormat, options: Rend
       return renderMarkdown(buildReportView(report), { maxBytes: options.maxBytes });
     case 'junit':
       return renderJunit(buildReportView(report, junitView));
+    case 'html':
+      return renderHtml(buildReportView(report));
   }
   return unknownFormat(format);
 }
@@ -54,6 +57,8 @@ export function renderIndexReport(report: IndexReport, format: ReportFormat, opt
       return renderIndexMarkdown(buildIndexView(report), { maxBytes: options.maxBytes ?? defaultMarkdownMaxBytes });
     case 'junit':
       return renderIndexJunit(buildIndexView(report, junitView));
+    case 'html':
+      return renderIndexHtml(buildIndexView(report));
   }
   return unknownFormat(format);
 }
@@ -69,6 +74,8 @@ export function renderExpectReport(report: ExpectReport | IndexExpectReport, for
       return renderExpectMarkdown(buildExpectView(report));
     case 'junit':
       return renderExpectJunit(buildExpectView(report));
+    case 'html':
+      return renderExpectHtml(buildExpectView(report));
   }
   return unknownFormat(format);
 }

@@ -16,7 +16,7 @@ import { skipWithoutTools } from '../helpers/real-tools.js';
 import { writeImagePairs, writeManyChangesPair, type ImagePair, type PairName } from './fixtures.js';
 import { runCli, type CliRun } from '../helpers/cli.js';
 
-const formats = { text: 'txt', markdown: 'md', junit: 'xml', json: 'json' } as const;
+const formats = { text: 'txt', markdown: 'md', junit: 'xml', json: 'json', html: 'html' } as const;
 type Format = keyof typeof formats;
 const goldenPairs: { name: PairName; code: number }[] = [
   { name: 'reproducible', code: 0 },

@@ -18,7 +18,7 @@ import { indexPairNames, platformImage, writeIndexPair, type IndexPairName } fro
 import { runCli, type CliRun } from '../helpers/cli.js';
 
 const T = { timeout: 60_000 };
-const formats = { text: 'txt', markdown: 'md', junit: 'xml', json: 'json' } as const;
+const formats = { text: 'txt', markdown: 'md', junit: 'xml', json: 'json', html: 'html' } as const;
 type Format = keyof typeof formats;
 
 let dir: TempDir;

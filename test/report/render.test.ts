@@ -14,6 +14,7 @@ const goldenNames: Record<ReportFormat, string> = {
   json: 'fixed.json',
   markdown: 'fixed.md',
   junit: 'fixed.xml',
+  html: 'fixed.html',
 };
 const ansi = /\u001b\[/;
 

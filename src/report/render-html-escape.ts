@@ -1,0 +1,30 @@
+/**
+ * Escaping for the HTML report, the one place: text and attribute values from the images (file names,
+ * config values, diffs) come out inert, and each difference gets an anchor id derived from its path.
+ */
+
+const entities: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** Text safe in element content and in quoted attribute values. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (char) => entities[char] ?? char);
+}
+
+/**
+ * An HTML id (and URL fragment) for a difference path: `d-` then the path with letters, digits, `.`,
+ * `-` and `/` kept, and every other UTF-8 byte written `_xx` (`_` itself too), so two paths never share
+ * an id and the id needs no escaping in an attribute or a link.
+ */
+export function anchorFor(path: string, platform?: string): string {
+  // An index report holds one report per platform: `~` (never kept by encodeId) ends the platform part.
+  return `${platform === undefined ? '' : `${encodeId(platform)}~`}d-${encodeId(path)}`;
+}
+
+function encodeId(text: string): string {
+  let id = '';
+  for (const byte of Buffer.from(text, 'utf8')) {
+    const char = String.fromCharCode(byte);
+    id += /[A-Za-z0-9./-]/.test(char) ? char : `_${byte.toString(16).padStart(2, '0')}`;
+  }
+  return id;
+}

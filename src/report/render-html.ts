@@ -1,0 +1,288 @@
+/**
+ * The report as one self-contained HTML page a person reads in a browser: inline styles, no script, no
+ * external file. The verdict and the identity chain first, then the causes and the layers, then each
+ * group of differences (config, each layer, the flattened filesystem) in a collapsible <details>; every
+ * difference has an anchor derived from its path and is linked from the index of remaining ones. Text
+ * diffs are shown side by side with changed words marked. Reads the view (view.ts) and only formats and
+ * escapes it; an index report is a summary of its platforms, then each one's report.
+ */
+import { unknownCauseId } from '../diff/model.js';
+import { elidePair } from './elide.js';
+import type { ExpectView } from './expect-model.js';
+import type { IndexView } from './index-view.js';
+import { renderSideBySide } from './render-html-diff.js';
+import { anchorFor, escapeHtml as esc } from './render-html-escape.js';
+import { htmlStyle } from './render-html-style.js';
+import { elideSteps, headLines, truncate, type DifferenceView } from './view-values.js';
+import type { CauseView, GroupView, LinkView, ReportView } from './view.js';
+import { plural, shortDigest } from './wording.js';
+
+/** Lines of one unified diff shown before it is cut (the JSON report has all of it). */
+export const htmlDiffLines = 400;
+/** Each value of a change is cut to this many graphemes, where it differs (elide.ts). */
+const valueWidth = 120;
+
+export function renderHtml(view: ReportView): string {
+  const title = `oci-repro: ${view.verdictTitle}`;
+  return page(title, renderReportBody(view, undefined));
+}
+
+// --- one verify report ---------------------------------------------------------------------------
+
+/** `platform` is set in an index report: it heads the section and prefixes every anchor. */
+function renderReportBody(view: ReportView, platform: string | undefined): string {
+  const { report } = view;
+  const heading = platform === undefined ? 'h1' : 'h2';
+  const state = report.passed ? 'passed' : 'failed';
+  const name = platform === undefined ? 'oci-repro' : esc(platform);
+  const parts = [
+    `<${heading}>${name}: <span class="verdict ${state}">${esc(view.verdictTitle)}</span>, gate ${state}</${heading}>`,
+    `<p><strong>${report.passed ? 'Passed' : 'Failed'}:</strong> ${esc(report.reason)}</p>`,
+    `<p class="counts">${esc(view.counts)}.</p>`,
+    `<p class="settings">${esc(view.settings.join(', '))}</p>`,
+  ];
+  if (report.flattened) parts.push('<p>Layer counts differ: files were compared on the flattened filesystems.</p>');
+  parts.push(renderIdentity(view), renderCauses(view, platform), renderLayers(view, platform), renderIndexOfRemaining(view, platform));
+  const groups = view.groups.map((group) => renderGroup(group, platform));
+  if (groups.length > 0) parts.push(`<h3>Details</h3>`, ...groups);
+  if (view.omittedNote) parts.push(`<p class="muted">${esc(view.omittedNote)}</p>`);
+  return parts.filter(Boolean).join('\n');
+}
+
+function renderIdentity(view: ReportView): string {
+  const { report } = view;
+  const digest = (value: string | null | undefined, short: boolean) =>
+    value == null ? '<span class="muted">(none)</span>' : `<code>${esc(short ? shortDigest(value) : value)}</code>`;
+  const row = ({ label, a, b, state, breaks, note }: LinkView) => {
+    if (state === 'not-computed') {
+      const mark = breaks ? '<span class="breaks">differs (the chain breaks here)</span>' : '<span class="same">same</span>';
+      return `<tr><th>${esc(label)}</th><td colspan="2"><span class="muted">not computed (${esc(note ?? '')})</span></td><td>${mark}</td></tr>`;
+    }
+    const mark =
+      state === 'not-comparable'
+        ? '<span class="muted">not comparable</span>'
+        : state === 'same'
+          ? '<span class="same">same</span>'
+          : breaks
+            ? '<span class="breaks">differs (the chain breaks here)</span>'
+            : '<span class="differs">differs</span>';
+    const cells = state === 'same' ? `<td colspan="2">${digest(a, false)}</td>` : `<td>${digest(a, true)}</td><td>${digest(b, true)}</td>`;
+    return `<tr><th>${esc(label)}</th>${cells}<td>${mark}</td></tr>`;
+  };
+  return [
+    '<table class="identity"><thead><tr><th></th><th>A</th><th>B</th><th></th></tr></thead><tbody>',
+    `<tr><th>image</th><td><code>${esc(report.a.reference)}</code></td><td><code>${esc(report.b.reference)}</code></td><td></td></tr>`,
+    ...view.links.map(row),
+    '</tbody></table>',
+  ].join('\n');
+}
+
+function renderCauses(view: ReportView, platform: string | undefined): string {
+  if (view.causes.length === 0) return '';
+  const listed = new Map<string, DifferenceView[]>();
+  for (const group of view.groups) {
+    for (const item of [...group.general, ...group.files.flatMap((file) => file.differences)]) {
+      const id = item.difference.cause?.id ?? unknownCauseId;
+      listed.set(id, [...(listed.get(id) ?? []), item]);
+    }
+  }
+  const causes = view.causes.map((cause) => renderCause(cause, listed.get(cause.id) ?? [], platform));
+  return ['<h3>Differences by cause</h3>', ...causes].join('\n');
+}
+
+function renderCause(cause: CauseView, items: readonly DifferenceView[], platform: string | undefined): string {
+  const counts = [
+    `${cause.total} in all`,
+    cause.neutralized ? `${cause.neutralized} neutralized` : '',
+    cause.accepted ? `${cause.accepted} accepted` : '',
+    cause.blocking ? `<span class="blocking">${cause.blocking} remaining</span>` : '0 remaining',
+  ].filter(Boolean);
+  const title = cause.unknown ? `<span class="blocking">${esc(cause.title)}</span>` : `${inline(cause.title)} <code>${esc(cause.id)}</code>`;
+  // The fix only where something still blocks, as in the other formats.
+  const fix = cause.hint && cause.blocking > 0 ? `<p>Fix: ${inline(cause.hint)}</p>` : '';
+  const links = items.map((item) => `<li>${link(item, platform)}</li>`);
+  const more = cause.total > items.length ? `<p class="muted">${cause.total - items.length} more counted, not listed (use --all-differences)</p>` : '';
+  return `<details class="cause"${cause.blocking > 0 ? ' open' : ''}><summary>${title}: ${counts.join(', ')}</summary>\n${fix}${links.length ? `<ul>${links.join('')}</ul>` : ''}${more}</details>`;
+}
+
+function renderLayers(view: ReportView, platform: string | undefined): string {
+  if (view.layers.length === 0) return '';
+  const cell = ({ state, breaks }: LinkView) =>
+    state === 'same' || (state === 'not-computed' && !breaks)
+      ? '<td class="same">same</td>'
+      : state === 'not-comparable' ? '<td class="muted">not comparable</td>' : `<td class="${breaks ? 'breaks' : 'differs'}">differs</td>`;
+  const rows = view.layers.map((layer) => {
+    const steps = layer.steps ? elideSteps(layer.steps, 120) : null;
+    const step = steps ? `A: <code>${esc(steps[0])}</code><br>B: <code>${esc(steps[1])}</code>` : layer.step ? `<code>${esc(truncate(layer.step, 120))}</code>` : '';
+    const index = layer.group ? `<a href="#${groupAnchor(layer.group, platform)}">${layer.index}</a>` : String(layer.index);
+    return `<tr><td class="num">${index}</td><td>${step}</td><td>${esc(layer.status)}</td>${layer.links.map(cell).join('')}<td class="num${layer.blocking ? ' blocking' : ''}">${layer.blocking}</td></tr>`;
+  });
+  return [
+    '<h3>Layers</h3>',
+    view.report.flattened ? '<p class="muted">A file of the flattened comparison counts for the layer of A and the layer of B it came from.</p>' : '',
+    '<table class="layers"><thead><tr><th class="num">#</th><th>Step</th><th>Status</th><th>Blob</th><th>diff_id</th><th>Canonical diff_id</th><th class="num">Remaining</th></tr></thead><tbody>',
+    ...rows,
+    '</tbody></table>',
+  ]
+    .filter(Boolean)
+    .join('\n');
+}
+
+/** Links to every difference that still blocks, by group: where a reader starts. */
+function renderIndexOfRemaining(view: ReportView, platform: string | undefined): string {
+  const items = view.groups.flatMap((group) => groupItems(group).filter((item) => item.blocking));
+  if (items.length === 0) return '';
+  return `<nav class="index"><h3>Remaining differences (${items.length})</h3><ol>${items.map((item) => `<li>${link(item, platform)}</li>`).join('')}</ol></nav>`;
+}
+
+function groupItems(group: GroupView): DifferenceView[] {
+  return [...group.general, ...group.files.flatMap((file) => file.differences)];
+}
+
+function groupAnchor(group: GroupView, platform: string | undefined): string {
+  return anchorFor(`group/${group.scope}`, platform);
+}
+
+function renderGroup(group: GroupView, platform: string | undefined): string {
+  const shown = groupItems(group).filter((item) => !item.difference.neutralized);
+  const neutralized = groupItems(group).filter((item) => item.difference.neutralized);
+  const parts = [
+    `<details class="group" id="${groupAnchor(group, platform)}"${group.blocking > 0 ? ' open' : ''}><summary>${esc(truncate(group.title, 160))}: ${esc(group.counts)}</summary>`,
+  ];
+  if (shown.length > 0) parts.push(`<ul class="diffs">${shown.map((item) => renderDifference(item, platform)).join('\n')}</ul>`);
+  if (group.neutralized > 0) {
+    const listed = neutralized.length > 0 ? `<ul class="diffs">${neutralized.map((item) => renderDifference(item, platform)).join('\n')}</ul>` : '';
+    const note = group.omittedNote ? `<p class="muted">${esc(group.omittedNote)}</p>` : '';
+    parts.push(`<details class="neutralized"><summary>${group.neutralized} neutralized by normalization: ${esc(group.neutralizedByCause)}</summary>${listed}${note}</details>`);
+  }
+  parts.push('</details>');
+  return parts.join('\n');
+}
+
+/** `file subject`, or the subject alone: what a link to a difference says. */
+function describeItem(item: DifferenceView): string {
+  const file = item.difference.file;
+  return file === undefined ? esc(item.subject) : `<code>${esc(file)}</code> ${esc(item.subject)}`;
+}
+
+function link(item: DifferenceView, platform: string | undefined): string {
+  return `<a href="#${anchorFor(item.difference.path, platform)}">${describeItem(item)}</a>`;
+}
+
+function renderDifference(item: DifferenceView, platform: string | undefined): string {
+  const { difference } = item;
+  const id = anchorFor(difference.path, platform);
+  const state = difference.neutralized ? 'neutralized' : difference.accepted ? 'accepted' : 'remaining';
+  const head = [`<a class="anchor" href="#${id}" title="link to this difference">#</a>`, describeItem(item)];
+  if (item.origin) head.push(`<span class="muted">(${esc(item.origin)})</span>`);
+  if (item.hasValues && difference.attribute !== 'content') {
+    const [a, b] = elidePair(item.values[0], item.values[1], valueWidth);
+    head.push(`<code>${esc(a)}</code> → <code>${esc(b)}</code>`);
+  }
+  const cause = difference.cause
+    ? `${inline(difference.cause.title)} <code>${esc(difference.cause.id)}</code>`
+    : '<span class="blocking">no known cause</span>';
+  const accepted = difference.accepted ? `; accepted by <code>${esc(difference.accepted.rule)}</code>: ${esc(difference.accepted.reason)}` : '';
+  const neutralized = difference.neutralized ? '; neutralized by normalization' : '';
+  return `<li id="${id}" class="${state}">${head.join(' ')}<div class="cause">${cause}${accepted}${neutralized}</div>${renderDetail(item)}</li>`;
+}
+
+function renderDetail(item: DifferenceView): string {
+  const detail = item.detail;
+  switch (detail?.format) {
+    case undefined:
+      return '';
+    case 'unified': {
+      const shown = headLines(detail.lines, htmlDiffLines);
+      return renderSideBySide(shown.lines, shown.more);
+    }
+    case 'binary':
+      return `<p class="mono">binary: ${detail.sizeA} bytes ${esc(detail.digestA)} → ${detail.sizeB} bytes ${esc(detail.digestB)}</p>`;
+    case 'json': {
+      const rows = detail.changes.map((change) => `<tr><td><code>${esc(change.pointer)}</code></td><td><code>${esc(change.a)}</code></td><td><code>${esc(change.b)}</code></td></tr>`);
+      return `<table class="json"><thead><tr><th>pointer</th><th>A</th><th>B</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+    }
+  }
+}
+
+/** Catalogue text (titles, fixes) whose `code spans` become <code>; the rest escaped. */
+function inline(text: string): string {
+  return text
+    .split(/(`[^`]+`)/)
+    .map((part) => (part.length > 2 && part.startsWith('`') && part.endsWith('`') ? `<code>${esc(part.slice(1, -1))}</code>` : esc(part)))
+    .join('');
+}
+
+// --- an index report -----------------------------------------------------------------------------
+
+export function renderIndexHtml(view: IndexView): string {
+  const { report } = view;
+  const state = report.passed ? 'passed' : 'failed';
+  const digest = (value: string | null) => (value === null ? '<span class="muted">(absent)</span>' : `<code>${esc(shortDigest(value))}</code>`);
+  const rows = view.platforms.map((platform) => {
+    const name = platform.view ? `<a href="#${anchorFor('report', platform.platform)}">${esc(platform.platform)}</a>` : esc(platform.platform);
+    const verdict = platform.passed ? esc(platform.verdict) : `<span class="blocking">${esc(platform.verdict)}</span>`;
+    return `<tr><td>${name}</td><td>${verdict}</td><td>${digest(platform.canonical.a)}</td><td>${platform.same ? 'same' : digest(platform.canonical.b)}</td></tr>`;
+  });
+  const canonicalB = report.a.canonicalDigest === report.b.canonicalDigest ? 'same' : digest(report.b.canonicalDigest);
+  const head = [
+    `<h1>oci-repro: <span class="verdict ${state}">${esc(view.verdictTitle)}</span> (${plural(report.platforms.length, 'platform')}), gate ${state}</h1>`,
+    `<p><strong>${report.passed ? 'Passed' : 'Failed'}:</strong> ${esc(report.reason)}</p>`,
+    `<p class="counts">${esc(view.platformCounts)}.</p>`,
+    '<table class="platforms"><thead><tr><th>Platform</th><th>Verdict</th><th>Canonical A</th><th>Canonical B</th></tr></thead><tbody>',
+    ...rows,
+    '</tbody></table>',
+    '<table class="identity"><thead><tr><th></th><th>A</th><th>B</th></tr></thead><tbody>',
+    `<tr><th>index</th><td><code>${esc(report.a.reference)}</code></td><td><code>${esc(report.b.reference)}</code></td></tr>`,
+    `<tr><th>index digest</th><td>${digest(report.a.indexDigest)}</td><td>${digest(report.b.indexDigest)}</td></tr>`,
+    `<tr><th>canonical index</th><td>${digest(report.a.canonicalDigest)}</td><td>${canonicalB}</td></tr>`,
+    `<tr><th>attestations (not compared)</th><td>${view.attestations.a}</td><td>${view.attestations.b}</td></tr>`,
+    '</tbody></table>',
+  ];
+  const sections = view.platforms
+    .filter((platform) => platform.view !== null)
+    .map((platform) => `<section class="platform" id="${anchorFor('report', platform.platform)}">\n${renderReportBody(platform.view!, platform.platform)}\n</section>`);
+  return page(`oci-repro: ${view.verdictTitle} (${plural(report.platforms.length, 'platform')})`, [...head, ...sections].join('\n'));
+}
+
+// --- an --expect report --------------------------------------------------------------------------
+
+export function renderExpectHtml(view: ExpectView): string {
+  const state = view.passed ? 'passed' : 'failed';
+  const rows = [
+    `<tr><th>image</th><td><code>${esc(view.reference)}</code></td></tr>`,
+    `<tr><th>${view.index ? 'canonical index' : 'canonical'}</th><td><code>${esc(view.actual)}</code></td></tr>`,
+    `<tr><th>expected</th><td><code>${esc(view.expected)}</code></td></tr>`,
+    `<tr><th>${view.index ? 'index digest' : 'image ID'}</th><td><code>${esc(view.identity)}</code></td></tr>`,
+    ...view.platforms.map((platform) => `<tr><th>${esc(platform.platform)}</th><td><code>${esc(platform.canonicalDigest)}</code></td></tr>`),
+  ];
+  const verdict = view.passed ? 'matches' : 'differs';
+  const body = [
+    `<h1>oci-repro: ${esc(view.subject)} <span class="verdict ${state}">${verdict}</span></h1>`,
+    `<p>${esc(view.reason)}</p>`,
+    `<table class="identity"><tbody>${rows.join('\n')}</tbody></table>`,
+  ];
+  return page(`oci-repro: ${view.subject} ${verdict}`, body.join('\n'));
+}
+
+// --- the page ------------------------------------------------------------------------------------
+
+function page(title: string, body: string): string {
+  return [
+    '<!DOCTYPE html>',
+    '<html lang="en">',
+    '<head>',
+    '<meta charset="utf-8">',
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    // Nothing is loaded, nothing runs: the report holds strings from the images.
+    `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">`,
+    `<title>${esc(title)}</title>`,
+    `<style>${htmlStyle}</style>`,
+    '</head>',
+    '<body>',
+    body,
+    '</body>',
+    '</html>',
+    '',
+  ].join('\n');
+}

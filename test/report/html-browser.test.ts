@@ -1,0 +1,121 @@
+/**
+ * The golden HTML reports in a real browser: Debian's chromium, headless, loads each one from a
+ * file:// URL, dumps the DOM it built and takes a screenshot in the same run. The DOM must hold every
+ * difference with its anchor, the verdict, no <script> element, and the hostile names as text; the
+ * browser must log no console message (the page has no script, so any message is the browser's own:
+ * a blocked load, a CSP violation). Chromium logs every console message at INFO whatever its level, so
+ * the check is "none at all"; a control page shows the check sees one. Under CI=true a missing chromium
+ * fails (.ci/run installs it).
+ */
+import { rm, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Report } from '../../src/report/model.js';
+import { anchorFor } from '../../src/report/render-html-escape.js';
+import { repoRoot } from '../helpers/golden.js';
+import { runTool, skipWithoutTools } from '../helpers/real-tools.js';
+import { buildFixedReport } from './fixed-report.js';
+import { hostileHtmlReport, hostileName } from './html-hostile.js';
+
+/** Where the screenshots go: a fixed place under the OS temp dir, emptied at the start, named in the test names. */
+const outputDir = join(tmpdir(), 'oci-repro-html-browser');
+const T = { timeout: 60_000 };
+
+interface PageLoad {
+  dom: string;
+  /** The console messages chromium logged. */
+  console: string[];
+  screenshot: string;
+}
+
+async function loadPage(file: string, name: string): Promise<PageLoad> {
+  const screenshot = join(outputDir, `${name}.png`);
+  const { stdout, stderr } = await runTool(
+    'chromium',
+    [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--enable-logging=stderr',
+      '--v=0',
+      '--window-size=1300,1800',
+      `--screenshot=${screenshot}`,
+      '--dump-dom',
+      pathToFileURL(file).href,
+    ],
+    { timeoutMs: 45_000 },
+  );
+  return { dom: stdout.toString('utf8'), console: stderr.split('\n').filter((line) => line.includes(':CONSOLE')), screenshot };
+}
+
+/** Text as chromium serializes a text node: `&`, `<`, `>` escaped, quotes kept. */
+function serializedText(text: string): string {
+  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+}
+
+/** Tag names of the elements in a serialized DOM (escaped text holds no raw `<`). */
+function elements(dom: string): Set<string> {
+  return new Set([...dom.matchAll(/<([a-zA-Z][a-zA-Z0-9-]*)/g)].map((match) => (match[1] ?? '').toLowerCase()));
+}
+
+async function expectScreenshot(path: string): Promise<void> {
+  const png = await readFile(path);
+  expect(png.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])), 'PNG magic').toBe(true);
+  // A blank 1300x1800 page compresses to a few KB; a rendered report is far larger.
+  expect((await stat(path)).size).toBeGreaterThan(50 * 1024);
+}
+
+function expectDifferences(dom: string, report: Report): void {
+  for (const difference of report.differences) {
+    const id = anchorFor(difference.path);
+    expect(dom, difference.path).toContain(` id="${id}"`);
+    if (!difference.neutralized) expect(dom, difference.path).toContain(` href="#${id}"`);
+  }
+}
+
+describe.skipIf(skipWithoutTools('chromium'))(`the HTML report in chromium (screenshots in ${outputDir})`, () => {
+  // The three pages load at once (chromium's start-up dominates); each test awaits its own.
+  const loads = {} as Record<'fixed' | 'hostile' | 'control', Promise<PageLoad>>;
+  beforeAll(async () => {
+    await rm(outputDir, { recursive: true, force: true });
+    await mkdir(outputDir, { recursive: true });
+    const control = join(outputDir, 'control.html');
+    await writeFile(control, '<!DOCTYPE html><html><body><p>control</p><script>console.error("control-error")</script></body></html>');
+    loads.fixed = loadPage(join(repoRoot, 'golden', 'reports', 'fixed.html'), 'fixed');
+    loads.hostile = loadPage(join(repoRoot, 'golden', 'reports', 'hostile.html'), 'hostile');
+    loads.control = loadPage(control, 'control');
+    // Marked handled here; each test still sees its own failure.
+    for (const load of Object.values(loads)) load.catch(() => undefined);
+  });
+
+  it('golden/reports/fixed.html: the verdict, every difference with its anchor, no script, no console message', T, async () => {
+    const page = await loads.fixed;
+    expect(page.dom).toContain('<span class="verdict failed">not reproducible</span>, gate failed');
+    expectDifferences(page.dom, buildFixedReport());
+    expect(elements(page.dom).has('script')).toBe(false);
+    // The side-by-side diff with its word marks survived parsing.
+    expect(page.dom).toMatch(/<td class="del">Start-Date: 2024-05-01 {2}10:<del>03<\/del>:<del>12<\/del><\/td>/);
+    expect(page.console).toEqual([]);
+    await expectScreenshot(page.screenshot);
+  });
+
+  it('golden/reports/hostile.html: markup in names, values and diffs stays text', T, async () => {
+    const page = await loads.hostile;
+    const dom = page.dom;
+    expect(elements(dom).has('script')).toBe(false);
+    expect(elements(dom).has('img')).toBe(false);
+    expect(elements(dom).has('b')).toBe(false);
+    expect(dom).toContain(`<code>${serializedText(hostileName)}</code>`);
+    expect(dom).toContain(serializedText('X=</code><script>alert(4)</script>'));
+    expectDifferences(dom, hostileHtmlReport());
+    expect(page.console).toEqual([]);
+    await expectScreenshot(page.screenshot);
+  });
+
+  it('the console check sees a message: a control page that logs one', T, async () => {
+    const page = await loads.control;
+    expect(page.console.join('\n')).toContain('control-error');
+  });
+});
