@@ -22,6 +22,7 @@ import {
   type LayerEntry,
   type LayerRules,
 } from './entry.js';
+import { DigestColumn, EntryRecord } from './entry-record.js';
 import { maxExamples } from './layer-applied.js';
 import { CanonicalWriter } from './layer-writer.js';
 import type { ContentSpool } from './spool.js';
@@ -56,7 +57,7 @@ export interface LayerScan {
   writer: CanonicalWriter | null;
 }
 
-const emptyDigest = `sha256:${createHash('sha256').digest('hex')}`;
+const emptyDigest = createHash('sha256').digest();
 
 class StopPass extends Error {}
 
@@ -83,7 +84,9 @@ export async function scanLayer(tar: Readable, rules: LayerRules, options: ScanO
 }
 
 class LayerScanner implements TarHandler {
-  private readonly records: LayerEntry[] = [];
+  private readonly records: EntryRecord[] = [];
+  /** The records' content digests (see entry-record.ts). */
+  private readonly digests = new DigestColumn();
   private readonly roots: number[] = [];
   private readonly spoolOffsets: number[] = [];
   private readonly superseded = new Set<number>();
@@ -103,7 +106,7 @@ class LayerScanner implements TarHandler {
   private tarHashed: string | null = null;
   private writer: CanonicalWriter | null;
   private readonly spool: ContentSpool | null;
-  private current: LayerEntry | null = null;
+  private current: EntryRecord | null = null;
   private contentHash: Hash | null = null;
 
   constructor(
@@ -156,7 +159,7 @@ class LayerScanner implements TarHandler {
 
   contentEnd(): void {
     const entry = this.current!;
-    if (this.contentHash !== null) entry.contentDigest = `sha256:${this.contentHash.digest('hex')}`;
+    if (this.contentHash !== null) this.digests.set(entry.inputIndex, this.contentHash.digest());
     this.writer?.pad(entry.size);
     this.current = null;
     this.contentHash = null;
@@ -206,7 +209,7 @@ class LayerScanner implements TarHandler {
     if (rules.tarDialect && (mode & modeTypeBits) !== 0) dropped = true;
     const index = this.records.length;
     if (dropped && this.droppedRecords.entries++ < maxExamples) this.droppedRecords.examples.push(path);
-    const entry: LayerEntry = {
+    const entry = new EntryRecord(this.digests, {
       path,
       type,
       mode,
@@ -218,14 +221,11 @@ class LayerScanner implements TarHandler {
       atime: header.atime,
       ctime: header.ctime,
       size: type === 'file' ? size : 0,
-      contentDigest: undefined,
       linkname: undefined,
-      devmajor: undefined,
-      devminor: undefined,
       xattrs,
       pax: extra,
       inputIndex: index,
-    };
+    });
     let root = index;
     if (type === 'symlink') {
       entry.linkname = linkname;
@@ -249,7 +249,7 @@ class LayerScanner implements TarHandler {
       entry.devmajor = header.devmajor;
       entry.devminor = header.devminor;
     }
-    if (type === 'file' && size === 0 && this.options.contentDigests) entry.contentDigest = emptyDigest;
+    if (type === 'file' && size === 0 && this.options.contentDigests) this.digests.set(index, emptyDigest);
 
     this.records.push(entry);
     this.roots.push(root);
@@ -266,8 +266,8 @@ class LayerScanner implements TarHandler {
   }
 
   /** A hardlink shares its target's inode: same content and, with rule 'hardlinks', same metadata. */
-  private joinGroup(link: LayerEntry, root: LayerEntry): void {
-    link.contentDigest = root.contentDigest;
+  private joinGroup(link: EntryRecord, root: EntryRecord): void {
+    this.digests.copy(root.inputIndex, link.inputIndex);
     if (!this.rules.hardlinks) return;
     link.linkname = root.path;
     link.mode = root.mode;
@@ -276,10 +276,13 @@ class LayerScanner implements TarHandler {
     link.uname = root.uname;
     link.gname = root.gname;
     link.mtime = root.mtime;
-    link.atime = root.atime;
-    link.ctime = root.ctime;
+    // Only what the root has: an absent field stays absent (see entry-record.ts).
+    if (root.atime !== undefined) link.atime = root.atime;
+    else if (link.atime !== undefined) link.atime = undefined;
+    if (root.ctime !== undefined) link.ctime = root.ctime;
+    else if (link.ctime !== undefined) link.ctime = undefined;
     link.xattrs = root.xattrs;
-    link.pax = root.pax;
+    if (root.pax !== undefined || link.pax !== undefined) link.pax = root.pax;
   }
 
   /** Index of the latest entry named `key` (a `pathKey`), if any. */
@@ -290,7 +293,7 @@ class LayerScanner implements TarHandler {
     return index < 0 ? undefined : index;
   }
 
-  private checkOrder(entry: LayerEntry, index: number): void {
+  private checkOrder(entry: EntryRecord, index: number): void {
     const rules = this.rules;
     const order = this.previousPath === null ? -1 : comparePaths(this.previousPath, entry.path);
     this.previousPath = entry.path;
