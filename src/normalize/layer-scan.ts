@@ -24,6 +24,7 @@ import {
 } from './entry.js';
 import { DigestColumn, EntryRecord } from './entry-record.js';
 import { maxExamples } from './layer-applied.js';
+import { PathIndex } from './path-index.js';
 import { CanonicalWriter } from './layer-writer.js';
 import type { ContentSpool } from './spool.js';
 
@@ -45,7 +46,8 @@ export interface LayerScan {
   /** Per record: offset of its content in the spool, -1 if none. */
   spoolOffsets: number[];
   superseded: Set<number>;
-  latestByKey: Map<string, number>;
+  /** The latest record per path key; null when the input stayed in canonical order (no duplicates). */
+  latestByKey: PathIndex | null;
   duplicateKeys: Set<string>;
   dialects: Set<string>;
   droppedRecords: { entries: number; examples: string[] };
@@ -94,7 +96,7 @@ class LayerScanner implements TarHandler {
    * The latest entry per `pathKey`. Built only once the input leaves canonical order: until then
    * a duplicate can only be the previous entry, and hardlink targets are found by binary search.
    */
-  private latestByKey: Map<string, number> | null = null;
+  private latestByKey: PathIndex | null = null;
   private readonly duplicateKeys = new Set<string>();
   /** Only touched for entries that lose a PAX record, so entries without PAX headers pay nothing. */
   private readonly droppedRecords = { entries: 0, examples: [] as string[] };
@@ -139,7 +141,7 @@ class LayerScanner implements TarHandler {
       roots: this.roots,
       spoolOffsets: this.spoolOffsets,
       superseded: this.superseded,
-      latestByKey: this.latestByKey ?? new Map(),
+      latestByKey: this.latestByKey,
       duplicateKeys: this.duplicateKeys,
       dialects: this.reader.dialects,
       droppedRecords: this.droppedRecords,
@@ -302,15 +304,14 @@ class LayerScanner implements TarHandler {
       if (order < 0) return; // still in canonical order: nothing else to check or record
       // The input leaves canonical order here: index the paths seen so far, once.
       this.inCanonicalOrder = false;
-      byKey = this.latestByKey = new Map();
-      for (let i = 0; i < index; i++) byKey.set(pathKey(this.records[i].path), i);
+      const records = this.records;
+      byKey = this.latestByKey = new PathIndex((i) => records[i].path);
+      for (let i = 0; i < index; i++) byKey.set(i);
     }
     let ordered = !(order > 0 && rules.entryOrder);
-    const key = pathKey(entry.path);
-    const previous = byKey.get(key);
-    byKey.set(key, index);
+    const previous = byKey.set(index);
     if (previous !== undefined) {
-      this.duplicateKeys.add(key);
+      this.duplicateKeys.add(pathKey(entry.path));
       this.superseded.add(previous);
       if (rules.duplicatePaths) ordered = false;
     }
