@@ -11,7 +11,8 @@
  * For every layer the canonical tar of the same tree is also hashed here (our own USTAR writer, not the
  * tool's), which gives an independent expected canonical diff_id for the harness to check against.
  *
- * Run alone to warm the cache: node bench/generate.js [--sizes 1,4] [--quick]
+ * Run alone to warm the cache: node bench/generate.js [--sizes 1,4] [--quick] [--entries N]
+ * (or only the entry-count pair: node bench/generate.js --only-entries [--entries N])
  */
 import { spawn, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -247,9 +248,12 @@ function buildTree(params) {
       tarBytes += block;
     }
   };
-  if (params.profile === 'small') {
+  if (params.profile === 'small' || params.profile === 'entries') {
+    // 'entries': files of 1 to 256 bytes, so a layer is about 1 KiB of tar per entry and the entry
+    // count, not the bytes, is what it measures.
+    const [min, max] = params.profile === 'small' ? [16, 4096] : [1, 256];
     for (let i = 0; i < params.files; i++) {
-      addFile(dir, pickKind(rng), logUniform(rng, 16, 4096));
+      addFile(dir, pickKind(rng), logUniform(rng, min, max));
       nextDir();
     }
   } else {
@@ -426,7 +430,7 @@ async function writeToPipe(stream, chunk) {
 /**
  * Makes (or finds in the cache) the gzip'd layer for `params` and returns its facts:
  * { gzPath, tarPath?, digest, size, diffId, canonicalDiffId, tarSize, entries }.
- * params: { name, contentSeed, profile: 'mixed'|'small', bytes|files, order: 'canonical'|'shuffled',
+ * params: { name, contentSeed, profile: 'mixed'|'small'|'entries', bytes|files, order: 'canonical'|'shuffled',
  *           orderSeed?, mtimeSeed?, mtimeBase?, keepTar?: boolean }
  */
 export async function ensureLayer(params, log = () => {}) {
@@ -507,7 +511,8 @@ export async function ensureLayer(params, log = () => {}) {
 }
 
 function describeParams(params) {
-  const what = params.profile === 'small' ? `${params.files} small files` : `${(params.bytes / GiB).toFixed(2)} GiB`;
+  const what =
+    params.profile === 'small' ? `${params.files} small files` : params.profile === 'entries' ? `${params.files} tiny files` : `${(params.bytes / GiB).toFixed(2)} GiB`;
   return `${what}, ${params.order}`;
 }
 
@@ -635,6 +640,22 @@ export async function ensureSmallSet(files, log) {
   };
 }
 
+/**
+ * The entry-count pair: `files` files of 1 to 256 B (1,000,000 in the benchmark), A and B shuffled
+ * differently, for peak RSS against the entry count (issue 12, "Memory flat in entries").
+ */
+export async function ensureEntriesSet(files, log) {
+  const base = { contentSeed: 4000, profile: 'entries', files };
+  const layers = {
+    a: await ensureLayer({ ...base, name: `entries-${files}-a`, order: 'shuffled', orderSeed: 11, mtimeSeed: 33, mtimeBase: mtimeBases.a }, log),
+    b: await ensureLayer({ ...base, name: `entries-${files}-b`, order: 'shuffled', orderSeed: 22, mtimeSeed: 44, mtimeBase: mtimeBases.b }, log),
+  };
+  return {
+    a: writeImage(`entries-${files}-a`, [layers.a], { created: dates.a }),
+    b: writeImage(`entries-${files}-b`, [layers.b], { created: dates.b }),
+  };
+}
+
 export function parseSizes(argv) {
   if (argv.includes('--quick')) return [1];
   const at = argv.indexOf('--sizes');
@@ -647,10 +668,17 @@ export function parseSizes(argv) {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const log = (line) => console.error(line);
-  const sizes = parseSizes(process.argv.slice(2));
-  for (const size of sizes) {
-    const set = await ensureMixedSet(size, log);
-    if (size === sizes[0]) await ensureVerifyPair(size, set.a, log);
+  const argv = process.argv.slice(2);
+  const at = argv.indexOf('--entries');
+  const entries = at === -1 ? 1_000_000 : Number(argv[at + 1]);
+  if (!(Number.isInteger(entries) && entries > 0)) throw new Error('--entries takes a positive entry count');
+  if (!argv.includes('--only-entries')) {
+    const sizes = parseSizes(argv);
+    for (const size of sizes) {
+      const set = await ensureMixedSet(size, log);
+      if (size === sizes[0]) await ensureVerifyPair(size, set.a, log);
+    }
+    await ensureSmallSet(100_000, log);
   }
-  await ensureSmallSet(100_000, log);
+  await ensureEntriesSet(entries, log);
 }

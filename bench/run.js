@@ -4,7 +4,7 @@
  * (wall seconds, peak RSS in KiB of the process, worker threads included). See bench/README.md.
  *
  *   node bench/run.js [--quick | --sizes 1,4] [--repeat N] [--diffoscope-timeout S] [--no-diffoscope]
- *                     [--small-files N] [--only NAME,...]
+ *                     [--small-files N] [--entries N] [--only NAME,...]
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -15,7 +15,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import zlib from 'node:zlib';
-import { ensureMixedSet, ensureDockerArchive, ensureSmallSet, ensureVerifyPair, outDir, parseSizes } from './generate.js';
+import { ensureEntriesSet, ensureMixedSet, ensureDockerArchive, ensureSmallSet, ensureVerifyPair, outDir, parseSizes } from './generate.js';
 
 const MiB = 1 << 20;
 const repoDir = path.resolve(outDir, '..', '..');
@@ -43,6 +43,7 @@ function parseOptions(argv) {
     diffoscopeTimeout: number('--diffoscope-timeout', 900),
     diffoscope: !argv.includes('--no-diffoscope'),
     smallFiles: number('--small-files', 100_000),
+    entries: number('--entries', 1_000_000),
     only: value('--only', undefined)?.split(','),
   };
 }
@@ -450,12 +451,16 @@ async function main() {
   const pairSize = options.sizes[0];
   const pairB = await ensureVerifyPair(pairSize, sets.get(pairSize).a, log);
   const small = await ensureSmallSet(options.smallFiles, log);
+  // Generated only when its cases run: two layers of about 1 GiB of tar each.
+  const entriesName = `${options.entries} entries`;
+  const entriesPair = wanted(entriesName) ? await ensureEntriesSet(options.entries, log) : null;
   const inputs = [];
   for (const [size, set] of sets) {
     for (const image of Object.values(set)) inputs.push(describeImage(image, size));
   }
   inputs.push(describeImage(pairB, pairSize));
   for (const image of Object.values(small)) inputs.push(describeImage(image, null));
+  if (entriesPair) for (const image of Object.values(entriesPair)) inputs.push(describeImage(image, null));
   for (const input of inputs) console.log(`input ${input.name}: ${input.layers.map((l) => `${l.tarMiB} MiB tar, ${l.gzMiB} MiB gz, ${l.entries} entries, ${l.order}`).join('; ')}`);
 
   tmpDir = fs.mkdtempSync(path.join(outDir, 'tmp-'));
@@ -476,6 +481,11 @@ async function main() {
       await caseDiffId(`diff_id in-order ${smallName}`, small.canonical, options.repeat);
       await caseDiffId(`diff_id out-of-order ${smallName}`, small.a, options.repeat);
       await caseVerify(`verify ${smallName}`, small.a, small.b, options);
+    }
+    if (entriesPair) {
+      // Peak RSS against the entry count: compare with the `100000 files` rows (issue 12: < 256 MiB).
+      await caseDiffId(`diff_id out-of-order ${entriesName}`, entriesPair.a, options.repeat);
+      await caseVerify(`verify ${entriesName}`, entriesPair.a, entriesPair.b, { ...options, diffoscope: false });
     }
     for (const base of ['diff_id in-order', 'diff_id out-of-order', 'normalize --output']) flatRows(base, options.sizes);
   } catch (error) {

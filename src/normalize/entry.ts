@@ -6,6 +6,8 @@
  * times), so differences can be explained; `canonicalMtime` and the other rule helpers below say what
  * the canonical tar writes instead. Structure (path spelling, order, duplicates, hardlink groups) is
  * already canonical in a table, unless the governing rule was turned off.
+ * The layer pass builds its entries as `EntryRecord`s (entry-record.ts: digests in a column, absent
+ * optional fields not materialized); copy one with `withFields`, not a spread, or its digest is lost.
  */
 import { isRuleEnabled, type NormalizeOptions, type TimestampMode } from './options.js';
 

@@ -22,7 +22,9 @@ import {
   type LayerEntry,
   type LayerRules,
 } from './entry.js';
+import { DigestColumn, EntryRecord } from './entry-record.js';
 import { maxExamples } from './layer-applied.js';
+import { PathIndex } from './path-index.js';
 import { CanonicalWriter } from './layer-writer.js';
 import type { ContentSpool } from './spool.js';
 
@@ -44,7 +46,8 @@ export interface LayerScan {
   /** Per record: offset of its content in the spool, -1 if none. */
   spoolOffsets: number[];
   superseded: Set<number>;
-  latestByKey: Map<string, number>;
+  /** The latest record per path key; null when the input stayed in canonical order (no duplicates). */
+  latestByKey: PathIndex | null;
   duplicateKeys: Set<string>;
   dialects: Set<string>;
   droppedRecords: { entries: number; examples: string[] };
@@ -56,7 +59,7 @@ export interface LayerScan {
   writer: CanonicalWriter | null;
 }
 
-const emptyDigest = `sha256:${createHash('sha256').digest('hex')}`;
+const emptyDigest = createHash('sha256').digest();
 
 class StopPass extends Error {}
 
@@ -83,7 +86,9 @@ export async function scanLayer(tar: Readable, rules: LayerRules, options: ScanO
 }
 
 class LayerScanner implements TarHandler {
-  private readonly records: LayerEntry[] = [];
+  private readonly records: EntryRecord[] = [];
+  /** The records' content digests (see entry-record.ts). */
+  private readonly digests = new DigestColumn();
   private readonly roots: number[] = [];
   private readonly spoolOffsets: number[] = [];
   private readonly superseded = new Set<number>();
@@ -91,7 +96,7 @@ class LayerScanner implements TarHandler {
    * The latest entry per `pathKey`. Built only once the input leaves canonical order: until then
    * a duplicate can only be the previous entry, and hardlink targets are found by binary search.
    */
-  private latestByKey: Map<string, number> | null = null;
+  private latestByKey: PathIndex | null = null;
   private readonly duplicateKeys = new Set<string>();
   /** Only touched for entries that lose a PAX record, so entries without PAX headers pay nothing. */
   private readonly droppedRecords = { entries: 0, examples: [] as string[] };
@@ -103,7 +108,7 @@ class LayerScanner implements TarHandler {
   private tarHashed: string | null = null;
   private writer: CanonicalWriter | null;
   private readonly spool: ContentSpool | null;
-  private current: LayerEntry | null = null;
+  private current: EntryRecord | null = null;
   private contentHash: Hash | null = null;
 
   constructor(
@@ -136,7 +141,7 @@ class LayerScanner implements TarHandler {
       roots: this.roots,
       spoolOffsets: this.spoolOffsets,
       superseded: this.superseded,
-      latestByKey: this.latestByKey ?? new Map(),
+      latestByKey: this.latestByKey,
       duplicateKeys: this.duplicateKeys,
       dialects: this.reader.dialects,
       droppedRecords: this.droppedRecords,
@@ -156,7 +161,7 @@ class LayerScanner implements TarHandler {
 
   contentEnd(): void {
     const entry = this.current!;
-    if (this.contentHash !== null) entry.contentDigest = `sha256:${this.contentHash.digest('hex')}`;
+    if (this.contentHash !== null) this.digests.set(entry.inputIndex, this.contentHash.digest());
     this.writer?.pad(entry.size);
     this.current = null;
     this.contentHash = null;
@@ -206,7 +211,7 @@ class LayerScanner implements TarHandler {
     if (rules.tarDialect && (mode & modeTypeBits) !== 0) dropped = true;
     const index = this.records.length;
     if (dropped && this.droppedRecords.entries++ < maxExamples) this.droppedRecords.examples.push(path);
-    const entry: LayerEntry = {
+    const entry = new EntryRecord(this.digests, {
       path,
       type,
       mode,
@@ -218,14 +223,11 @@ class LayerScanner implements TarHandler {
       atime: header.atime,
       ctime: header.ctime,
       size: type === 'file' ? size : 0,
-      contentDigest: undefined,
       linkname: undefined,
-      devmajor: undefined,
-      devminor: undefined,
       xattrs,
       pax: extra,
       inputIndex: index,
-    };
+    });
     let root = index;
     if (type === 'symlink') {
       entry.linkname = linkname;
@@ -249,7 +251,7 @@ class LayerScanner implements TarHandler {
       entry.devmajor = header.devmajor;
       entry.devminor = header.devminor;
     }
-    if (type === 'file' && size === 0 && this.options.contentDigests) entry.contentDigest = emptyDigest;
+    if (type === 'file' && size === 0 && this.options.contentDigests) this.digests.set(index, emptyDigest);
 
     this.records.push(entry);
     this.roots.push(root);
@@ -266,8 +268,8 @@ class LayerScanner implements TarHandler {
   }
 
   /** A hardlink shares its target's inode: same content and, with rule 'hardlinks', same metadata. */
-  private joinGroup(link: LayerEntry, root: LayerEntry): void {
-    link.contentDigest = root.contentDigest;
+  private joinGroup(link: EntryRecord, root: EntryRecord): void {
+    this.digests.copy(root.inputIndex, link.inputIndex);
     if (!this.rules.hardlinks) return;
     link.linkname = root.path;
     link.mode = root.mode;
@@ -276,10 +278,13 @@ class LayerScanner implements TarHandler {
     link.uname = root.uname;
     link.gname = root.gname;
     link.mtime = root.mtime;
-    link.atime = root.atime;
-    link.ctime = root.ctime;
+    // Only what the root has: an absent field stays absent (see entry-record.ts).
+    if (root.atime !== undefined) link.atime = root.atime;
+    else if (link.atime !== undefined) link.atime = undefined;
+    if (root.ctime !== undefined) link.ctime = root.ctime;
+    else if (link.ctime !== undefined) link.ctime = undefined;
     link.xattrs = root.xattrs;
-    link.pax = root.pax;
+    if (root.pax !== undefined || link.pax !== undefined) link.pax = root.pax;
   }
 
   /** Index of the latest entry named `key` (a `pathKey`), if any. */
@@ -290,7 +295,7 @@ class LayerScanner implements TarHandler {
     return index < 0 ? undefined : index;
   }
 
-  private checkOrder(entry: LayerEntry, index: number): void {
+  private checkOrder(entry: EntryRecord, index: number): void {
     const rules = this.rules;
     const order = this.previousPath === null ? -1 : comparePaths(this.previousPath, entry.path);
     this.previousPath = entry.path;
@@ -299,15 +304,14 @@ class LayerScanner implements TarHandler {
       if (order < 0) return; // still in canonical order: nothing else to check or record
       // The input leaves canonical order here: index the paths seen so far, once.
       this.inCanonicalOrder = false;
-      byKey = this.latestByKey = new Map();
-      for (let i = 0; i < index; i++) byKey.set(pathKey(this.records[i].path), i);
+      const records = this.records;
+      byKey = this.latestByKey = new PathIndex((i) => records[i].path);
+      for (let i = 0; i < index; i++) byKey.set(i);
     }
     let ordered = !(order > 0 && rules.entryOrder);
-    const key = pathKey(entry.path);
-    const previous = byKey.get(key);
-    byKey.set(key, index);
+    const previous = byKey.set(index);
     if (previous !== undefined) {
-      this.duplicateKeys.add(key);
+      this.duplicateKeys.add(pathKey(entry.path));
       this.superseded.add(previous);
       if (rules.duplicatePaths) ordered = false;
     }

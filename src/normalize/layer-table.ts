@@ -4,6 +4,7 @@
  * 'hardlinks'). The canonical tar is written from it (layer-writer.ts).
  */
 import { comparePaths, type LayerEntry, type LayerRules } from './entry.js';
+import { withFields } from './entry-record.js';
 
 /** What the table is made from: the records of the pass over the input (layer-scan.ts). */
 export interface TableInput {
@@ -57,20 +58,14 @@ export function finalizeTable(scan: TableInput, rules: LayerRules): CanonicalTab
       if (isLink) {
         // The first path of the group carries the data, whichever path carried it in the input.
         const data = records[root];
-        entries[i] = { ...data, path: entry.path, inputIndex: entry.inputIndex };
+        // The link's record already holds the group's digest (layer-scan.ts joinGroup).
+        entries[i] = withFields(data, { path: entry.path, inputIndex: entry.inputIndex });
         contentRecords[i] = data.type === 'file' && data.size > 0 ? root : -1;
       }
     } else if (isLink) {
-      if (entry.linkname !== leader) entries[i] = { ...entry, linkname: leader };
+      if (entry.linkname !== leader) entries[i] = withFields(entry, { linkname: leader });
     } else {
-      entries[i] = {
-        ...entry,
-        type: 'hardlink',
-        size: 0,
-        linkname: leader,
-        devmajor: undefined,
-        devminor: undefined,
-      };
+      entries[i] = withFields(entry, { type: 'hardlink', size: 0, linkname: leader, devmajor: undefined, devminor: undefined });
       contentRecords[i] = -1;
     }
   }

@@ -123,7 +123,7 @@ export async function normalizeLayer(tar: Readable, options: NormalizeLayerOptio
       entries: table.entries,
       inCanonicalOrder: scan.inCanonicalOrder,
       duplicatePaths: [...scan.duplicateKeys]
-        .map((key) => scan.records[scan.latestByKey.get(key)!].path)
+        .map((key) => scan.records[scan.latestByKey!.get(key)!].path)
         .sort(comparePaths),
       dialects: [...scan.dialects].sort(),
       droppedRecords: scan.droppedRecords,
