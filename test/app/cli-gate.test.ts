@@ -347,8 +347,8 @@ describe('terminals: colour and progress', () => {
     if (skipWithoutTools('script')) context.skip('script (util-linux) not installed');
     const run = await underTerminal([pairs['not-reproducible'].a, pairs['not-reproducible'].b], '>stdout.txt');
     expect(run.code).toBe(1);
-    // The terminal saw only progress (the last update clears its line).
-    expect(run.stdout).toContain('reading layers: 4/4');
+    // The terminal saw only progress (bytes read of each image's total; the bars are cleared at the end).
+    expect(run.stdout).toMatch(/\d+(\.\d+)? (B|KiB|MiB) \/ \d+(\.\d+)? (B|KiB|MiB)/);
     expect(run.stdout).not.toContain('NOT REPRODUCIBLE');
     const stdout = await readFile(dir.join('stdout.txt'), 'utf8');
     expect(stdout).toMatch(/^oci-repro verify: NOT REPRODUCIBLE, gate FAILED\n/);
