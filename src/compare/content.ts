@@ -1,12 +1,16 @@
 /**
- * Content details for changed files: a unified diff for small text, a JSON diff for `.json` files,
- * else sizes and digests. Entry tables hold no content, so the small changed files are re-read through
+ * Content details for changed files: known formats decoded, a unified diff for small text (or "only
+ * timestamps differ"), a JSON diff for `.json` files, else sizes, digests and differing byte ranges. Entry tables hold no content, so the small changed files are re-read through
  * a `ContentReader`, once per layer per side, and checked against the table's digests.
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { createTwoFilesPatch, FILE_HEADERS_ONLY } from 'diff';
-import { badInput } from '../errors.js';
+import { createTwoFilesPatch, FILE_HEADERS_ONLY, structuredPatch } from 'diff';
+import { badInput, OciReproError } from '../errors.js';
+import { compareByteStreams } from '../formats/binary.js';
+import { compareFormat, detectFormat, detectHeadBytes } from '../formats/detect.js';
+import { bufferSource } from '../formats/model.js';
+import { classifyTimestampPairs, type LinePair } from '../formats/timestamps.js';
 import { canonicalizePath } from '../normalize/entry.js';
 import { memberKind } from '../tar/blocks.js';
 import type { TarHeader } from '../tar/decode.js';
@@ -56,11 +60,26 @@ function parseJson(text: string): { value: unknown } | null {
 }
 
 /**
- * The detail for a file whose content changed from `a` to `b`: for `.json` files that parse on both
- * sides and differ as values, the changed pointers; for other text (and JSON that differs only in
- * layout), a unified diff with `a/<path>` and `b/<path>` headers; otherwise sizes and digests.
+ * The detail for a file whose content changed from `a` to `b`: a known format (pyc, gzip, zip, ar,
+ * ELF) decoded to the fields that differ; for `.json` files that parse on both sides and differ as
+ * values, the changed pointers; for text whose changed lines differ only in timestamps, a count and one
+ * example; for other text (and JSON that differs only in layout), a unified diff with `a/<path>` and
+ * `b/<path>` headers; otherwise sizes, digests and the first differing byte ranges. A file a decoder
+ * cannot read falls back to the byte ranges: never an error for the user.
  */
-export function describeContentChange(path: string, a: Buffer, b: Buffer): ContentDetail {
+export async function describeContentChange(path: string, a: Buffer, b: Buffer): Promise<ContentDetail> {
+  const facts = { sizeA: a.length, sizeB: b.length, digestA: digestOf(a), digestB: digestOf(b) };
+  const kindA = detectFormat(path, a.subarray(0, detectHeadBytes));
+  if (kindA !== undefined && kindA === detectFormat(path, b.subarray(0, detectHeadBytes))) {
+    try {
+      const changes = await compareFormat(kindA, bufferSource(a), bufferSource(b));
+      if (changes.length > 0) {
+        return { format: 'decoded', decoder: kindA, ...facts, changes: changes.map((c) => ({ ...c, a: jsonSafe(c.a), b: jsonSafe(c.b) })) };
+      }
+    } catch (error) {
+      if (!(error instanceof OciReproError)) throw error;
+    }
+  }
   const textA = decodeText(a);
   const textB = textA === null ? null : decodeText(b);
   if (textA !== null && textB !== null) {
@@ -75,6 +94,8 @@ export function describeContentChange(path: string, a: Buffer, b: Buffer): Conte
         if (changes.length > 0) return { format: 'json', changes };
       }
     }
+    const timestamps = describeTimestamps(textA, textB);
+    if (timestamps !== undefined) return timestamps;
     const diff = createTwoFilesPatch(`a/${path}`, `b/${path}`, textA, textB, undefined, undefined, {
       context: contextLines,
       maxEditLength,
@@ -82,7 +103,35 @@ export function describeContentChange(path: string, a: Buffer, b: Buffer): Conte
     });
     if (diff !== undefined) return { format: 'unified', diff };
   }
-  return { format: 'binary', sizeA: a.length, sizeB: b.length, digestA: digestOf(a), digestB: digestOf(b) };
+  const bytes = await compareByteStreams(chunksOf(a), chunksOf(b));
+  return { format: 'binary', ...facts, differingBytes: bytes.differingBytes, ranges: bytes.ranges, moreRanges: bytes.moreRanges };
+}
+
+/** The timestamps detail when every changed line pairs with one that differs only in dates and times. */
+function describeTimestamps(textA: string, textB: string): ContentDetail | undefined {
+  const patch = structuredPatch('a', 'b', textA, textB, undefined, undefined, { context: 0, maxEditLength });
+  if (patch === undefined) return undefined;
+  const pairs: LinePair[] = [];
+  for (const hunk of patch.hunks) {
+    // A hunk with no context is one run of removals then one of additions: pair them in order.
+    const removed = hunk.lines.filter((line) => line.startsWith('-')).map((line) => line.slice(1));
+    const added = hunk.lines.filter((line) => line.startsWith('+')).map((line) => line.slice(1));
+    for (let i = 0; i < Math.max(removed.length, added.length); i++) pairs.push({ a: removed[i], b: added[i] });
+  }
+  const verdict = classifyTimestampPairs(pairs);
+  if (!verdict.onlyTimestamps || verdict.example === undefined) return undefined;
+  return { format: 'timestamps', lines: verdict.timestampPairs, kinds: verdict.kinds, example: verdict.example };
+}
+
+/** Decoded values go to JSON reports as they are; undefined (a side lacks the field) becomes null. */
+function jsonSafe(value: unknown): unknown {
+  if (value === undefined) return null;
+  if (typeof value === 'bigint') return value.toString();
+  return value;
+}
+
+async function* chunksOf(bytes: Buffer): AsyncGenerator<Buffer> {
+  yield bytes;
 }
 
 interface Candidate {
@@ -147,7 +196,7 @@ export async function attachContentDetails(
     // A reader that found another file (a hardlink carrier, a duplicate) must not yield a wrong diff.
     if (a === undefined || b === undefined) continue;
     if (digestOf(a) !== candidate.digestA || digestOf(b) !== candidate.digestB) continue;
-    candidate.difference.detail = describeContentChange(candidate.file, a, b);
+    candidate.difference.detail = await describeContentChange(candidate.file, a, b);
   }
   return differences;
 }
