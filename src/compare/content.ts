@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { createTwoFilesPatch, FILE_HEADERS_ONLY, structuredPatch } from 'diff';
+import { FILE_HEADERS_ONLY, formatPatch, structuredPatch, type StructuredPatch } from 'diff';
 import { badInput, OciReproError } from '../errors.js';
 import { compareByteStreams } from '../formats/binary.js';
 import { compareFormat, detectFormat, detectHeadBytes } from '../formats/detect.js';
@@ -94,29 +94,34 @@ export async function describeContentChange(path: string, a: Buffer, b: Buffer):
         if (changes.length > 0) return { format: 'json', changes };
       }
     }
-    const timestamps = describeTimestamps(textA, textB);
-    if (timestamps !== undefined) return timestamps;
-    const diff = createTwoFilesPatch(`a/${path}`, `b/${path}`, textA, textB, undefined, undefined, {
-      context: contextLines,
-      maxEditLength,
-      headerOptions: FILE_HEADERS_ONLY,
-    });
-    if (diff !== undefined) return { format: 'unified', diff };
+    // One diff serves both: the timestamps check pairs its changed lines, else it is the unified diff.
+    const patch = structuredPatch(`a/${path}`, `b/${path}`, textA, textB, undefined, undefined, { context: contextLines, maxEditLength });
+    if (patch !== undefined) return describeTimestamps(patch) ?? { format: 'unified', diff: formatPatch(patch, FILE_HEADERS_ONLY) };
   }
   const bytes = await compareByteStreams(chunksOf(a), chunksOf(b));
   return { format: 'binary', ...facts, differingBytes: bytes.differingBytes, ranges: bytes.ranges, moreRanges: bytes.moreRanges };
 }
 
 /** The timestamps detail when every changed line pairs with one that differs only in dates and times. */
-function describeTimestamps(textA: string, textB: string): ContentDetail | undefined {
-  const patch = structuredPatch('a', 'b', textA, textB, undefined, undefined, { context: 0, maxEditLength });
-  if (patch === undefined) return undefined;
+function describeTimestamps(patch: StructuredPatch): ContentDetail | undefined {
   const pairs: LinePair[] = [];
   for (const hunk of patch.hunks) {
-    // A hunk with no context is one run of removals then one of additions: pair them in order.
-    const removed = hunk.lines.filter((line) => line.startsWith('-')).map((line) => line.slice(1));
-    const added = hunk.lines.filter((line) => line.startsWith('+')).map((line) => line.slice(1));
-    for (let i = 0; i < Math.max(removed.length, added.length); i++) pairs.push({ a: removed[i], b: added[i] });
+    // Each run of removals and the run of additions after it are one change: pair their lines in order.
+    let removed: string[] = [];
+    let added: string[] = [];
+    const flush = () => {
+      for (let i = 0; i < Math.max(removed.length, added.length); i++) pairs.push({ a: removed[i], b: added[i] });
+      removed = [];
+      added = [];
+    };
+    for (const line of hunk.lines) {
+      if (line.startsWith('-')) {
+        if (added.length > 0) flush();
+        removed.push(line.slice(1));
+      } else if (line.startsWith('+')) added.push(line.slice(1));
+      else if (line.startsWith(' ')) flush();
+    }
+    flush();
   }
   const verdict = classifyTimestampPairs(pairs);
   if (!verdict.onlyTimestamps || verdict.example === undefined) return undefined;

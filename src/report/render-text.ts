@@ -207,7 +207,8 @@ function renderDetail(detail: DetailView, indent: number, paint: Paint, lines: s
     case 'decoded':
       lines.push(`${pad}${detail.decoder}, decoded: ${detail.changes.length === 1 ? '1 field differs' : `${detail.changes.length} fields differ`}`);
       for (const change of detail.changes) {
-        lines.push(`${pad}  ${change.where} ${change.field}: ${change.a} -> ${change.b}`);
+        // A member path can be long: the line keeps the 100-column rule (the JSON report has it whole).
+        lines.push(`${pad}  ${truncate(`${change.where} ${change.field}: ${change.a} -> ${change.b}`, width - indent - 2)}`);
         lines.push(...wrap(change.records, indent + 4, indent + 4).map((line) => paint.dim(line)));
       }
       return;

@@ -46,6 +46,18 @@ describe('inside-file details', () => {
     expect(text).toContain('-Start-Date: 2024-05-01  10:03:22');
   });
 
+  it('text: a decoded field of a long member name keeps the 100-column rule', () => {
+    const report = insideReport();
+    const pyc = report.differences.find((difference) => difference.detail?.format === 'decoded')!;
+    const where = `lib/${'deeply/nested/'.repeat(10)}Member.class`;
+    if (pyc.detail?.format === 'decoded') pyc.detail.changes[0]!.where = where;
+    const text = renderReport(report, 'text', { color: false });
+    const line = text.split('\n').find((each) => each.includes('lib/deeply/nested/'));
+    expect(line).toBeDefined();
+    expect(line!.length).toBeLessThanOrEqual(100);
+    expect(JSON.stringify(JSON.parse(renderReport(report, 'json', { color: false })))).toContain(where);
+  });
+
   it('markdown, junit and html show the same facts', () => {
     const report = insideReport();
     const markdown = renderReport(report, 'markdown', { color: false });
