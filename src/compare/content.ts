@@ -22,13 +22,20 @@ import { diffJson } from './config.js';
 export interface ContentReader {
   /**
    * Contents of those of `paths` (canonical table paths) that are regular files in layer `layerIndex`
-   * of image `side`; paths it cannot or will not read are simply missing from the map.
+   * of image `side`; paths it cannot or will not read are simply missing from the map. `limit`: the
+   * largest size any of them may have (each path was checked against its own limit before).
    */
-  read(layerIndex: number, side: 'a' | 'b', paths: Set<string>): Promise<Map<string, Buffer>>;
+  read(layerIndex: number, side: 'a' | 'b', paths: Set<string>, limit?: number): Promise<Map<string, Buffer>>;
 }
 
 /** Files larger than this on either side keep the binary detail. */
 export const defaultContentLimit = 64 * 1024;
+/**
+ * Files a decoder explains, by name (pyc, gzip, zip family, ar), are read up to this size: their decoded
+ * fields say more than sizes and digests. ELF files are not known by name, so they keep the plain limit.
+ */
+export const decodableContentLimit = 4 * 1024 * 1024;
+const decodableName = /\.(?:pyc|gz|tgz|zip|jar|war|whl|egg|apk|a|deb)$/i;
 /** At most this many bytes of content are held at once, both sides together. */
 export const defaultContentBudget = 64 * 1024 * 1024;
 /** Myers diff is O(N·D): beyond this many edits a unified diff is not worth the time or the reading. */
@@ -150,7 +157,7 @@ interface Candidate {
 
 /**
  * Refines the binary detail the comparer puts on `content` differences: for files no larger than
- * `limit` on both sides, reads both contents (one `reader.read` per layer per side, holding at most
+ * `limit` on both sides (`decodableContentLimit` for files a decoder explains by name), reads both contents (one `reader.read` per layer per side, holding at most
  * `budget` bytes) and, when they match the table digests, sets a unified or JSON detail. Differences
  * whose content cannot be read, or is binary, keep their binary detail. Mutates and returns `differences`.
  */
@@ -161,15 +168,16 @@ export async function attachContentDetails(
   budget = defaultContentBudget,
 ): Promise<Difference[]> {
   const candidates: Candidate[] = [];
-  const requests = new Map<string, { side: 'a' | 'b'; layer: number; paths: Set<string> }>();
-  const request = (side: 'a' | 'b', layer: number, file: string) => {
+  const requests = new Map<string, { side: 'a' | 'b'; layer: number; paths: Set<string>; limit: number }>();
+  const request = (side: 'a' | 'b', layer: number, file: string, cap: number) => {
     const key = `${side}:${layer}`;
     let entry = requests.get(key);
     if (entry === undefined) {
-      entry = { side, layer, paths: new Set() };
+      entry = { side, layer, paths: new Set(), limit: 0 };
       requests.set(key, entry);
     }
     entry.paths.add(file);
+    entry.limit = Math.max(entry.limit, cap);
   };
 
   let held = 0;
@@ -177,22 +185,23 @@ export async function attachContentDetails(
     const { detail, file } = difference;
     if (difference.kind !== 'file-attribute' || difference.attribute !== 'content') continue;
     if (detail?.format !== 'binary' || file === undefined) continue;
-    if (detail.sizeA > limit || detail.sizeB > limit) continue;
+    const cap = decodableName.test(file) ? Math.max(limit, decodableContentLimit) : limit;
+    if (detail.sizeA > cap || detail.sizeB > cap) continue;
     const layerA = difference.origin?.a ?? difference.layer;
     const layerB = difference.origin?.b ?? difference.layer;
     if (layerA === undefined || layerA === null || layerB === undefined || layerB === null) continue;
     if (held + detail.sizeA + detail.sizeB > budget) continue;
     held += detail.sizeA + detail.sizeB;
     candidates.push({ difference, file, layerA, layerB, digestA: detail.digestA, digestB: detail.digestB });
-    request('a', layerA, file);
-    request('b', layerB, file);
+    request('a', layerA, file, cap);
+    request('b', layerB, file, cap);
   }
   if (candidates.length === 0) return differences;
 
   const contents = new Map<string, Map<string, Buffer>>();
   const ordered = [...requests].sort(([, x], [, y]) => x.layer - y.layer || x.side.localeCompare(y.side));
-  for (const [key, { side, layer, paths }] of ordered) {
-    contents.set(key, await reader.read(layer, side, paths));
+  for (const [key, { side, layer, paths, limit: largest }] of ordered) {
+    contents.set(key, await reader.read(layer, side, paths, largest));
   }
 
   for (const candidate of candidates) {

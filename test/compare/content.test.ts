@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   attachContentDetails,
+  decodableContentLimit,
+  defaultContentLimit,
   describeContentChange,
   readFilesFromTar,
   type ContentReader,
@@ -8,6 +10,7 @@ import {
 import { compareLayerTables } from '../../src/compare/layers.js';
 import { normalizeLayer } from '../../src/normalize/layer.js';
 import type { Difference } from '../../src/diff/model.js';
+import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { buildTar, tarStream, type TestEntry } from '../helpers/tar.js';
 import { optionsWith } from './entries.js';
@@ -155,6 +158,42 @@ describe('attachContentDetails', () => {
     await attachContentDetails([big, wrong, absent], reader, 64);
     expect([big, wrong, absent].map((d) => d.detail?.format)).toEqual(['binary', 'binary', 'binary']);
     expect(reader.calls).toEqual(['a:1:absent.txt,wrong.txt', 'b:1:absent.txt,wrong.txt']);
+  });
+
+  it('reads files a decoder explains by name past the plain limit, within the budget; others keep the plain limit', async () => {
+    const payload = randomBytes(100 * 1024); // incompressible: the .gz stays over 64 KiB
+    const gzA = gzipSync(payload);
+    const gzB = Buffer.from(gzA);
+    gzB.writeUInt32LE(1_700_000_000, 4);
+    const binA = Buffer.from(payload);
+    const binB = Buffer.from(payload);
+    binB[7] = binB[7]! ^ 1;
+    const difference = (file: string, a: Buffer, b: Buffer): Difference =>
+      ({ ...contentDifference(file, '', ''), a: sha(a), b: sha(b), detail: { format: 'binary', sizeA: a.length, sizeB: b.length, digestA: sha(a), digestB: sha(b) } }) as Difference;
+    const files: Record<string, Map<string, Buffer>> = {
+      a: new Map([['x.gz', gzA], ['x.bin', binA]]),
+      b: new Map([['x.gz', gzB], ['x.bin', binB]]),
+    };
+    const limits: number[] = [];
+    const reader: ContentReader = {
+      async read(_layer, side, paths, limit) {
+        limits.push(limit ?? -1);
+        return new Map([...paths].map((path) => [path, files[side]!.get(path)!]));
+      },
+    };
+    const gz = difference('x.gz', gzA, gzB);
+    const bin = difference('x.bin', binA, binB);
+    expect(gzA.length).toBeGreaterThan(defaultContentLimit);
+    await attachContentDetails([gz, bin], reader);
+    expect(gz.detail).toMatchObject({ format: 'decoded', decoder: 'gzip', changes: [{ field: 'mtime' }] });
+    expect(bin.detail).toEqual({ format: 'binary', sizeA: binA.length, sizeB: binB.length, digestA: sha(binA), digestB: sha(binB) });
+    expect(limits).toEqual([decodableContentLimit, decodableContentLimit]);
+    // The budget still holds: with room for less than both sides, nothing is read.
+    const again = difference('x.gz', gzA, gzB);
+    limits.length = 0;
+    await attachContentDetails([again], reader, defaultContentLimit, gzA.length + gzB.length - 1);
+    expect(again.detail).toMatchObject({ format: 'binary' });
+    expect(limits).toEqual([]);
   });
 
   it('reads each side from the layer its entry came from in a flattened comparison', async () => {
