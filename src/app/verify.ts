@@ -183,10 +183,10 @@ function imageSide(analysis: ImageAnalysis): ImageSide {
 /** Reads the few changed files a report shows as diffs, one layer at a time, straight from the tar. */
 function contentReader(a: Image, b: Image): ContentReader {
   return {
-    async read(layerIndex, side, paths) {
+    async read(layerIndex, side, paths, limit) {
       const layer = (side === 'a' ? a : b).layers[layerIndex];
       if (!layer || layer.foreign) return new Map();
-      return readFilesFromTar(await layer.openTar(), paths);
+      return readFilesFromTar(await layer.openTar(), paths, limit);
     },
   };
 }

@@ -1,12 +1,16 @@
 /**
- * Content details for changed files: a unified diff for small text, a JSON diff for `.json` files,
- * else sizes and digests. Entry tables hold no content, so the small changed files are re-read through
+ * Content details for changed files: known formats decoded, a unified diff for small text (or "only
+ * timestamps differ"), a JSON diff for `.json` files, else sizes, digests and differing byte ranges. Entry tables hold no content, so the small changed files are re-read through
  * a `ContentReader`, once per layer per side, and checked against the table's digests.
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { createTwoFilesPatch, FILE_HEADERS_ONLY } from 'diff';
-import { badInput } from '../errors.js';
+import { FILE_HEADERS_ONLY, formatPatch, structuredPatch, type StructuredPatch } from 'diff';
+import { badInput, OciReproError } from '../errors.js';
+import { compareByteStreams } from '../formats/binary.js';
+import { compareFormat, detectFormat, detectHeadBytes } from '../formats/detect.js';
+import { bufferSource } from '../formats/model.js';
+import { classifyTimestampPairs, type LinePair } from '../formats/timestamps.js';
 import { canonicalizePath } from '../normalize/entry.js';
 import { memberKind } from '../tar/blocks.js';
 import type { TarHeader } from '../tar/decode.js';
@@ -18,13 +22,20 @@ import { diffJson } from './config.js';
 export interface ContentReader {
   /**
    * Contents of those of `paths` (canonical table paths) that are regular files in layer `layerIndex`
-   * of image `side`; paths it cannot or will not read are simply missing from the map.
+   * of image `side`; paths it cannot or will not read are simply missing from the map. `limit`: the
+   * largest size any of them may have (each path was checked against its own limit before).
    */
-  read(layerIndex: number, side: 'a' | 'b', paths: Set<string>): Promise<Map<string, Buffer>>;
+  read(layerIndex: number, side: 'a' | 'b', paths: Set<string>, limit?: number): Promise<Map<string, Buffer>>;
 }
 
 /** Files larger than this on either side keep the binary detail. */
 export const defaultContentLimit = 64 * 1024;
+/**
+ * Files a decoder explains, by name (pyc, gzip, zip family, ar), are read up to this size: their decoded
+ * fields say more than sizes and digests. ELF files are not known by name, so they keep the plain limit.
+ */
+export const decodableContentLimit = 4 * 1024 * 1024;
+const decodableName = /\.(?:pyc|gz|tgz|zip|jar|war|whl|egg|apk|a|deb)$/i;
 /** At most this many bytes of content are held at once, both sides together. */
 export const defaultContentBudget = 64 * 1024 * 1024;
 /** Myers diff is O(N·D): beyond this many edits a unified diff is not worth the time or the reading. */
@@ -56,11 +67,26 @@ function parseJson(text: string): { value: unknown } | null {
 }
 
 /**
- * The detail for a file whose content changed from `a` to `b`: for `.json` files that parse on both
- * sides and differ as values, the changed pointers; for other text (and JSON that differs only in
- * layout), a unified diff with `a/<path>` and `b/<path>` headers; otherwise sizes and digests.
+ * The detail for a file whose content changed from `a` to `b`: a known format (pyc, gzip, zip, ar,
+ * ELF) decoded to the fields that differ; for `.json` files that parse on both sides and differ as
+ * values, the changed pointers; for text whose changed lines differ only in timestamps, a count and one
+ * example; for other text (and JSON that differs only in layout), a unified diff with `a/<path>` and
+ * `b/<path>` headers; otherwise sizes, digests and the first differing byte ranges. A file a decoder
+ * cannot read falls back to the byte ranges: never an error for the user.
  */
-export function describeContentChange(path: string, a: Buffer, b: Buffer): ContentDetail {
+export async function describeContentChange(path: string, a: Buffer, b: Buffer): Promise<ContentDetail> {
+  const facts = { sizeA: a.length, sizeB: b.length, digestA: digestOf(a), digestB: digestOf(b) };
+  const kindA = detectFormat(path, a.subarray(0, detectHeadBytes));
+  if (kindA !== undefined && kindA === detectFormat(path, b.subarray(0, detectHeadBytes))) {
+    try {
+      const changes = await compareFormat(kindA, bufferSource(a), bufferSource(b));
+      if (changes.length > 0) {
+        return { format: 'decoded', decoder: kindA, ...facts, changes: changes.map((c) => ({ ...c, a: jsonSafe(c.a), b: jsonSafe(c.b) })) };
+      }
+    } catch (error) {
+      if (!(error instanceof OciReproError)) throw error;
+    }
+  }
   const textA = decodeText(a);
   const textB = textA === null ? null : decodeText(b);
   if (textA !== null && textB !== null) {
@@ -75,14 +101,49 @@ export function describeContentChange(path: string, a: Buffer, b: Buffer): Conte
         if (changes.length > 0) return { format: 'json', changes };
       }
     }
-    const diff = createTwoFilesPatch(`a/${path}`, `b/${path}`, textA, textB, undefined, undefined, {
-      context: contextLines,
-      maxEditLength,
-      headerOptions: FILE_HEADERS_ONLY,
-    });
-    if (diff !== undefined) return { format: 'unified', diff };
+    // One diff serves both: the timestamps check pairs its changed lines, else it is the unified diff.
+    const patch = structuredPatch(`a/${path}`, `b/${path}`, textA, textB, undefined, undefined, { context: contextLines, maxEditLength });
+    if (patch !== undefined) return describeTimestamps(patch) ?? { format: 'unified', diff: formatPatch(patch, FILE_HEADERS_ONLY) };
   }
-  return { format: 'binary', sizeA: a.length, sizeB: b.length, digestA: digestOf(a), digestB: digestOf(b) };
+  const bytes = await compareByteStreams(chunksOf(a), chunksOf(b));
+  return { format: 'binary', ...facts, differingBytes: bytes.differingBytes, ranges: bytes.ranges, moreRanges: bytes.moreRanges };
+}
+
+/** The timestamps detail when every changed line pairs with one that differs only in dates and times. */
+function describeTimestamps(patch: StructuredPatch): ContentDetail | undefined {
+  const pairs: LinePair[] = [];
+  for (const hunk of patch.hunks) {
+    // Each run of removals and the run of additions after it are one change: pair their lines in order.
+    let removed: string[] = [];
+    let added: string[] = [];
+    const flush = () => {
+      for (let i = 0; i < Math.max(removed.length, added.length); i++) pairs.push({ a: removed[i], b: added[i] });
+      removed = [];
+      added = [];
+    };
+    for (const line of hunk.lines) {
+      if (line.startsWith('-')) {
+        if (added.length > 0) flush();
+        removed.push(line.slice(1));
+      } else if (line.startsWith('+')) added.push(line.slice(1));
+      else if (line.startsWith(' ')) flush();
+    }
+    flush();
+  }
+  const verdict = classifyTimestampPairs(pairs);
+  if (!verdict.onlyTimestamps || verdict.example === undefined) return undefined;
+  return { format: 'timestamps', lines: verdict.timestampPairs, kinds: verdict.kinds, example: verdict.example };
+}
+
+/** Decoded values go to JSON reports as they are; undefined (a side lacks the field) becomes null. */
+function jsonSafe(value: unknown): unknown {
+  if (value === undefined) return null;
+  if (typeof value === 'bigint') return value.toString();
+  return value;
+}
+
+async function* chunksOf(bytes: Buffer): AsyncGenerator<Buffer> {
+  yield bytes;
 }
 
 interface Candidate {
@@ -96,7 +157,7 @@ interface Candidate {
 
 /**
  * Refines the binary detail the comparer puts on `content` differences: for files no larger than
- * `limit` on both sides, reads both contents (one `reader.read` per layer per side, holding at most
+ * `limit` on both sides (`decodableContentLimit` for files a decoder explains by name), reads both contents (one `reader.read` per layer per side, holding at most
  * `budget` bytes) and, when they match the table digests, sets a unified or JSON detail. Differences
  * whose content cannot be read, or is binary, keep their binary detail. Mutates and returns `differences`.
  */
@@ -107,15 +168,16 @@ export async function attachContentDetails(
   budget = defaultContentBudget,
 ): Promise<Difference[]> {
   const candidates: Candidate[] = [];
-  const requests = new Map<string, { side: 'a' | 'b'; layer: number; paths: Set<string> }>();
-  const request = (side: 'a' | 'b', layer: number, file: string) => {
+  const requests = new Map<string, { side: 'a' | 'b'; layer: number; paths: Set<string>; limit: number }>();
+  const request = (side: 'a' | 'b', layer: number, file: string, cap: number) => {
     const key = `${side}:${layer}`;
     let entry = requests.get(key);
     if (entry === undefined) {
-      entry = { side, layer, paths: new Set() };
+      entry = { side, layer, paths: new Set(), limit: 0 };
       requests.set(key, entry);
     }
     entry.paths.add(file);
+    entry.limit = Math.max(entry.limit, cap);
   };
 
   let held = 0;
@@ -123,22 +185,23 @@ export async function attachContentDetails(
     const { detail, file } = difference;
     if (difference.kind !== 'file-attribute' || difference.attribute !== 'content') continue;
     if (detail?.format !== 'binary' || file === undefined) continue;
-    if (detail.sizeA > limit || detail.sizeB > limit) continue;
+    const cap = decodableName.test(file) ? Math.max(limit, decodableContentLimit) : limit;
+    if (detail.sizeA > cap || detail.sizeB > cap) continue;
     const layerA = difference.origin?.a ?? difference.layer;
     const layerB = difference.origin?.b ?? difference.layer;
     if (layerA === undefined || layerA === null || layerB === undefined || layerB === null) continue;
     if (held + detail.sizeA + detail.sizeB > budget) continue;
     held += detail.sizeA + detail.sizeB;
     candidates.push({ difference, file, layerA, layerB, digestA: detail.digestA, digestB: detail.digestB });
-    request('a', layerA, file);
-    request('b', layerB, file);
+    request('a', layerA, file, cap);
+    request('b', layerB, file, cap);
   }
   if (candidates.length === 0) return differences;
 
   const contents = new Map<string, Map<string, Buffer>>();
   const ordered = [...requests].sort(([, x], [, y]) => x.layer - y.layer || x.side.localeCompare(y.side));
-  for (const [key, { side, layer, paths }] of ordered) {
-    contents.set(key, await reader.read(layer, side, paths));
+  for (const [key, { side, layer, paths, limit: largest }] of ordered) {
+    contents.set(key, await reader.read(layer, side, paths, largest));
   }
 
   for (const candidate of candidates) {
@@ -147,7 +210,7 @@ export async function attachContentDetails(
     // A reader that found another file (a hardlink carrier, a duplicate) must not yield a wrong diff.
     if (a === undefined || b === undefined) continue;
     if (digestOf(a) !== candidate.digestA || digestOf(b) !== candidate.digestB) continue;
-    candidate.difference.detail = describeContentChange(candidate.file, a, b);
+    candidate.difference.detail = await describeContentChange(candidate.file, a, b);
   }
   return differences;
 }

@@ -77,7 +77,30 @@ export interface EntryValue {
 export type ContentDetail =
   | { format: 'unified'; diff: string }
   | { format: 'json'; changes: { pointer: string; a: unknown; b: unknown }[] }
-  | { format: 'binary'; sizeA: number; sizeB: number; digestA: string; digestB: string };
+  | {
+      format: 'binary';
+      sizeA: number;
+      sizeB: number;
+      digestA: string;
+      digestB: string;
+      /** Set when both contents were read: bytes that differ, and the first differing ranges with a hexdump of each side. */
+      differingBytes?: number;
+      ranges?: { start: number; end: number; hexA: string[]; hexB: string[] }[];
+      moreRanges?: number;
+    }
+  /** A known format (pyc, gzip, zip, ar, elf) decoded on both sides: the fields that differ. */
+  | {
+      format: 'decoded';
+      decoder: string;
+      sizeA: number;
+      sizeB: number;
+      digestA: string;
+      digestB: string;
+      /** Same shape as formats/model.ts FieldChange (kept here so diff/ stays a bottom floor). */
+      changes: { where: string; field: string; a: unknown; b: unknown; records: string }[];
+    }
+  /** Text whose every changed line differs from its counterpart only in dates, times or durations. */
+  | { format: 'timestamps'; lines: number; kinds: string[]; example: { a: string; b: string } };
 
 /** What every difference carries. */
 interface DifferenceCommon {

@@ -196,8 +196,27 @@ function renderDetail(item: DifferenceView): string {
       const shown = headLines(detail.lines, htmlDiffLines);
       return renderSideBySide(shown.lines, shown.more);
     }
-    case 'binary':
-      return `<p class="mono">binary: ${detail.sizeA} bytes ${esc(detail.digestA)} → ${detail.sizeB} bytes ${esc(detail.digestB)}</p>`;
+    case 'binary': {
+      const differing = detail.differingBytes === undefined ? '' : `, ${detail.differingBytes} ${detail.differingBytes === 1 ? 'byte differs' : 'bytes differ'}`;
+      // One <pre> per range, A's rows over B's, so equal offsets line up in the monospace columns.
+      const dumps = detail.ranges.map(
+        (range) =>
+          `<pre class="hexdump">bytes ${esc(range.at)}\n${[...range.hexA.map((row) => `A ${esc(row)}`), ...range.hexB.map((row) => `B ${esc(row)}`)].join('\n')}</pre>`,
+      );
+      const more = detail.moreRanges > 0 ? `<p class="muted">${detail.moreRanges} more ranges</p>` : '';
+      return `<p class="mono">binary: ${detail.sizeA} bytes ${esc(detail.digestA)} → ${detail.sizeB} bytes ${esc(detail.digestB)}${differing}</p>${dumps.join('')}${more}`;
+    }
+    case 'decoded': {
+      const rows = detail.changes.map(
+        (change) =>
+          `<tr><td><code>${esc(change.where)}</code></td><td>${esc(change.field)}</td><td><code>${esc(change.a)}</code></td><td><code>${esc(change.b)}</code></td><td>${esc(change.records)}</td></tr>`,
+      );
+      return `<table class="decoded"><caption>${esc(detail.decoder)}, decoded</caption><thead><tr><th>where</th><th>field</th><th>A</th><th>B</th><th>records</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+    }
+    case 'timestamps': {
+      const lines = detail.lines === 1 ? 'line' : 'lines';
+      return `<p>only timestamps differ (${detail.lines} ${lines}: ${esc(detail.kinds.join(', '))}), for example:</p><pre class="timestamps">-${esc(detail.example.a)}\n+${esc(detail.example.b)}</pre>`;
+    }
     case 'json': {
       const rows = detail.changes.map((change) => `<tr><td><code>${esc(change.pointer)}</code></td><td><code>${esc(change.a)}</code></td><td><code>${esc(change.b)}</code></td></tr>`);
       return `<table class="json"><thead><tr><th>pointer</th><th>A</th><th>B</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;

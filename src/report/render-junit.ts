@@ -124,6 +124,13 @@ function describeFailure(view: DifferenceView): string {
     const shown = headLines(view.detail.lines, diffLineLimits.junit);
     lines.push(...shown.lines.map((line) => `    ${line}`));
     if (shown.more > 0) lines.push(`    ... ${shown.more} more lines`);
+  } else if (view.detail?.format === 'decoded') {
+    for (const change of view.detail.changes) lines.push(`    ${view.detail.decoder} ${change.where} ${change.field}: ${change.a} -> ${change.b}`);
+  } else if (view.detail?.format === 'timestamps') {
+    lines.push(`    only timestamps differ (${view.detail.lines} lines), for example:`, `    -${view.detail.example.a}`, `    +${view.detail.example.b}`);
+  } else if (view.detail?.format === 'binary' && view.detail.differingBytes !== undefined) {
+    const first = view.detail.ranges[0];
+    lines.push(`    ${view.detail.differingBytes} bytes differ${first ? `, first at ${first.at}` : ''}`);
   }
   return lines.join('\n');
 }

@@ -181,7 +181,24 @@ function renderFileDifference(file: string, view: DifferenceView): string[] {
     lines.push('', `  ${fence}diff`, ...shownLines.map((line) => `  ${line}`), `  ${fence}`);
   } else if (detail?.format === 'binary') {
     // The blank line makes it a paragraph of the list item; without it GitHub joins it onto the item's line.
-    lines.push('', `  binary: ${detail.sizeA} bytes ${code(detail.digestA, false)} -> ${detail.sizeB} bytes ${code(detail.digestB, false)}`);
+    const differing = detail.differingBytes === undefined ? '' : `, ${detail.differingBytes} ${detail.differingBytes === 1 ? 'byte differs' : 'bytes differ'}`;
+    lines.push('', `  binary: ${detail.sizeA} bytes ${code(detail.digestA, false)} -> ${detail.sizeB} bytes ${code(detail.digestB, false)}${differing}`);
+    if (detail.ranges.length > 0) {
+      const rows = detail.ranges.flatMap((range) => [`bytes ${range.at}`, ...range.hexA.map((row) => `A ${row}`), ...range.hexB.map((row) => `B ${row}`)]);
+      if (detail.moreRanges > 0) rows.push(`... ${detail.moreRanges} more ranges`);
+      const fence = fenceFor(rows.join('\n'));
+      lines.push('', `  ${fence}`, ...rows.map((row) => `  ${row}`), `  ${fence}`);
+    }
+  } else if (detail?.format === 'decoded') {
+    lines.push('', `  ${detail.decoder}, decoded:`);
+    for (const change of detail.changes) {
+      lines.push(`  - ${code(change.where, false)} **${escapeText(change.field)}**: ${code(change.a, false)} -> ${code(change.b, false)} (${escapeText(change.records)})`);
+    }
+  } else if (detail?.format === 'timestamps') {
+    const rows = [`-${detail.example.a}`, `+${detail.example.b}`];
+    const fence = fenceFor(rows.join('\n'));
+    lines.push('', `  only timestamps differ (${detail.lines} ${detail.lines === 1 ? 'line' : 'lines'}: ${escapeText(detail.kinds.join(', '))}), for example:`);
+    lines.push('', `  ${fence}diff`, ...rows.map((row) => `  ${row}`), `  ${fence}`);
   } else if (detail?.format === 'json') {
     for (const change of detail.changes) lines.push(`  - ${code(change.pointer, false)}: ${code(change.a, false)} -> ${code(change.b, false)}`);
   }

@@ -195,7 +195,26 @@ function renderDetail(detail: DetailView, indent: number, paint: Paint, lines: s
       for (const change of detail.changes) lines.push(`${pad}${change.pointer}  ${change.a} -> ${change.b}`);
       return;
     case 'binary':
-      lines.push(`${pad}binary: ${detail.sizeA} bytes ${detail.digestA} -> ${detail.sizeB} bytes ${detail.digestB}`);
+      lines.push(`${pad}binary: ${detail.sizeA} bytes ${detail.digestA} -> ${detail.sizeB} bytes ${detail.digestB}${differing(detail)}`);
+      // A's rows then B's, each labelled, so the same offset sits in the same columns.
+      for (const range of detail.ranges) {
+        lines.push(`${pad}bytes ${range.at}`);
+        for (const row of range.hexA) lines.push(`${pad}A ${paint.red(row)}`);
+        for (const row of range.hexB) lines.push(`${pad}B ${paint.green(row)}`);
+      }
+      if (detail.moreRanges > 0) lines.push(paint.dim(`${pad}... ${detail.moreRanges} more ranges`));
+      return;
+    case 'decoded':
+      lines.push(`${pad}${detail.decoder}, decoded: ${detail.changes.length === 1 ? '1 field differs' : `${detail.changes.length} fields differ`}`);
+      for (const change of detail.changes) {
+        // A member path can be long: the line keeps the 100-column rule (the JSON report has it whole).
+        lines.push(`${pad}  ${truncate(`${change.where} ${change.field}: ${change.a} -> ${change.b}`, width - indent - 2)}`);
+        lines.push(...wrap(change.records, indent + 4, indent + 4).map((line) => paint.dim(line)));
+      }
+      return;
+    case 'timestamps':
+      lines.push(`${pad}only timestamps differ (${detail.lines} ${detail.lines === 1 ? 'line' : 'lines'}: ${detail.kinds.join(', ')}), for example:`);
+      lines.push(`${pad}-${paint.red(detail.example.a)}`, `${pad}+${paint.green(detail.example.b)}`);
       return;
   }
 }
@@ -297,4 +316,9 @@ function wrap(text: string, first: number, rest: number, max = width): string[] 
   }
   if (!empty) lines.push(line);
   return lines;
+}
+
+/** `, 12 bytes differ` when the contents were compared. */
+function differing(detail: Extract<DetailView, { format: 'binary' }>): string {
+  return detail.differingBytes === undefined ? '' : `, ${detail.differingBytes} ${detail.differingBytes === 1 ? 'byte differs' : 'bytes differ'}`;
 }

@@ -11,11 +11,33 @@ import { describeStep } from './identity.js';
 import { describeFileChange } from './summary.js';
 import { shortDigest } from './wording.js';
 
-/** A content detail as shown: the unified diff as lines, JSON changes cut, binary digests short. */
+/**
+ * A content detail as shown: the unified diff as lines, JSON changes and decoded fields cut, binary
+ * digests short and ranges in hex, a timestamps-only text as its count and one example pair.
+ */
 export type DetailView =
   | { format: 'unified'; lines: string[] }
   | { format: 'json'; changes: { pointer: string; a: string; b: string }[] }
-  | { format: 'binary'; sizeA: number; sizeB: number; digestA: string; digestB: string };
+  | {
+      format: 'binary';
+      sizeA: number;
+      sizeB: number;
+      digestA: string;
+      digestB: string;
+      /** Undefined when the contents were not read (over the content limit). */
+      differingBytes?: number;
+      /** Offsets in hex (`0x1f0..0x200`) and the hexdump rows of each side. */
+      ranges: { at: string; hexA: string[]; hexB: string[] }[];
+      moreRanges: number;
+    }
+  | {
+      format: 'decoded';
+      /** `gzip`, `pyc`, `zip`, `ar`, `elf`. */
+      decoder: string;
+      /** Each field that differs: where, which, both values as read (cut), and what the field records. */
+      changes: { where: string; field: string; a: string; b: string; records: string }[];
+    }
+  | { format: 'timestamps'; lines: number; kinds: string[]; example: { a: string; b: string } };
 
 export interface DifferenceView {
   difference: Difference;
@@ -36,6 +58,8 @@ export interface DifferenceView {
 
 /** JSON values in a detail are cut to this many graphemes each. */
 const jsonDetailWidth = 40;
+/** A timestamps example line is cut to this many graphemes each side. */
+const timestampExampleWidth = 90;
 
 export function describeDifference(difference: Difference): DifferenceView {
   const kind = difference.kind;
@@ -129,6 +153,34 @@ function describeDetail(difference: Difference): DetailView | undefined {
         }),
       };
     case 'binary':
-      return { ...detail, digestA: shortDigest(detail.digestA), digestB: shortDigest(detail.digestB) };
+      return {
+        format: 'binary',
+        sizeA: detail.sizeA,
+        sizeB: detail.sizeB,
+        digestA: shortDigest(detail.digestA),
+        digestB: shortDigest(detail.digestB),
+        differingBytes: detail.differingBytes,
+        ranges: (detail.ranges ?? []).map((range) => ({ at: `0x${range.start.toString(16)}..0x${range.end.toString(16)}`, hexA: range.hexA, hexB: range.hexB })),
+        moreRanges: detail.moreRanges ?? 0,
+      };
+    case 'decoded':
+      return {
+        format: 'decoded',
+        decoder: detail.decoder,
+        changes: detail.changes.map((change) => {
+          const [a, b] = elidePair(formatField(change.a), formatField(change.b), jsonDetailWidth);
+          return { where: change.where, field: change.field, a, b, records: change.records };
+        }),
+      };
+    case 'timestamps': {
+      const [a, b] = elidePair(detail.example.a, detail.example.b, timestampExampleWidth);
+      return { format: 'timestamps', lines: detail.lines, kinds: detail.kinds, example: { a, b } };
+    }
   }
+}
+
+/** A decoded field's value: strings as they are, `(absent)` for none, the rest as JSON. */
+function formatField(value: unknown): string {
+  if (value === null || value === undefined) return '(absent)';
+  return typeof value === 'string' ? value : JSON.stringify(value);
 }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   attachContentDetails,
+  decodableContentLimit,
+  defaultContentLimit,
   describeContentChange,
   readFilesFromTar,
   type ContentReader,
@@ -8,6 +10,8 @@ import {
 import { compareLayerTables } from '../../src/compare/layers.js';
 import { normalizeLayer } from '../../src/normalize/layer.js';
 import type { Difference } from '../../src/diff/model.js';
+import { randomBytes } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { buildTar, tarStream, type TestEntry } from '../helpers/tar.js';
 import { optionsWith } from './entries.js';
 import { sha256Of } from '../helpers/digest.js';
@@ -15,19 +19,19 @@ import { sha256Of } from '../helpers/digest.js';
 const sha = sha256Of;
 
 describe('describeContentChange', () => {
-  it('gives a unified diff of text with a/ and b/ paths and three lines of context', () => {
+  it('gives a unified diff of text with a/ and b/ paths and three lines of context', async () => {
     const a = Buffer.from('1\n2\n3\n4\n5\n6\n7\n8\n');
     const b = Buffer.from('1\n2\n3\n4\nfive\n6\n7\n8\n');
-    expect(describeContentChange('etc/app.conf', a, b)).toEqual({
+    expect(await describeContentChange('etc/app.conf', a, b)).toEqual({
       format: 'unified',
       diff: '--- a/etc/app.conf\n+++ b/etc/app.conf\n@@ -2,7 +2,7 @@\n 2\n 3\n 4\n-5\n+five\n 6\n 7\n 8\n',
     });
   });
 
-  it('gives the changed pointers of a .json file', () => {
+  it('gives the changed pointers of a .json file', async () => {
     const a = Buffer.from(JSON.stringify({ version: 1, built: '2024-01-01', deps: ['x', 'y'], 'a/b': 1 }));
     const b = Buffer.from(JSON.stringify({ version: 1, built: '2024-01-02', deps: ['x'], 'a/b': 2, extra: true }, null, 2));
-    expect(describeContentChange('app/package.JSON', a, b)).toEqual({
+    expect(await describeContentChange('app/package.JSON', a, b)).toEqual({
       format: 'json',
       changes: [
         { pointer: '/built', a: '2024-01-01', b: '2024-01-02' },
@@ -38,17 +42,61 @@ describe('describeContentChange', () => {
     });
   });
 
-  it('falls back to a unified diff for JSON that differs only in layout, or does not parse', () => {
-    expect(describeContentChange('x.json', Buffer.from('{"a":1}\n'), Buffer.from('{ "a": 1 }\n')).format).toBe('unified');
-    expect(describeContentChange('x.json', Buffer.from('{"a":\n'), Buffer.from('{"a":2}\n')).format).toBe('unified');
+  it('falls back to a unified diff for JSON that differs only in layout, or does not parse', async () => {
+    expect((await describeContentChange('x.json', Buffer.from('{"a":1}\n'), Buffer.from('{ "a": 1 }\n'))).format).toBe('unified');
+    expect((await describeContentChange('x.json', Buffer.from('{"a":\n'), Buffer.from('{"a":2}\n'))).format).toBe('unified');
   });
 
-  it('gives sizes and digests for binary content', () => {
+  it('gives sizes, digests and differing ranges for binary content, also when a decoder cannot read it', async () => {
+    // ELF magic but truncated: the ELF decoder fails, and the user gets the byte ranges, not an error.
     const a = Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 1]);
     const b = Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 2, 3]);
-    expect(describeContentChange('usr/bin/app', a, b)).toEqual({ format: 'binary', sizeA: 6, sizeB: 7, digestA: sha(a), digestB: sha(b) });
+    expect(await describeContentChange('usr/bin/app', a, b)).toEqual({
+      format: 'binary',
+      sizeA: 6,
+      sizeB: 7,
+      digestA: sha(a),
+      digestB: sha(b),
+      differingBytes: 2,
+      ranges: [
+        {
+          start: 5,
+          end: 7,
+          hexA: ['00000000  7f 45 4c 46 00 01                                 |.ELF..|'],
+          hexB: ['00000000  7f 45 4c 46 00 02 03                              |.ELF...|'],
+        },
+      ],
+      moreRanges: 0,
+    });
     // Not valid UTF-8, no NUL: still binary.
-    expect(describeContentChange('f', Buffer.from([0xff, 0xfe]), Buffer.from('ok')).format).toBe('binary');
+    expect((await describeContentChange('f', Buffer.from([0xff, 0xfe]), Buffer.from('ok'))).format).toBe('binary');
+  });
+
+  it('says only timestamps differ when every changed line differs only in dates and times', async () => {
+    const log = (t: string, d: string) => `start\n${t} INFO built in ${d}\nmiddle\n${t} INFO done\nend\n`;
+    const a = Buffer.from(log('2026-12-05 10:55:42', '1.2s'));
+    const b = Buffer.from(log('2026-12-06 11:00:01', '3.4s'));
+    expect(await describeContentChange('var/log/build.log', a, b)).toEqual({
+      format: 'timestamps',
+      lines: 2,
+      kinds: ['duration', 'iso-8601'],
+      example: { a: '2026-12-05 10:55:42 INFO built in 1.2s', b: '2026-12-06 11:00:01 INFO built in 3.4s' },
+    });
+    // One line that differs in more than a time: the whole diff, as before.
+    const c = Buffer.from(log('2026-12-06 11:00:01', '3.4s').replace('done', 'failed'));
+    expect((await describeContentChange('var/log/build.log', a, c)).format).toBe('unified');
+    // A line added on one side only is not a timestamp change.
+    expect((await describeContentChange('var/log/build.log', a, Buffer.concat([b, Buffer.from('2026-12-06 extra\n')]))).format).toBe('unified');
+  });
+
+  it('decodes a gzip header change to the fields that differ', async () => {
+    const a = gzipSync(Buffer.from('same text\n'));
+    const b = Buffer.from(a);
+    b.writeUInt32LE(1_700_000_000, 4); // MTIME
+    const detail = await describeContentChange('usr/share/doc/x/changelog.gz', a, b);
+    expect(detail).toMatchObject({ format: 'decoded', decoder: 'gzip', sizeA: a.length, digestB: sha(b) });
+    expect(detail.format === 'decoded' && detail.changes.map((c) => c.field)).toEqual(['mtime']);
+    expect(detail.format === 'decoded' && detail.changes[0]!.b).toContain('2023-11-14T22:13:20Z');
   });
 });
 
@@ -110,6 +158,42 @@ describe('attachContentDetails', () => {
     await attachContentDetails([big, wrong, absent], reader, 64);
     expect([big, wrong, absent].map((d) => d.detail?.format)).toEqual(['binary', 'binary', 'binary']);
     expect(reader.calls).toEqual(['a:1:absent.txt,wrong.txt', 'b:1:absent.txt,wrong.txt']);
+  });
+
+  it('reads files a decoder explains by name past the plain limit, within the budget; others keep the plain limit', async () => {
+    const payload = randomBytes(100 * 1024); // incompressible: the .gz stays over 64 KiB
+    const gzA = gzipSync(payload);
+    const gzB = Buffer.from(gzA);
+    gzB.writeUInt32LE(1_700_000_000, 4);
+    const binA = Buffer.from(payload);
+    const binB = Buffer.from(payload);
+    binB[7] = binB[7]! ^ 1;
+    const difference = (file: string, a: Buffer, b: Buffer): Difference =>
+      ({ ...contentDifference(file, '', ''), a: sha(a), b: sha(b), detail: { format: 'binary', sizeA: a.length, sizeB: b.length, digestA: sha(a), digestB: sha(b) } }) as Difference;
+    const files: Record<string, Map<string, Buffer>> = {
+      a: new Map([['x.gz', gzA], ['x.bin', binA]]),
+      b: new Map([['x.gz', gzB], ['x.bin', binB]]),
+    };
+    const limits: number[] = [];
+    const reader: ContentReader = {
+      async read(_layer, side, paths, limit) {
+        limits.push(limit ?? -1);
+        return new Map([...paths].map((path) => [path, files[side]!.get(path)!]));
+      },
+    };
+    const gz = difference('x.gz', gzA, gzB);
+    const bin = difference('x.bin', binA, binB);
+    expect(gzA.length).toBeGreaterThan(defaultContentLimit);
+    await attachContentDetails([gz, bin], reader);
+    expect(gz.detail).toMatchObject({ format: 'decoded', decoder: 'gzip', changes: [{ field: 'mtime' }] });
+    expect(bin.detail).toEqual({ format: 'binary', sizeA: binA.length, sizeB: binB.length, digestA: sha(binA), digestB: sha(binB) });
+    expect(limits).toEqual([decodableContentLimit, decodableContentLimit]);
+    // The budget still holds: with room for less than both sides, nothing is read.
+    const again = difference('x.gz', gzA, gzB);
+    limits.length = 0;
+    await attachContentDetails([again], reader, defaultContentLimit, gzA.length + gzB.length - 1);
+    expect(again.detail).toMatchObject({ format: 'binary' });
+    expect(limits).toEqual([]);
   });
 
   it('reads each side from the layer its entry came from in a flattened comparison', async () => {

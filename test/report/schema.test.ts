@@ -53,6 +53,25 @@ describe('schema/report.schema.json', () => {
     expect(validate(report).join('\n')).toContain(`/differences/${index}/a: must be string`);
   });
 
+  it('holds the inside-file details: decoded fields, timestamps-only text, binary ranges; and rejects a malformed one', () => {
+    const report = fixed() as unknown as { differences: Record<string, unknown>[] };
+    const index = report.differences.findIndex((difference) => difference.attribute === 'content');
+    const digest = `sha256:${'1'.repeat(64)}`;
+    const details = [
+      { format: 'decoded', decoder: 'gzip', sizeA: 30, sizeB: 30, digestA: digest, digestB: digest, changes: [{ where: 'member 0', field: 'mtime', a: '2026-12-05T10:55:42Z', b: null, records: 'when' }] },
+      { format: 'timestamps', lines: 2, kinds: ['iso-8601'], example: { a: '2026-12-05 x', b: '2026-12-06 x' } },
+      { format: 'binary', sizeA: 6, sizeB: 7, digestA: digest, digestB: digest, differingBytes: 2, ranges: [{ start: 5, end: 7, hexA: ['00000000  7f'], hexB: ['00000000  7f'] }], moreRanges: 0 },
+    ];
+    for (const detail of details) {
+      report.differences[index]!.detail = detail;
+      expect(validate(report), detail.format).toEqual([]);
+    }
+    report.differences[index]!.detail = { format: 'timestamps', lines: 0, kinds: [], example: { a: 'x' } };
+    expect(validate(report).join('\n')).toContain(`/differences/${index}/detail`);
+    report.differences[index]!.detail = { ...details[0], changes: [] };
+    expect(validate(report).join('\n')).toContain(`/differences/${index}/detail`);
+  });
+
   it('holds the mode of an added or removed entry as an octal string', () => {
     const report = fixed() as unknown as { differences: Record<string, unknown>[] };
     const entry = { type: 'file', mode: '04755', uid: 0, gid: 0, size: 3 };
