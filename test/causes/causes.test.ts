@@ -164,6 +164,24 @@ const examples: [string, Difference][] = [
   ['java-archive', fileAdded('opt/jboss/deployments/app.ear')],
   ['python-archive', content('opt/dist/app-1.0-py3-none-any.whl')],
   ['python-archive', content('usr/lib/python3/site-packages/app-1.0-py3.11.egg')],
+  [
+    'go-build-id',
+    {
+      ...content('usr/local/bin/server'),
+      detail: {
+        format: 'decoded' as const,
+        decoder: 'elf',
+        sizeA: 1000,
+        sizeB: 1000,
+        digestA: `sha256:${'a'.repeat(64)}`,
+        digestB: `sha256:${'b'.repeat(64)}`,
+        changes: [
+          { where: 'notes', field: 'go-build-id', a: 'aa/bb/cc/dd', b: 'aa/bb/cc/ee', records: "Go's build id" },
+          { where: '.note.go.buildid', field: 'sha256', a: 'x', b: 'y', records: "Go's build id note" },
+        ],
+      },
+    },
+  ],
   ['build-archive', content('opt/app/assets.tar.gz')],
   ['build-archive', content('srv/backup.tgz')],
   ['build-archive', content('opt/data/bundle.zip')],
