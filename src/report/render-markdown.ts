@@ -7,7 +7,7 @@
  */
 import type { ExpectView } from './expect-model.js';
 import type { IndexView } from './index-view.js';
-import { describeChange, diffLineLimits, elideSteps, headLines, truncate, type DifferenceView } from './view-values.js';
+import { describeChange, diffLineLimits, elideSteps, headLines, truncate, writtenByWidth, type DifferenceView } from './view-values.js';
 import type { GroupView, ReportView } from './view.js';
 import { plural, shortDigest } from './wording.js';
 
@@ -211,8 +211,9 @@ function renderGroup(group: GroupView): GroupBlock {
 
 function renderFileDifference(file: string, view: DifferenceView): string[] {
   const hasValues = view.hasValues && view.difference.attribute !== 'content';
+  const writer = view.writtenBy === null ? '' : `; written by ${code(truncate(view.writtenBy, writtenByWidth), false)}`;
   const lines = [
-    `- ${code(file, false)}${view.origin ? ` (${view.origin})` : ''} **${view.subject}**${hasValues ? ` ${code(describeChange(view, 80), false)}` : ''}: ${describeCauseCell(view, false)}`,
+    `- ${code(file, false)}${view.origin ? ` (${view.origin})` : ''} **${view.subject}**${hasValues ? ` ${code(describeChange(view, 80), false)}` : ''}: ${describeCauseCell(view, false)}${writer}`,
   ];
   const detail = view.detail;
   if (detail?.format === 'unified') {
