@@ -27,7 +27,8 @@ function renderReportMarkdown(view: ReportView, maxBytes: number, name: string):
   // Room kept for the closing note on what was cut and for closing the last block.
   const reserve = 400;
   const fixed = [renderHeading(view, name), renderIdentity(view), renderCauses(view)].filter(Boolean).join('\n');
-  const layers = renderLayers(view, maxBytes - byteLength(fixed) - reserve);
+  // At most half of what is left, so an image of many layers still shows some differences.
+  const layers = renderLayers(view, Math.floor((maxBytes - byteLength(fixed) - reserve) / 2));
   const head = [fixed, layers].filter(Boolean).join('\n');
   // Neutralized differences are counted in the cause table; details are for what remains or is accepted.
   const groups = view.groups.filter((group) => group.blocking + group.accepted > 0);
