@@ -1,6 +1,7 @@
 /**
  * What verify adds when it runs as a GitHub Actions step (`GITHUB_ACTIONS=true`): the Markdown report
- * appended to the job summary (`$GITHUB_STEP_SUMMARY`), and workflow-command annotations for the
+ * appended to the job summary (`$GITHUB_STEP_SUMMARY`), the verdict and canonical digests as step
+ * outputs (`$GITHUB_OUTPUT`), and workflow-command annotations for the
  * differences that remain: `::error` for those that fail the gate, `::warning` for those a policy
  * accepted. Annotations go to stderr, which the runner reads for workflow commands as it does stdout
  * (actions/runner ScriptHandler: one OutputManager per stream), so stdout stays the report alone.
@@ -122,8 +123,27 @@ export interface GithubActionsOutput {
   write: (text: string) => void;
 }
 
+/** The step outputs verify sets (`$GITHUB_OUTPUT`): what a later step or the action's outputs read. */
+export function stepOutputs(report: AnyReport): Record<string, string> {
+  const outputs: Record<string, string> = { verdict: report.verdict, passed: String(report.passed) };
+  if ('kind' in report && report.kind === 'expect') {
+    const actual = 'index' in report ? report.index.canonicalDigest : report.image.canonicalDigest;
+    return { ...outputs, 'canonical-digest-a': actual, 'canonical-digest-expected': report.expected.canonicalDigest };
+  }
+  const { a, b } = report as Report;
+  return { ...outputs, 'canonical-digest-a': a.canonicalDigest ?? '', 'canonical-digest-b': b.canonicalDigest ?? '' };
+}
+
+/** `name=value` lines; a value is one line here (digests, verdicts), anything else is left out. */
+export function formatStepOutputs(outputs: Record<string, string>): string {
+  return Object.entries(outputs)
+    .filter(([, value]) => !/[\r\n]/.test(value))
+    .map(([name, value]) => `${name}=${value}\n`)
+    .join('');
+}
+
 /**
- * Appends the summary and prints the annotations. `OCI_REPRO_ANNOTATION_FILE` (a path in the
+ * Appends the summary and the step outputs, and prints the annotations. `OCI_REPRO_ANNOTATION_FILE` (a path in the
  * repository, e.g. the Dockerfile) pins the annotations to that file; without it they show on the run.
  * A summary that cannot be written is a warning, never a changed verdict.
  */
@@ -135,6 +155,14 @@ export async function reportToGithubActions(report: AnyReport, output: GithubAct
       await appendFile(summaryPath, `${summaryMarkdown(report)}\n`);
     } catch (error) {
       write(`${formatAnnotation({ level: 'warning', title: 'oci-repro', message: `could not append to the job summary ${summaryPath}: ${(error as Error).message}` })}\n`);
+    }
+  }
+  const outputPath = env.GITHUB_OUTPUT;
+  if (outputPath) {
+    try {
+      await appendFile(outputPath, formatStepOutputs(stepOutputs(report)));
+    } catch (error) {
+      write(`${formatAnnotation({ level: 'warning', title: 'oci-repro', message: `could not append to the step outputs ${outputPath}: ${(error as Error).message}` })}\n`);
     }
   }
   const file = env.OCI_REPRO_ANNOTATION_FILE || undefined;

@@ -75,7 +75,8 @@ describe('the CLI with GITHUB_ACTIONS=true', () => {
     const { a, b } = pairs['not-reproducible'];
     const summary = dir.join('summary.md');
     await writeFile(summary, '# earlier step\n');
-    const env = { GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary, OCI_REPRO_ANNOTATION_FILE: 'Dockerfile' };
+    const outputs = dir.join('outputs.txt');
+    const env = { GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary, GITHUB_OUTPUT: outputs, OCI_REPRO_ANNOTATION_FILE: 'Dockerfile' };
     const [run, markdown, plain] = await Promise.all([
       runCli(['verify', a, b, '--format', 'junit'], { cwd: dir.path, env }),
       runCli(['verify', a, b, '--format', 'markdown'], { cwd: dir.path, env: { GITHUB_ACTIONS: undefined } }),
@@ -85,6 +86,7 @@ describe('the CLI with GITHUB_ACTIONS=true', () => {
     expect(run.stdout).toBe(plain.stdout);
     expect(plain.stderr).toBe('');
     expect(await readFile(summary, 'utf8')).toBe(`# earlier step\n${markdown.stdout}\n`);
+    expect(await readFile(outputs, 'utf8')).toMatch(/^verdict=not-reproducible\npassed=false\ncanonical-digest-a=sha256:[a-f0-9]{64}\ncanonical-digest-b=sha256:[a-f0-9]{64}\n$/);
 
     const lines = run.stderr.split('\n').filter(Boolean);
     expect(lines.length).toBeGreaterThan(0);
