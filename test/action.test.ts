@@ -6,7 +6,7 @@ import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { binPath } from './helpers/cli.js';
+import { binPath, cliEnv } from './helpers/cli.js';
 import { repoRoot } from './helpers/golden.js';
 import { TempDir } from './helpers/images.js';
 import { runTool } from './helpers/real-tools.js';
@@ -84,7 +84,7 @@ describe('the action scripts, run as the runner would', () => {
     const summary = dir.join('step-summary');
     await writeFile(summary, '');
     const env = {
-      ...process.env,
+      ...cliEnv(),
       GITHUB_ACTIONS: 'true',
       GITHUB_OUTPUT: outputs,
       GITHUB_STEP_SUMMARY: summary,
@@ -129,7 +129,7 @@ describe('the action scripts, run as the runner would', () => {
     await chmod(join(bin, 'gh'), 0o755);
     const summary = dir.join('summary.md');
     await writeFile(summary, '## oci-repro: reproducible\n');
-    const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, GITHUB_REPOSITORY: 'team/app', PR_NUMBER: '7', SUMMARY_FILE: summary, MARKER_ID: 'gate', RUNNER_TEMP: dir.path };
+    const env = { ...cliEnv(), PATH: `${bin}:${process.env.PATH}`, GITHUB_REPOSITORY: 'team/app', PR_NUMBER: '7', SUMMARY_FILE: summary, MARKER_ID: 'gate', RUNNER_TEMP: dir.path };
     const first = await runTool('bash', [join(repoRoot, 'action/comment.sh')], { env });
     expect(first.stdout.toString()).toMatch(/posted a comment/);
     expect(await readFile(dir.join('body.md'), 'utf8')).toBe('<!-- oci-repro-report:gate -->\n## oci-repro: reproducible\n');

@@ -5,7 +5,7 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { binPath } from './helpers/cli.js';
+import { binPath, cliEnv } from './helpers/cli.js';
 import { repoRoot } from './helpers/golden.js';
 import { TempDir } from './helpers/images.js';
 import { runTool } from './helpers/real-tools.js';
@@ -38,12 +38,11 @@ describe('examples/ci/gitlab-ci.yml', () => {
     await writeFile(join(bin, 'oci-repro'), `#!/bin/sh\nexec "${process.execPath}" "${binPath}" "$@"\n`);
     await chmod(join(bin, 'oci-repro'), 0o755);
     const verifyLine = template['oci-repro'].script.find((line) => line.startsWith('oci-repro verify'))!;
-    const env = {
-      ...process.env,
+    const env = cliEnv({
       PATH: `${bin}:${process.env.PATH}`,
       IMAGE_A: join(repoRoot, 'examples/build-a.tar'),
       IMAGE_B: join(repoRoot, 'examples/build-b.tar'),
-    };
+    });
     await runTool('bash', ['-euo', 'pipefail', '-c', verifyLine], { env, cwd: dir.path });
     const junit = await readFile(dir.join('oci-repro.xml'), 'utf8');
     expect(junit).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="oci-repro" tests="\d+" failures="0"/);
