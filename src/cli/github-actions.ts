@@ -48,15 +48,17 @@ export function formatAnnotation(annotation: Annotation, file?: string): string 
   return `::${annotation.level} ${properties}::${escapeData(annotation.message)}`;
 }
 
-function differenceAnnotation(view: DifferenceView, where: string, prefix: string): Annotation {
+/** `group` is `layer 2` in the title and `layer 2: RUN make` in the message; `file` the path for a file's difference. */
+function differenceAnnotation(view: DifferenceView, group: { id: string; title: string }, prefix: string, file?: string): Annotation {
   const { difference } = view;
   const accepted = difference.accepted ? ` (accepted: ${difference.accepted.reason})` : '';
   const change = view.hasValues ? `: ${describeChange(view, 120)}` : '';
   const hint = difference.hint ? `\nfix: ${difference.hint}` : '';
+  const what = file === undefined ? view.subject : `${file} ${view.subject}`;
   return {
     level: difference.accepted ? 'warning' : 'error',
-    title: `oci-repro: ${prefix}${where}: ${view.subject}`,
-    message: `${where}: ${view.subject}${change}\ncause: ${view.cause}${accepted}${hint}`,
+    title: `oci-repro: ${prefix}${group.id}: ${what}`,
+    message: `${group.title}: ${what}${change}\ncause: ${view.cause}${accepted}${hint}`,
   };
 }
 
@@ -65,9 +67,9 @@ function reportAnnotations(report: Report, prefix = ''): Annotation[] {
   const view = buildReportView(report);
   const found: Annotation[] = [];
   for (const group of view.groups) {
-    for (const difference of group.general) if (!difference.difference.neutralized) found.push(differenceAnnotation(difference, group.title, prefix));
+    for (const difference of group.general) if (!difference.difference.neutralized) found.push(differenceAnnotation(difference, group, prefix));
     for (const file of group.files) {
-      for (const difference of file.differences) if (!difference.difference.neutralized) found.push(differenceAnnotation(difference, group.title, prefix));
+      for (const difference of file.differences) if (!difference.difference.neutralized) found.push(differenceAnnotation(difference, group, prefix, file.file));
     }
   }
   // A gate that fails with nothing to point at (strict: equal only after normalization) still says why.

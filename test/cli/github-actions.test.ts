@@ -43,6 +43,10 @@ describe('annotations of a report', () => {
     expect(annotations.filter((a) => a.level === 'error')).toHaveLength(remaining);
     expect(annotations.filter((a) => a.level === 'warning')).toHaveLength(accepted);
     expect(annotations.every((a) => a.title.startsWith('oci-repro: '))).toBe(true);
+    // A file's difference names the file, in the title and the message.
+    const files = report.differences.filter((d) => !d.neutralized && d.file !== undefined).map((d) => d.file!);
+    expect(files.length).toBeGreaterThan(0);
+    for (const file of files) expect(annotations.some((a) => a.title.includes(file) && a.message.includes(file)), file).toBe(true);
   });
 
   it('a gate failed with nothing left to point at (strict) still gives one error with the reason', () => {
