@@ -8,7 +8,7 @@ import { pushImage, type PushImage } from '../../src/registry/push.js';
 import { emptyConfig, listReferrers, pushReferrer, referrersTag, type Descriptor } from '../../src/registry/referrers.js';
 import { sha256Of } from '../helpers/digest.js';
 import { buildImage } from '../helpers/images.js';
-import { skipWithoutTools } from '../helpers/real-tools.js';
+import { skipWithoutTools, skopeoInspectRaw } from '../helpers/real-tools.js';
 import { startRegistry, type RunningRegistry } from '../helpers/registry.js';
 import { makeTar } from '../helpers/tar.js';
 import { FakeRegistry } from './fake-registry.js';
@@ -97,6 +97,16 @@ describe.skipIf(skipWithoutTools('docker-registry'))('a registry without the ref
     // The same artifact again is not listed twice.
     await pushReferrer(`docker://${registry.host}/team/app`, subject, artifact('two'), options);
     expect((await listReferrers(`docker://${registry.host}/team/app`, subject, options)).referrers).toHaveLength(2);
+  });
+
+  it.skipIf(skipWithoutTools('skopeo'))('skopeo, an independent reader, sees the tag index and the artifact manifest with its subject', async () => {
+    const pushed = await pushReferrer(`docker://${registry.host}/team/app`, subject, artifact('skopeo'), options);
+    const index = await skopeoInspectRaw(`docker://${registry.host}/team/app:${pushed.tag}`, ['--tls-verify=false']);
+    const listed = (index.json as unknown as { manifests: Descriptor[] }).manifests;
+    expect(listed.map((entry) => entry.digest)).toContain(pushed.digest);
+    const manifest = await skopeoInspectRaw(`docker://${registry.host}/team/app@${pushed.digest}`, ['--tls-verify=false']);
+    expect(sha256Of(manifest.bytes)).toBe(pushed.digest);
+    expect((manifest.json as unknown as { subject: Descriptor }).subject).toEqual(pushed.subject);
   });
 
   it('a subject the repository lacks is exit 4 naming it', async () => {
