@@ -11,7 +11,7 @@ import { inGithubActions, reportToGithubActions } from './github-actions.js';
 export const attestationFlags = {
   attest: Flags.string({
     description:
-      'write an in-toto statement with a SLSA verification summary (PASSED or FAILED, the canonical digests) to FILE, for your signer (cosign attest-blob); reads every layer, as --verify-blobs',
+      'write an in-toto statement with a SLSA verification summary (PASSED or FAILED, the canonical digests) to FILE, for your signer (cosign sign-blob, cosign attest); reads every layer, as --verify-blobs',
     helpValue: 'FILE',
   }),
   'attest-push': Flags.boolean({
