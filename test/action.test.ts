@@ -70,7 +70,7 @@ describe('action.yml', () => {
   });
 });
 
-describe('the action scripts, run as the runner would', () => {
+describe('the action scripts, run as the runner would', { timeout: 120_000 }, () => {
   let dir: TempDir;
   beforeAll(async () => {
     dir = await TempDir.create('oci-repro-action-');

@@ -13,7 +13,7 @@ import { validateAgainst } from './helpers/report-schema.js';
 
 type Job = { script: string[]; artifacts: { when: string; paths: string[]; reports: { junit: string } } };
 
-describe('examples/ci/gitlab-ci.yml', () => {
+describe('examples/ci/gitlab-ci.yml', { timeout: 120_000 }, () => {
   let dir: TempDir;
   let template: { variables: Record<string, string>; 'oci-repro': Job };
   beforeAll(async () => {

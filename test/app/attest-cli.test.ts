@@ -27,7 +27,8 @@ beforeAll(async () => {
 });
 afterAll(async () => dir?.remove());
 
-describe('verify --attest FILE', () => {
+// Each case spawns the CLI (a second or more of start-up, much more on a loaded machine).
+describe('verify --attest FILE', { timeout: 120_000 }, () => {
   it('a reproducible pair: PASSED, valid against the schema, the canonical digests of the JSON report (computed, as --verify-blobs)', async () => {
     const { a, b } = pairs.reproducible;
     const run = await runCli(['verify', a, b, '--attest', 'repro.intoto.json', '--format', 'json'], { cwd: dir.path });
@@ -110,7 +111,7 @@ describe('verify --attest FILE', () => {
   });
 });
 
-describe.skipIf(skipWithoutTools('docker-registry'))('verify --attest-push against docker-registry 2.8', () => {
+describe.skipIf(skipWithoutTools('docker-registry'))('verify --attest-push against docker-registry 2.8', { timeout: 120_000 }, () => {
   let registry: RunningRegistry;
   beforeAll(async () => {
     registry = await startRegistry();

@@ -66,7 +66,7 @@ describe('annotations of a report', () => {
   });
 });
 
-describe('the CLI with GITHUB_ACTIONS=true', () => {
+describe('the CLI with GITHUB_ACTIONS=true', { timeout: 120_000 }, () => {
   let dir: TempDir;
   let pairs: Record<PairName, ImagePair>;
   beforeAll(async () => {
