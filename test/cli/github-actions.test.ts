@@ -99,6 +99,18 @@ describe('the CLI with GITHUB_ACTIONS=true', { timeout: 120_000 }, () => {
     expect(lines.filter((line) => line.startsWith('::warning')).length).toBeLessThanOrEqual(annotationsPerKind);
   });
 
+  it('an error (exit 3, 4, ...) is also an error annotation, after the usual line', async () => {
+    const run = await runCli(['verify', 'missing-a.tar', 'missing-b.tar'], { cwd: dir.path, env: { GITHUB_ACTIONS: 'true' } });
+    expect(run.code).toBe(4);
+    const [line, annotation, ...rest] = run.stderr.split('\n');
+    expect(line).toMatch(/^oci-repro: error: .*missing-[ab]\.tar/);
+    expect(annotation).toMatch(/^::error title=oci-repro%3A exit 4::.*missing-[ab]\.tar/);
+    expect(rest).toEqual(['']);
+    const plain = await runCli(['verify', 'missing-a.tar', 'missing-b.tar'], { cwd: dir.path });
+    // Without the runner: the one line only (which image it names depends on which load fails first).
+    expect(plain.stderr).toMatch(/^oci-repro: error: [^\n]*missing-[ab]\.tar[^\n]*\n$/);
+  });
+
   it('a passing gate annotates nothing and still writes the summary', async () => {
     const { a, b } = pairs.reproducible;
     const summary = dir.join('pass.md');
