@@ -77,7 +77,9 @@ export abstract class BaseCommand extends Command {
     } else {
       process.stderr.write(`oci-repro: error: ${mapped.line}\n`);
       // In a GitHub Actions step the error is also an annotation, shown on the run's summary page.
-      if (inGithubActions(process.env)) process.stderr.write(`${formatAnnotation({ level: 'error', title: `oci-repro: exit ${mapped.exitCode}`, message: mapped.line })}\n`);
+      if (inGithubActions(process.env)) {
+        process.stderr.write(`${formatAnnotation({ level: 'error', title: `oci-repro: exit ${mapped.exitCode}`, message: mapped.line })}\n`);
+      }
       if (mapped.code === 'INTERNAL' && process.env.DEBUG && error.stack) process.stderr.write(`${error.stack}\n`);
     }
   }
