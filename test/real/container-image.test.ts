@@ -130,7 +130,7 @@ describe.skipIf(skipWithoutTools(...tools) || process.getuid?.() !== 0)('the con
     const listing = stdout.toString('utf8');
     for (const present of ['bin', 'dist', 'schema', 'package.json', '@oclif', 'ajv', 'yaml']) expect(listing).toMatch(new RegExp(`^${present}$`, 'm'));
     for (const absent of ['src', 'test', 'typescript', 'vitest', 'tar-stream']) expect(listing).not.toMatch(new RegExp(`^${absent}$`, 'm'));
-    const sizes = manifest.layers.map((layer) => layer.size);
+    const sizes = (manifest.layers ?? []).map((layer) => layer.size);
     const { stdout: du } = await runTool('du', ['-sb', join(rootfs, 'app')]);
     console.info(`[container-image] layers ${sizes.join(' + ')} = ${sizes.reduce((a, b) => a + b, 0)} bytes compressed; /app ${du.toString('utf8').split('\t')[0]} bytes`);
   });
