@@ -126,7 +126,7 @@ describe('examples/k8s', () => {
     expect(report).toMatchObject({ shard: null, exitCode: 4, counts: { pairs: 5, passed: 4, errors: 1 } });
     expect(await readFile(join(reports, 'fleet.xml'), 'utf8')).toMatch(/<testsuites name="oci-repro fleet" tests="\d+" failures="0" errors="1">/);
     expect(merged.stdout).toMatch(/^oci-repro verify --pairs: ERROR \(5 pairs\), gate FAILED \(exit 4\)$/m);
-  }, 120_000);
+  }, 300_000);
 });
 
 describe('examples/ci/github-fleet.yml', () => {

@@ -44,8 +44,11 @@ beforeAll(async () => {
     cli(['verify', '--pairs', 'pairs.yaml', '--jobs', '2', '--format', 'json']),
     ...[1, 2, 3].map((index) => cli(['verify', '--pairs', 'pairs.yaml', '--shard', `${index}/3`, '--format', 'json'])),
   ]);
-}, 120_000);
+}, 300_000);
 afterAll(async () => dir?.remove());
+
+// Each spawn costs about a second of CPU, several on a loaded machine.
+const slow = { timeout: 180_000 };
 
 describe('verify --pairs', () => {
   it('verifies every pair; a bad input is that pair’s exit 3, and the run exits with the worst code', () => {
@@ -70,13 +73,13 @@ describe('verify --pairs', () => {
     expect(unsharded.code).toBe(3);
   });
 
-  it('each pair carries the report verify gives it alone', async () => {
+  it('each pair carries the report verify gives it alone', slow, async () => {
     const alone = await cli(['verify', pairs['not-reproducible'].a, pairs['not-reproducible'].b, '--format', 'json']);
     const pair = parse(unsharded).pairs.find((entry) => entry.name === 'not-reproducible')!;
     expect(pair.report).toEqual(JSON.parse(alone.stdout));
   });
 
-  it('shards 1/3, 2/3 and 3/3 merged give the unsharded report (timings aside)', async () => {
+  it('shards 1/3, 2/3 and 3/3 merged give the unsharded report (timings aside)', slow, async () => {
     const reports = shards.map(parse);
     expect(reports.map((report) => report.shard)).toEqual([1, 2, 3].map((index) => ({ index, count: 3 })));
     expect(reports.flatMap((report) => report.pairs.map((pair) => pair.name)).sort()).toEqual(parse(unsharded).pairs.map((pair) => pair.name).sort());
@@ -91,7 +94,7 @@ describe('verify --pairs', () => {
     expect(timeless(report)).toEqual(timeless(parse(unsharded)));
   });
 
-  it('merge refuses a missing or repeated shard, and shards of another pairs file (exit 2)', async () => {
+  it('merge refuses a missing or repeated shard, and shards of another pairs file (exit 2)', slow, async () => {
     for (const [index, run] of shards.entries()) await writeFile(dir.join(`shard-${index + 1}.json`), run.stdout);
     const other = { ...parse(shards[1]!), pairsFile: { path: 'other.yaml', digest: `sha256:${'1'.repeat(64)}`, pairs: 8 } };
     await writeFile(dir.join('other.json'), JSON.stringify(other));
@@ -111,7 +114,7 @@ describe('verify --pairs', () => {
     expect(notFleet.stderr).toMatch(/^oci-repro: error: report pairs\.yaml: not JSON/);
   });
 
-  it('JUnit has one testsuite per pair, the broken pair an error', async () => {
+  it('JUnit has one testsuite per pair, the broken pair an error', slow, async () => {
     const junit = await cli(['merge', 'shard-1.json', 'shard-2.json', 'shard-3.json', '--format', 'junit']);
     const suites = [...junit.stdout.matchAll(/<testsuite name="([^"]*)"/g)].map((match) => match[1]);
     expect(suites).toEqual(parse(unsharded).pairs.map((pair) => pair.name));
@@ -134,7 +137,7 @@ describe('verify --pairs', () => {
     expect(markdown).not.toContain('<details><summary>identical:');
   });
 
-  it('gives the same report with one job as with three, in the order of the pairs file', async () => {
+  it('gives the same report with one job as with three, in the order of the pairs file', slow, async () => {
     const pairsFile = await loadPairsFile(dir.join('pairs.yaml'));
     // The references of the file are relative to its directory (the CLI runs there): made absolute.
     const absolute = (reference: string) => reference.replace(/^((?:oci-archive|docker-archive):)?(.*)$/, (_, transport: string | undefined, path: string) => `${transport ?? ''}${dir.join(path)}`);
@@ -148,7 +151,7 @@ describe('verify --pairs', () => {
 });
 
 describe('verify --pairs usage', () => {
-  it('prints a GitHub Actions matrix of N shards with their pair counts', async () => {
+  it('prints a GitHub Actions matrix of N shards with their pair counts', slow, async () => {
     const run = await cli(['verify', '--pairs', 'pairs.yaml', '--matrix', '3']);
     expect(run.code).toBe(0);
     const { include } = JSON.parse(run.stdout) as { include: { shard: string; pairs: number }[] };
@@ -156,7 +159,7 @@ describe('verify --pairs usage', () => {
     expect(include.map((entry) => entry.pairs)).toEqual(shards.map((shard) => parse(shard).pairs.length));
   });
 
-  it('refuses flags that do not go together (exit 2, one line)', async () => {
+  it('refuses flags that do not go together (exit 2, one line)', slow, async () => {
     const cases: [string[], RegExp][] = [
       [['verify', '--shard', '1/2', 'a.tar', 'b.tar'], /--shard needs --pairs/],
       [['verify', '--pairs', 'pairs.yaml', 'a.tar'], /--pairs takes no images/],
@@ -173,7 +176,7 @@ describe('verify --pairs usage', () => {
     }
   });
 
-  it('a missing pairs file is exit 4, a malformed one exit 2 naming the entry', async () => {
+  it('a missing pairs file is exit 4, a malformed one exit 2 naming the entry', slow, async () => {
     await writeFile(dir.join('bad.yaml'), '- {name: x, a: a.tar, b: b.tar, c: 1}\n');
     const [missing, bad] = await Promise.all([cli(['verify', '--pairs', 'nope.yaml']), cli(['verify', '--pairs', 'bad.yaml'])]);
     expect(missing.code).toBe(4);
