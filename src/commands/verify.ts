@@ -24,7 +24,9 @@ export default class Verify extends BaseCommand {
 3 bad input, 4 source unavailable, 70 internal error. Two multi-platform indexes without --platform are
 compared platform by platform (attestations left out); a platform on one side only fails, and the
 exit code follows the worst platform. With --expect, compares one image's canonical digest (an index's
-canonical index digest) with a known one (a digest, a previous JSON report, or normalize --json output).`;
+canonical index digest) with a known one (a digest, a previous JSON report, or normalize --json output).
+With --pairs FILE, verifies every pair of the file (--jobs at once; --shard K/N for one shard) in one
+report and exits with the worst pair's code (70 > 74 > 4 > 3 > 2 > 1 > 0); merge joins shard reports.`;
 
   static override examples = [
     '<%= config.bin %> verify build-a.tar build-b.tar',
