@@ -17,6 +17,7 @@ import { Writable } from 'node:stream';
 import zlib from 'node:zlib';
 import { ensureEntriesSet, ensureMixedSet, ensureDockerArchive, ensureSmallSet, ensureVerifyPair, outDir, parseSizes } from './generate.js';
 import { ensureRealPair } from './real-pair.js';
+import { measureFleet } from './fleet.js';
 
 const MiB = 1 << 20;
 const repoDir = path.resolve(outDir, '..', '..');
@@ -512,6 +513,13 @@ async function main() {
       // Peak RSS against the entry count: compare with the `100000 files` rows (issue 12: < 256 MiB).
       await caseDiffId(`diff_id out-of-order ${entriesName}`, entriesPair.a, options.repeat);
       await caseVerify(`verify ${entriesName}`, entriesPair.a, entriesPair.b, { ...options, diffoscope: false });
+    }
+    if (wanted('fleet')) {
+      // 100 pairs of small images: --jobs 2 against the sum of the single verifies (--jobs 1) over 2 (bench/fleet.js).
+      const fleet = await measureFleet({ pairs: 100, jobs: 2 }, log);
+      check(fleet.parallel.counts.passed === 100, `fleet: all 100 pairs reproducible (${JSON.stringify(fleet.parallel.counts)})`);
+      timeRow('fleet 100 pairs --jobs 2', 'sum of single verifies / 2', fleet.parallel, fleet.sequential.seconds / 2, 1.25);
+      cases.push({ case: 'fleet 100 pairs', ...fleet });
     }
     for (const base of ['diff_id in-order', 'diff_id out-of-order', 'normalize --output']) flatRows(base, options.sizes);
   } catch (error) {

@@ -70,6 +70,48 @@ export {
   renderIndexReport,
 } from './report/render.js';
 
+// ---- Fleets: many pairs, shards, merge ----
+export {
+  /** Verifies every pair of a pairs file (or one shard), at most `jobs` at once; a pair's error is its result. */
+  verifyFleet,
+  /** What verifyFleet takes. */
+  type FleetRequest,
+} from './app/fleet.js';
+export {
+  /** Reads and checks a pairs file (YAML or JSON; schema/pairs.schema.json). */
+  loadPairsFile,
+  /** Parses and checks pairs text; `source` names the file in errors and picks JSON for `.json`. */
+  parsePairs,
+  /** One pair of a pairs file. */
+  type FleetPair,
+  /** A pairs file: its path, digest and pairs. */
+  type PairsFile,
+} from './app/fleet-pairs.js';
+export {
+  /** Parses `K/N`. */
+  parseShard,
+  /** The shard (1..N) a pair of this name belongs to: by a hash of the name. */
+  shardOf,
+  /** One shard of a fleet: K of N. */
+  type Shard,
+} from './app/fleet-shard.js';
+export {
+  /** Joins the reports of every shard of a fleet into the report of the unsharded run. */
+  mergeFleetReports,
+} from './app/fleet-merge.js';
+export {
+  /** The report of a fleet: per pair its verdict and report, or its error; overall the worst. */
+  type FleetReport,
+  /** One pair of a FleetReport. */
+  type PairResult,
+  /** Whether a parsed JSON document is a fleet report. */
+  isFleetReport,
+} from './report/fleet-model.js';
+export {
+  /** Renders a FleetReport as text, JSON, Markdown or JUnit. */
+  renderFleetReport,
+} from './report/render-fleet.js';
+
 // ---- Loading images ----
 export {
   /** Opens an image by reference: `oci:`, `oci-archive:`, `docker-archive:`, `docker://`, `docker-daemon:`, `dir:`, or a path. */
