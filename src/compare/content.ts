@@ -11,6 +11,7 @@ import { compareByteStreams } from '../formats/binary.js';
 import { compareFormat, detectFormat, detectHeadBytes } from '../formats/detect.js';
 import { bufferSource } from '../formats/model.js';
 import { classifyTimestampPairs, type LinePair } from '../formats/timestamps.js';
+import { compareNested, memberPath } from './nested.js';
 import { canonicalizePath } from '../normalize/entry.js';
 import { memberKind } from '../tar/blocks.js';
 import type { TarHeader } from '../tar/decode.js';
@@ -35,7 +36,7 @@ export const defaultContentLimit = 64 * 1024;
  * fields say more than sizes and digests. ELF files are not known by name, so they keep the plain limit.
  */
 export const decodableContentLimit = 4 * 1024 * 1024;
-const decodableName = /\.(?:pyc|gz|tgz|zip|jar|war|whl|egg|apk|a|deb)$/i;
+const decodableName = /\.(?:pyc|gz|tgz|zst|tzst|tar|zip|jar|war|ear|whl|egg|apk|a|deb)$/i;
 /** At most this many bytes of content are held at once, both sides together. */
 export const defaultContentBudget = 64 * 1024 * 1024;
 /** Myers diff is O(N·D): beyond this many edits a unified diff is not worth the time or the reading. */
@@ -76,6 +77,20 @@ function parseJson(text: string): { value: unknown } | null {
  */
 export async function describeContentChange(path: string, a: Buffer, b: Buffer): Promise<ContentDetail> {
   const facts = { sizeA: a.length, sizeB: b.length, digestA: digestOf(a), digestB: digestOf(b) };
+  try {
+    const nested = await compareNested(path, a, b);
+    if (nested !== undefined && (nested.changes.length > 0 || nested.notes.length > 0)) {
+      const changes = nested.changes.map(({ member, ...c }) => ({
+        ...c,
+        a: jsonSafe(c.a),
+        b: jsonSafe(c.b),
+        ...(member === undefined ? {} : { member, path: memberPath(path, member) }),
+      }));
+      return { format: 'decoded', decoder: nested.decoder, ...facts, changes, ...(nested.notes.length > 0 ? { notes: nested.notes } : {}) };
+    }
+  } catch (error) {
+    if (!(error instanceof OciReproError)) throw error;
+  }
   const kindA = detectFormat(path, a.subarray(0, detectHeadBytes));
   if (kindA !== undefined && kindA === detectFormat(path, b.subarray(0, detectHeadBytes))) {
     try {
