@@ -17,10 +17,12 @@ import { OciReproError } from '../errors.js';
 import { compareAr, decodeAr, type ArMember } from '../formats/ar.js';
 import { compareFormat, detectFormat, detectHeadBytes } from '../formats/detect.js';
 import { compareGzip, decodeGzip } from '../formats/gzip-header.js';
-import { bufferSource, type FieldChange } from '../formats/model.js';
+import { bufferSource, type FieldChange, memberPath } from '../formats/model.js';
 import { compareTarMembers, decodeTarMembers } from '../formats/tar-members.js';
 import { compareZip, decodeZip, type ZipMember } from '../formats/zip.js';
 import { openDecompressed } from '../image/compression.js';
+
+export { displayMemberName, memberPath } from '../formats/model.js';
 
 export interface NestedLimits {
   /** Archive levels opened: 1 is the file's own members; members of members up to this level. */
@@ -73,22 +75,12 @@ function isTarHeader(head: Buffer): boolean {
   return sum === parseInt(field, 8);
 }
 
-/** A member name as shown in a member path: quoted (JSON escapes) when it could mislead as a path. */
-export function displayMemberName(name: string): string {
-  // eslint-disable-next-line no-control-regex
-  const unsafe = /[\u0000-\u001f\u007f]/.test(name) || name.startsWith('/') || name.includes('!/') || name.split('/').includes('..');
-  return unsafe ? JSON.stringify(name) : name;
-}
-
-/** `outer!/dir/inner.zip!/x.txt`: the file path, then each member of the chain. */
-export function memberPath(file: string, member: readonly string[]): string {
-  return [file, ...member.map(displayMemberName)].join('!/');
-}
-
 /** Stops a pass that reached a bound; caught where the bound is turned into a note. */
 class LimitReached extends Error {}
 
 interface State {
+  /** The outer file's path: notes name members from it. */
+  file: string;
   limits: NestedLimits;
   inflated: number;
   held: number;
@@ -102,7 +94,7 @@ interface State {
 export async function compareNested(name: string, a: Buffer, b: Buffer, limits: NestedLimits = defaultNestedLimits): Promise<NestedComparison | undefined> {
   const kind = detectArchive(a);
   if (kind === undefined || kind !== detectArchive(b)) return undefined;
-  const state: State = { limits, inflated: 0, held: 0, notes: [] };
+  const state: State = { file: name, limits, inflated: 0, held: 0, notes: [] };
   const result = await compareArchives(kind, name, a, b, [], 1, state);
   if (result === undefined) return undefined;
   let changes = result.changes;
@@ -154,12 +146,12 @@ async function compareArchives(
         return { decoder: kind === 'gzip' ? 'tar.gz' : 'tar.zst', changes: [...header, ...members] };
       } catch (error) {
         if (error instanceof LimitReached) {
-          state.notes.push(`${memberPath(name, chain)}: not read past ${state.limits.maxInflatedBytes} inflated bytes (a larger archive, or a compression bomb)`);
+          state.notes.push(`${memberPath(state.file, chain)}: not read past ${state.limits.maxInflatedBytes} inflated bytes (a larger archive, or a compression bomb)`);
           return { decoder: kind === 'gzip' ? 'tar.gz' : 'tar.zst', changes };
         }
         if (!(error instanceof OciReproError)) throw error;
         // Not a tar inside (a gzip'd man page): the gzip header is all there is to say.
-        if (/\.(?:tar\.[a-z0-9]+|tgz|tzst)$/i.test(chain.at(-1) ?? name)) state.notes.push(`${memberPath(name, chain)}: the tar inside could not be read (${error.message})`);
+        if (/\.(?:tar\.[a-z0-9]+|tgz|tzst)$/i.test(chain.at(-1) ?? name)) state.notes.push(`${memberPath(state.file, chain)}: the tar inside could not be read (${error.message})`);
         return kind === 'gzip' ? { decoder: 'gzip', changes } : undefined;
       }
     }
@@ -245,7 +237,7 @@ async function openMembers<T>(
   const changes: FieldChange[] = [];
   for (const pair of pairs) {
     const inner = [...chain, pair.key];
-    const where = memberPath('', inner).slice(2);
+    const where = memberPath(state.file, inner);
     let ca: Buffer | undefined;
     let cb: Buffer | undefined;
     try {

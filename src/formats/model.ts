@@ -26,6 +26,18 @@ export interface FieldChange {
   member?: string[];
 }
 
+/** A member name as shown in a member path: quoted (JSON escapes) when it could mislead as a path. */
+export function displayMemberName(name: string): string {
+  // eslint-disable-next-line no-control-regex
+  const unsafe = /[\u0000-\u001f\u007f]/.test(name) || name.startsWith('/') || name.includes('!/') || name.split('/').includes('..');
+  return unsafe ? JSON.stringify(name) : name;
+}
+
+/** `outer!/dir/inner.zip!/x.txt`: the file path, then each member of the chain; never a path to open. */
+export function memberPath(file: string, member: readonly string[]): string {
+  return [file, ...member.map(displayMemberName)].join('!/');
+}
+
 /** Appends a change of `field` when `a` and `b` differ (deeply, for arrays and objects). */
 export function pushChange(changes: FieldChange[], where: string, field: string, a: unknown, b: unknown, records: string): void {
   if (!isDeepStrictEqual(a, b)) changes.push({ where, field, a, b, records });

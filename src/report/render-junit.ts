@@ -126,6 +126,7 @@ function describeFailure(view: DifferenceView): string {
     if (shown.more > 0) lines.push(`    ... ${shown.more} more lines`);
   } else if (view.detail?.format === 'decoded') {
     for (const change of view.detail.changes) lines.push(`    ${view.detail.decoder} ${change.where} ${change.field}: ${change.a} -> ${change.b}`);
+    for (const note of view.detail.notes) lines.push(`    note: ${note}`);
   } else if (view.detail?.format === 'timestamps') {
     lines.push(`    only timestamps differ (${view.detail.lines} lines), for example:`, `    -${view.detail.example.a}`, `    +${view.detail.example.b}`);
   } else if (view.detail?.format === 'binary' && view.detail.differingBytes !== undefined) {

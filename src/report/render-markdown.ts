@@ -194,6 +194,7 @@ function renderFileDifference(file: string, view: DifferenceView): string[] {
     for (const change of detail.changes) {
       lines.push(`  - ${code(change.where, false)} **${escapeText(change.field)}**: ${code(change.a, false)} -> ${code(change.b, false)} (${escapeText(change.records)})`);
     }
+    for (const note of detail.notes) lines.push(`  - note: ${escapeText(note)}`);
   } else if (detail?.format === 'timestamps') {
     const rows = [`-${detail.example.a}`, `+${detail.example.b}`];
     const fence = fenceFor(rows.join('\n'));

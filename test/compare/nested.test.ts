@@ -144,7 +144,7 @@ describe('archives inside files, built in code', () => {
     const found = await compareNested('deep.tar', await nest(t0), await nest(t0 + 1));
     const deepest = Math.max(...found!.changes.map((c) => c.member?.length ?? 0));
     expect(deepest).toBe(defaultNestedLimits.maxDepth);
-    expect(found!.notes).toEqual([`level1.tar!/level2.tar!/level3.tar: an archive at depth 4, not opened (limit ${defaultNestedLimits.maxDepth})`]);
+    expect(found!.notes).toEqual([`deep.tar!/level1.tar!/level2.tar!/level3.tar: an archive at depth 4, not opened (limit ${defaultNestedLimits.maxDepth})`]);
     // With a deeper limit the leaf is found.
     const all = await compareNested('deep.tar', await nest(t0), await nest(t0 + 1), { ...defaultNestedLimits, maxDepth: 6 });
     expect(all!.changes.at(-1)).toMatchObject({ member: ['level1.tar', 'level2.tar', 'level3.tar', 'level4.tar', 'leaf.txt'], field: 'mtime' });
@@ -177,7 +177,7 @@ describe('archives inside files, built in code', () => {
       ['note', 'note', 'content'],
     ]);
     expect(found!.notes).toHaveLength(1);
-    expect(found!.notes[0]).toMatch(/^inner\.tar: could not be decoded \(tar: .*unexpected end of archive/);
+    expect(found!.notes[0]).toMatch(/^o\.tar!\/inner\.tar: could not be decoded \(tar: .*unexpected end of archive/);
     // The outer file itself lying: not an archive comparison, and no throw.
     await expect(describeContentChange('x.tar', liar, good)).resolves.toMatchObject({ format: 'binary' });
   });
