@@ -11,6 +11,7 @@ import { compareByteStreams } from '../formats/binary.js';
 import { compareFormat, detectFormat, detectHeadBytes } from '../formats/detect.js';
 import { bufferSource } from '../formats/model.js';
 import { classifyTimestampPairs, type LinePair } from '../formats/timestamps.js';
+import { attachStreamedRanges, type ContentOpener } from './content-stream.js';
 import { compareNested, memberPath } from './nested.js';
 import { canonicalizePath } from '../normalize/entry.js';
 import { memberKind } from '../tar/blocks.js';
@@ -27,6 +28,8 @@ export interface ContentReader {
    * largest size any of them may have (each path was checked against its own limit before).
    */
   read(layerIndex: number, side: 'a' | 'b', paths: Set<string>, limit?: number): Promise<Map<string, Buffer>>;
+  /** One file as a stream, for files too large to read whole (content-stream.ts); without it they keep sizes and digests. */
+  open?: ContentOpener;
 }
 
 /** Files larger than this on either side keep the binary detail. */
@@ -211,8 +214,17 @@ export async function attachContentDetails(
     request('a', layerA, file, cap);
     request('b', layerB, file, cap);
   }
-  if (candidates.length === 0) return differences;
+  if (candidates.length > 0) await readCandidates(candidates, requests, reader);
+  // Files over the limit: their byte ranges, streamed.
+  if (reader.open) await attachStreamedRanges(differences, reader.open.bind(reader));
+  return differences;
+}
 
+async function readCandidates(
+  candidates: Candidate[],
+  requests: Map<string, { side: 'a' | 'b'; layer: number; paths: Set<string>; limit: number }>,
+  reader: ContentReader,
+): Promise<void> {
   const contents = new Map<string, Map<string, Buffer>>();
   const ordered = [...requests].sort(([, x], [, y]) => x.layer - y.layer || x.side.localeCompare(y.side));
   for (const [key, { side, layer, paths, limit: largest }] of ordered) {
@@ -227,7 +239,6 @@ export async function attachContentDetails(
     if (digestOf(a) !== candidate.digestA || digestOf(b) !== candidate.digestB) continue;
     candidate.difference.detail = await describeContentChange(candidate.file, a, b);
   }
-  return differences;
 }
 
 /**
