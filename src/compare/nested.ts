@@ -136,7 +136,17 @@ async function compareArchives(
     case 'gzip':
     case 'zstd': {
       const changes: FieldChange[] = [];
-      if (kind === 'gzip') changes.push(...tag(compareGzip(await decodeGzip(bufferSource(a)), await decodeGzip(bufferSource(b)))));
+      if (kind === 'gzip') {
+        // Finding each gzip member's end inflates it too: within what is left of the budget.
+        const gzipOptions = () => ({ maxInflatedBytes: Math.max(0, state.limits.maxInflatedBytes - state.inflated) });
+        try {
+          changes.push(...tag(compareGzip(await decodeGzip(bufferSource(a), gzipOptions()), await decodeGzip(bufferSource(b), gzipOptions()))));
+        } catch (error) {
+          if (!(error instanceof OciReproError) || !/inflates to more than/.test(error.message)) throw error;
+          state.notes.push(`${memberPath(state.file, chain)}: not read past ${state.limits.maxInflatedBytes} inflated bytes (a larger archive, or a compression bomb)`);
+          return { decoder: 'gzip', changes: [] };
+        }
+      }
       const open = () => [inflate(a, name, state), inflate(b, name, state)] as const;
       const [ia, ib] = open();
       try {
