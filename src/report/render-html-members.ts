@@ -60,10 +60,12 @@ function countFields(node: MemberNode): number {
 /** A table of fields; inside a member, the place column only where the field is not the member's own (an inner archive's header). */
 function fieldTable(changes: readonly Change[], own: boolean, caption?: string): string {
   const place = (change: Change) => (own ? change.where : change.where === change.paths.at(-1) ? '' : change.where.slice(change.paths.at(-1)!.length + 1));
+  // A member's own fields need no place column: the summary above names the member.
+  const placed = changes.some((change) => place(change) !== '');
   const rows = changes.map(
     (change) =>
-      `<tr><td><code>${esc(place(change))}</code></td><td>${esc(change.field)}</td><td><code>${esc(change.a)}</code></td><td><code>${esc(change.b)}</code></td><td>${esc(change.records)}</td></tr>`,
+      `<tr>${placed ? `<td><code>${esc(place(change))}</code></td>` : ''}<td>${esc(change.field)}</td><td><code>${esc(change.a)}</code></td><td><code>${esc(change.b)}</code></td><td>${esc(change.records)}</td></tr>`,
   );
   const head = caption === undefined ? '' : `<caption>${esc(caption)}</caption>`;
-  return `<table class="decoded">${head}<thead><tr><th>where</th><th>field</th><th>A</th><th>B</th><th>records</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  return `<table class="decoded">${head}<thead><tr>${placed ? '<th>where</th>' : ''}<th>field</th><th>A</th><th>B</th><th>records</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }

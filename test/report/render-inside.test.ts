@@ -5,7 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Difference } from '../../src/diff/model.js';
 import { renderReport } from '../../src/report/render.js';
+import { checkGolden } from '../helpers/golden.js';
 import { buildFixedReport, fakeDigest, rawDifferences } from './fixed-report.js';
+import { nestedFile, nestedMember, nestedReport } from './nested-report.js';
 
 const hexA = ['00000010  00 11 22 33 44 55 66 77  88 99 aa bb cc dd ee ff  |.."3DUfw........|'];
 const hexB = ['00000010  00 11 22 33 44 55 66 77  88 99 aa bb cc dd ee 00  |.."3DUfw........|'];
@@ -84,35 +86,29 @@ describe('inside-file details', () => {
   });
 
   it('a member inside an archive inside a file: outer!/inner in every format, a tree of <details> in HTML', () => {
-    const file = 'opt/app/bundle.tar.gz';
-    const records = 'when';
-    const changes = [
-      { where: 'header', field: 'mtime', a: '2024-01-01T00:00:00Z', b: '2024-01-02T00:00:00Z', records },
-      { where: 'lib/inner.zip', field: 'content', a: fakeDigest('c'), b: fakeDigest('d'), records, member: ['lib/inner.zip'], path: `${file}!/lib/inner.zip` },
-      { where: 'x.txt', field: 'dos-time', a: '2024-01-01 00:00:00', b: '2024-01-01 01:00:00', records, member: ['lib/inner.zip', 'x.txt'], path: `${file}!/lib/inner.zip!/x.txt` },
-    ];
-    const notes = [`${file}!/lib/inner.zip!/deep.tar: an archive at depth 4, not opened (limit 3)`];
-    const differences = rawDifferences().filter((d) => d.kind !== 'file-attribute' || d.attribute !== 'content' || !d.accepted);
-    const index = differences.findIndex((d) => d.kind === 'file-attribute' && d.attribute === 'content' && !d.neutralized);
-    const target = differences[index]! as Extract<Difference, { kind: 'file-attribute' }>;
-    const facts = { sizeA: 900, sizeB: 900, digestA: fakeDigest('a'), digestB: fakeDigest('b') };
-    differences[index] = { ...target, file, path: `layers/1/${file}#content`, attribute: 'content', a: fakeDigest('a'), b: fakeDigest('b'), detail: { format: 'decoded', decoder: 'tar.gz', ...facts, changes, notes } } as Difference;
-    const report = buildFixedReport(differences);
-    const inner = `${file}!/lib/inner.zip!/x.txt`;
+    const report = nestedReport();
+    const file = nestedFile;
+    const inner = nestedMember;
     const text = renderReport(report, 'text', { color: false });
     expect(text).toContain('tar.gz, decoded: 3 fields differ (2 members)');
     // The member path on its own line, its field under it.
     const lines = text.split('\n');
     const at = lines.findIndex((line) => line.trim() === inner);
     expect(at).toBeGreaterThan(0);
-    expect(lines[at + 1]!.trim()).toBe('dos-time: 2024-01-01 00:00:00 -> 2024-01-01 01:00:00');
-    expect(text).toContain(`note: ${file}!/lib/inner.zip!/deep.tar:`);
+    expect(lines[at + 1]!.trim()).toBe('dos-time: 2024-05-01 10:03:12 -> 2024-05-01 10:09:46');
+    expect(text).toContain(`note: ${file}!/lib/inner.zip!/deep.tar`);
     for (const format of ['markdown', 'junit', 'json'] as const) expect(renderReport(report, format, { color: false }), format).toContain(inner);
     expect(renderReport(report, 'markdown', { color: false })).toContain('note: ');
     const html = renderReport(report, 'html', { color: false });
     // inner.zip's <details> holds x.txt's: the tree nests, and needs no script.
     expect(html).toMatch(new RegExp(`<details class="member" open><summary><code>${escapeRegExp(`${file}!/lib/inner.zip`)}</code>.*?<details class="member" open><summary><code>${escapeRegExp(inner)}</code>`));
     expect(html).not.toContain('<script');
+  });
+
+  it.for(['text', 'markdown', 'junit', 'json', 'html'] as const)('%s of the nested report matches golden/reports/nested', async (format, context) => {
+    const extension = { text: 'txt', markdown: 'md', junit: 'xml', json: 'json', html: 'html' }[format];
+    const actual = renderReport(nestedReport(), format, { color: false });
+    expect(actual).toBe(await checkGolden(`reports/nested.${extension}`, actual, (note) => context.skip(note)));
   });
 });
 
