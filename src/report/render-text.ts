@@ -6,7 +6,7 @@
  */
 import type { ExpectView } from './expect-model.js';
 import type { IndexView } from './index-view.js';
-import { describeChange, diffLineLimits, elideSteps, headLines, truncate, type DetailView, type DifferenceView } from './view-values.js';
+import { decodedFieldLimits, describeChange, diffLineLimits, elideSteps, headLines, truncate, type DetailView, type DifferenceView } from './view-values.js';
 import type { GroupView, LinkView, ReportView } from './view.js';
 import { plural, shortDigest } from './wording.js';
 
@@ -209,7 +209,8 @@ function renderDetail(detail: DetailView, indent: number, paint: Paint, lines: s
       const fields = detail.changes.length === 1 ? '1 field differs' : `${detail.changes.length} fields differ`;
       lines.push(`${pad}${detail.decoder}, decoded: ${fields}${members > 0 ? ` (${plural(members, 'member')})` : ''}`);
       let place: string | undefined;
-      for (const change of detail.changes) {
+      const shown = headLines(detail.changes, decodedFieldLimits.text);
+      for (const change of shown.lines) {
         if (change.member.length === 0) {
           // A member path can be long: the line keeps the 100-column rule (the JSON report has it whole).
           lines.push(`${pad}  ${truncate(`${change.where} ${change.field}: ${change.a} -> ${change.b}`, width - indent - 2)}`);
@@ -223,6 +224,7 @@ function renderDetail(detail: DetailView, indent: number, paint: Paint, lines: s
         lines.push(`${pad}    ${truncate(`${change.field}: ${change.a} -> ${change.b}`, width - indent - 4)}`);
         lines.push(...wrap(change.records, indent + 6, indent + 6).map((line) => paint.dim(line)));
       }
+      if (shown.more > 0) lines.push(paint.dim(`${pad}  ... ${shown.more} more fields (--format json has them all)`));
       for (const note of detail.notes) lines.push(...wrap(`note: ${note}`, indent + 2, indent + 4).map((line) => paint.dim(line)));
       return;
     }

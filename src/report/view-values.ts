@@ -101,12 +101,15 @@ export function truncate(text: string, max: number): string {
 }
 
 /** The first `max` lines, and how many more there are. */
-export function headLines(lines: readonly string[], max: number): { lines: string[]; more: number } {
+export function headLines<T>(lines: readonly T[], max: number): { lines: T[]; more: number } {
   return { lines: lines.slice(0, max), more: Math.max(0, lines.length - max) };
 }
 
 /** Lines of one unified diff each format shows before it cuts (the JSON report has all of it). */
 export const diffLineLimits = { text: 200, markdown: 120, junit: 60 } as const;
+
+/** Decoded fields of one file each format lists before it counts the rest (an archive of thousands of members). */
+export const decodedFieldLimits = { text: 60, markdown: 40, junit: 20 } as const;
 
 function describeSubject(difference: Difference): string {
   if (difference.kind === 'config-field') return difference.path;

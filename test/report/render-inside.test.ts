@@ -105,6 +105,24 @@ describe('inside-file details', () => {
     expect(html).not.toContain('<script');
   });
 
+  it('an archive of many differing members: text, Markdown and JUnit list the first fields and count the rest; JSON keeps all', () => {
+    const report = nestedReport();
+    const bundle = report.differences.find((d) => d.file === nestedFile)!;
+    if (bundle.detail?.format !== 'decoded') throw new Error('the nested report lost its detail');
+    const records = 'when';
+    bundle.detail.changes = Array.from({ length: 300 }, (_, i) => ({ where: `m${i}.class`, field: 'dos-time', a: '1', b: '2', records, member: [`m${i}.class`], path: `${nestedFile}!/m${i}.class` }));
+    const text = renderReport(report, 'text', { color: false });
+    expect(text).toContain(`${nestedFile}!/m59.class`);
+    expect(text).not.toContain(`${nestedFile}!/m60.class`);
+    expect(text).toContain('... 240 more fields (--format json has them all)');
+    const markdown = renderReport(report, 'markdown', { color: false });
+    expect(markdown).toContain('... 260 more fields');
+    expect(markdown).not.toContain(`${nestedFile}!/m40.class`);
+    const junit = renderReport(report, 'junit', { color: false });
+    expect(junit).toContain('... 280 more fields');
+    expect(renderReport(report, 'json', { color: false })).toContain(`${nestedFile}!/m299.class`);
+  });
+
   it.for(['text', 'markdown', 'junit', 'json', 'html'] as const)('%s of the nested report matches golden/reports/nested', async (format, context) => {
     const extension = { text: 'txt', markdown: 'md', junit: 'xml', json: 'json', html: 'html' }[format];
     const actual = renderReport(nestedReport(), format, { color: false });
