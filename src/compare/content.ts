@@ -1,7 +1,9 @@
 /**
- * Content details for changed files: known formats decoded, a unified diff for small text (or "only
- * timestamps differ"), a JSON diff for `.json` files, else sizes, digests and differing byte ranges. Entry tables hold no content, so the small changed files are re-read through
- * a `ContentReader`, once per layer per side, and checked against the table's digests.
+ * Content details for changed files: known formats decoded (archives member by member and inside their
+ * members, compare/nested.ts), a unified diff for small text (or "only timestamps differ"), a JSON diff
+ * for `.json` files, else sizes, digests and differing byte ranges. Entry tables hold no content, so the
+ * small changed files are re-read through a `ContentReader`, once per layer per side, and checked
+ * against the table's digests; larger ones are streamed side by side (content-stream.ts).
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
