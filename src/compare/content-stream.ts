@@ -20,15 +20,16 @@ export type ContentOpener = (layerIndex: number, side: 'a' | 'b', path: string) 
 export const maxStreamedFiles = 8;
 
 /**
- * Sets the differing byte ranges on `content` differences whose binary detail has none yet (files over
- * the content limit), streaming both sides through `open`. A side whose streamed bytes do not match the
+ * Sets the differing byte ranges on `content` differences that are not neutralized and whose binary
+ * detail has none yet (files over the content limit), streaming both sides through `open`. A side whose streamed bytes do not match the
  * entry table's digest (another entry of the same path, a hardlink) leaves the detail as it was.
  */
 export async function attachStreamedRanges(differences: Difference[], open: ContentOpener, maxFiles = maxStreamedFiles): Promise<void> {
   let done = 0;
   for (const difference of differences) {
     if (done >= maxFiles) return;
-    if (difference.kind !== 'file-attribute' || difference.attribute !== 'content') continue;
+    // Neutralized ones do not count against the build: not worth a read of their layers.
+    if (difference.kind !== 'file-attribute' || difference.attribute !== 'content' || difference.neutralized) continue;
     const detail = difference.detail;
     if (detail?.format !== 'binary' || detail.differingBytes !== undefined) continue;
     const layerA = difference.origin?.a ?? difference.layer;

@@ -73,11 +73,14 @@ describe('attachStreamedRanges', () => {
     });
   });
 
-  it('keeps the detail when a stream is not the file the table digested, and stops after maxFiles', async () => {
+  it('keeps the detail when a stream is not the file the table digested or the difference is neutralized, and stops after maxFiles', async () => {
     const difference = largeDifference(a, b);
     const before = structuredClone(difference.detail);
     await attachStreamedRanges([difference], opener({ a, b: randomBytes(size) }));
     expect(difference.detail).toEqual(before);
+    const neutralized = { ...largeDifference(a, b), neutralized: true } as Difference;
+    await attachStreamedRanges([neutralized], opener({ a, b }));
+    expect(neutralized.detail).toEqual(before);
     const capped = [largeDifference(a, b), largeDifference(a, b)];
     await attachStreamedRanges(capped, opener({ a, b }), 1);
     expect(capped.map((d) => d.detail?.format === 'binary' && d.detail.differingBytes)).toEqual([2, undefined]);
