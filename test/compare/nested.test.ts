@@ -32,7 +32,7 @@ async function buildPair(dir: string, variant: (side: string) => Promise<void>, 
 
 const tarArgs = ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--format=gnu'];
 
-describe.skipIf(skipWithoutTools('tar', 'gzip', 'zip', 'zstd', 'ar'))('archives inside files, built by real tools', () => {
+describe.skipIf(skipWithoutTools('tar', 'gzip', 'zip', 'zstd', 'ar', 'python3'))('archives inside files, built by real tools', () => {
   let dir: string;
   beforeAll(async () => {
     dir = await makeTempDir('oci-repro-nested-');
@@ -118,6 +118,26 @@ describe.skipIf(skipWithoutTools('tar', 'gzip', 'zip', 'zstd', 'ar'))('archives 
     const deb = await compareNested('p.deb', debs[0]!, debs[1]!);
     expect(deb?.decoder).toBe('ar');
     expect(atDepth(deb!.changes, 2).map((c) => [memberPath('p.deb', c.member!), c.field])).toEqual([['p.deb!/data.tar.gz!/./docs/y.txt', 'mtime']]);
+  });
+
+  it('a .pyc inside a wheel is decoded by its own decoder: the recorded source mtime, named app.whl!/pkg/m.pyc', async () => {
+    const work = join(dir, 'wheel');
+    const wheels: Buffer[] = [];
+    for (const [side, mtime] of [['a', t0], ['b', t0 + 86_400]] as const) {
+      const pkg = join(work, side, 'pkg');
+      await mkdir(pkg, { recursive: true });
+      await writeFile(join(pkg, 'm.py'), 'X = 1\n');
+      await utimes(join(pkg, 'm.py'), mtime, mtime);
+      await runTool('python3', ['-c', 'import py_compile, sys; py_compile.compile(sys.argv[1], cfile=sys.argv[2], dfile="m.py", doraise=True)', join(pkg, 'm.py'), join(pkg, 'm.pyc')]);
+      await utimes(join(pkg, 'm.pyc'), t0, t0);
+      await runTool('zip', ['-X', '-q', join(work, side, 'app.whl'), 'pkg/m.pyc'], { cwd: join(work, side), env: { ...process.env, TZ: 'UTC' } });
+      wheels.push(await readFile(join(work, side, 'app.whl')));
+    }
+    const found = await compareNested('app.whl', wheels[0]!, wheels[1]!);
+    const decoded = found!.changes.filter((c) => c.field === 'source-mtime');
+    expect(decoded.map((c) => [memberPath('app.whl', c.member!), c.where, c.a, c.b])).toEqual([['app.whl!/pkg/m.pyc', 'header', '2023-11-14T22:13:20Z', '2023-11-15T22:13:20Z']]);
+    // The zip's own view of the member: only the CRC of its content (sizes and times are equal).
+    expect(found!.changes.filter((c) => c.field !== 'source-mtime').map((c) => c.field)).toEqual(['crc32']);
   });
 
   it('a zip bomb: a deflated member that inflates past the limit is a note, the zip\'s own fields still listed', async () => {
