@@ -197,6 +197,7 @@ async function compareTars(
     decodeTarMembers(sa, { maxMembers, keep, maxHeldBytes: budget / 2 }),
     decodeTarMembers(sb, { maxMembers, keep, maxHeldBytes: budget / 2 }),
   ]);
+  for (const kept of [ka.kept, kb.kept]) for (const content of kept.values()) state.held += content.length;
   changes.push(...(await openMembers(pairs, chain, depth, state, async (_m, side, key) => (side === 'a' ? ka : kb).kept.get(key))));
   return changes;
 }

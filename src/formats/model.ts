@@ -28,7 +28,6 @@ export interface FieldChange {
 
 /** A member name as shown in a member path: quoted (JSON escapes) when it could mislead as a path. */
 export function displayMemberName(name: string): string {
-  // eslint-disable-next-line no-control-regex
   const unsafe = /[\u0000-\u001f\u007f]/.test(name) || name.startsWith('/') || name.includes('!/') || name.split('/').includes('..');
   return unsafe ? JSON.stringify(name) : name;
 }

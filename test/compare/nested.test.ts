@@ -201,6 +201,16 @@ describe('archives inside files, built in code', () => {
     expect(brief((await compareNested('bomb.tar.gz', a, b))!.changes)).toEqual([['tail', 'tail', 'content']]);
   });
 
+  it('members held for opening stay within maxHeldBytes: the rest are named in a note', async () => {
+    const inner = (tag: string) => tarOf([{ name: 'pad', content: Buffer.alloc(600 * 1024) }, { name: 'tag', content: tag }]);
+    const outer = async (tag: string) => tarOf([{ name: 'one.tar', content: await inner(tag) }, { name: 'two.tar', content: await inner(tag) }]);
+    const limits = { ...defaultNestedLimits, maxHeldBytes: 2 * 700 * 1024 };
+    const found = await compareNested('o.tar', await outer('a'), await outer('b'), limits);
+    // One pair (both sides) fits; the second is not opened.
+    expect(atDepth(found!.changes, 2).map((c) => c.member!.join('!/'))).toEqual(['one.tar!/tag']);
+    expect(found!.notes).toEqual([`o.tar!/two.tar: not opened, its content is over the ${limits.maxHeldBytes}-byte limit for members held`]);
+  });
+
   it('a member declaring a huge size, or damaged, is a note; the outer archive still compares', async () => {
     const good = await tarOf([{ name: 'ok', content: 'same' }]);
     // A tar header declaring 1 TB of content, followed by 512 bytes: truncated.
