@@ -14,6 +14,7 @@ import { renderReport } from '../../src/report/render.js';
 import { defaultNormalizeOptions } from '../../src/normalize/options.js';
 import { buildImage, singleImageLayout, TempDir } from '../helpers/images.js';
 import { runTool, skipWithoutTools } from '../helpers/real-tools.js';
+import { validateReport } from '../helpers/report-schema.js';
 import { buildTar } from '../helpers/tar.js';
 
 const t0 = 1_700_000_000;
@@ -102,5 +103,7 @@ describe.skipIf(skipWithoutTools('tar', 'gzip', 'zip'))('verify: archives inside
       if (format !== 'json') expect(output, format).toMatch(/5 bytes differ/);
     }
     expect(renderReport(report, 'text', { color: false })).toContain('bytes 0x4a000..0x4a002');
+    // The JSON report with member chains and paths is what schema/report.schema.json describes.
+    expect(validateReport(JSON.parse(renderReport(report, 'json', { color: false })))).toEqual([]);
   });
 });
