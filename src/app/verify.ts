@@ -7,6 +7,7 @@ import {
   defaultNeutralizedLimit,
   type DifferenceSink,
   readFilesFromTar,
+  streamFileFromTar,
   type ContentReader,
 } from '../compare/index.js';
 import { explainStepFields } from '../compare/step-fields.js';
@@ -190,6 +191,11 @@ function contentReader(a: Image, b: Image): ContentReader {
       const layer = (side === 'a' ? a : b).layers[layerIndex];
       if (!layer || layer.foreign) return new Map();
       return readFilesFromTar(await layer.openTar(), paths, limit);
+    },
+    async open(layerIndex, side, path) {
+      const layer = (side === 'a' ? a : b).layers[layerIndex];
+      if (!layer || layer.foreign) return undefined;
+      return streamFileFromTar(await layer.openTar(), path);
     },
   };
 }

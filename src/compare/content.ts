@@ -1,7 +1,9 @@
 /**
- * Content details for changed files: known formats decoded, a unified diff for small text (or "only
- * timestamps differ"), a JSON diff for `.json` files, else sizes, digests and differing byte ranges. Entry tables hold no content, so the small changed files are re-read through
- * a `ContentReader`, once per layer per side, and checked against the table's digests.
+ * Content details for changed files: known formats decoded (archives member by member and inside their
+ * members, compare/nested.ts), a unified diff for small text (or "only timestamps differ"), a JSON diff
+ * for `.json` files, else sizes, digests and differing byte ranges. Entry tables hold no content, so the
+ * small changed files are re-read through a `ContentReader`, once per layer per side, and checked
+ * against the table's digests; larger ones are streamed side by side (content-stream.ts).
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
@@ -11,6 +13,8 @@ import { compareByteStreams } from '../formats/binary.js';
 import { compareFormat, detectFormat, detectHeadBytes } from '../formats/detect.js';
 import { bufferSource } from '../formats/model.js';
 import { classifyTimestampPairs, type LinePair } from '../formats/timestamps.js';
+import { attachStreamedRanges, type ContentOpener } from './content-stream.js';
+import { compareNested, memberPath } from './nested.js';
 import { canonicalizePath } from '../normalize/entry.js';
 import { memberKind } from '../tar/blocks.js';
 import type { TarHeader } from '../tar/decode.js';
@@ -26,6 +30,8 @@ export interface ContentReader {
    * largest size any of them may have (each path was checked against its own limit before).
    */
   read(layerIndex: number, side: 'a' | 'b', paths: Set<string>, limit?: number): Promise<Map<string, Buffer>>;
+  /** One file as a stream, for files too large to read whole (content-stream.ts); without it they keep sizes and digests. */
+  open?: ContentOpener;
 }
 
 /** Files larger than this on either side keep the binary detail. */
@@ -35,7 +41,7 @@ export const defaultContentLimit = 64 * 1024;
  * fields say more than sizes and digests. ELF files are not known by name, so they keep the plain limit.
  */
 export const decodableContentLimit = 4 * 1024 * 1024;
-const decodableName = /\.(?:pyc|gz|tgz|zip|jar|war|whl|egg|apk|a|deb)$/i;
+const decodableName = /\.(?:pyc|gz|tgz|zst|tzst|tar|zip|jar|war|ear|whl|egg|apk|a|deb)$/i;
 /** At most this many bytes of content are held at once, both sides together. */
 export const defaultContentBudget = 64 * 1024 * 1024;
 /** Myers diff is O(N·D): beyond this many edits a unified diff is not worth the time or the reading. */
@@ -76,6 +82,20 @@ function parseJson(text: string): { value: unknown } | null {
  */
 export async function describeContentChange(path: string, a: Buffer, b: Buffer): Promise<ContentDetail> {
   const facts = { sizeA: a.length, sizeB: b.length, digestA: digestOf(a), digestB: digestOf(b) };
+  try {
+    const nested = await compareNested(path, a, b);
+    if (nested !== undefined && (nested.changes.length > 0 || nested.notes.length > 0)) {
+      const changes = nested.changes.map(({ member, ...c }) => ({
+        ...c,
+        a: jsonSafe(c.a),
+        b: jsonSafe(c.b),
+        ...(member === undefined ? {} : { member, path: memberPath(path, member) }),
+      }));
+      return { format: 'decoded', decoder: nested.decoder, ...facts, changes, ...(nested.notes.length > 0 ? { notes: nested.notes } : {}) };
+    }
+  } catch (error) {
+    if (!(error instanceof OciReproError)) throw error;
+  }
   const kindA = detectFormat(path, a.subarray(0, detectHeadBytes));
   if (kindA !== undefined && kindA === detectFormat(path, b.subarray(0, detectHeadBytes))) {
     try {
@@ -196,8 +216,17 @@ export async function attachContentDetails(
     request('a', layerA, file, cap);
     request('b', layerB, file, cap);
   }
-  if (candidates.length === 0) return differences;
+  if (candidates.length > 0) await readCandidates(candidates, requests, reader);
+  // Files over the limit: their byte ranges, streamed.
+  if (reader.open) await attachStreamedRanges(differences, reader.open.bind(reader));
+  return differences;
+}
 
+async function readCandidates(
+  candidates: Candidate[],
+  requests: Map<string, { side: 'a' | 'b'; layer: number; paths: Set<string>; limit: number }>,
+  reader: ContentReader,
+): Promise<void> {
   const contents = new Map<string, Map<string, Buffer>>();
   const ordered = [...requests].sort(([, x], [, y]) => x.layer - y.layer || x.side.localeCompare(y.side));
   for (const [key, { side, layer, paths, limit: largest }] of ordered) {
@@ -212,7 +241,6 @@ export async function attachContentDetails(
     if (digestOf(a) !== candidate.digestA || digestOf(b) !== candidate.digestB) continue;
     candidate.difference.detail = await describeContentChange(candidate.file, a, b);
   }
-  return differences;
 }
 
 /**

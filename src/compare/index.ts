@@ -29,6 +29,8 @@ export {
   readFilesFromTar,
   type ContentReader,
 } from './content.js';
+export { attachStreamedRanges, maxStreamedFiles, streamFileFromTar, type ContentOpener } from './content-stream.js';
+export { compareNested, defaultNestedLimits, type NestedComparison, type NestedLimits } from './nested.js';
 export {
   compareEntries,
   compareEntryTables,

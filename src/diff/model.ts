@@ -96,8 +96,15 @@ export type ContentDetail =
       sizeB: number;
       digestA: string;
       digestB: string;
-      /** Same shape as formats/model.ts FieldChange (kept here so diff/ stays a bottom floor). */
-      changes: { where: string; field: string; a: unknown; b: unknown; records: string }[];
+      /**
+       * Same shape as formats/model.ts FieldChange (kept here so diff/ stays a bottom floor). A field of
+       * a member inside the file (an archive's member, or a member of a member) has `member`, the chain
+       * of member names from the file, and `path`, the member written `file!/dir/inner.zip!/x.txt`
+       * (names that could mislead as a path, such as `../x`, quoted).
+       */
+      changes: { where: string; field: string; a: unknown; b: unknown; records: string; member?: string[]; path?: string }[];
+      /** What a bound (depth, inflated bytes, held bytes) or a damaged member left unopened. */
+      notes?: string[];
     }
   /** Text whose every changed line differs from its counterpart only in dates, times or durations. */
   | { format: 'timestamps'; lines: number; kinds: string[]; example: { a: string; b: string } };

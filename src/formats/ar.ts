@@ -21,6 +21,8 @@ export interface ArMember {
   size: number;
   /** sha256 of the member data, hex. */
   sha256: string;
+  /** Where the member data starts in the archive (for opening a member that is itself an archive). */
+  offset: number;
 }
 
 export interface ArDecoding {
@@ -89,6 +91,7 @@ export async function decodeAr(source: ByteSource, options: ArOptions = {}): Pro
       mode: field(40, 8) || '0',
       size: dataSize,
       sha256: await hashRange(source, dataStart, dataSize),
+      offset: dataStart,
     });
     at = at + headerSize + size + (size % 2);
   }

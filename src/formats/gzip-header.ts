@@ -39,6 +39,11 @@ export interface GzipDecoding {
 export interface GzipOptions {
   /** Members decoded at most (default 1000); more is an error rather than an unbounded list. */
   maxMembers?: number;
+  /**
+   * Bytes inflated at most, all members together, while finding where each member ends (default: no
+   * limit); more is an error, so a compression bomb costs bounded time.
+   */
+  maxInflatedBytes?: number;
 }
 
 const chunkSize = 64 * 1024;
@@ -48,6 +53,7 @@ const maxHeaderString = 64 * 1024;
 export async function decodeGzip(source: ByteSource, options: GzipOptions = {}): Promise<GzipDecoding> {
   const maxMembers = options.maxMembers ?? 1000;
   const members: GzipMember[] = [];
+  const budget = { left: options.maxInflatedBytes ?? Number.POSITIVE_INFINITY, limit: options.maxInflatedBytes ?? 0 };
   let offset = 0;
   while (offset < source.size) {
     const magic = await readRange(source, offset, Math.min(2, source.size - offset), 'gzip', 'member magic');
@@ -56,14 +62,14 @@ export async function decodeGzip(source: ByteSource, options: GzipOptions = {}):
       break;
     }
     if (members.length >= maxMembers) throw formatError('gzip', `more than ${maxMembers} members`);
-    const member = await decodeMember(source, offset, members.length + 1);
+    const member = await decodeMember(source, offset, members.length + 1, budget);
     members.push(member.header);
     offset = member.end;
   }
   return { members, trailingBytes: source.size - offset };
 }
 
-async function decodeMember(source: ByteSource, start: number, index: number): Promise<{ header: GzipMember; end: number }> {
+async function decodeMember(source: ByteSource, start: number, index: number, budget: InflateBudget): Promise<{ header: GzipMember; end: number }> {
   const what = `member ${index}`;
   const fixed = await readRange(source, start, 10, 'gzip', `${what} header`);
   if (fixed[2] !== 8) throw formatError('gzip', `${what}: compression method ${fixed[2]} is not deflate (8)`);
@@ -81,7 +87,7 @@ async function decodeMember(source: ByteSource, start: number, index: number): P
   let comment: string | undefined;
   if (flg & 16) ({ text: comment, next: at } = await readZeroTerminated(source, at, `${what} comment`));
   if (flg & 2) at += 2;
-  const compressedSize = await deflateLength(source, at, what);
+  const compressedSize = await deflateLength(source, at, what, budget);
   const trailer = await readRange(source, at + compressedSize, 8, 'gzip', `${what} trailer`);
   const flags = (['text', 'hcrc', 'extra', 'name', 'comment'] as const).filter((_, bit) => flg & (1 << bit));
   return {
@@ -117,13 +123,26 @@ async function readZeroTerminated(source: ByteSource, at: number, what: string):
   throw formatError('gzip', `${what} has no terminating zero within ${maxHeaderString} bytes`, 'the file may be truncated');
 }
 
+/** Inflated bytes left to spend, and the limit they started from (for the message). */
+interface InflateBudget {
+  left: number;
+  limit: number;
+}
+
 /** Bytes of the deflate stream starting at `at`: inflated in chunks, the output counted and dropped. */
-function deflateLength(source: ByteSource, at: number, what: string): Promise<number> {
+function deflateLength(source: ByteSource, at: number, what: string, budget: InflateBudget): Promise<number> {
   return new Promise((resolve, reject) => {
     const inflate = createInflateRaw();
     let failed = false;
     let written = 0;
-    inflate.on('data', () => undefined);
+    inflate.on('data', (chunk: Buffer) => {
+      budget.left -= chunk.length;
+      if (budget.left < 0 && !failed) {
+        failed = true;
+        inflate.destroy();
+        reject(formatError('gzip', `${what}: inflates to more than ${budget.limit} bytes`, 'a very large file, or a compression bomb'));
+      }
+    });
     inflate.on('error', (error: Error) => {
       failed = true;
       reject(formatError('gzip', `${what}: corrupt deflate data (${error.message})`, 'the file may be truncated or damaged'));

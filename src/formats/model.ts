@@ -18,6 +18,23 @@ export interface FieldChange {
   b: unknown;
   /** What this field records, one short sentence. */
   records: string;
+  /**
+   * The member the field belongs to, as the chain of member names from the outer file (innermost
+   * last): `['dir/inner.zip', 'x.txt']` is shown `outer!/dir/inner.zip!/x.txt`. Undefined for fields
+   * of the file itself (a gzip header, an archive's order).
+   */
+  member?: string[];
+}
+
+/** A member name as shown in a member path: quoted (JSON escapes) when it could mislead as a path. */
+export function displayMemberName(name: string): string {
+  const unsafe = /[\u0000-\u001f\u007f]/.test(name) || name.startsWith('/') || name.includes('!/') || name.split('/').includes('..');
+  return unsafe ? JSON.stringify(name) : name;
+}
+
+/** `outer!/dir/inner.zip!/x.txt`: the file path, then each member of the chain; never a path to open. */
+export function memberPath(file: string, member: readonly string[]): string {
+  return [file, ...member.map(displayMemberName)].join('!/');
 }
 
 /** Appends a change of `field` when `a` and `b` differ (deeply, for arrays and objects). */
@@ -121,11 +138,13 @@ export function compareMembers<T extends { name: string }>(
   const presence = 'whether the archive holds this member';
   for (const [key, memberA] of mapA) {
     const memberB = mapB.get(key);
+    const from = changes.length;
     if (memberB) compareOne(changes, key, memberA, memberB);
     else changes.push({ where: key, field: 'presence', a: 'present', b: 'absent', records: presence });
+    for (let i = from; i < changes.length; i++) changes[i]!.member = [key];
   }
   for (const key of mapB.keys()) {
-    if (!mapA.has(key)) changes.push({ where: key, field: 'presence', a: 'absent', b: 'present', records: presence });
+    if (!mapA.has(key)) changes.push({ where: key, field: 'presence', a: 'absent', b: 'present', records: presence, member: [key] });
   }
   return changes;
 }

@@ -38,6 +38,8 @@ export interface ZipMember {
   centralExtraIds: string[];
   /** Extra fields not decoded, by id, as hex (local and central merged). */
   otherExtras: Record<string, string>;
+  /** Where the member's (compressed) data starts, after its local header. */
+  dataOffset: number;
 }
 
 export interface ZipDecoding {
@@ -93,7 +95,7 @@ export async function decodeZip(source: ByteSource, options: ZipOptions = {}): P
       compressedSize = take(compressedSize);
       localOffset = take(localOffset);
     }
-    const localFields = await readLocalExtras(source, localOffset, name);
+    const { fields: localFields, dataOffset } = await readLocalExtras(source, localOffset, name);
     const local = decodeExtras(localFields);
     const central = decodeExtras(centralFields);
     const madeBy = directory.readUInt16LE(at + 4);
@@ -121,6 +123,7 @@ export async function decodeZip(source: ByteSource, options: ZipOptions = {}): P
       localExtraIds: localFields.map((f) => hexId(f.id)),
       centralExtraIds: centralFields.map((f) => hexId(f.id)),
       otherExtras: { ...central.other, ...local.other },
+      dataOffset,
     });
     at = next;
   }
@@ -168,7 +171,8 @@ async function readLocalExtras(source: ByteSource, offset: number, name: string)
   if (header.readUInt32LE(0) !== 0x04034b50) throw formatError('zip', `local header of ${name} at byte ${offset} has no signature`, 'the file may be damaged');
   const nameLength = header.readUInt16LE(26);
   const extraLength = header.readUInt16LE(28);
-  return splitExtra(await readRange(source, offset + 30 + nameLength, extraLength, 'zip', `local extra field of ${name}`));
+  const fields = splitExtra(await readRange(source, offset + 30 + nameLength, extraLength, 'zip', `local extra field of ${name}`));
+  return { fields, dataOffset: offset + 30 + nameLength + extraLength };
 }
 
 /** UTF-8 when general purpose bit 11 says so, else CP437, read here as latin1 (ASCII names agree). */

@@ -11,6 +11,7 @@ import { elidePair } from './elide.js';
 import type { ExpectView } from './expect-model.js';
 import type { IndexView } from './index-view.js';
 import { renderSideBySide } from './render-html-diff.js';
+import { renderDecoded } from './render-html-members.js';
 import { anchorFor, escapeHtml as esc } from './render-html-escape.js';
 import { htmlStyle } from './render-html-style.js';
 import { elideSteps, headLines, truncate, writtenByWidth, type DifferenceView } from './view-values.js';
@@ -208,13 +209,8 @@ function renderDetail(item: DifferenceView): string {
       const more = detail.moreRanges > 0 ? `<p class="muted">${detail.moreRanges} more ranges</p>` : '';
       return `<p class="mono">binary: ${detail.sizeA} bytes ${esc(detail.digestA)} → ${detail.sizeB} bytes ${esc(detail.digestB)}${differing}</p>${dumps.join('')}${more}`;
     }
-    case 'decoded': {
-      const rows = detail.changes.map(
-        (change) =>
-          `<tr><td><code>${esc(change.where)}</code></td><td>${esc(change.field)}</td><td><code>${esc(change.a)}</code></td><td><code>${esc(change.b)}</code></td><td>${esc(change.records)}</td></tr>`,
-      );
-      return `<table class="decoded"><caption>${esc(detail.decoder)}, decoded</caption><thead><tr><th>where</th><th>field</th><th>A</th><th>B</th><th>records</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
-    }
+    case 'decoded':
+      return renderDecoded(detail);
     case 'timestamps': {
       const lines = detail.lines === 1 ? 'line' : 'lines';
       return `<p>only timestamps differ (${detail.lines} ${lines}: ${esc(detail.kinds.join(', '))}), for example:</p><pre class="timestamps">-${esc(detail.example.a)}\n+${esc(detail.example.b)}</pre>`;

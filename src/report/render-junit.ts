@@ -8,7 +8,7 @@
  */
 import type { ExpectView } from './expect-model.js';
 import type { IndexView } from './index-view.js';
-import { describeChange, diffLineLimits, elideSteps, headLines, truncate, writtenByWidth, type DifferenceView } from './view-values.js';
+import { decodedFieldLimits, describeChange, diffLineLimits, elideSteps, headLines, truncate, writtenByWidth, type DifferenceView } from './view-values.js';
 import type { GroupView, ReportView } from './view.js';
 import { plural } from './wording.js';
 
@@ -125,7 +125,10 @@ function describeFailure(view: DifferenceView): string {
     lines.push(...shown.lines.map((line) => `    ${line}`));
     if (shown.more > 0) lines.push(`    ... ${shown.more} more lines`);
   } else if (view.detail?.format === 'decoded') {
-    for (const change of view.detail.changes) lines.push(`    ${view.detail.decoder} ${change.where} ${change.field}: ${change.a} -> ${change.b}`);
+    const shown = headLines(view.detail.changes, decodedFieldLimits.junit);
+    for (const change of shown.lines) lines.push(`    ${view.detail.decoder} ${change.where} ${change.field}: ${change.a} -> ${change.b}`);
+    if (shown.more > 0) lines.push(`    ... ${shown.more} more fields`);
+    for (const note of view.detail.notes) lines.push(`    note: ${note}`);
   } else if (view.detail?.format === 'timestamps') {
     lines.push(`    only timestamps differ (${view.detail.lines} lines), for example:`, `    -${view.detail.example.a}`, `    +${view.detail.example.b}`);
   } else if (view.detail?.format === 'binary' && view.detail.differingBytes !== undefined) {

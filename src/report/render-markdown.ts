@@ -7,7 +7,7 @@
  */
 import type { ExpectView } from './expect-model.js';
 import type { IndexView } from './index-view.js';
-import { describeChange, diffLineLimits, elideSteps, headLines, truncate, writtenByWidth, type DifferenceView } from './view-values.js';
+import { decodedFieldLimits, describeChange, diffLineLimits, elideSteps, headLines, truncate, writtenByWidth, type DifferenceView } from './view-values.js';
 import type { GroupView, ReportView } from './view.js';
 import { plural, shortDigest } from './wording.js';
 
@@ -235,9 +235,12 @@ function renderFileDifference(file: string, view: DifferenceView): string[] {
     }
   } else if (detail?.format === 'decoded') {
     lines.push('', `  ${detail.decoder}, decoded:`);
-    for (const change of detail.changes) {
+    const shown = headLines(detail.changes, decodedFieldLimits.markdown);
+    for (const change of shown.lines) {
       lines.push(`  - ${code(change.where, false)} **${escapeText(change.field)}**: ${code(change.a, false)} -> ${code(change.b, false)} (${escapeText(change.records)})`);
     }
+    if (shown.more > 0) lines.push(`  - ... ${shown.more} more fields`);
+    for (const note of detail.notes) lines.push(`  - note: ${escapeText(note)}`);
   } else if (detail?.format === 'timestamps') {
     const rows = [`-${detail.example.a}`, `+${detail.example.b}`];
     const fence = fenceFor(rows.join('\n'));

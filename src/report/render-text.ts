@@ -6,7 +6,7 @@
  */
 import type { ExpectView } from './expect-model.js';
 import type { IndexView } from './index-view.js';
-import { describeChange, diffLineLimits, elideSteps, headLines, truncate, writtenByWidth, type DetailView, type DifferenceView } from './view-values.js';
+import { decodedFieldLimits, describeChange, diffLineLimits, elideSteps, headLines, truncate, writtenByWidth, type DetailView, type DifferenceView } from './view-values.js';
 import type { GroupView, LinkView, ReportView } from './view.js';
 import { plural, shortDigest } from './wording.js';
 
@@ -206,14 +206,30 @@ function renderDetail(detail: DetailView, indent: number, paint: Paint, lines: s
       }
       if (detail.moreRanges > 0) lines.push(paint.dim(`${pad}... ${detail.moreRanges} more ranges`));
       return;
-    case 'decoded':
-      lines.push(`${pad}${detail.decoder}, decoded: ${detail.changes.length === 1 ? '1 field differs' : `${detail.changes.length} fields differ`}`);
-      for (const change of detail.changes) {
-        // A member path can be long: the line keeps the 100-column rule (the JSON report has it whole).
-        lines.push(`${pad}  ${truncate(`${change.where} ${change.field}: ${change.a} -> ${change.b}`, width - indent - 2)}`);
-        lines.push(...wrap(change.records, indent + 4, indent + 4).map((line) => paint.dim(line)));
+    case 'decoded': {
+      const members = new Set(detail.changes.filter((c) => c.member.length > 0).map((c) => c.member.join('\0'))).size;
+      const fields = detail.changes.length === 1 ? '1 field differs' : `${detail.changes.length} fields differ`;
+      lines.push(`${pad}${detail.decoder}, decoded: ${fields}${members > 0 ? ` (${plural(members, 'member')})` : ''}`);
+      let place: string | undefined;
+      const shown = headLines(detail.changes, decodedFieldLimits.text);
+      for (const change of shown.lines) {
+        if (change.member.length === 0) {
+          // A member path can be long: the line keeps the 100-column rule (the JSON report has it whole).
+          lines.push(`${pad}  ${truncate(`${change.where} ${change.field}: ${change.a} -> ${change.b}`, width - indent - 2)}`);
+          lines.push(...wrap(change.records, indent + 4, indent + 4).map((line) => paint.dim(line)));
+          place = undefined;
+          continue;
+        }
+        // A member's path once (outer!/inner!/x), then each of its fields under it.
+        if (change.where !== place) lines.push(`${pad}  ${keepEnd(change.where, width - indent - 2)}`);
+        place = change.where;
+        lines.push(`${pad}    ${truncate(`${change.field}: ${change.a} -> ${change.b}`, width - indent - 4)}`);
+        lines.push(...wrap(change.records, indent + 6, indent + 6).map((line) => paint.dim(line)));
       }
+      if (shown.more > 0) lines.push(paint.dim(`${pad}  ... ${shown.more} more fields (--format json has them all)`));
+      for (const note of detail.notes) lines.push(...wrap(`note: ${note}`, indent + 2, indent + 4).map((line) => paint.dim(line)));
       return;
+    }
     case 'timestamps':
       lines.push(`${pad}only timestamps differ (${detail.lines} ${detail.lines === 1 ? 'line' : 'lines'}: ${detail.kinds.join(', ')}), for example:`);
       lines.push(`${pad}-${paint.red(detail.example.a)}`, `${pad}+${paint.green(detail.example.b)}`);
@@ -318,6 +334,12 @@ function wrap(text: string, first: number, rest: number, max = width): string[] 
   }
   if (!empty) lines.push(line);
   return lines;
+}
+
+/** The end of a long member path (the innermost names say the most), cut at its start. */
+function keepEnd(text: string, max: number): string {
+  const chars = [...text];
+  return chars.length <= max ? text : `…${chars.slice(chars.length - max + 1).join('')}`;
 }
 
 /** `, 12 bytes differ` when the contents were compared. */

@@ -6,6 +6,7 @@
 import { isBlocking } from '../diff/count.js';
 import { formatMode } from '../diff/mode.js';
 import { unknownCauseId, type Difference } from '../diff/model.js';
+import { memberPath } from '../formats/model.js';
 import { elideEnd, elidePair } from './elide.js';
 import { describeStep } from './identity.js';
 import { describeFileChange } from './summary.js';
@@ -34,8 +35,16 @@ export type DetailView =
       format: 'decoded';
       /** `gzip`, `pyc`, `zip`, `ar`, `elf`. */
       decoder: string;
-      /** Each field that differs: where, which, both values as read (cut), and what the field records. */
-      changes: { where: string; field: string; a: string; b: string; records: string }[];
+      /**
+       * Each field that differs: where (for a member inside the file, its path `file!/inner.zip!/x.txt`,
+       * then the place inside it when that is not the member itself, as in `file!/inner.tgz header`),
+       * which, both values as read (cut), and what the field records. `member` is the chain of member
+       * names (the HTML tree nests by it), empty for the file's own fields; `paths` the path of each
+       * level of that chain (`file!/inner.zip`, `file!/inner.zip!/x.txt`).
+       */
+      changes: { where: string; field: string; a: string; b: string; records: string; member: string[]; paths: string[] }[];
+      /** What a bound or a damaged member left unopened. */
+      notes: string[];
     }
   | { format: 'timestamps'; lines: number; kinds: string[]; example: { a: string; b: string } };
 
@@ -105,7 +114,7 @@ export function truncate(text: string, max: number): string {
 }
 
 /** The first `max` lines, and how many more there are. */
-export function headLines(lines: readonly string[], max: number): { lines: string[]; more: number } {
+export function headLines<T>(lines: readonly T[], max: number): { lines: T[]; more: number } {
   return { lines: lines.slice(0, max), more: Math.max(0, lines.length - max) };
 }
 
@@ -114,6 +123,9 @@ export const writtenByWidth = 80;
 
 /** Lines of one unified diff each format shows before it cuts (the JSON report has all of it). */
 export const diffLineLimits = { text: 200, markdown: 120, junit: 60 } as const;
+
+/** Decoded fields of one file each format lists before it counts the rest (an archive of thousands of members). */
+export const decodedFieldLimits = { text: 60, markdown: 40, junit: 20 } as const;
 
 function describeSubject(difference: Difference): string {
   if (difference.kind === 'config-field') return difference.path;
@@ -199,14 +211,24 @@ function describeDetail(difference: Difference): DetailView | undefined {
         decoder: detail.decoder,
         changes: detail.changes.map((change) => {
           const [a, b] = elidePair(formatField(change.a), formatField(change.b), jsonDetailWidth);
-          return { where: change.where, field: change.field, a, b, records: change.records };
+          const member = change.member ?? [];
+          const file = difference.file ?? '';
+          const paths = member.map((_, level) => memberPath(file, member.slice(0, level + 1)));
+          return { where: describeWhere(change), field: change.field, a, b, records: change.records, member, paths };
         }),
+        notes: detail.notes ?? [],
       };
     case 'timestamps': {
       const [a, b] = elidePair(detail.example.a, detail.example.b, timestampExampleWidth);
       return { format: 'timestamps', lines: detail.lines, kinds: detail.kinds, example: { a, b } };
     }
   }
+}
+
+/** A decoded field's place: a member's path, with the place inside it when that is not the member itself. */
+function describeWhere(change: { where: string; member?: string[]; path?: string }): string {
+  if (change.path === undefined || change.member === undefined) return change.where;
+  return change.where === change.member.at(-1) ? change.path : `${change.path} ${change.where}`;
 }
 
 /** A decoded field's value: strings as they are, `(absent)` for none, the rest as JSON. */

@@ -106,8 +106,10 @@ describe('ar archives built in code', () => {
     const data = Buffer.from('ELF-ish content');
     const bytes = archive(Buffer.concat([header(`#1/${name.length}`, name.length + data.length, { date: 5, uid: 501, gid: 20 }), name, data, Buffer.from('\n')]));
     expect((await decodeAr(bufferSource(bytes))).members).toEqual([
-      { name: 'a_bsd_long_member_name.o', index: 0, date: 5, uid: 501, gid: 20, mode: '644', size: data.length, sha256: sha256Hex(data) },
+      { name: 'a_bsd_long_member_name.o', index: 0, date: 5, uid: 501, gid: 20, mode: '644', size: data.length, sha256: sha256Hex(data), offset: 8 + 60 + name.length },
     ]);
+    // The offset is where the data starts, after the BSD name.
+    expect(bytes.subarray(8 + 60 + name.length, 8 + 60 + name.length + data.length)).toEqual(data);
   });
 
   it('bad input: not ar, thin, damaged header, truncated, bad long-name reference: one line, exit 3', async () => {

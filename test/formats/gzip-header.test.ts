@@ -102,3 +102,13 @@ describe('gzip headers built in code', () => {
     expect(many.message).toBe('gzip: more than 1 members');
   });
 });
+
+describe('a compression bomb', () => {
+  it('is refused past maxInflatedBytes with a one-line error, and read whole under it', async () => {
+    const bomb = gzipSync(Buffer.alloc(4 * 1024 * 1024));
+    const error = await caughtError(decodeGzip(bufferSource(bomb), { maxInflatedBytes: 1024 * 1024 }));
+    expect(error.code).toBe('CORRUPT_ARCHIVE');
+    expect(error.message).toBe('gzip: member 1: inflates to more than 1048576 bytes');
+    expect((await decodeGzip(bufferSource(bomb), { maxInflatedBytes: 4 * 1024 * 1024 })).members[0]!.isize).toBe(4 * 1024 * 1024);
+  });
+});

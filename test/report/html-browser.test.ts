@@ -18,6 +18,7 @@ import { repoRoot } from '../helpers/golden.js';
 import { runTool, skipWithoutTools } from '../helpers/real-tools.js';
 import { buildFixedReport } from './fixed-report.js';
 import { hostileHtmlReport, hostileName } from './html-hostile.js';
+import { nestedFile, nestedMember, nestedReport } from './nested-report.js';
 
 /** Where the screenshots go: a fixed place under the OS temp dir, emptied at the start, named in the test names. */
 const outputDir = join(tmpdir(), 'oci-repro-html-browser');
@@ -77,7 +78,7 @@ function expectDifferences(dom: string, report: Report): void {
 
 describe.skipIf(skipWithoutTools('chromium'))(`the HTML report in chromium (screenshots in ${outputDir})`, () => {
   // The three pages load at once (chromium's start-up dominates); each test awaits its own.
-  const loads = {} as Record<'fixed' | 'hostile' | 'control', Promise<PageLoad>>;
+  const loads = {} as Record<'fixed' | 'hostile' | 'nested' | 'control', Promise<PageLoad>>;
   beforeAll(async () => {
     await rm(outputDir, { recursive: true, force: true });
     await mkdir(outputDir, { recursive: true });
@@ -85,6 +86,7 @@ describe.skipIf(skipWithoutTools('chromium'))(`the HTML report in chromium (scre
     await writeFile(control, '<!DOCTYPE html><html><body><p>control</p><script>console.error("control-error")</script></body></html>');
     loads.fixed = loadPage(join(repoRoot, 'golden', 'reports', 'fixed.html'), 'fixed');
     loads.hostile = loadPage(join(repoRoot, 'golden', 'reports', 'hostile.html'), 'hostile');
+    loads.nested = loadPage(join(repoRoot, 'golden', 'reports', 'nested.html'), 'nested');
     loads.control = loadPage(control, 'control');
     // Marked handled here; each test still sees its own failure.
     for (const load of Object.values(loads)) load.catch(() => undefined);
@@ -110,6 +112,22 @@ describe.skipIf(skipWithoutTools('chromium'))(`the HTML report in chromium (scre
     expect(dom).toContain(`<code>${serializedText(hostileName)}</code>`);
     expect(dom).toContain(serializedText('X=</code><script>alert(4)</script>'));
     expectDifferences(dom, hostileHtmlReport());
+    expect(page.console).toEqual([]);
+    await expectScreenshot(page.screenshot);
+  });
+
+  it('golden/reports/nested.html: archive members as a tree of <details>, the inner one inside the outer', T, async () => {
+    const page = await loads.nested;
+    expectDifferences(page.dom, nestedReport());
+    expect(elements(page.dom).has('script')).toBe(false);
+    const outer = `<details class="member" open=""><summary><code>${serializedText(`${nestedFile}!/lib/inner.zip`)}</code>`;
+    const inner = `<details class="member" open=""><summary><code>${serializedText(nestedMember)}</code>`;
+    const at = page.dom.indexOf(outer);
+    expect(at).toBeGreaterThan(0);
+    // The inner member's element comes after the outer one's start and before its end: nested.
+    const innerAt = page.dom.indexOf(inner, at);
+    expect(innerAt).toBeGreaterThan(at);
+    expect(page.dom.slice(at, innerAt)).not.toContain('</details>');
     expect(page.console).toEqual([]);
     await expectScreenshot(page.screenshot);
   });

@@ -5,7 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Difference } from '../../src/diff/model.js';
 import { renderReport } from '../../src/report/render.js';
+import { checkGolden } from '../helpers/golden.js';
 import { buildFixedReport, fakeDigest, rawDifferences } from './fixed-report.js';
+import { nestedFile, nestedMember, nestedReport } from './nested-report.js';
 
 const hexA = ['00000010  00 11 22 33 44 55 66 77  88 99 aa bb cc dd ee ff  |.."3DUfw........|'];
 const hexB = ['00000010  00 11 22 33 44 55 66 77  88 99 aa bb cc dd ee 00  |.."3DUfw........|'];
@@ -82,4 +84,50 @@ describe('inside-file details', () => {
     expect(detailOf('aux-cache')).toMatchObject({ format: 'binary', differingBytes: 3, ranges: [{ start: 0x1f, end: 0x22, hexA }] });
     expect(detailOf('history.log')).toMatchObject({ format: 'timestamps', lines: 4 });
   });
+
+  it('a member inside an archive inside a file: outer!/inner in every format, a tree of <details> in HTML', () => {
+    const report = nestedReport();
+    const file = nestedFile;
+    const inner = nestedMember;
+    const text = renderReport(report, 'text', { color: false });
+    expect(text).toContain('tar.gz, decoded: 3 fields differ (2 members)');
+    // The member path on its own line, its field under it.
+    const lines = text.split('\n');
+    const at = lines.findIndex((line) => line.trim() === inner);
+    expect(at).toBeGreaterThan(0);
+    expect(lines[at + 1]!.trim()).toBe('dos-time: 2024-05-01 10:03:12 -> 2024-05-01 10:09:46');
+    expect(text).toContain(`note: ${file}!/lib/inner.zip!/deep.tar`);
+    for (const format of ['markdown', 'junit', 'json'] as const) expect(renderReport(report, format, { color: false }), format).toContain(inner);
+    expect(renderReport(report, 'markdown', { color: false })).toContain('note: ');
+    const html = renderReport(report, 'html', { color: false });
+    // inner.zip's <details> holds x.txt's: the tree nests, and needs no script.
+    expect(html).toMatch(new RegExp(`<details class="member" open><summary><code>${escapeRegExp(`${file}!/lib/inner.zip`)}</code>.*?<details class="member" open><summary><code>${escapeRegExp(inner)}</code>`));
+    expect(html).not.toContain('<script');
+  });
+
+  it('an archive of many differing members: text, Markdown and JUnit list the first fields and count the rest; JSON keeps all', () => {
+    const report = nestedReport();
+    const bundle = report.differences.find((d) => d.file === nestedFile)!;
+    if (bundle.detail?.format !== 'decoded') throw new Error('the nested report lost its detail');
+    const records = 'when';
+    bundle.detail.changes = Array.from({ length: 300 }, (_, i) => ({ where: `m${i}.class`, field: 'dos-time', a: '1', b: '2', records, member: [`m${i}.class`], path: `${nestedFile}!/m${i}.class` }));
+    const text = renderReport(report, 'text', { color: false });
+    expect(text).toContain(`${nestedFile}!/m59.class`);
+    expect(text).not.toContain(`${nestedFile}!/m60.class`);
+    expect(text).toContain('... 240 more fields (--format json has them all)');
+    const markdown = renderReport(report, 'markdown', { color: false });
+    expect(markdown).toContain('... 260 more fields');
+    expect(markdown).not.toContain(`${nestedFile}!/m40.class`);
+    const junit = renderReport(report, 'junit', { color: false });
+    expect(junit).toContain('... 280 more fields');
+    expect(renderReport(report, 'json', { color: false })).toContain(`${nestedFile}!/m299.class`);
+  });
+
+  it.for(['text', 'markdown', 'junit', 'json', 'html'] as const)('%s of the nested report matches golden/reports/nested', async (format, context) => {
+    const extension = { text: 'txt', markdown: 'md', junit: 'xml', json: 'json', html: 'html' }[format];
+    const actual = renderReport(nestedReport(), format, { color: false });
+    expect(actual).toBe(await checkGolden(`reports/nested.${extension}`, actual, (note) => context.skip(note)));
+  });
 });
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -70,6 +70,14 @@ describe('schema/report.schema.json', () => {
     expect(validate(report).join('\n')).toContain(`/differences/${index}/detail`);
     report.differences[index]!.detail = { ...details[0], changes: [] };
     expect(validate(report).join('\n')).toContain(`/differences/${index}/detail`);
+    // Members inside an archive: the chain and the outer!/inner path; a note may stand alone.
+    const member = { where: 'x.txt', field: 'mtime', a: 1, b: 2, records: 'when', member: ['inner.zip', 'x.txt'], path: 'o.tar.gz!/inner.zip!/x.txt' };
+    report.differences[index]!.detail = { ...details[0], decoder: 'tar.gz', changes: [member], notes: ['o.tar.gz!/deep.tar: not opened'] };
+    expect(validate(report)).toEqual([]);
+    report.differences[index]!.detail = { ...details[0], changes: [], notes: ['o.tar.gz: not read past 1 inflated bytes'] };
+    expect(validate(report)).toEqual([]);
+    report.differences[index]!.detail = { ...details[0], changes: [{ ...member, member: [] }] };
+    expect(validate(report).join('\n')).toContain(`/differences/${index}/detail`);
   });
 
   it('holds the mode of an added or removed entry as an octal string', () => {
