@@ -7,14 +7,14 @@ import { spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { binPath, cliEnv } from '../helpers/cli.js';
+import { binPath, cliEnv, runCliInTerminal } from '../helpers/cli.js';
 import { parse, setup } from './setup.js';
-import { cleanupTempDirs, findTool, skipWithoutTools } from '../helpers/real-tools.js';
+import { cleanupTempDirs, findTool, skipWithoutTools, skopeoInspectConfig } from '../helpers/real-tools.js';
 import { validateAgainst, validateReport } from '../helpers/report-schema.js';
 
 afterAll(cleanupTempDirs);
 
-describe.skipIf(skipWithoutTools('buildah', 'busybox'))('oci-repro rebuild with buildah', () => {
+describe.skipIf(skipWithoutTools('buildah', 'busybox', 'script'))('oci-repro rebuild with buildah', () => {
   it('a RUN step that writes the date: clock names the file, every variation repeats it, nothing else', async () => {
     const { rebuild } = await setup(
       'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "sh", "-c", "/bin/busybox date +%s%N > /stamp"]\n',
@@ -76,6 +76,36 @@ describe.skipIf(skipWithoutTools('buildah', 'busybox'))('oci-repro rebuild with 
     expect(run.leftInTmp).toEqual([]);
   }, 90_000);
 
+
+  it('--platform linux/arm64 reaches the builder: an arm64 image from a FROM scratch build, verified as such', async () => {
+    const { rebuild, dir } = await setup('FROM scratch\nCOPY --chmod=644 hello.txt /hello.txt\n', { 'hello.txt': 'hello\n' });
+    const keep = join(dir, 'kept');
+    const run = await rebuild(['--platform', 'linux/arm64', '--builder-arg=--timestamp=0', '--vary', 'clock', '--keep', keep, '--format', 'json']);
+    expect(run.code).toBe(0);
+    const report = parse(run);
+    expect(report.platform).toBe('linux/arm64');
+    expect(report.variations[0]!.report!.a.platform).toBe('linux/arm64');
+    const config = await skopeoInspectConfig(`oci-archive:${join(keep, 'baseline.tar')}`);
+    expect([config.json.os, config.json.architecture]).toEqual(['linux', 'arm64']);
+    expect(await readFile(join(keep, 'baseline.log'), 'utf8')).toMatch(/--platform linux\/arm64/);
+  }, 60_000);
+
+  it('on a terminal: one status line per build with the variation, the time and the builder step; the report alone on stdout', async () => {
+    const { context, store, tmp, dir } = await setup('FROM scratch\nCOPY hello.txt /hello.txt\n', { 'hello.txt': 'hello\n' });
+    const out = join(dir, 'report.txt');
+    const run = await runCliInTerminal(['rebuild', context, ...store, '--vary', 'clock'], `>${out}`, { env: { TMPDIR: tmp, COLUMNS: '200' }, timeout: 110_000 });
+    expect(run.code).toBe(0);
+    // What the terminal kept: each redraw starts with \r and a clear-line; the last one of a build stands.
+    const standing = run.stdout.split(/\r?\n/).map((line) => line.split('\r\x1b[2K').at(-1)!.trim()).filter(Boolean);
+    expect(standing).toHaveLength(2);
+    expect(standing[0]).toMatch(/^baseline\s+\d+\.\d s {2}done$/);
+    expect(standing[1]).toMatch(/^clock\s+\d+\.\d s {2}done$/);
+    expect(run.stdout).toMatch(/baseline\s+\d+\.\d s {2}STEP 2\/2: COPY hello.txt \/hello.txt/);
+    expect(run.stdout).toMatch(/clock\s+\d+\.\d s {2}built; comparing/);
+    const report = await readFile(out, 'utf8');
+    expect(report).toMatch(/^rebuild of .* with buildah: /);
+    expect(report).not.toContain('\x1b');
+  }, 120_000);
 });
 
 /** Processes whose command line mentions `text` (read from /proc; nothing is killed). */
