@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { binPath, cliEnv, runCliInTerminal } from '../helpers/cli.js';
@@ -76,6 +77,21 @@ describe.skipIf(skipWithoutTools('buildah', 'busybox', 'script'))('oci-repro reb
     expect(run.leftInTmp).toEqual([]);
   }, 90_000);
 
+
+  it.skipIf(availableParallelism() < 2)('a RUN step that writes nproc: cpus names the file, the clock does not (dates pinned)', async () => {
+    const { rebuild } = await setup(
+      'FROM scratch\nCOPY --chmod=755 busybox /bin/busybox\nRUN ["/bin/busybox", "sh", "-c", "/bin/busybox nproc > /nproc"]\n',
+      { busybox: { data: await readFile(findTool('busybox')!), mode: 0o755 } },
+    );
+    const run = await rebuild(['--builder-arg=--timestamp=0', '--vary', 'clock,cpus', '--format', 'json']);
+    expect(run.code).toBe(1);
+    const report = parse(run);
+    expect(report.variations.map((v) => [v.name, v.passed])).toEqual([['clock', true], ['cpus', false]]);
+    const nproc = report.differences.find((d) => d.path === 'layers/0/nproc#content');
+    expect(nproc?.variations).toEqual(['cpus']);
+    expect(report.variations[1]!.when).toBe('when the number of CPUs changes');
+    expect(run.leftInTmp).toEqual([]);
+  }, 90_000);
 
   it('--platform linux/arm64 reaches the builder: an arm64 image from a FROM scratch build, verified as such', async () => {
     const { rebuild, dir } = await setup('FROM scratch\nCOPY --chmod=644 hello.txt /hello.txt\n', { 'hello.txt': 'hello\n' });
