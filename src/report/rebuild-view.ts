@@ -32,7 +32,9 @@ export interface VariationView {
   buildTime: string | null;
   /** The paths of its remaining differences, all of them (renderers cut). */
   remaining: string[];
-  /** The causes of its remaining differences, with the fix from the catalogue. */
+  /** Of `remaining`, what it breaks itself: those the clock does not break too (all when clock was not compared). */
+  own: string[];
+  /** The causes of `own`, with the fix from the catalogue. */
   breaking: CauseLine[];
   /** `file-mtime (3), owner-names (1)`: what normalization neutralized, or ''. */
   neutralized: string;
@@ -63,7 +65,8 @@ export interface RebuildView {
 }
 
 export function buildRebuildView(report: RebuildReport, options: ViewOptions = {}): RebuildView {
-  const variations = report.variations.map(variationView);
+  const causeOf = new Map(report.differences.map((d) => [d.path, d.cause?.id ?? 'unknown']));
+  const variations = report.variations.map((v) => variationView(v, causeOf));
   const title = `rebuild of ${report.context} with ${report.builder}${report.platform ? ` for ${report.platform}` : ''}${report.against ? ` against ${report.against.reference}` : ''}`;
   const against = report.against ? { reference: report.against.reference, view: buildReportView(report.against.report, options) } : null;
   return {
@@ -93,11 +96,15 @@ function variationsVerdict(report: RebuildReport, variations: readonly Variation
   return `not reproducible: ${own.map((v) => v.name).join(', ')} ${own.length === 1 ? 'breaks' : 'break'} it`;
 }
 
-function variationView(v: VariationOutcome): VariationView {
+function variationView(v: VariationOutcome, causeOf: ReadonlyMap<string, string>): VariationView {
   const skipped = v.status === 'skipped';
   const failed = !skipped && v.passed === false;
   const clockOnly = failed && v.beyondClock?.length === 0;
   const causes = v.causes ?? [];
+  const own = v.beyondClock ?? v.remaining ?? [];
+  // What it breaks itself, by cause: the clock's differences are the clock's to explain.
+  const ownCounts = new Map<string, number>();
+  for (const path of own) ownCounts.set(causeOf.get(path) ?? 'unknown', (ownCounts.get(causeOf.get(path) ?? 'unknown') ?? 0) + 1);
   return {
     name: v.name,
     description: v.description,
@@ -108,7 +115,8 @@ function variationView(v: VariationOutcome): VariationView {
     verdict: v.verdict ?? null,
     buildTime: v.buildSeconds === undefined ? null : seconds(v.buildSeconds),
     remaining: v.remaining ?? [],
-    breaking: causes.filter((c) => c.remaining > 0).map((c) => ({ id: c.id, title: c.title, count: c.remaining, fix: c.fix })),
+    own,
+    breaking: causes.filter((c) => ownCounts.has(c.id)).map((c) => ({ id: c.id, title: c.title, count: ownCounts.get(c.id)!, fix: c.fix })),
     neutralized: causes
       .filter((c) => c.remaining === 0 && c.neutralized > 0)
       .map((c) => `${c.id} (${c.neutralized})`)

@@ -47,14 +47,14 @@ function variationCase(v: VariationView): string {
   if (v.skipped) return `${open}>\n      <skipped message="${escapeXml(v.reason ?? '')}"/>\n    </testcase>`;
   const text = [
     `${v.result} (${v.verdict}, built in ${v.buildTime})`,
-    ...v.remaining.slice(0, junitPaths).map((path) => `  ${path}`),
-    ...(v.remaining.length > junitPaths ? [`  … and ${v.remaining.length - junitPaths} more`] : []),
+    ...v.own.slice(0, junitPaths).map((path) => `  ${path}`),
+    ...(v.own.length > junitPaths ? [`  … and ${v.own.length - junitPaths} more`] : []),
     ...v.breaking.map((c) => `${c.id} (${c.count}): ${c.title}${c.fix ? `\n  fix: ${c.fix}` : ''}`),
     ...(v.neutralized ? [`neutralized by normalization: ${v.neutralized}`] : []),
   ].join('\n');
   // A variation that breaks only what the clock breaks is not failed twice: the clock's case fails.
   if (!v.breaks) return `${open}>\n      <system-out>${escapeXml(text, false)}\n</system-out>\n    </testcase>`;
-  const message = `${v.name} ${v.result}: ${v.remaining.length} remaining difference${v.remaining.length === 1 ? '' : 's'}`;
+  const message = `${v.name} ${v.result}: ${v.own.length} remaining difference${v.own.length === 1 ? '' : 's'}`;
   return `${open}>\n      <failure message="${escapeXml(message)}" type="not-reproducible">${escapeXml(text, false)}\n</failure>\n    </testcase>`;
 }
 

@@ -55,10 +55,11 @@ export function renderRebuildText(view: RebuildView, options: RebuildRenderOptio
 function variationText(v: VariationView): string[] {
   if (v.skipped) return [`${v.name}: skipped (${v.reason})`];
   const lines = [`${v.name}: ${v.result} — ${v.description} (${v.verdict}, built in ${v.buildTime})`];
-  if (v.remaining.length > 0) {
-    lines.push(`  ${v.remaining.length} remaining difference${v.remaining.length === 1 ? '' : 's'}:`);
-    for (const path of v.remaining.slice(0, listLimit)) lines.push(`    ${path}`);
-    if (v.remaining.length > listLimit) lines.push(`    … and ${v.remaining.length - listLimit} more`);
+  if (v.own.length > 0) {
+    const besides = v.remaining.length - v.own.length;
+    lines.push(`  ${v.own.length} remaining difference${v.own.length === 1 ? '' : 's'}${besides > 0 ? ` besides the clock's ${besides}` : ''}:`);
+    for (const path of v.own.slice(0, listLimit)) lines.push(`    ${path}`);
+    if (v.own.length > listLimit) lines.push(`    … and ${v.own.length - listLimit} more`);
   }
   if (v.breaking.length > 0) {
     lines.push('  causes and fixes:');

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { binPath, cliEnv, runCliInTerminal } from '../helpers/cli.js';
 import { parse, setup } from './setup.js';
-import { cleanupTempDirs, findTool, skipWithoutTools, skopeoInspectConfig } from '../helpers/real-tools.js';
+import { cleanupTempDirs, findTool, runTool, skipWithoutTools, skopeoInspectConfig } from '../helpers/real-tools.js';
 import { validateAgainst, validateReport } from '../helpers/report-schema.js';
 
 afterAll(cleanupTempDirs);
@@ -92,6 +92,24 @@ describe.skipIf(skipWithoutTools('buildah', 'busybox', 'script'))('oci-repro reb
     expect(report.variations[1]!.when).toBe('when the number of CPUs changes');
     expect(run.leftInTmp).toEqual([]);
   }, 90_000);
+
+  it('why env is skipped still holds: buildah bud --env sets the Env of the image, not of RUN steps', async () => {
+    const { context, dir } = await setup('FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "sh", "-c", "/bin/busybox env > /env"]\n', {
+      busybox: { data: await readFile(findTool('busybox')!), mode: 0o755 },
+    });
+    const archive = join(dir, 'env.tar');
+    const store = ['--root', join(dir, 'root'), '--runroot', join(dir, 'runroot'), '--storage-driver', 'vfs'];
+    await runTool('buildah', [...store, 'bud', '--isolation', 'chroot', '--no-cache', '--env', 'TZ=Pacific/Auckland', '-t', `oci-archive:${archive}`, context]);
+    const config = await skopeoInspectConfig(`oci-archive:${archive}`);
+    expect(config.json.config?.Env).toContain('TZ=Pacific/Auckland');
+    const out = join(dir, 'layer');
+    await runTool('mkdir', [out]);
+    await runTool('tar', ['-xf', archive, '-C', out]);
+    // The one layer holding /env: what the RUN step saw.
+    const env = (await runTool('sh', ['-c', `for f in ${out}/blobs/sha256/*; do tar -xOf "$f" env 2>/dev/null; done; true`])).stdout.toString('utf8');
+    expect(env).toMatch(/^PATH=/m);
+    expect(env).not.toContain('TZ=');
+  }, 60_000);
 
   it('--platform linux/arm64 reaches the builder: an arm64 image from a FROM scratch build, verified as such', async () => {
     const { rebuild, dir } = await setup('FROM scratch\nCOPY --chmod=644 hello.txt /hello.txt\n', { 'hello.txt': 'hello\n' });

@@ -84,6 +84,9 @@ describe('rebuild report formats', () => {
     const text = renderRebuildReport(report(), 'text');
     expect(text).toMatch(/^rebuild of \/ctx with buildah: not reproducible: clock, umask break it\n/);
     expect(text).toContain('umask: breaks reproducibility');
+    // A variation lists what it breaks itself; one that breaks only the clock's differences, nothing.
+    expect(text).toContain("  1 remaining difference besides the clock's 1:\n    layers/0/hello.txt#mode\n");
+    expect(text).toMatch(/mtimes: breaks only what the clock breaks — the mtimes variation \(not-reproducible, built in 1\.3 s\)\n  neutralized by normalization: file-mtime \(3\)\n\n/);
     expect(text).toContain(`      fix: ${umaskFix}`);
     expect(text).toContain('  layers/0/hello.txt#mode: when file permissions in the context change [umask-mode]');
     expect(text).toContain('  layers/1/stamp#content: every build (the clock moves) [no known cause]');
