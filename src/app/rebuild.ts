@@ -13,11 +13,12 @@ import type { Report } from '../report/model.js';
 import { rebuildReportSchemaVersion, type RebuildReport, type TriggeredCause, type VariationOutcome, type AttributedDifference } from '../report/rebuild-model.js';
 import { getBuilder, missingBuilder, parseStep, type BuilderName, type BuildResult } from '../rebuild/builders.js';
 import type { LoadOptions } from '../sources/options.js';
-import { parsePlatform } from '../sources/index.js';
+import { loadImage, parsePlatform } from '../sources/index.js';
+import type { Image } from '../image/image.js';
 import { copyContext, copyRuleOf, describeVariation, type VariationName } from '../rebuild/variations.js';
 import { trackTempPath, untrackTempPath } from '../temp-files.js';
 import { toolVersion } from '../version.js';
-import { verifyImages } from './verify.js';
+import { verifyImages, verifyLoaded } from './verify.js';
 
 export { rebuildReportSchemaVersion } from '../report/rebuild-model.js';
 export type { AgainstOutcome, AttributedDifference, RebuildReport, TriggeredCause, VariationOutcome } from '../report/rebuild-model.js';
@@ -99,9 +100,19 @@ export async function rebuildContext(request: RebuildRequest): Promise<RebuildRe
         throw await keepFailedLog(error, logFile, work.kept);
       }
     };
-    const verify = async (label: string, a: string, b: string): Promise<Report> => {
+    const load = { ...request.load, ...(request.platform ? { platform: parsePlatform(request.platform) } : {}) };
+    const verify = async (label: string, a: string | Image, b: string): Promise<Report> => {
       request.onStep?.({ variation: label, phase: 'verify' });
-      const report = await verifyImages({ a, b, normalize: request.normalize, load: { ...request.load, ...(request.platform ? { platform: parsePlatform(request.platform) } : {}) } });
+      let report: Report;
+      if (typeof a === 'string') report = await verifyImages({ a, b, normalize: request.normalize, load });
+      else {
+        const rebuilt = await loadImage(b, load);
+        try {
+          report = await verifyLoaded(a, rebuilt, { a: a.reference, b, normalize: request.normalize, load });
+        } finally {
+          await rebuilt.close();
+        }
+      }
       request.onStep?.({ variation: label, phase: 'done' });
       return report;
     };
@@ -117,8 +128,16 @@ export async function rebuildContext(request: RebuildRequest): Promise<RebuildRe
 
     if (request.against !== undefined) {
       // The release is A, as in `verify RELEASE REBUILT`: differences read "release -> rebuild".
-      const rebuilt = await build('rebuilt', context, dockerfile);
-      const report = await verify('rebuilt', request.against, rebuilt.reference);
+      // The release is found (or not: exit 4) before a build that may take minutes; it stays open.
+      const release = await loadImage(request.against, load);
+      let report: Report;
+      let rebuilt: BuildResult;
+      try {
+        rebuilt = await build('rebuilt', context, dockerfile);
+        report = await verify('rebuilt', release, rebuilt.reference);
+      } finally {
+        await release.close();
+      }
       return {
         ...common,
         passed: report.passed,

@@ -75,12 +75,15 @@ describe.skipIf(skipWithoutTools('buildah', 'skopeo', 'docker-registry'))('oci-r
     expect(html.stdout).toMatch(/<h1>oci-repro rebuild: <span class="verdict failed">the release is not reproducible from this source/);
   }, 120_000);
 
-  it('a release that is not there: exit 4 after the build, nothing left behind', async () => {
-    const { rebuild } = await setup('FROM scratch\nCOPY hello.txt /hello.txt\n', { 'hello.txt': 'hello\n' });
-    const run = await rebuild(['--against', `docker://${registry.host}/hello:nope`, '--tls-verify=false']);
+  it('a release that is not there: exit 4 before any build, nothing left behind', async () => {
+    const { rebuild, dir } = await setup('FROM scratch\nCOPY hello.txt /hello.txt\n', { 'hello.txt': 'hello\n' });
+    const keep = join(dir, 'kept');
+    const run = await rebuild(['--against', `docker://${registry.host}/hello:nope`, '--tls-verify=false', '--keep', keep]);
     expect(run.code).toBe(4);
     expect(run.stderr).toMatch(/hello:nope/);
     expect(run.stdout).toBe('');
+    // No build ran: its log would be in the kept directory.
+    expect(await readdir(keep)).toEqual([]);
     expect(run.leftInTmp).toEqual([]);
   }, 120_000);
 
