@@ -286,7 +286,7 @@ export function renderExpectHtml(view: ExpectView): string {
 
 // --- the page ------------------------------------------------------------------------------------
 
-function page(title: string, body: string): string {
+export function page(title: string, body: string): string {
   return [
     '<!DOCTYPE html>',
     '<html lang="en">',

@@ -5,8 +5,7 @@
  * by the rebuild's verdict.
  */
 import { escapeHtml as esc } from './render-html-escape.js';
-import { htmlStyle } from './render-html-style.js';
-import { renderHtml } from './render-html.js';
+import { page, renderHtml } from './render-html.js';
 import { escapeXml, renderJunit } from './render-junit.js';
 import type { RebuildView, VariationView } from './rebuild-view.js';
 
@@ -100,23 +99,4 @@ export function renderRebuildHtml(view: RebuildView): string {
   }
   if (view.report.kept) parts.push(`<p class="muted">archives and logs kept in <code>${esc(view.report.kept)}</code></p>`);
   return page(`oci-repro rebuild: ${view.verdict}`, parts.join('\n'));
-}
-
-function page(title: string, body: string): string {
-  return [
-    '<!DOCTYPE html>',
-    '<html lang="en">',
-    '<head>',
-    '<meta charset="utf-8">',
-    '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">`,
-    `<title>${esc(title)}</title>`,
-    `<style>${htmlStyle}</style>`,
-    '</head>',
-    '<body>',
-    body,
-    '</body>',
-    '</html>',
-    '',
-  ].join('\n');
 }
