@@ -225,7 +225,7 @@ function renderDetail(item: DifferenceView): string {
 }
 
 /** Catalogue text (titles, fixes) whose `code spans` become <code>; the rest escaped. */
-function inline(text: string): string {
+export function inline(text: string): string {
   return text
     .split(/(`[^`]+`)/)
     .map((part) => (part.length > 2 && part.startsWith('`') && part.endsWith('`') ? `<code>${esc(part.slice(1, -1))}</code>` : esc(part)))

@@ -5,7 +5,7 @@
  * by the rebuild's verdict.
  */
 import { escapeHtml as esc } from './render-html-escape.js';
-import { page, renderHtml } from './render-html.js';
+import { inline, page, renderHtml } from './render-html.js';
 import { escapeXml, renderJunit } from './render-junit.js';
 import type { RebuildView, VariationView } from './rebuild-view.js';
 
@@ -71,7 +71,7 @@ export function renderRebuildHtml(view: RebuildView): string {
   }
   const rows = view.variations.map((v) => {
     const result = v.skipped ? `<span class="muted">skipped: ${esc(v.reason ?? '')}</span>` : `<span class="${v.breaks ? 'breaks' : v.remaining.length > 0 ? 'differs' : 'same'}">${esc(v.result)}</span>`;
-    return `<tr><th>${esc(v.name)}</th><td>${result}</td><td>${esc(v.description)}</td><td class="num">${v.skipped ? '' : v.remaining.length}</td><td class="num">${esc(v.buildTime ?? '')}</td></tr>`;
+    return `<tr><th>${esc(v.name)}</th><td>${result}</td><td>${esc(v.description)}</td><td class="num">${v.skipped ? '' : v.remaining.length}</td><td class="num">${esc(v.buildTime ?? '').replace(' ', '&nbsp;')}</td></tr>`;
   });
   const parts = [
     head,
@@ -82,7 +82,7 @@ export function renderRebuildHtml(view: RebuildView): string {
   if (broken.length > 0) {
     parts.push('<h2>What each variation broke, and the fix</h2>');
     for (const v of broken) {
-      const items = v.breaking.map((c) => `<li><code>${esc(c.id)}</code> (${c.count}): ${esc(c.title)}${c.fix ? `<br><span class="muted">fix:</span> ${esc(c.fix)}` : ''}</li>`);
+      const items = v.breaking.map((c) => `<li><code>${esc(c.id)}</code> (${c.count}): ${inline(c.title)}${c.fix ? `<br><span class="muted">fix:</span> ${inline(c.fix)}` : ''}</li>`);
       parts.push(`<h3>${esc(v.name)} <span class="muted">(${esc(v.result)})</span></h3>`, `<ul>${items.join('\n')}</ul>`);
       if (v.neutralized) parts.push(`<p class="muted">neutralized by normalization: ${esc(v.neutralized)}</p>`);
     }

@@ -6,7 +6,7 @@
 import type { RebuildReport } from './rebuild-model.js';
 import { buildRebuildView, type RebuildView, type VariationView } from './rebuild-view.js';
 import { renderRebuildHtml, renderRebuildJunit } from './render-rebuild-xml.js';
-import { code, escapeText, renderMarkdown } from './render-markdown.js';
+import { code, escapeText, inline, renderMarkdown } from './render-markdown.js';
 import { renderText } from './render-text.js';
 import type { ReportFormat } from './render.js';
 
@@ -87,7 +87,7 @@ export function renderRebuildMarkdown(view: RebuildView): string {
     parts.push('### What each variation broke, and the fix', '');
     for (const v of broken) {
       parts.push(`**${escapeText(v.name)}** (${escapeText(v.result)}):`, '');
-      for (const c of v.breaking) parts.push(`- ${code(c.id, false)} (${c.count}): ${escapeText(c.title)}${c.fix ? `<br>fix: ${escapeText(c.fix)}` : ''}`);
+      for (const c of v.breaking) parts.push(`- ${code(c.id, false)} (${c.count}): ${inline(c.title, false)}${c.fix ? `<br>fix: ${inline(c.fix, false)}` : ''}`);
       parts.push('');
     }
   }

@@ -100,6 +100,8 @@ describe('rebuild report formats', () => {
     expect(md).toContain('| env | skipped: RUN steps do not see --env &lt;b&gt; |');
     expect(md).toContain('**umask** (breaks reproducibility):');
     expect(md).toContain('fix: COPY keeps the modes');
+    // The catalogue's code spans stay code.
+    expect(md).toContain('run `umask 022` before');
     expect(md).toContain('| `layers/0/hello.txt#mode` | when file permissions in the context change | `umask-mode` |');
     expect(md).not.toContain('**mtimes**');
   });
@@ -126,6 +128,8 @@ describe('rebuild report formats', () => {
     expect(html).not.toContain('<b>');
     expect(html).toContain('<tr><td><code>layers/0/hello.txt#mode</code></td><td>when file permissions in the context change</td><td><code>umask-mode</code></td></tr>');
     expect(html).toContain('<span class="muted">fix:</span> COPY keeps the modes');
+    expect(html).toContain('run <code>umask 022</code> before');
+    expect(html).toContain('<td class="num">1.3&nbsp;s</td>');
   });
 
   it('json: the report itself', () => {
