@@ -13,6 +13,7 @@ import { runCli } from '../helpers/cli.js';
 import { buildImage, legacyDockerArchiveFiles, singleImageLayout, TempDir } from '../helpers/images.js';
 import { cleanupTempDirs, makeTempDir } from '../helpers/real-tools.js';
 import { buildTar } from '../helpers/tar.js';
+import { validateAgainst } from '../helpers/report-schema.js';
 import { parse, setup } from './setup.js';
 
 const fakeDocker = fileURLToPath(new URL('../fixtures/rebuild/fake-docker.sh', import.meta.url));
@@ -90,6 +91,7 @@ describe('docker builder (FAKE docker on PATH, documented CLI contract)', () => 
       ['cpus', 'compared', 'identical'],
       ['hostname', 'skipped', 'docker build has no hostname option'],
     ]);
+    expect(validateAgainst('rebuild-report.schema.json', report)).toEqual([]);
     const all = await calls();
     const builds = all.filter((c) => c[0] === 'build');
     expect(builds).toHaveLength(3);

@@ -70,6 +70,7 @@ describe.skipIf(skipWithoutTools('buildah', 'busybox', 'script'))('oci-repro reb
     // --timestamp pins every date buildah writes: the builds are byte for byte the same.
     for (const v of report.variations.filter((x) => x.status === 'compared')) expect(v.verdict).toBe('identical');
     expect(report.variations[4]!.reason).toMatch(/RUN steps do not see it/);
+    expect(validateAgainst('rebuild-report.schema.json', report)).toEqual([]);
     expect(report.differences).toEqual([]);
     expect((await readdir(keep)).sort()).toEqual(
       ['baseline', 'clock', 'mtimes', 'order', 'umask'].flatMap((n) => [`${n}.log`, `${n}.tar`]).sort(),
