@@ -4,7 +4,7 @@
  * (wall seconds, peak RSS in KiB of the process, worker threads included). See bench/README.md.
  *
  *   node bench/run.js [--quick | --sizes 1,4] [--repeat N] [--diffoscope-timeout S] [--no-diffoscope]
- *                     [--small-files N] [--entries N] [--only NAME,...]
+ *                     [--small-files N] [--entries N] [--only NAME,...] [--real-pair]
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -16,6 +16,7 @@ import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import zlib from 'node:zlib';
 import { ensureEntriesSet, ensureMixedSet, ensureDockerArchive, ensureSmallSet, ensureVerifyPair, outDir, parseSizes } from './generate.js';
+import { ensureRealPair } from './real-pair.js';
 
 const MiB = 1 << 20;
 const repoDir = path.resolve(outDir, '..', '..');
@@ -47,6 +48,8 @@ function parseOptions(argv) {
     // The entry-count pair takes about 15 minutes a layer to generate here: only when asked for.
     entriesAsked: argv.includes('--entries'),
     only: value('--only', undefined)?.split(','),
+    // Needs root, buildah, debootstrap and the Debian mirror: only when asked for.
+    realPair: argv.includes('--real-pair'),
   };
 }
 
@@ -351,12 +354,30 @@ async function caseVerify(caseName, a, b, options) {
   timeRow(caseName, '2 × gzip -dc | openssl, in parallel', result, baseline.seconds, 1.0);
   rssRow(caseName, result);
   const entry = { case: caseName, images: [a.name, b.name], ours: pick(result), baseline: pick(baseline), verdict: report.verdict, differences: report.summary?.differences };
-  if (options.diffoscope) entry.diffoscope = await runDiffoscope(caseName, a, b, result, options.diffoscopeTimeout);
+  if (options.diffoscope) entry.diffoscope = await runDiffoscope(caseName, [ensureDockerArchive(a), ensureDockerArchive(b)], result, options.diffoscopeTimeout);
   cases.push(entry);
 }
 
-async function runDiffoscope(caseName, a, b, oursRun, timeout) {
-  const archives = [ensureDockerArchive(a), ensureDockerArchive(b)];
+/**
+ * (4): verify on the real apt/Python pair (bench/real-pair.js: two buildah builds on a debootstrap
+ * base, cached in /var/tmp), not reproducible by design, beside diffoscope on the same pair.
+ */
+async function caseRealPair(caseName, options) {
+  const pair = ensureRealPair();
+  await warm([pair.a.oci, pair.b.oci]);
+  const [result] = await measureSideBySide(
+    [() => measure(ours(['verify', `oci-archive:${pair.a.oci}`, `oci-archive:${pair.b.oci}`, '--json']), { label: 'verify real pair', okExits: [1] })],
+    options.repeat,
+  );
+  const report = JSON.parse(result.stdout);
+  check(report.verdict === 'not-reproducible' && report.summary.unexplained === 0, `${caseName}: not reproducible, every remaining difference with a cause (${report.summary.unexplained} without)`);
+  rssRow(caseName, result);
+  const entry = { case: caseName, images: [pair.a.oci, pair.b.oci], ours: pick(result), verdict: report.verdict, differences: report.summary.differences };
+  if (options.diffoscope) entry.diffoscope = await runDiffoscope(caseName, [pair.a.docker, pair.b.docker], result, options.diffoscopeTimeout);
+  cases.push(entry);
+}
+
+async function runDiffoscope(caseName, archives, oursRun, timeout) {
   await warm(archives);
   console.error(`  diffoscope on ${archives.map((f) => path.basename(f)).join(' ')} (timeout ${timeout} s)...`);
   // diffoscope exits 1 when it finds differences (these archives differ in mtimes and order).
@@ -485,6 +506,8 @@ async function main() {
       await caseDiffId(`diff_id out-of-order ${smallName}`, small.a, options.repeat);
       await caseVerify(`verify ${smallName}`, small.a, small.b, options);
     }
+    // Builds the pair on first use (about 6 minutes: debootstrap and two apt-get installs), then cached.
+    if (options.realPair) await caseRealPair('verify real apt pair', options);
     if (entriesPair) {
       // Peak RSS against the entry count: compare with the `100000 files` rows (issue 12: < 256 MiB).
       await caseDiffId(`diff_id out-of-order ${entriesName}`, entriesPair.a, options.repeat);

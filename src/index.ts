@@ -236,6 +236,28 @@ export {
   type PushResult,
 } from './registry/push.js';
 export {
+  /** Pushes a blob to a registry as an OCI 1.1 referrer of a manifest: referrers API, else the fallback tag. */
+  pushReferrer,
+  /** The referrers of a manifest: from the referrers API, else the fallback tag index. */
+  listReferrers,
+  /** An artifact to push as a referrer: its type, one blob, annotations. */
+  type ReferrerArtifact,
+  /** What pushReferrer returns: the artifact manifest digest and how it was indexed. */
+  type ReferrerPushResult,
+} from './registry/referrers.js';
+export {
+  /** A report as an in-toto Statement v1 with a SLSA verification summary predicate. */
+  attestReport,
+  /** Writes a statement to a file all-or-nothing. */
+  writeAttestation,
+  /** Pushes a statement to the first image registry as a referrer of its manifest. */
+  pushAttestation,
+} from './app/attest.js';
+export {
+  /** The in-toto Statement v1 that attestReport builds (schema/attestation.schema.json). */
+  type Statement as AttestationStatement,
+} from './report/attestation.js';
+export {
   /** Parses `REGISTRY/REPO[:TAG][@DIGEST]`. */
   parseRegistryReference,
   /** A parsed registry reference. */

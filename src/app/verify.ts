@@ -10,6 +10,7 @@ import {
   type ContentReader,
 } from '../compare/index.js';
 import { explainStepFields } from '../compare/step-fields.js';
+import { explainByDetail } from '../causes/match.js';
 import { applyPolicy, decideGate, policyCatalogue, type Policy } from '../gate/policy.js';
 import type { Image, Layer } from '../image/image.js';
 import type { ImageAnalysis } from '../normalize/image.js';
@@ -72,6 +73,8 @@ export async function verifyLoaded(a: Image, b: Image, request: VerifyRequest): 
   let differences = collector.differences;
   const omitted = collector.omitted();
   await attachContentDetails(differences, contentReader(a, b), request.contentLimit);
+  // Causes told by a decoded detail (a Go build id) can match only now that the details are attached.
+  explainByDetail(differences, policyCatalogue(request.policy?.policy));
   if (request.policy) differences = applyPolicy(differences, request.policy.policy);
   const strict = request.strict ?? false;
   const gate = decideGate({ verdict: compared.verdict, differences, strict, unlistedNeutralized: countOmitted(omitted) });

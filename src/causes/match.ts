@@ -141,3 +141,17 @@ export function explainDifference(
   difference.hint = entry.fix;
   return difference;
 }
+
+/**
+ * Explains, in place, the content differences still without a cause once their decoded details are
+ * attached (compare/content.ts runs after the comparer has explained what it pushed): entries whose
+ * predicate reads the detail, such as a Go build id, match them here.
+ */
+export function explainByDetail(differences: readonly Difference[], catalogue: readonly CauseEntry[] = causeCatalogue): void {
+  let matcher: CauseMatcher | undefined;
+  for (const difference of differences) {
+    if (difference.cause !== null || difference.detail?.format !== 'decoded') continue;
+    matcher ??= new CauseMatcher(catalogue);
+    explainDifference(difference, matcher);
+  }
+}

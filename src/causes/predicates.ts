@@ -28,6 +28,19 @@ function differsOnlyInContentHash({ a, b }: Difference): boolean {
   return blank(a) === blank(b);
 }
 
+/**
+ * The ELF fields that change with Go's build id alone: the id (`notes` go-build-id), its note
+ * section, and `.go.buildinfo`, where `-buildvcs` stamps the revision and time (a same-size change).
+ */
+const goBuildIdFields = new Set(['notes#go-build-id', '.note.go.buildid#sha256', '.go.buildinfo#sha256']);
+
+/** A decoded ELF detail in which the Go build id differs and nothing outside `goBuildIdFields` does. */
+function differsOnlyInGoBuildId({ detail }: Difference): boolean {
+  if (detail?.format !== 'decoded' || detail.decoder !== 'elf') return false;
+  const { changes } = detail;
+  return changes.some((change) => change.field === 'go-build-id') && changes.every((change) => goBuildIdFields.has(`${change.where}#${change.field}`));
+}
+
 export const predicates: Readonly<Record<string, Predicate>> = {
   /** Both values are JSON zero values (an absent value is `null`): one writer spelled out what the other omitted. */
   'zero-values': ({ a, b }) => isZeroValue(a) && isZeroValue(b),
@@ -40,6 +53,8 @@ export const predicates: Readonly<Record<string, Predicate>> = {
     const field = kind === 'config-field' ? /^\/(?:config|container_config)\/([^/]+)/.exec(path)?.[1] : undefined;
     return field !== undefined && stepFields?.has(field) === true;
   },
+  /** An ELF file whose decoded difference is Go's build id (and the VCS stamp beside it), no code. */
+  'differs-only-in-go-build-id': differsOnlyInGoBuildId,
 };
 
 export const predicateNames = Object.keys(predicates);

@@ -2,6 +2,7 @@ import { Command, Flags } from '@oclif/core';
 import { environmentErrno, ExitCode, OciReproError, usageError, writeContext } from '../errors.js';
 import { parsePlatform, type LoadOptions } from '../sources/index.js';
 import { removeTempPathsSync } from '../temp-files.js';
+import { formatAnnotation, inGithubActions } from './github-actions.js';
 
 /** What an error looks like in --json mode; stable for scripts. */
 export interface ErrorJson {
@@ -75,6 +76,10 @@ export abstract class BaseCommand extends Command {
       this.outJson(body);
     } else {
       process.stderr.write(`oci-repro: error: ${mapped.line}\n`);
+      // In a GitHub Actions step the error is also an annotation, shown on the run's summary page.
+      if (inGithubActions(process.env)) {
+        process.stderr.write(`${formatAnnotation({ level: 'error', title: `oci-repro: exit ${mapped.exitCode}`, message: mapped.line })}\n`);
+      }
       if (mapped.code === 'INTERNAL' && process.env.DEBUG && error.stack) process.stderr.write(`${error.stack}\n`);
     }
   }

@@ -3,6 +3,7 @@ import { BaseCommand } from '../cli/base-command.js';
 import { baseRequestFrom, normalizeFlags, normalizeOptionsFrom } from '../cli/normalize-flags.js';
 import { shouldColour } from '../cli/colour.js';
 import { progressFlags, startProgress } from '../cli/progress.js';
+import { attestationFlags, checkPublishFlags, publishVerifyResult, wantsAttestation } from '../cli/verify-publish.js';
 import { defaultNeutralizedLimit } from '../compare/collect.js';
 import { usageError, ExitCode } from '../errors.js';
 import { parseExpectation } from '../gate/expect.js';
@@ -54,6 +55,7 @@ canonical index digest) with a known one (a digest, a previous JSON report, or n
       default: false,
     }),
     ...progressFlags,
+    ...attestationFlags,
   };
 
   /** `--format json` means what `--json` means, errors included: stdout is then always one JSON document. */
@@ -68,10 +70,15 @@ canonical index digest) with a known one (a digest, a previous JSON report, or n
     const load = { ...this.loadOptionsFrom(flags), onProgress: progress.onProgress };
     const normalize = normalizeOptionsFrom(flags);
     const base = baseRequestFrom(flags);
+    await checkPublishFlags(flags);
+    // --attest, --attest-push and, in GitHub Actions, the job summary and annotations; before the report is printed.
+    const publish = (report: Parameters<typeof publishVerifyResult>[0], policy?: string) =>
+      publishVerifyResult(report, { ...flags, policy }, { registry: load, quiet: flags.quiet || format === 'json' });
 
     if (flags.expect !== undefined) {
       if (args.b !== undefined) throw usageError('give either two images or one image with --expect, not both');
       const report = await progress.during(verifyAnyExpectation(args.a, await parseExpectation(flags.expect), { load, normalize, base }));
+      await publish(report);
       process.stdout.write(renderExpectReport(report, format));
       this.setExitCode(report.passed ? ExitCode.ok : ExitCode.notReproducible);
       return;
@@ -79,8 +86,9 @@ canonical index digest) with a known one (a digest, a previous JSON report, or n
     if (args.b === undefined) throw usageError('verify needs two images, or one image with --expect');
     const policy = flags.policy ? { policy: await loadPolicy(flags.policy), source: flags.policy } : undefined;
     const neutralizedLimit = flags['all-differences'] ? Infinity : defaultNeutralizedLimit;
-    const verifyBlobs = flags['verify-blobs'];
+    const verifyBlobs = flags['verify-blobs'] || wantsAttestation(flags);
     const report = await progress.during(verifyAny({ a: args.a, b: args.b, load, normalize, strict: flags.strict, policy, neutralizedLimit, base, verifyBlobs }));
+    await publish(report, flags.policy);
     const renderOptions = { color: format === 'text' && shouldColour(process.env, process.stdout.isTTY), verbose: flags.verbose };
     process.stdout.write(isIndexReport(report) ? renderIndexReport(report, format, renderOptions) : renderReport(report, format, renderOptions));
     this.setExitCode(report.passed ? ExitCode.ok : ExitCode.notReproducible);

@@ -63,6 +63,8 @@ export interface PushResult {
   blobs: { digest: string; action: BlobAction }[];
   /** 'present' when the reference already named these exact manifest bytes, so nothing was sent. */
   manifest: 'present' | 'uploaded';
+  /** The `OCI-Subject` header of the manifest PUT: a registry with the referrers API indexed the manifest's subject. */
+  ociSubject?: string;
 }
 
 /** Pushes `image` to `docker://REGISTRY/REPO[:TAG]` (the `docker://` prefix is optional). */
@@ -87,7 +89,7 @@ export async function pushImage(referenceText: string, image: PushImage, options
         throw withContext(what, error);
       }),
     );
-    const { digest, action: manifestAction } = await putManifest(client, reference, image.manifest).catch((error) => {
+    const { digest, action: manifestAction, ociSubject } = await putManifest(client, reference, image.manifest).catch((error) => {
       throw withContext(what, error);
     });
     return {
@@ -95,6 +97,7 @@ export async function pushImage(referenceText: string, image: PushImage, options
       reference: formatRegistryReference({ ...reference, tag: undefined, digest }),
       blobs: blobs.map((blob, i) => ({ digest: blob.digest, action: actions[i]! })),
       manifest: manifestAction,
+      ...(ociSubject ? { ociSubject } : {}),
     };
   } finally {
     client.close();
@@ -225,7 +228,11 @@ async function blobOpener(blob: PushBlob, what: string): Promise<() => Promise<R
 }
 
 /** PUTs a manifest (or index) under the reference's tag, else its digest; nothing when the tag already names these bytes. */
-export async function putManifest(client: RegistryClient, reference: RegistryReference, manifest: PushDocument): Promise<{ digest: string; action: 'present' | 'uploaded' }> {
+export async function putManifest(
+  client: RegistryClient,
+  reference: RegistryReference,
+  manifest: PushDocument,
+): Promise<{ digest: string; action: 'present' | 'uploaded'; ociSubject?: string }> {
   const tag = reference.tag ?? (reference.digest ? undefined : 'latest');
   const target = tag ?? manifest.digest;
   const digest = sha256(manifest.bytes);
@@ -250,5 +257,6 @@ export async function putManifest(client: RegistryClient, reference: RegistryRef
   if (typeof stored === 'string' && stored.startsWith('sha256:') && stored !== digest) {
     throw unavailable(`manifest ${target}: the registry stored digest ${stored}, not ${digest}`, { hint: 'the registry rewrote the manifest' });
   }
-  return { digest, action: 'uploaded' };
+  const subject = response.headers['oci-subject'];
+  return { digest, action: 'uploaded', ...(typeof subject === 'string' && subject ? { ociSubject: subject } : {}) };
 }

@@ -13,7 +13,7 @@ import type { IndexView } from './index-view.js';
 import { renderSideBySide } from './render-html-diff.js';
 import { anchorFor, escapeHtml as esc } from './render-html-escape.js';
 import { htmlStyle } from './render-html-style.js';
-import { elideSteps, headLines, truncate, type DifferenceView } from './view-values.js';
+import { elideSteps, headLines, truncate, writtenByWidth, type DifferenceView } from './view-values.js';
 import type { CauseView, GroupView, LinkView, ReportView } from './view.js';
 import { plural, shortDigest } from './wording.js';
 
@@ -184,7 +184,9 @@ function renderDifference(item: DifferenceView, platform: string | undefined): s
     : '<span class="blocking">no known cause</span>';
   const accepted = difference.accepted ? `; accepted by <code>${esc(difference.accepted.rule)}</code>: ${esc(difference.accepted.reason)}` : '';
   const neutralized = difference.neutralized ? '; neutralized by normalization' : '';
-  return `<li id="${id}" class="${state}">${head.join(' ')}<div class="cause">${cause}${accepted}${neutralized}</div>${renderDetail(item)}</li>`;
+  // The whole step in the tooltip; the line keeps the width every format cuts it to.
+  const writer = item.writtenBy === null ? '' : `; written by <code title="${esc(item.writtenBy)}">${esc(truncate(item.writtenBy, writtenByWidth))}</code>`;
+  return `<li id="${id}" class="${state}">${head.join(' ')}<div class="cause">${cause}${accepted}${neutralized}${writer}</div>${renderDetail(item)}</li>`;
 }
 
 function renderDetail(item: DifferenceView): string {

@@ -8,7 +8,7 @@
  */
 import type { ExpectView } from './expect-model.js';
 import type { IndexView } from './index-view.js';
-import { describeChange, diffLineLimits, elideSteps, headLines, truncate, type DifferenceView } from './view-values.js';
+import { describeChange, diffLineLimits, elideSteps, headLines, truncate, writtenByWidth, type DifferenceView } from './view-values.js';
 import type { GroupView, ReportView } from './view.js';
 import { plural } from './wording.js';
 
@@ -139,7 +139,8 @@ function describeLine(view: DifferenceView): string {
   const { file } = view.difference;
   const where = file === undefined ? view.subject : `${view.origin ? `${file} (${view.origin})` : file} ${view.subject}`;
   const values = view.hasValues ? `: ${describeChange(view, 120)}` : '';
-  return `${where}${values} (cause: ${view.cause})`;
+  const writer = view.writtenBy === null ? '' : `; written by ${truncate(view.writtenBy, writtenByWidth)}`;
+  return `${where}${values} (cause: ${view.cause}${writer})`;
 }
 
 // --- an index report: one testsuite per platform ------------------------------------------------

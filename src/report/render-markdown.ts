@@ -7,7 +7,7 @@
  */
 import type { ExpectView } from './expect-model.js';
 import type { IndexView } from './index-view.js';
-import { describeChange, diffLineLimits, elideSteps, headLines, truncate, type DifferenceView } from './view-values.js';
+import { describeChange, diffLineLimits, elideSteps, headLines, truncate, writtenByWidth, type DifferenceView } from './view-values.js';
 import type { GroupView, ReportView } from './view.js';
 import { plural, shortDigest } from './wording.js';
 
@@ -24,47 +24,92 @@ export function renderMarkdown(view: ReportView, options: MarkdownRenderOptions 
 
 /** `name` heads the report: the tool, or the platform in an index report. */
 function renderReportMarkdown(view: ReportView, maxBytes: number, name: string): string {
-  const head = [renderHeading(view, name), renderIdentity(view), renderCauses(view), renderLayers(view)]
-    .filter(Boolean)
-    .join('\n');
+  // Room kept for the closing note on what was cut and for closing the last block.
+  const reserve = 400;
+  const fixed = [renderHeading(view, name), renderIdentity(view), renderCauses(view)].filter(Boolean).join('\n');
+  // At most half of what is left, so an image of many layers still shows some differences.
+  const layers = renderLayers(view, Math.floor((maxBytes - byteLength(fixed) - reserve) / 2));
+  const head = [fixed, layers].filter(Boolean).join('\n');
   // Neutralized differences are counted in the cause table; details are for what remains or is accepted.
   const groups = view.groups.filter((group) => group.blocking + group.accepted > 0);
 
-  // Fill difference by difference, closing each block, and keep room for the note on what was cut.
-  const reserve = 400;
+  // Fill difference by difference, whole table rows and whole list items only, closing each block.
+  // Once one does not fit, the rest are counted, not shown, so "and N more" is the tail of the list.
   let output = head;
   if (groups.length > 0) output += '\n### Details\n\n';
   let omittedDifferences = 0;
   const omittedGroups: string[] = [];
   for (const group of groups) {
     const block = renderGroup(group);
+    const total = block.rows.length + block.items.length;
     if (omittedDifferences > 0) {
-      omittedDifferences += block.items.reduce((sum, item) => sum + item.count, 0);
+      omittedDifferences += total;
       omittedGroups.push(group.id);
       continue;
     }
-    let body = '';
-    let shown = 0;
-    for (const item of block.items) {
-      const fits = byteLength(output) + byteLength(block.open) + byteLength(body) + byteLength(item.text) + byteLength(block.close) + reserve <= maxBytes;
-      if (omittedDifferences === 0 && fits) {
-        body += item.text;
-        shown += 1;
-      } else {
-        omittedDifferences += item.count;
-      }
+    // The close with the longest note it may carry, so a block that needs the note still fits.
+    const worstClose = `${cutNote(total, group.id)}${block.close}`;
+    const fits = (body: string, extra: string) =>
+      byteLength(output) + byteLength(block.open) + byteLength(body) + byteLength(extra) + byteLength(worstClose) + reserve <= maxBytes;
+    let table = '';
+    let cut = 0;
+    for (const row of block.rows) {
+      const start = table === '' ? tableHead : '';
+      if (cut === 0 && fits(table, `${start}${row}\n\n`)) table += `${start}${row}\n`;
+      else cut += 1;
     }
-    if (shown > 0) output += `${block.open}${body}${body.endsWith('\n\n') ? block.close.replace(/^\n/, '') : block.close}`;
-    if (omittedDifferences > 0) omittedGroups.push(shown > 0 ? `part of ${group.id}` : group.id);
+    // A blank line ends the table before any list.
+    let body = table === '' ? '' : `${table}\n`;
+    for (const item of block.items) {
+      if (cut === 0 && fits(body, item)) body += item;
+      else cut += 1;
+    }
+    const shown = total - cut;
+    if (shown > 0) {
+      const note = cut > 0 ? cutNote(cut, group.id) : '';
+      const close = `${note}${block.close}`;
+      output += `${block.open}${body}${body.endsWith('\n\n') ? close.replace(/^\n/, '') : close}`;
+    }
+    omittedDifferences += cut;
+    if (cut > 0) omittedGroups.push(shown > 0 ? `part of ${group.id}` : group.id);
   }
   if (omittedDifferences > 0) {
+    // A long list of groups is itself cut, with its count.
+    const named = omittedGroups.length > 6 ? [...omittedGroups.slice(0, 5), `${countWords(omittedGroups.length - 5)} more`] : omittedGroups;
     output +=
-      `\n_Cut to fit ${Math.round(maxBytes / 1024)} KB: ${plural(omittedDifferences, 'difference')} not shown ` +
-      `(${omittedGroups.join(', ')}); the JSON report (\`--format json\`) has everything._\n`;
+      `\n_Cut to fit ${Math.round(maxBytes / 1024)} KB: … and ${countWords(omittedDifferences)} more ${omittedDifferences === 1 ? 'difference' : 'differences'} not shown ` +
+      `(${named.join(', ')}); the JSON report (\`--format json\`) has everything._\n`;
   }
-  // Last resort when even the tables do not fit: cut at a line boundary.
-  if (byteLength(output) > maxBytes) output = cutToBytes(output, maxBytes);
+  // Last resort when even the head does not fit (a tiny cap): cut between blocks, never inside a
+  // table or a code fence, and close any <details> left open.
+  if (byteLength(output) > maxBytes) output = cutAtBlock(output, maxBytes);
   return output;
+}
+
+/** `1,234`: counts in notes are read by people. */
+function countWords(count: number): string {
+  return count.toLocaleString('en-US');
+}
+
+/** The note inside a group's block on the differences of that group not shown. */
+function cutNote(count: number, id: string): string {
+  return `\n_… and ${countWords(count)} more ${count === 1 ? 'difference' : 'differences'} in ${escapeText(id)}, not shown to fit a pull-request comment._\n`;
+}
+
+/**
+ * Table rows while they fit in `budget` bytes (the header counted); the rows cut are counted below
+ * the table, which always ends whole.
+ */
+function fitTable(head: readonly string[], rows: readonly string[], budget: number, noun: string): string[] {
+  let used = head.reduce((sum, line) => sum + byteLength(line) + 1, 0) + 200;
+  const shown: string[] = [];
+  for (const row of rows) {
+    used += byteLength(row) + 1;
+    if (used > budget) break;
+    shown.push(row);
+  }
+  const cut = rows.length - shown.length;
+  return cut > 0 ? [...head, ...shown, '', `_… and ${countWords(cut)} more ${noun} not shown; the JSON report has them._`] : [...head, ...shown];
 }
 
 function renderHeading(view: ReportView, name: string): string {
@@ -119,58 +164,57 @@ function renderCauses(view: ReportView): string {
   return lines.join('\n');
 }
 
-function renderLayers(view: ReportView): string {
+function renderLayers(view: ReportView, budget: number): string {
   if (view.layers.length === 0) return '';
-  const lines = [
+  const head = [
     '### Layers',
     '',
     ...(view.report.flattened ? ['A file of the flattened comparison counts for the layer of A and the layer of B it came from.', ''] : []),
     '| # | Step | Status | Blob | diff_id | Canonical diff_id | Remaining |',
     '|--:|---|---|---|---|---|--:|',
   ];
+  const rows: string[] = [];
   for (const layer of view.layers) {
     // Equal values are the same even when both are none; the text report says "not comparable" there.
     const cell = ({ a, b, breaks }: (typeof layer.links)[number]) => (a === b ? 'same' : breaks ? '**differs**' : 'differs');
     // When the builds ran different steps here, both, cut where they differ.
     const steps = layer.steps ? elideSteps(layer.steps, 80) : null;
     const step = steps ? `A: ${code(steps[0])}<br>B: ${code(steps[1])}` : layer.step ? code(truncate(layer.step, 80)) : '';
-    lines.push(`| ${layer.index} | ${step} | ${layer.status} | ${layer.links.map(cell).join(' | ')} | ${layer.blocking} |`);
+    rows.push(`| ${layer.index} | ${step} | ${layer.status} | ${layer.links.map(cell).join(' | ')} | ${layer.blocking} |`);
   }
-  lines.push('');
-  return lines.join('\n');
+  return [...fitTable(head, rows, budget, 'layers'), ''].join('\n');
 }
+
+const tableHead = '| What | Change | Cause |\n|---|---|---|\n';
 
 interface GroupBlock {
   open: string;
-  /** One item per remaining difference (the general table counts as one item), each with its count. */
-  items: { text: string; count: number }[];
+  /** Rows of the table of differences not about one file (config fields, whole-layer kinds). */
+  rows: string[];
+  /** One list item per remaining file difference. */
+  items: string[];
   close: string;
 }
 
 function renderGroup(group: GroupView): GroupBlock {
   const open = `<details><summary>${escapeHtml(truncate(group.title, 100))}: ${group.counts}</summary>\n\n`;
-  const items: GroupBlock['items'] = [];
   const general = group.general.filter((view) => !view.difference.neutralized);
-  if (general.length > 0) {
-    const rows = general.map((view) => `| ${code(view.subject)} | ${code(describeChange(view, 80))} | ${describeCauseCell(view)} |`);
-    // A blank line ends the table before any list.
-    items.push({ text: ['| What | Change | Cause |', '|---|---|---|', ...rows, '', ''].join('\n'), count: general.length });
-  }
+  const rows = general.map((view) => `| ${code(view.subject)} | ${code(describeChange(view, 80))} | ${describeCauseCell(view)} |`);
+  const items: string[] = [];
   for (const { file, differences } of group.files) {
-    for (const view of differences.filter((entry) => !entry.difference.neutralized)) {
-      items.push({ text: `${renderFileDifference(file, view).join('\n')}\n`, count: 1 });
-    }
+    for (const view of differences.filter((entry) => !entry.difference.neutralized)) items.push(`${renderFileDifference(file, view).join('\n')}\n`);
   }
   const close: string[] = [];
   if (group.neutralized > 0) close.push('', `_${group.neutralized} neutralized by normalization: ${escapeText(group.neutralizedByCause)}._`);
   close.push('', '</details>', '', '');
-  return { open, items, close: close.join('\n') };
+  return { open, rows, items, close: close.join('\n') };
 }
 
 function renderFileDifference(file: string, view: DifferenceView): string[] {
   const hasValues = view.hasValues && view.difference.attribute !== 'content';
+  const writer = view.writtenBy === null ? '' : `; written by ${code(truncate(view.writtenBy, writtenByWidth), false)}`;
   const lines = [
-    `- ${code(file, false)}${view.origin ? ` (${view.origin})` : ''} **${view.subject}**${hasValues ? ` ${code(describeChange(view, 80), false)}` : ''}: ${describeCauseCell(view, false)}`,
+    `- ${code(file, false)}${view.origin ? ` (${view.origin})` : ''} **${view.subject}**${hasValues ? ` ${code(describeChange(view, 80), false)}` : ''}: ${describeCauseCell(view, false)}${writer}`,
   ];
   const detail = view.detail;
   if (detail?.format === 'unified') {
@@ -306,14 +350,31 @@ function byteLength(text: string): number {
   return Buffer.byteLength(text, 'utf8');
 }
 
-function cutToBytes(text: string, maxBytes: number): string {
-  const note = '\n\n_Cut to fit the size limit; the JSON report (`--format json`) has everything._\n';
-  const budget = maxBytes - byteLength(note);
-  const lines = text.split('\n');
-  let output = '';
-  for (const line of lines) {
-    if (byteLength(output) + byteLength(line) + 1 > budget) break;
-    output += `${line}\n`;
+/**
+ * The text cut to `maxBytes` at a block boundary (a blank line outside code fences), so no table,
+ * list item or fence is cut in the middle; <details> left open are closed.
+ */
+function cutAtBlock(text: string, maxBytes: number): string {
+  const note = '\n_Cut to fit the size limit; the JSON report (`--format json`) has everything._\n';
+  const blocks: string[] = [];
+  let block: string[] = [];
+  let fence: string | null = null;
+  for (const line of text.split('\n')) {
+    const marker = /^\s*(`{3,})/.exec(line)?.[1];
+    if (marker && fence === null) fence = marker;
+    else if (marker && fence !== null && line.trim() === fence) fence = null;
+    if (line === '' && fence === null) {
+      if (block.length > 0) blocks.push(block.join('\n'));
+      block = [];
+    } else block.push(line);
   }
-  return `${output.trimEnd()}${note}`;
+  if (block.length > 0) blocks.push(block.join('\n'));
+  const closeDetails = (kept: string) => '\n</details>\n'.repeat(Math.max(0, (kept.match(/<details>/g)?.length ?? 0) - (kept.match(/<\/details>/g)?.length ?? 0)));
+  let output = '';
+  for (const next of blocks) {
+    const candidate = `${output}${next}\n\n`;
+    if (byteLength(candidate) + byteLength(closeDetails(candidate)) + byteLength(note) > maxBytes) break;
+    output = candidate;
+  }
+  return `${output}${closeDetails(output)}${note}`.replace(/^\n+/, '');
 }

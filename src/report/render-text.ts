@@ -6,7 +6,7 @@
  */
 import type { ExpectView } from './expect-model.js';
 import type { IndexView } from './index-view.js';
-import { describeChange, diffLineLimits, elideSteps, headLines, truncate, type DetailView, type DifferenceView } from './view-values.js';
+import { describeChange, diffLineLimits, elideSteps, headLines, truncate, writtenByWidth, type DetailView, type DifferenceView } from './view-values.js';
 import type { GroupView, LinkView, ReportView } from './view.js';
 import { plural, shortDigest } from './wording.js';
 
@@ -166,6 +166,8 @@ function renderDifference(view: DifferenceView, indent: number, paint: Paint, li
   }
   const cause = wrap(`cause: ${view.cause}`, indent + 2, indent + 4);
   lines.push(...cause.map((line) => (difference.cause ? paint.dim(line) : paint.red(line))));
+  // Its own line, cut to one: a long RUN line would otherwise wrap over several.
+  if (view.writtenBy !== null) lines.push(paint.dim(`${pad}  written by ${truncate(view.writtenBy, Math.min(writtenByWidth, width - indent - 13))}`));
   if (view.detail) renderDetail(view.detail, indent + 4, paint, lines);
   else if (content && view.hasValues) lines.push(`${pad}    ${describeChange(view, width - indent - 4)}`);
 }

@@ -47,6 +47,12 @@ export interface DifferenceView {
   subject: string;
   /** `A: layer 1, B: layer 0`: where each side of a flattened comparison took the file from; null otherwise. */
   origin: string | null;
+  /**
+   * The Dockerfile step that wrote the file (its layer's history entry, `RUN pip install ...`), uncut;
+   * `A: RUN x; B: RUN y` when the two builds' steps differ; null for a difference not about a file, or
+   * when the history does not say.
+   */
+  writtenBy: string | null;
   /** `Title [id]`, or `no known cause [unknown]`. */
   cause: string;
   /** Both values, as read (`(absent)` for none), digests shortened; not cut. */
@@ -61,13 +67,20 @@ const jsonDetailWidth = 40;
 /** A timestamps example line is cut to this many graphemes each side. */
 const timestampExampleWidth = 90;
 
-export function describeDifference(difference: Difference): DifferenceView {
+/** Each side's step of layer N (from its history), null where the side has no such layer or no step. */
+export interface LayerSteps {
+  a: (index: number) => string | null;
+  b: (index: number) => string | null;
+}
+
+export function describeDifference(difference: Difference, steps?: LayerSteps): DifferenceView {
   const kind = difference.kind;
   return {
     difference,
     blocking: isBlocking(difference),
     subject: describeSubject(difference),
     origin: describeOrigin(difference),
+    writtenBy: steps ? describeWriter(difference, steps) : null,
     cause: difference.cause ? `${difference.cause.title} [${difference.cause.id}]` : `no known cause [${unknownCauseId}]`,
     values: [shortDigest(formatValue(difference, 'a')), shortDigest(formatValue(difference, 'b'))],
     hasValues: !(difference.a == null && difference.b == null) && kind !== 'file-added' && kind !== 'file-removed',
@@ -96,6 +109,9 @@ export function headLines(lines: readonly string[], max: number): { lines: strin
   return { lines: lines.slice(0, max), more: Math.max(0, lines.length - max) };
 }
 
+/** The step that wrote a file is cut to this many graphemes where a difference names it. */
+export const writtenByWidth = 80;
+
 /** Lines of one unified diff each format shows before it cuts (the JSON report has all of it). */
 export const diffLineLimits = { text: 200, markdown: 120, junit: 60 } as const;
 
@@ -110,6 +126,20 @@ function describeOrigin(difference: Difference): string | null {
   if (!difference.origin) return null;
   const side = (name: string, layer: number | null) => `${name}: ${layer === null ? 'absent' : `layer ${layer}`}`;
   return `${side('A', difference.origin.a)}, ${side('B', difference.origin.b)}`;
+}
+
+/**
+ * The step that wrote a file: its layer's, or in a flattened comparison each side's origin layer's.
+ * One step when both sides agree (or one side has none), both when they differ.
+ */
+function describeWriter(difference: Difference, steps: LayerSteps): string | null {
+  if (difference.file === undefined) return null;
+  const layerA = difference.origin ? difference.origin.a : difference.layer;
+  const layerB = difference.origin ? difference.origin.b : difference.layer;
+  const a = layerA === undefined || layerA === null ? null : steps.a(layerA);
+  const b = layerB === undefined || layerB === null ? null : steps.b(layerB);
+  if (a === null || b === null || a === b) return a ?? b;
+  return `A: ${a}; B: ${b}`;
 }
 
 /** A value as a person reads it: modes in octal, times as dates, config values as JSON. */

@@ -256,6 +256,12 @@ interface GroupBuilder extends GroupView {
 function groupDifferences(report: Report): GroupView[] {
   const groups = new Map<DifferenceScope, GroupBuilder>();
   const layers = new Map(report.layers.map((layer) => [layer.index, layer]));
+  // Each side's steps by layer index, for the step that wrote each file.
+  const stepsOf = (side: Report['a']) => {
+    const byIndex = new Map(side.layers.map((layer) => [layer.index, layer.step ?? null]));
+    return (index: number) => byIndex.get(index) ?? null;
+  };
+  const steps = { a: stepsOf(report.a), b: stepsOf(report.b) };
   const groupOf = (scope: DifferenceScope): GroupBuilder => {
     let group = groups.get(scope);
     if (group) return group;
@@ -300,7 +306,7 @@ function groupDifferences(report: Report): GroupView[] {
     else if (difference.accepted) group.accepted += 1;
     else group.blocking += 1;
     group.all.push(difference);
-    const view = describeDifference(difference);
+    const view = describeDifference(difference, steps);
     if (difference.file === undefined) {
       group.general.push(view);
       continue;

@@ -15,6 +15,7 @@ import { TempDir } from '../helpers/images.js';
 import { skipWithoutTools } from '../helpers/real-tools.js';
 import { writeImagePairs, writeManyChangesPair, type ImagePair, type PairName } from './fixtures.js';
 import { runCli, type CliRun } from '../helpers/cli.js';
+import { findCutMarkdown } from '../helpers/markdown.js';
 
 const formats = { text: 'txt', markdown: 'md', junit: 'xml', json: 'json', html: 'html' } as const;
 type Format = keyof typeof formats;
@@ -140,6 +141,8 @@ describe('markdown for a pull-request comment', () => {
     expect(Buffer.byteLength(run.stdout, 'utf8')).toBeLessThan(githubCommentLimit);
     // Cut, and saying so, not silently: some diffs shown, the rest pointed to.
     expect(run.stdout).toContain('data/00/file-00000.txt');
-    expect(run.stdout).toMatch(/differences not shown .*--format json/);
+    expect(run.stdout).toMatch(/… and [\d,]+ more differences not shown .*--format json/);
+    // Trimmed between whole rows and items: no table, fence or <details> cut in the middle.
+    expect(findCutMarkdown(run.stdout)).toEqual([]);
   }, 60_000);
 });

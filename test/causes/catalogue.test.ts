@@ -26,7 +26,7 @@ describe('the built-in catalogue', () => {
 
   it('references its predicates by name', () => {
     const named = causeCatalogue.flatMap((cause) => cause.selectors.map((selector) => selector.predicate).filter(Boolean));
-    expect(new Set(named)).toEqual(new Set(['zero-values', 'one-side-absent', 'differs-only-in-content-hash', 'set-by-changed-step']));
+    expect(new Set(named)).toEqual(new Set(['zero-values', 'one-side-absent', 'differs-only-in-content-hash', 'set-by-changed-step', 'differs-only-in-go-build-id']));
   });
 });
 

@@ -30,6 +30,24 @@ function content(file: string): Difference {
   return fileAttribute(file, 'content', digest('a'), digest('b'));
 }
 
+/** A binary whose decoded ELF differs in Go's build id and its note only. */
+function goBuildIdOnly(file: string): Difference {
+  const difference = content(file);
+  difference.detail = {
+    format: 'decoded',
+    decoder: 'elf',
+    sizeA: 1000,
+    sizeB: 1000,
+    digestA: digest('a'),
+    digestB: digest('b'),
+    changes: [
+      { where: 'notes', field: 'go-build-id', a: 'aa/bb/cc/dd', b: 'aa/bb/cc/ee', records: "Go's build id" },
+      { where: '.note.go.buildid', field: 'sha256', a: 'x', b: 'y', records: "Go's build id note" },
+    ],
+  };
+  return difference;
+}
+
 function fileAdded(file: string): Difference {
   return { kind: 'file-added', path: `layers/1/${file}`, layer: 1, file, a: null, b: { type: 'file', mode: 0o644, uid: 0, gid: 0, size: 12 } satisfies EntryValue, neutralized: false, cause: null };
 }
@@ -164,6 +182,7 @@ const examples: [string, Difference][] = [
   ['java-archive', fileAdded('opt/jboss/deployments/app.ear')],
   ['python-archive', content('opt/dist/app-1.0-py3-none-any.whl')],
   ['python-archive', content('usr/lib/python3/site-packages/app-1.0-py3.11.egg')],
+  ['go-build-id', goBuildIdOnly('usr/local/bin/server')],
   ['build-archive', content('opt/app/assets.tar.gz')],
   ['build-archive', content('srv/backup.tgz')],
   ['build-archive', content('opt/data/bundle.zip')],

@@ -189,7 +189,7 @@ describe('markdown', () => {
     const report = buildFixedReport(differences);
     const full = renderReport(report, 'markdown', { color: false });
     expect(Buffer.byteLength(full)).toBeLessThanOrEqual(defaultMarkdownMaxBytes);
-    expect(full).toMatch(/_Cut to fit 60 KB: \d+ differences not shown \(part of layer 0, layer 1\); the JSON report/);
+    expect(full).toMatch(/_Cut to fit 60 KB: … and \d+ more differences not shown \(part of layer 0, layer 1\); the JSON report/);
     expect(full).toContain('srv/file0');
     expect(full.match(/<details>/g)?.length).toBe(full.match(/<\/details>/g)?.length);
 

@@ -98,6 +98,26 @@ describe('buildReportView', () => {
     expect(report.differences.at(-1)?.file).toBe(name);
   });
 
+  it('names the step that wrote each file, in the view and in every format', () => {
+    const report = reportWith([added('opt/new'), added('opt/both', { origin: { a: 1, b: 0 }, a: entry } as Partial<Difference>)]);
+    // B's layer 0 ran another step than A's: a flattened file from both says both.
+    report.b.layers[0] = { ...report.b.layers[0]!, step: 'RUN ./fetch-base.sh' };
+    const view = buildReportView(report);
+    const stepA = (index: number) => report.a.layers[index]!.step!;
+    const byFile = new Map(view.groups.flatMap((group) => group.files.flatMap((file) => file.differences.map((item) => [`${group.id} ${file.file}`, item] as const))));
+    const layer1 = [...byFile].find(([key]) => key.startsWith('layer 1 '))!;
+    expect(layer1[1].writtenBy).toBe(stepA(1));
+    expect(byFile.get('filesystem opt/new')?.writtenBy).toBe('RUN ./fetch-base.sh');
+    expect(byFile.get('filesystem opt/both')?.writtenBy).toBe(`A: ${stepA(1)}; B: RUN ./fetch-base.sh`);
+    // Not about a file: no step.
+    expect(view.config?.general.every((item) => item.writtenBy === null)).toBe(true);
+    for (const format of ['text', 'markdown', 'junit', 'html'] as const) {
+      const output = renderReport(report, format, { color: false });
+      expect(output, format).toContain('written by');
+      expect(output, format).toContain('RUN ./fetch-base.sh');
+    }
+  });
+
   it('says which link of the identity chain breaks', () => {
     const report = buildFixedReport();
     const view = buildReportView(report);
