@@ -9,14 +9,19 @@ import { randomBytes } from 'node:crypto';
 import { findCauseEntry } from '../causes/catalogue.js';
 import { notFound, OciReproError, usageError, writeContext } from '../errors.js';
 import type { NormalizeOptions } from '../normalize/options.js';
-import type { Report, Verdict } from '../report/model.js';
-import { getBuilder, missingBuilder, type BuilderName, type BuildResult } from '../rebuild/builders.js';
+import type { Report } from '../report/model.js';
+import { rebuildReportSchemaVersion, type RebuildReport, type TriggeredCause, type VariationOutcome, type AttributedDifference } from '../report/rebuild-model.js';
+import { getBuilder, missingBuilder, parseStep, type BuilderName, type BuildResult } from '../rebuild/builders.js';
+import type { LoadOptions } from '../sources/options.js';
+import { loadImage, parsePlatform } from '../sources/index.js';
+import type { Image } from '../image/image.js';
 import { copyContext, copyRuleOf, describeVariation, type VariationName } from '../rebuild/variations.js';
 import { trackTempPath, untrackTempPath } from '../temp-files.js';
 import { toolVersion } from '../version.js';
-import { verifyImages } from './verify.js';
+import { verifyImages, verifyLoaded } from './verify.js';
 
-export const rebuildReportSchemaVersion = 1;
+export { rebuildReportSchemaVersion } from '../report/rebuild-model.js';
+export type { AgainstOutcome, AttributedDifference, RebuildReport, TriggeredCause, VariationOutcome } from '../report/rebuild-model.js';
 
 export interface RebuildRequest {
   /** The build context directory. */
@@ -24,78 +29,35 @@ export interface RebuildRequest {
   /** The Dockerfile; default CONTEXT/Dockerfile, else CONTEXT/Containerfile. Relative to the working directory. */
   dockerfile?: string;
   builder: BuilderName;
+  /** Ignored with `against`: one build, no variations. */
   vary: readonly VariationName[];
   /** Passed to every build command, e.g. `--isolation=chroot`. */
   builderArgs?: readonly string[];
+  /** `os/arch[/variant]`: passed to the builder, and picks the release's platform from an index. */
+  platform?: string;
+  /** Build once and verify this released image (any source reference) against the build. */
+  against?: string;
+  /** How to load `against` (registry credentials, TLS). */
+  load?: LoadOptions;
   /** Keep the archives and logs in this directory (created; must be empty) instead of a temp dir. */
   keep?: string;
   normalize: NormalizeOptions;
   env?: NodeJS.ProcessEnv;
-  /** Called when a build or a comparison starts, for a status line. */
-  onStep?: (step: { variation: string; phase: 'build' | 'verify' }) => void;
+  /** Called when a build or a comparison starts, and with each step a build reports, for a status line. */
+  onStep?: (step: RebuildStep) => void;
 }
 
-/** A cause a variation triggers: how many differences it explains, how many of those remain. */
-export interface TriggeredCause {
-  id: string;
-  title: string;
-  fix: string | null;
-  remaining: number;
-  neutralized: number;
+export interface RebuildStep {
+  variation: string;
+  phase: 'build' | 'verify' | 'done';
+  /** The builder's own step (`STEP 2/3: COPY ...`), during a build. */
+  step?: string;
 }
 
-export interface VariationOutcome {
-  name: VariationName;
-  description: string;
-  status: 'compared' | 'skipped';
-  /** Why it was skipped. */
-  reason?: string;
-  buildSeconds?: number;
-  verdict?: Verdict;
-  passed?: boolean;
-  /** The paths of the differences that remain (not neutralized, not accepted). */
-  remaining?: string[];
-  /**
-   * Of `remaining`, those the clock variation does not produce too: what this variation breaks itself.
-   * Present when clock was compared and this is another variation.
-   */
-  beyondClock?: string[];
-  /** Causes of every difference it produced, remaining first, then by count. */
-  causes?: TriggeredCause[];
-  /** The OCI archive, when kept. */
-  archive?: string;
-  /** The full verify report of baseline against this build. */
-  report?: Report;
-}
-
-/** One remaining difference and the variations that produce it. */
-export interface AttributedDifference {
-  path: string;
-  cause: { id: string; title: string } | null;
-  hint: string | null;
-  variations: VariationName[];
-  /** The clock variation produces it: every build differs here, whatever else changes. */
-  everyBuild: boolean;
-}
-
-export interface RebuildReport {
-  schemaVersion: typeof rebuildReportSchemaVersion;
-  kind: 'rebuild';
-  tool: { name: 'oci-repro'; version: string };
-  context: string;
-  dockerfile: string;
-  builder: BuilderName;
-  /** True when every compared variation passed. */
-  passed: boolean;
-  baseline: { buildSeconds: number; archive?: string };
-  variations: VariationOutcome[];
-  differences: AttributedDifference[];
-  /** Where archives and logs were kept (`--keep`). */
-  kept?: string;
-  totalSeconds: number;
-}
-
-/** Builds, varies, verifies, attributes. Throws exit 4 for a missing builder or context, 3 for a failed build. */
+/**
+ * Builds, varies, verifies, attributes; with `against`, builds once and verifies the release against
+ * it. Throws exit 4 for a missing builder, context or release, 3 for a failed build.
+ */
 export async function rebuildContext(request: RebuildRequest): Promise<RebuildReport> {
   const started = Date.now();
   const env = request.env ?? process.env;
@@ -112,24 +74,91 @@ export async function rebuildContext(request: RebuildRequest): Promise<RebuildRe
   try {
     builderTmp = await openTempDir('oci-repro-builder-');
     const buildEnv = { ...env, TMPDIR: builderTmp.dir };
-    const build = async (label: string, buildContext: string, buildDockerfile: string): Promise<BuildResult> => {
+    const build = async (label: string, buildContext: string, buildDockerfile: string, oneCpu = false): Promise<BuildResult> => {
       request.onStep?.({ variation: label, phase: 'build' });
+      const onStep = request.onStep;
+      const onLine = onStep && ((line: string) => {
+        const step = parseStep(line);
+        if (step !== undefined) onStep({ variation: label, phase: 'build', step });
+      });
       const output = join(work.dir, `${label}.tar`);
       const logFile = join(work.dir, `${label}.log`);
       try {
-        return await builder.build({ context: buildContext, dockerfile: buildDockerfile, output, logFile, env: buildEnv, extraArgs: request.builderArgs });
+        return await builder.build({
+          context: buildContext,
+          dockerfile: buildDockerfile,
+          output,
+          logFile,
+          env: buildEnv,
+          extraArgs: request.builderArgs,
+          platform: request.platform,
+          oneCpu,
+          label,
+          onLine,
+        });
       } catch (error) {
         throw await keepFailedLog(error, logFile, work.kept);
       }
     };
+    const load = { ...request.load, ...(request.platform ? { platform: parsePlatform(request.platform) } : {}) };
+    const verify = async (label: string, a: string | Image, b: string): Promise<Report> => {
+      request.onStep?.({ variation: label, phase: 'verify' });
+      let report: Report;
+      if (typeof a === 'string') report = await verifyImages({ a, b, normalize: request.normalize, load });
+      else {
+        const rebuilt = await loadImage(b, load);
+        try {
+          report = await verifyLoaded(a, rebuilt, { a: a.reference, b, normalize: request.normalize, load });
+        } finally {
+          await rebuilt.close();
+        }
+      }
+      request.onStep?.({ variation: label, phase: 'done' });
+      return report;
+    };
+    const common = {
+      schemaVersion: rebuildReportSchemaVersion as typeof rebuildReportSchemaVersion,
+      kind: 'rebuild' as const,
+      tool: { name: 'oci-repro' as const, version: toolVersion },
+      context,
+      dockerfile,
+      builder: request.builder,
+      ...(request.platform ? { platform: request.platform } : {}),
+    };
+
+    if (request.against !== undefined) {
+      // The release is A, as in `verify RELEASE REBUILT`: differences read "release -> rebuild".
+      // The release is found (or not: exit 4) before a build that may take minutes; it stays open.
+      const release = await loadImage(request.against, load);
+      let report: Report;
+      let rebuilt: BuildResult;
+      try {
+        rebuilt = await build('rebuilt', context, dockerfile);
+        report = await verify('rebuilt', release, rebuilt.reference);
+      } finally {
+        await release.close();
+      }
+      return {
+        ...common,
+        passed: report.passed,
+        baseline: { buildSeconds: rebuilt.seconds, ...(work.kept ? { archive: rebuilt.output } : {}) },
+        variations: [],
+        differences: [],
+        against: { reference: request.against, report },
+        ...(work.kept ? { kept: work.dir } : {}),
+        totalSeconds: (Date.now() - started) / 1000,
+      };
+    }
 
     const baselineStart = Date.now();
     const baseline = await build('baseline', context, dockerfile);
+    request.onStep?.({ variation: 'baseline', phase: 'done' });
     const variations: VariationOutcome[] = [];
     for (const name of request.vary) {
       const info = describeVariation(name);
-      if (info.unsupported !== undefined) {
-        variations.push({ name, description: info.description, status: 'skipped', reason: info.unsupported });
+      const unsupported = builder.unsupported(name, env);
+      if (unsupported !== undefined) {
+        variations.push({ name, description: info.description, when: info.when, status: 'skipped', reason: unsupported });
         continue;
       }
       // The clock must move at least a second: RUN steps that print the date have second resolution.
@@ -139,24 +168,18 @@ export async function rebuildContext(request: RebuildRequest): Promise<RebuildRe
       let result: BuildResult;
       try {
         const variedDockerfile = varied && isInside(dockerfile, context) ? join(varied.context, relative(context, dockerfile)) : dockerfile;
-        result = await build(name, varied?.context ?? context, variedDockerfile);
+        result = await build(name, varied?.context ?? context, variedDockerfile, name === 'cpus');
       } finally {
         await varied?.remove();
       }
-      request.onStep?.({ variation: name, phase: 'verify' });
-      const report = await verifyImages({ a: `oci-archive:${baseline.output}`, b: `oci-archive:${result.output}`, normalize: request.normalize });
-      variations.push(outcomeOf(name, info.description, result, report, work.kept));
+      const report = await verify(name, baseline.reference, result.reference);
+      variations.push(outcomeOf(name, result, report, work.kept));
     }
 
     markBeyondClock(variations);
     const compared = variations.filter((v) => v.status === 'compared');
     return {
-      schemaVersion: rebuildReportSchemaVersion,
-      kind: 'rebuild',
-      tool: { name: 'oci-repro', version: toolVersion },
-      context,
-      dockerfile,
-      builder: request.builder,
+      ...common,
       passed: compared.every((v) => v.passed),
       baseline: { buildSeconds: baseline.seconds, ...(work.kept ? { archive: baseline.output } : {}) },
       variations,
@@ -170,7 +193,8 @@ export async function rebuildContext(request: RebuildRequest): Promise<RebuildRe
   }
 }
 
-function outcomeOf(name: VariationName, description: string, build: BuildResult, report: Report, kept: boolean): VariationOutcome {
+function outcomeOf(name: VariationName, build: BuildResult, report: Report, kept: boolean): VariationOutcome {
+  const { description, when } = describeVariation(name);
   const remaining = report.differences.filter((d) => !d.neutralized && !d.accepted);
   const causes = new Map<string, TriggeredCause>();
   for (const d of report.differences) {
@@ -195,6 +219,7 @@ function outcomeOf(name: VariationName, description: string, build: BuildResult,
   return {
     name,
     description,
+    when,
     status: 'compared',
     buildSeconds: build.seconds,
     verdict: report.verdict,

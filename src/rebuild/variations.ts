@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { usageError, writeContext } from '../errors.js';
 import { trackTempPath, untrackTempPath } from '../temp-files.js';
 
-export const variationNames = ['clock', 'mtimes', 'umask', 'order', 'env'] as const;
+export const variationNames = ['clock', 'mtimes', 'umask', 'order', 'env', 'hostname', 'cpus'] as const;
 export type VariationName = (typeof variationNames)[number];
 export const defaultVariations: readonly VariationName[] = ['clock', 'mtimes', 'umask', 'order'];
 
@@ -18,22 +18,28 @@ export const mtimeShift = 86_401;
 
 export interface VariationInfo {
   name: VariationName;
-  /** What it changes, for the report: "only when ..." reads after it. */
+  /** What it changes, for the report. */
   description: string;
-  /** Why it is not run, when it is not. */
-  unsupported?: string;
+  /** When a difference it produces shows, for the report: "when file permissions in the context change". */
+  when: string;
 }
 
 const infos: Record<VariationName, VariationInfo> = {
-  clock: { name: 'clock', description: 'the same context built again, later' },
-  mtimes: { name: 'mtimes', description: `every file time of the context moved by ${mtimeShift} s` },
-  umask: { name: 'umask', description: 'the context with group-writable permissions, as a checkout under umask 002 gives' },
-  order: { name: 'order', description: 'the context copied creating its files in reverse order (readdir order)' },
-  env: {
-    name: 'env',
-    description: 'TZ and LANG changed in RUN steps',
-    unsupported: 'buildah and podman pass no environment to RUN steps unless the Dockerfile declares it (ARG)',
+  clock: { name: 'clock', description: 'the same context built again, later', when: 'when the clock moves (every build)' },
+  mtimes: { name: 'mtimes', description: `every file time of the context moved by ${mtimeShift} s`, when: 'when file times in the context change' },
+  umask: {
+    name: 'umask',
+    description: 'the context with group-writable permissions, as a checkout under umask 002 gives',
+    when: 'when file permissions in the context change',
   },
+  order: {
+    name: 'order',
+    description: 'the context copied creating its files in reverse order (readdir order)',
+    when: 'when the order the filesystem lists the context in changes',
+  },
+  env: { name: 'env', description: 'TZ and LANG/LC_ALL changed in RUN steps', when: 'when the time zone or locale changes' },
+  hostname: { name: 'hostname', description: 'another hostname in RUN steps', when: 'when the build host is named differently' },
+  cpus: { name: 'cpus', description: 'the builder held to one CPU', when: 'when the number of CPUs changes' },
 };
 
 export function describeVariation(name: VariationName): VariationInfo {
@@ -66,7 +72,7 @@ export interface CopyRule {
 
 const asIs: CopyRule = { mode: (m) => m, mtime: (t) => t, reverse: false };
 
-/** The copy rule of a variation; undefined when it builds the context as it is. */
+/** The copy rule of a variation; undefined when it builds the context as it is (clock, and those that vary the builder). */
 export function copyRuleOf(name: VariationName): CopyRule | undefined {
   switch (name) {
     case 'mtimes':
@@ -78,6 +84,8 @@ export function copyRuleOf(name: VariationName): CopyRule | undefined {
       return { ...asIs, reverse: true };
     case 'clock':
     case 'env':
+    case 'hostname':
+    case 'cpus':
       return undefined;
   }
 }

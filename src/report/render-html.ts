@@ -223,7 +223,7 @@ function renderDetail(item: DifferenceView): string {
 }
 
 /** Catalogue text (titles, fixes) whose `code spans` become <code>; the rest escaped. */
-function inline(text: string): string {
+export function inline(text: string): string {
   return text
     .split(/(`[^`]+`)/)
     .map((part) => (part.length > 2 && part.startsWith('`') && part.endsWith('`') ? `<code>${esc(part.slice(1, -1))}</code>` : esc(part)))
@@ -284,7 +284,7 @@ export function renderExpectHtml(view: ExpectView): string {
 
 // --- the page ------------------------------------------------------------------------------------
 
-function page(title: string, body: string): string {
+export function page(title: string, body: string): string {
   return [
     '<!DOCTYPE html>',
     '<html lang="en">',

@@ -327,7 +327,7 @@ export function escapeText(text: string): string {
 }
 
 /** Text whose `code spans` stay code and whose rest is escaped: catalogue titles and hints are written so. */
-function inline(text: string, inTable = true): string {
+export function inline(text: string, inTable = true): string {
   return text
     .replace(/[\r\n]+/g, ' ')
     .split(/(`[^`]+`)/)

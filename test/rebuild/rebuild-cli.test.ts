@@ -5,16 +5,17 @@
  */
 import { spawn } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { binPath, cliEnv } from '../helpers/cli.js';
+import { binPath, cliEnv, runCliInTerminal } from '../helpers/cli.js';
 import { parse, setup } from './setup.js';
-import { cleanupTempDirs, findTool, skipWithoutTools } from '../helpers/real-tools.js';
+import { cleanupTempDirs, findTool, runTool, skipWithoutTools, skopeoInspectConfig } from '../helpers/real-tools.js';
 import { validateAgainst, validateReport } from '../helpers/report-schema.js';
 
 afterAll(cleanupTempDirs);
 
-describe.skipIf(skipWithoutTools('buildah', 'busybox'))('oci-repro rebuild with buildah', () => {
+describe.skipIf(skipWithoutTools('buildah', 'busybox', 'script'))('oci-repro rebuild with buildah', () => {
   it('a RUN step that writes the date: clock names the file, every variation repeats it, nothing else', async () => {
     const { rebuild } = await setup(
       'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "sh", "-c", "/bin/busybox date +%s%N > /stamp"]\n',
@@ -48,7 +49,7 @@ describe.skipIf(skipWithoutTools('buildah', 'busybox'))('oci-repro rebuild with 
     expect(run.stdout).toContain('layers/0/hello.txt#mode');
     expect(run.stdout).toMatch(/umask-mode \(1\): group or other write permission differs/);
     expect(run.stdout).toMatch(/fix: .*COPY --chmod/);
-    expect(run.stdout).toMatch(/layers\/0\/hello.txt#mode: only under umask \[umask-mode\]/);
+    expect(run.stdout).toMatch(/layers\/0\/hello.txt#mode: when file permissions in the context change \[umask-mode\]/);
     expect(run.leftInTmp).toEqual([]);
   }, 60_000);
 
@@ -68,7 +69,8 @@ describe.skipIf(skipWithoutTools('buildah', 'busybox'))('oci-repro rebuild with 
     ]);
     // --timestamp pins every date buildah writes: the builds are byte for byte the same.
     for (const v of report.variations.filter((x) => x.status === 'compared')) expect(v.verdict).toBe('identical');
-    expect(report.variations[4]!.reason).toMatch(/no environment to RUN steps/);
+    expect(report.variations[4]!.reason).toMatch(/RUN steps do not see it/);
+    expect(validateAgainst('rebuild-report.schema.json', report)).toEqual([]);
     expect(report.differences).toEqual([]);
     expect((await readdir(keep)).sort()).toEqual(
       ['baseline', 'clock', 'mtimes', 'order', 'umask'].flatMap((n) => [`${n}.log`, `${n}.tar`]).sort(),
@@ -76,6 +78,69 @@ describe.skipIf(skipWithoutTools('buildah', 'busybox'))('oci-repro rebuild with 
     expect(run.leftInTmp).toEqual([]);
   }, 90_000);
 
+
+  it.skipIf(availableParallelism() < 2)('a RUN step that writes nproc: cpus names the file, the clock does not (dates pinned)', async () => {
+    const { rebuild } = await setup(
+      'FROM scratch\nCOPY --chmod=755 busybox /bin/busybox\nRUN ["/bin/busybox", "sh", "-c", "/bin/busybox nproc > /nproc"]\n',
+      { busybox: { data: await readFile(findTool('busybox')!), mode: 0o755 } },
+    );
+    const run = await rebuild(['--builder-arg=--timestamp=0', '--vary', 'clock,cpus', '--format', 'json']);
+    expect(run.code).toBe(1);
+    const report = parse(run);
+    expect(report.variations.map((v) => [v.name, v.passed])).toEqual([['clock', true], ['cpus', false]]);
+    const nproc = report.differences.find((d) => d.path === 'layers/0/nproc#content');
+    expect(nproc?.variations).toEqual(['cpus']);
+    expect(report.variations[1]!.when).toBe('when the number of CPUs changes');
+    expect(run.leftInTmp).toEqual([]);
+  }, 90_000);
+
+  it('why env is skipped still holds: buildah bud --env sets the Env of the image, not of RUN steps', async () => {
+    const { context, dir } = await setup('FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "sh", "-c", "/bin/busybox env > /env"]\n', {
+      busybox: { data: await readFile(findTool('busybox')!), mode: 0o755 },
+    });
+    const archive = join(dir, 'env.tar');
+    const store = ['--root', join(dir, 'root'), '--runroot', join(dir, 'runroot'), '--storage-driver', 'vfs'];
+    await runTool('buildah', [...store, 'bud', '--isolation', 'chroot', '--no-cache', '--env', 'TZ=Pacific/Auckland', '-t', `oci-archive:${archive}`, context]);
+    const config = await skopeoInspectConfig(`oci-archive:${archive}`);
+    expect(config.json.config?.Env).toContain('TZ=Pacific/Auckland');
+    const out = join(dir, 'layer');
+    await runTool('mkdir', [out]);
+    await runTool('tar', ['-xf', archive, '-C', out]);
+    // The one layer holding /env: what the RUN step saw.
+    const env = (await runTool('sh', ['-c', `for f in ${out}/blobs/sha256/*; do tar -xOf "$f" env 2>/dev/null; done; true`])).stdout.toString('utf8');
+    expect(env).toMatch(/^PATH=/m);
+    expect(env).not.toContain('TZ=');
+  }, 60_000);
+
+  it('--platform linux/arm64 reaches the builder: an arm64 image from a FROM scratch build, verified as such', async () => {
+    const { rebuild, dir } = await setup('FROM scratch\nCOPY --chmod=644 hello.txt /hello.txt\n', { 'hello.txt': 'hello\n' });
+    const keep = join(dir, 'kept');
+    const run = await rebuild(['--platform', 'linux/arm64', '--builder-arg=--timestamp=0', '--vary', 'clock', '--keep', keep, '--format', 'json']);
+    expect(run.code).toBe(0);
+    const report = parse(run);
+    expect(report.platform).toBe('linux/arm64');
+    expect(report.variations[0]!.report!.a.platform).toBe('linux/arm64');
+    const config = await skopeoInspectConfig(`oci-archive:${join(keep, 'baseline.tar')}`);
+    expect([config.json.os, config.json.architecture]).toEqual(['linux', 'arm64']);
+    expect(await readFile(join(keep, 'baseline.log'), 'utf8')).toMatch(/--platform linux\/arm64/);
+  }, 60_000);
+
+  it('on a terminal: one status line per build with the variation, the time and the builder step; the report alone on stdout', async () => {
+    const { context, store, tmp, dir } = await setup('FROM scratch\nCOPY hello.txt /hello.txt\n', { 'hello.txt': 'hello\n' });
+    const out = join(dir, 'report.txt');
+    const run = await runCliInTerminal(['rebuild', context, ...store, '--vary', 'clock'], `>${out}`, { env: { TMPDIR: tmp, COLUMNS: '200' }, timeout: 110_000 });
+    expect(run.code).toBe(0);
+    // What the terminal kept: each redraw starts with \r and a clear-line; the last one of a build stands.
+    const standing = run.stdout.split(/\r?\n/).map((line) => line.split('\r\x1b[2K').at(-1)!.trim()).filter(Boolean);
+    expect(standing).toHaveLength(2);
+    expect(standing[0]).toMatch(/^baseline\s+\d+\.\d s {2}done$/);
+    expect(standing[1]).toMatch(/^clock\s+\d+\.\d s {2}done$/);
+    expect(run.stdout).toMatch(/baseline\s+\d+\.\d s {2}STEP 2\/2: COPY hello.txt \/hello.txt/);
+    expect(run.stdout).toMatch(/clock\s+\d+\.\d s {2}built; comparing/);
+    const report = await readFile(out, 'utf8');
+    expect(report).toMatch(/^rebuild of .* with buildah: /);
+    expect(report).not.toContain('\x1b');
+  }, 120_000);
 });
 
 /** Processes whose command line mentions `text` (read from /proc; nothing is killed). */

@@ -50,12 +50,12 @@ describe('oci-repro rebuild: what is missing', () => {
     const empty = join(dir, 'empty-path');
     await mkdir(empty);
     const missing = join(await makeTempDir('oci-repro-test-rebuild-'), 'nope');
-    const [noBuilder, noContext, noContextJson, badVary, markdown] = await Promise.all([
+    const [noBuilder, noContext, noContextJson, badVary, yaml] = await Promise.all([
       rebuild([], { PATH: empty }),
       runCli(['rebuild', missing]),
       runCli(['rebuild', missing, '--format', 'json']),
-      rebuild(['--vary', 'clock,hostname']),
-      rebuild(['--format', 'markdown']),
+      rebuild(['--vary', 'clock,phase-of-moon']),
+      rebuild(['--format', 'yaml']),
     ]);
     expect(noBuilder.code).toBe(4);
     expect(noBuilder.stderr).toMatch(/builder buildah: not found on PATH \(hint: install buildah \(Debian\/Ubuntu: apt-get install buildah/);
@@ -65,8 +65,8 @@ describe('oci-repro rebuild: what is missing', () => {
     expect(noContextJson.code).toBe(4);
     expect(JSON.parse(noContextJson.stdout)).toMatchObject({ error: { code: 'NOT_FOUND', exitCode: 4 } });
     expect(badVary.code).toBe(2);
-    expect(badVary.stderr).toMatch(/unknown variation "hostname"/);
-    expect(markdown.code).toBe(2);
-    expect(markdown.stderr).toMatch(/text, json/);
+    expect(badVary.stderr).toMatch(/unknown variation "phase-of-moon"/);
+    expect(yaml.code).toBe(2);
+    expect(yaml.stderr).toMatch(/text, json, markdown, junit, html/);
   }, 60_000);
 });

@@ -114,17 +114,17 @@ describe('parseVariations', () => {
   it('refuses an unknown name as a usage error naming the known ones', () => {
     let error: unknown;
     try {
-      parseVariations('clock,hostname');
+      parseVariations('clock,phase-of-moon');
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(OciReproError);
     expect((error as OciReproError).exitCode).toBe(2);
-    expect((error as OciReproError).line).toMatch(/hostname.*clock, mtimes, umask, order, env/);
+    expect((error as OciReproError).line).toMatch(/phase-of-moon.*clock, mtimes, umask, order, env, hostname, cpus/);
   });
-  it('clock builds the context as it is; env is listed as unsupported with a reason', () => {
-    expect(copyRuleOf('clock')).toBeUndefined();
-    expect(describeVariation('clock').unsupported).toBeUndefined();
-    expect(describeVariation('env').unsupported).toMatch(/RUN steps/);
+  it('clock, env, hostname and cpus build the context as it is; each says when its differences show', () => {
+    for (const name of ['clock', 'env', 'hostname', 'cpus'] as const) expect(copyRuleOf(name)).toBeUndefined();
+    expect(describeVariation('umask').when).toBe('when file permissions in the context change');
+    expect(describeVariation('cpus').when).toBe('when the number of CPUs changes');
   });
 });

@@ -1,0 +1,138 @@
+/**
+ * The rebuild report's view and its formats, from a report made in code (the builds are in
+ * test/rebuild/): per remaining difference when it shows, per variation what it broke with the fix,
+ * skipped variations with their reason, in text, markdown, JUnit and HTML.
+ */
+import { describe, expect, it } from 'vitest';
+import { findCauseEntry } from '../../src/causes/catalogue.js';
+import type { RebuildReport, VariationOutcome } from '../../src/report/rebuild-model.js';
+import { buildRebuildView, describeWhen } from '../../src/report/rebuild-view.js';
+import { renderRebuildReport } from '../../src/report/render-rebuild.js';
+
+const umaskFix = findCauseEntry('umask-mode')!.fix!;
+
+function outcome(name: VariationOutcome['name'], remaining: string[], extra: Partial<VariationOutcome> = {}): VariationOutcome {
+  return {
+    name,
+    description: `the ${name} variation`,
+    when: `when ${name} changes`,
+    status: 'compared',
+    buildSeconds: 1.25,
+    verdict: remaining.length > 0 ? 'not-reproducible' : 'reproducible',
+    passed: remaining.length === 0,
+    remaining,
+    causes: [],
+    ...extra,
+  };
+}
+
+/** clock breaks /stamp; umask breaks hello.txt's mode besides; mtimes only what clock breaks; env skipped. */
+function report(): RebuildReport {
+  return {
+    schemaVersion: 1,
+    kind: 'rebuild',
+    tool: { name: 'oci-repro', version: '0.0.0-test' },
+    context: '/ctx',
+    dockerfile: '/ctx/Dockerfile',
+    builder: 'buildah',
+    passed: false,
+    baseline: { buildSeconds: 2 },
+    variations: [
+      outcome('clock', ['layers/1/stamp#content'], { causes: [{ id: 'unknown', title: 'no known cause', fix: null, remaining: 1, neutralized: 0 }] }),
+      outcome('mtimes', ['layers/1/stamp#content'], { beyondClock: [], causes: [{ id: 'file-mtime', title: 'file mtime', fix: null, remaining: 0, neutralized: 3 }] }),
+      outcome('umask', ['layers/0/hello.txt#mode', 'layers/1/stamp#content'], {
+        beyondClock: ['layers/0/hello.txt#mode'],
+        causes: [{ id: 'umask-mode', title: 'group or other write permission differs', fix: umaskFix, remaining: 1, neutralized: 0 }],
+      }),
+      { name: 'env', description: 'TZ and LANG/LC_ALL changed in RUN steps', when: 'when the time zone or locale changes', status: 'skipped', reason: 'RUN steps do not see --env <b>' },
+    ],
+    differences: [
+      { path: 'layers/0/hello.txt#mode', cause: { id: 'umask-mode', title: 'group or other write permission differs' }, hint: umaskFix, variations: ['umask'], everyBuild: false },
+      { path: 'layers/1/stamp#content', cause: null, hint: null, variations: ['clock', 'mtimes', 'umask'], everyBuild: true },
+    ],
+    totalSeconds: 9.5,
+  };
+}
+
+describe('the rebuild view', () => {
+  it('says when each difference shows, from its variations', () => {
+    expect(describeWhen({ variations: ['clock'], everyBuild: true })).toBe('only when the clock moves');
+    expect(describeWhen({ variations: ['clock', 'umask'], everyBuild: true })).toBe('every build (the clock moves)');
+    expect(describeWhen({ variations: ['umask'], everyBuild: false })).toBe('when file permissions in the context change');
+    expect(describeWhen({ variations: ['mtimes', 'order'], everyBuild: false })).toBe(
+      'when file times in the context change or when the order the filesystem lists the context in changes',
+    );
+  });
+
+  it('names in the verdict only the variations that break more than the clock', () => {
+    const view = buildRebuildView(report());
+    expect(view.verdict).toBe('not reproducible: clock, umask break it');
+    expect(view.variations.map((v) => [v.name, v.result])).toEqual([
+      ['clock', 'breaks reproducibility'],
+      ['mtimes', 'breaks only what the clock breaks'],
+      ['umask', 'breaks reproducibility'],
+      ['env', 'skipped'],
+    ]);
+    expect(view.variations[2]!.breaking).toEqual([{ id: 'umask-mode', title: 'group or other write permission differs', count: 1, fix: umaskFix }]);
+    const passing = { ...report(), passed: true, variations: [outcome('clock', []), outcome('umask', [])], differences: [] };
+    expect(buildRebuildView(passing).verdict).toBe('reproducible under all 2 variations tried');
+  });
+});
+
+describe('rebuild report formats', () => {
+  it('text: per variation the fix, per difference when it shows', () => {
+    const text = renderRebuildReport(report(), 'text');
+    expect(text).toMatch(/^rebuild of \/ctx with buildah: not reproducible: clock, umask break it\n/);
+    expect(text).toContain('umask: breaks reproducibility');
+    // A variation lists what it breaks itself; one that breaks only the clock's differences, nothing.
+    expect(text).toContain("  1 remaining difference besides the clock's 1:\n    layers/0/hello.txt#mode\n");
+    expect(text).toMatch(/mtimes: breaks only what the clock breaks — the mtimes variation \(not-reproducible, built in 1\.3 s\)\n  neutralized by normalization: file-mtime \(3\)\n\n/);
+    expect(text).toContain(`      fix: ${umaskFix}`);
+    expect(text).toContain('  layers/0/hello.txt#mode: when file permissions in the context change [umask-mode]');
+    expect(text).toContain('  layers/1/stamp#content: every build (the clock moves) [no known cause]');
+    expect(text).toContain('env: skipped (RUN steps do not see --env <b>)');
+  });
+
+  it('markdown: a variation table, what each broke with the fix, the differences with when', () => {
+    const md = renderRebuildReport(report(), 'markdown');
+    expect(md).toMatch(/^## oci-repro rebuild: not reproducible: clock, umask break it\n/);
+    expect(md).toContain('| umask | breaks reproducibility | the umask variation | 2 | 1.3 s |');
+    expect(md).toContain('| env | skipped: RUN steps do not see --env &lt;b&gt; |');
+    expect(md).toContain('**umask** (breaks reproducibility):');
+    expect(md).toContain('fix: COPY keeps the modes');
+    // The catalogue's code spans stay code.
+    expect(md).toContain('run `umask 022` before');
+    expect(md).toContain('| `layers/0/hello.txt#mode` | when file permissions in the context change | `umask-mode` |');
+    expect(md).not.toContain('**mtimes**');
+  });
+
+  it('junit: one testcase per variation; those that break fail, clock-only ones do not fail twice, skipped ones are skipped', () => {
+    const xml = renderRebuildReport(report(), 'junit');
+    expect(xml).toMatch(/<testsuite name="rebuild of \/ctx with buildah" tests="4" failures="2" errors="0" skipped="1">/);
+    const cases = [...xml.matchAll(/<testcase [^>]*name="([^":]+):[^"]*">([\s\S]*?)<\/testcase>/g)].map((m) => [m[1], /<(failure|skipped|system-out)/.exec(m[2]!)?.[1]]);
+    expect(cases).toEqual([
+      ['clock', 'failure'],
+      ['mtimes', 'system-out'],
+      ['umask', 'failure'],
+      ['env', 'skipped'],
+    ]);
+    expect(xml).toContain('<skipped message="RUN steps do not see --env &lt;b&gt;"/>');
+    expect(xml).toContain('umask-mode (1): group or other write permission differs\n  fix: COPY keeps the modes');
+  });
+
+  it('html: one page, the variation table, the fixes and the differences, markup from the report shown as text', () => {
+    const html = renderRebuildReport(report(), 'html');
+    expect(html).toMatch(/^<!DOCTYPE html>/);
+    expect(html).toContain('<span class="verdict failed">not reproducible: clock, umask break it</span>');
+    expect(html).toContain('skipped: RUN steps do not see --env &lt;b&gt;');
+    expect(html).not.toContain('<b>');
+    expect(html).toContain('<tr><td><code>layers/0/hello.txt#mode</code></td><td>when file permissions in the context change</td><td><code>umask-mode</code></td></tr>');
+    expect(html).toContain('<span class="muted">fix:</span> COPY keeps the modes');
+    expect(html).toContain('run <code>umask 022</code> before');
+    expect(html).toContain('<td class="num">1.3&nbsp;s</td>');
+  });
+
+  it('json: the report itself', () => {
+    expect(JSON.parse(renderRebuildReport(report(), 'json'))).toEqual(report());
+  });
+});
