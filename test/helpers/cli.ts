@@ -29,10 +29,10 @@ export interface CliOptions {
 
 /**
  * Variables of the test process that would change what the CLI does, removed unless a test sets them:
- * colour switches (so a pipe's default, no colour, is what is tested), SOURCE_DATE_EPOCH (the epoch)
- * and OCI_REPRO_CREDS (the credentials of the machine running the tests).
+ * colour switches (so a pipe's default, no colour, is what is tested), SOURCE_DATE_EPOCH (the epoch),
+ * OCI_REPRO_CREDS (the credentials of the machine running the tests) and OCI_REPRO_ZSTD_BACKEND.
  */
-const inheritedOff = ['FORCE_COLOR', 'NO_COLOR', 'SOURCE_DATE_EPOCH', 'OCI_REPRO_CREDS'];
+const inheritedOff = ['FORCE_COLOR', 'NO_COLOR', 'SOURCE_DATE_EPOCH', 'OCI_REPRO_CREDS', 'OCI_REPRO_ZSTD_BACKEND'];
 
 /** The environment a spawned CLI gets: ours without `inheritedOff`, then `extra` (undefined removes). */
 export function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
