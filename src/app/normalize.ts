@@ -1,5 +1,5 @@
 import { dirname, resolve } from 'node:path';
-import { gzipEngine } from '../image/compression.js';
+import { assertZstd, gzipEngine } from '../image/compression.js';
 import type { Compression } from '../image/media-types.js';
 import { withContext } from '../errors.js';
 import { checkDestination } from '../sinks/atomic.js';
@@ -76,6 +76,8 @@ export async function checkOutput(request: NormalizeRequest): Promise<{ pushing:
   const pushing = request.output?.startsWith('docker://') ?? false;
   if (pushing) parseRegistryReference(request.output!.slice('docker://'.length));
   const destination = request.output && !pushing ? parseDestination(request.output, { overwrite: request.overwrite }) : undefined;
+  // Without zstd (Node 20 whose optional addon did not build) fail now, not after the first layer.
+  if (request.output && request.compression === 'zstd') assertZstd(`writing ${request.output}`);
   if (destination) {
     const kind = destination.format === 'oci' ? 'directory' : 'file';
     await checkDestination(resolve(destination.path), kind, request.overwrite ?? false).catch((error: unknown) => {

@@ -4,9 +4,9 @@
  */
 import { PassThrough, type Readable, type Transform } from 'node:stream';
 import zlib from 'node:zlib';
-import { DecompressStream } from 'zstd-napi';
 import { OciReproError, badInput, corruptArchive, unsupported } from '../errors.js';
 import type { Compression } from './media-types.js';
+import { createZstdDecompressor, zstdUnavailable } from './compression-zstd.js';
 
 /** Inflate output chunk size: with zlib's 16 KiB default, inflating a layer took 1.5 times as long. */
 const DECOMPRESS_CHUNK_SIZE = 1024 * 1024;
@@ -57,20 +57,31 @@ export function openDecompressed(raw: Readable, declared: Compression | undefine
         resolve(continueAfterHead(raw, head, ended, undefined, what));
         return;
       }
-      resolve(continueAfterHead(raw, head, ended, found, what));
+      const decompressor = found === 'gzip' ? zlib.createGunzip({ chunkSize: DECOMPRESS_CHUNK_SIZE }) : createZstdDecompressor();
+      if (!decompressor) {
+        raw.destroy();
+        reject(zstdUnavailable(what, 'read'));
+        return;
+      }
+      resolve(continueAfterHead(raw, head, ended, { compression: found, decompressor }, what));
     });
   });
 }
 
 /**
- * The rest of `raw` after its first bytes `head`, inflated unless `compression` is undefined. Data and
+ * The rest of `raw` after its first bytes `head`, through `inflate`'s decompressor if there is one. Data and
  * errors start at the first read: an error of `raw` that comes before the caller listens (a small blob
  * that fails its digest check while the caller is still awaiting this stream) waits for that read
  * instead of being thrown.
  */
-function continueAfterHead(raw: Readable, head: Buffer, ended: boolean, compression: 'gzip' | 'zstd' | undefined, what: string): Readable {
-  const decompressor: Transform | undefined =
-    compression === 'gzip' ? zlib.createGunzip({ chunkSize: DECOMPRESS_CHUNK_SIZE }) : compression === 'zstd' ? new DecompressStream() : undefined;
+function continueAfterHead(
+  raw: Readable,
+  head: Buffer,
+  ended: boolean,
+  inflate: { compression: 'gzip' | 'zstd'; decompressor: Transform } | undefined,
+  what: string,
+): Readable {
+  const decompressor = inflate?.decompressor;
   // Back now, while `raw` still holds unread data: after its end an unshift would be an error.
   if (decompressor === undefined && !ended && head.length > 0) raw.unshift(head);
   let started = false;
@@ -100,7 +111,7 @@ function continueAfterHead(raw: Readable, head: Buffer, ended: boolean, compress
     else pending ??= error;
   };
   raw.on('error', fail);
-  decompressor?.on('error', (error) => fail(decompressError(error, compression!, what)));
+  decompressor?.on('error', (error) => fail(decompressError(error, inflate!.compression, what)));
   out.on('close', () => {
     // The reader stopped early or something failed: release the file or socket behind `raw`.
     if (!raw.destroyed) raw.destroy();

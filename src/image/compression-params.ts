@@ -48,25 +48,27 @@ export const DEFLATE_OPTIONS = {
 } as const;
 
 /**
- * zstd is fed exactly this many bytes at a time. Every call into zstd-napi has a fixed cost, so the
- * 512-byte writes of a tar writer are coalesced; fixed-size blocks also make the call sequence
- * independent of how the input was written.
+ * zstd is fed exactly this many bytes at a time. Every call into zstd (node:zlib or zstd-napi) has a
+ * fixed cost, so the 512-byte writes of a tar writer are coalesced; fixed-size blocks also make the call
+ * sequence independent of how the input was written.
  */
 export const COMPRESS_BLOCK_SIZE = MiB;
 
 /**
  * zstd frame parameters. No content size in the header (a streamed frame cannot know it, and an empty
  * input ended in one call would otherwise get one), and a checksum so `zstd -t` can check a blob on its
- * own. The worker count is set per stream (zstdWorkers in compression.ts): never 0, see there.
+ * own. Single-threaded (nbWorkers 0): node:zlib's stream mistakes the multi-threaded mode's "input not
+ * taken yet, a worker is busy" for the end of the data (it ends the stream early: "push() after EOF",
+ * Node 22 and 24), and the two modes write different bytes, so one mode for every backend keeps layer
+ * digests the same whichever backend this Node has. The single-threaded mode's bytes do not depend on how
+ * the input is cut into writes or on the output buffer size (test/image/compression.test.ts).
  */
 export const ZSTD_PARAMETERS = {
   compressionLevel: ZSTD_LEVEL,
   checksumFlag: true,
   contentSizeFlag: false,
+  nbWorkers: 0,
 } as const;
-
-/** At most this many zstd worker threads: each holds about 20 MiB of job buffers at level 3. */
-export const ZSTD_MAX_WORKERS = 4;
 
 /**
  * How gzip blocks are deflated: Node's zlib (native, on the libuv pool, several blocks at once) or pako

@@ -13,20 +13,29 @@
  *   once (compression-gzip.ts, pigz's scheme), so neither the core count nor the input's chunking shows;
  * - Node's bundled zlib does that only when a probe shows it writes the same bytes as pako, a pure
  *   JavaScript port of zlib whose output does not depend on the machine (compression-engine.ts);
- * - zstd runs in zstd's own multi-threaded mode, whose jobs (sized from the level's window, never from
- *   the thread count) write the same bytes for any number of workers from 1 up; it is fed blocks of
- *   exactly COMPRESS_BLOCK_SIZE bytes, so the calls do not depend on how the input was written.
+ * - zstd runs single-threaded with pinned parameters (compression-params.ts), from node:zlib where Node
+ *   has it and from the zstd-napi addon elsewhere (compression-zstd.ts): both write the same bytes. It is
+ *   fed blocks of exactly COMPRESS_BLOCK_SIZE bytes and ended only once every block was consumed, as
+ *   node:zlib needs (see createZstdCompressor).
  */
-import { availableParallelism } from 'node:os';
 import { PassThrough, Transform, type TransformCallback } from 'node:stream';
-import { CompressStream } from 'zstd-napi';
 import { ParallelGzip } from './compression-gzip.js';
 import { gzipEngine } from './compression-engine.js';
-import { COMPRESS_BLOCK_SIZE, ZSTD_MAX_WORKERS, ZSTD_PARAMETERS, type GzipEngine } from './compression-params.js';
+import { COMPRESS_BLOCK_SIZE, type GzipEngine } from './compression-params.js';
+import { createZstdCompressor, type ZstdBackend } from './compression-zstd.js';
 import type { Compression } from './media-types.js';
 
 export { detectCompression, openDecompressed } from './compression-detect.js';
 export { gzipEngine } from './compression-engine.js';
+export {
+  ZSTD_BACKEND_ENV,
+  assertZstd,
+  availableZstdBackends,
+  compressZstdSync,
+  zstdBackend,
+  type ZstdBackend,
+  type ZstdUse,
+} from './compression-zstd.js';
 export {
   COMPRESS_BLOCK_SIZE,
   GZIP_BLOCK_SIZE,
@@ -40,17 +49,8 @@ export {
 export interface CompressorOptions {
   /** Force a gzip engine (tests, benchmarks); the default is the one `gzipEngine()` chose. */
   gzipEngine?: GzipEngine;
-  /** zstd worker threads, at least 1 (tests: the bytes must not depend on it); default zstdWorkers(). */
-  zstdWorkers?: number;
-}
-
-/**
- * zstd worker threads: the cores, up to ZSTD_MAX_WORKERS, and never 0. Any count from 1 up gives the same
- * bytes (zstd's streaming multi-threaded mode is built to, and zstd tests it); 0, the single-threaded
- * mode, writes other bytes, so it is never used even on one core.
- */
-function zstdWorkers(): number {
-  return Math.max(1, Math.min(ZSTD_MAX_WORKERS, availableParallelism()));
+  /** Force a zstd backend (tests: both must write the same bytes); default zstdBackend(). */
+  zstdBackend?: ZstdBackend;
 }
 
 /**
@@ -64,7 +64,7 @@ export function createCompressor(compression: Compression, options: CompressorOp
     case 'gzip':
       return new ParallelGzip(options.gzipEngine ?? gzipEngine());
     case 'zstd':
-      return new BlockCompressor(new CompressStream({ ...ZSTD_PARAMETERS, nbWorkers: Math.max(1, options.zstdWorkers ?? zstdWorkers()) }));
+      return new BlockCompressor(createZstdCompressor(options.zstdBackend));
   }
 }
 
@@ -92,6 +92,9 @@ class BlockCompressor extends Transform {
     if (this.freeBlocks.length < MAX_FREE_BLOCKS) this.freeBlocks.push(block);
   };
   private filled = 0;
+  /** Writes the engine has not consumed yet: it is ended only at 0 (see createZstdCompressor). */
+  private unconsumed = 0;
+  private whenConsumed: (() => void) | undefined;
 
   constructor(private readonly engine: Transform) {
     super();
@@ -108,7 +111,7 @@ class BlockCompressor extends Transform {
       this.filled += copied;
       if (this.filled === COMPRESS_BLOCK_SIZE) {
         const block = this.block;
-        if (!this.engine.write(block, this.release(block))) ready = false;
+        if (!this.writeBlock(block, this.release(block))) ready = false;
         // Another buffer: the engine holds this one until its callback.
         this.block = this.freeBlocks.pop() ?? Buffer.allocUnsafe(COMPRESS_BLOCK_SIZE);
         this.filled = 0;
@@ -118,10 +121,20 @@ class BlockCompressor extends Transform {
     else this.engine.once('drain', () => callback());
   }
 
+  private writeBlock(block: Buffer, done?: () => void): boolean {
+    this.unconsumed++;
+    return this.engine.write(block, (error) => {
+      this.unconsumed--;
+      if (!error) done?.();
+      if (this.unconsumed === 0) this.whenConsumed?.();
+    });
+  }
+
   override _flush(callback: TransformCallback): void {
     this.engine.once('end', () => callback());
-    if (this.filled > 0) this.engine.write(this.block.subarray(0, this.filled));
-    this.engine.end();
+    if (this.filled > 0) this.writeBlock(this.block.subarray(0, this.filled));
+    if (this.unconsumed === 0) this.engine.end();
+    else this.whenConsumed = () => this.engine.end();
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {

@@ -30,7 +30,7 @@ export interface CliOptions {
 /**
  * Variables of the test process that would change what the CLI does, removed unless a test sets them:
  * colour switches (so a pipe's default, no colour, is what is tested), SOURCE_DATE_EPOCH (the epoch),
- * OCI_REPRO_CREDS (the credentials of the machine running the tests), and the GitHub Actions runner's
+ * OCI_REPRO_CREDS (the credentials of the machine running the tests), OCI_REPRO_ZSTD_BACKEND, and the GitHub Actions runner's
  * (tests run on a runner would otherwise annotate and write to the job's own summary).
  */
 const inheritedOff = [
@@ -38,6 +38,7 @@ const inheritedOff = [
   'NO_COLOR',
   'SOURCE_DATE_EPOCH',
   'OCI_REPRO_CREDS',
+  'OCI_REPRO_ZSTD_BACKEND',
   'GITHUB_ACTIONS',
   'GITHUB_STEP_SUMMARY',
   'GITHUB_OUTPUT',

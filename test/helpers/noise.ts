@@ -8,7 +8,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { gzipSync } from 'node:zlib';
-import { compress as zstdCompress } from 'zstd-napi';
+// One-shot zstd from node:zlib or the zstd-napi addon, whichever this Node has: they write the same bytes.
+import { compressZstdSync } from '../../src/image/compression.js';
 import {
   buildImage,
   legacyDockerArchiveFiles,
@@ -67,7 +68,7 @@ function pack(tar: Buffer, packing: LayerPacking): Buffer {
     case 'none':
       return tar;
     case 'zstd':
-      return zstdCompress(tar, { compressionLevel: packing.level ?? 3 });
+      return compressZstdSync(tar, packing.level ?? 3);
     case 'gzip-tool':
       // -n: no name and no mtime in the header, as reproducible builders run them.
       return execFileSync(packing.tool, ['-n', `-${packing.level}`, '-c'], { input: tar, maxBuffer: 1 << 28 });
