@@ -14,11 +14,12 @@
 import { blockSize, paddedSize, TypeFlag } from '../tar/blocks.js';
 import {
   encodePaxRecords,
+  fitsUstar,
   formatPaxNumber,
   maxOctal11,
   maxOctal7,
   paxRecord,
-  splitUstarPath,
+  utf8Length,
   writeUstarHeader,
   type PaxRecord,
   type UstarFields,
@@ -45,8 +46,8 @@ export function canonicalPaxRecords(entry: LayerEntry, rules: LayerRules): Buffe
   let records: PaxRecord[] | null = null;
   const add = (record: PaxRecord) => (records ??= []).push(record);
 
-  if (splitUstarPath(entry.path) === null) add(paxRecord('path', entry.path));
-  if (entry.linkname !== undefined && Buffer.byteLength(entry.linkname, 'utf8') > 100) {
+  if (!fitsUstar(entry.path)) add(paxRecord('path', entry.path));
+  if (entry.linkname !== undefined && utf8Length(entry.linkname) > 100) {
     add(paxRecord('linkpath', entry.linkname));
   }
   if (entry.type === 'file' && entry.size > maxOctal11) add(paxRecord('size', String(entry.size)));
@@ -59,8 +60,8 @@ export function canonicalPaxRecords(entry: LayerEntry, rules: LayerRules): Buffe
     if (entry.ctime !== undefined) add(paxRecord('ctime', formatPaxNumber(entry.ctime)));
   }
   if (!rules.ownerNames) {
-    if (Buffer.byteLength(entry.uname, 'utf8') > 31) add(paxRecord('uname', entry.uname));
-    if (Buffer.byteLength(entry.gname, 'utf8') > 31) add(paxRecord('gname', entry.gname));
+    if (utf8Length(entry.uname) > 31) add(paxRecord('uname', entry.uname));
+    if (utf8Length(entry.gname) > 31) add(paxRecord('gname', entry.gname));
   }
   for (const name in entry.xattrs) add(paxRecord(`SCHILY.xattr.${name}`, entry.xattrs[name], true));
   if (entry.pax !== undefined) for (const key in entry.pax) add(paxRecord(key, entry.pax[key], true));

@@ -26,6 +26,7 @@ import { DigestColumn, EntryRecord } from './entry-record.js';
 import { maxExamples } from './layer-applied.js';
 import { PathIndex } from './path-index.js';
 import { CanonicalWriter } from './layer-writer.js';
+import { CanonicalMirror } from './canonical-mirror.js';
 import type { ContentSpool } from './spool.js';
 
 export interface ScanOptions {
@@ -80,7 +81,12 @@ export async function scanLayer(tar: Readable, rules: LayerRules, options: ScanO
   if (expected !== undefined && scanner.tarDigest() !== expected.digest) {
     throw digestMismatch(`${expected.what}: digest mismatch: expected ${expected.digest}, got ${scanner.tarDigest()}`);
   }
-  scanner.end();
+  try {
+    scanner.end();
+  } catch (error) {
+    if (error instanceof StopPass) return null;
+    throw error;
+  }
   if (spool !== null) await spool.finishWriting();
   return scanner.result();
 }
@@ -107,6 +113,8 @@ class LayerScanner implements TarHandler {
   private readonly tarHash = createHash('sha256');
   private tarHashed: string | null = null;
   private writer: CanonicalWriter | null;
+  /** While the input is byte for byte its canonical tar (canonical-mirror.ts). */
+  private mirror: CanonicalMirror | null = null;
   private readonly spool: ContentSpool | null;
   private current: EntryRecord | null = null;
   private contentHash: Hash | null = null;
@@ -117,9 +125,11 @@ class LayerScanner implements TarHandler {
   ) {
     this.spool = options.spool;
     this.writer = options.hashCanonical ? new CanonicalWriter(rules) : null;
+    if (this.writer !== null) this.mirror = new CanonicalMirror(this.writer, this.reader);
   }
 
   push(chunk: Buffer): void {
+    if (this.mirror !== null) this.mirror.beforeChunk(chunk, this.tarHash);
     // Every byte is hashed, the end-of-archive marker and anything after it too: it is the blob.
     this.tarHash.update(chunk);
     this.reader.push(chunk);
@@ -127,6 +137,22 @@ class LayerScanner implements TarHandler {
 
   end(): void {
     this.reader.end();
+    if (this.mirror?.active && !this.mirror.finish()) this.mirrorLost();
+  }
+
+  paddingNotZero(offset: number): void {
+    if (this.mirror?.active && !this.mirror.paddingNotZero(offset)) this.mirrorLost();
+  }
+
+  endOfArchive(offset: number): void {
+    if (this.mirror?.active && !this.mirror.endOfArchive(offset)) this.mirrorLost();
+  }
+
+  /** The canonical tar can no longer be hashed during the pass: as when the order breaks. */
+  private mirrorLost(): void {
+    this.mirror = null;
+    if (this.options.stopWhenUnordered) throw new StopPass();
+    this.writer = null;
   }
 
   /** sha256 of every byte pushed; call once the input has ended. */
@@ -258,7 +284,13 @@ class LayerScanner implements TarHandler {
     this.spoolOffsets.push(type === 'file' && size > 0 && this.spool !== null ? this.spool.size : -1);
     this.checkOrder(entry, index);
 
-    this.writer?.header(entry);
+    if (this.mirror?.active && this.writer !== null) {
+      const step = this.mirror.member(entry);
+      if (step === 'lost') this.mirrorLost();
+      else if (step === 'parted') this.writer.header(entry);
+    } else {
+      this.writer?.header(entry);
+    }
     // Data on a non-file (a hardlink with data, a GNU dumpdir listing) is not part of the file tree:
     // the reader skips it.
     if (type !== 'file' || size === 0) return false;
@@ -318,6 +350,7 @@ class LayerScanner implements TarHandler {
     if (!ordered && (this.writer !== null || this.options.stopWhenUnordered)) {
       if (this.options.stopWhenUnordered) throw new StopPass();
       this.writer = null;
+      this.mirror = null;
     }
   }
 }

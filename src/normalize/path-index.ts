@@ -1,7 +1,8 @@
 /**
  * The latest record per path key (`pathKey`) of a layer that left canonical order: an open-addressing
- * hash table of record indexes in one Int32Array, the keys read from the records themselves. A
- * `Map<string, number>` cost ~38 bytes per entry here (bench/table-memory.js); this costs 8 to 16.
+ * hash table of record indexes and key hashes in two Int32Arrays, the keys read from the records
+ * themselves. A `Map<string, number>` cost ~38 bytes per entry here (bench/table-memory.js); this
+ * costs 16 to 32.
  */
 import { rootPath } from './entry.js';
 
@@ -32,6 +33,11 @@ function sameKey(other: string, path: string, length: number): boolean {
 export class PathIndex {
   /** Record index + 1 per slot; 0 is empty. */
   private slots = new Int32Array(1 << 10);
+  /**
+   * The key hash per slot: probes and growth compare hashes, and read a record's path only on a
+   * match (reading it per probe, a cache miss or two, was most of the index's cost).
+   */
+  private hashes = new Int32Array(1 << 10);
   private count = 0;
 
   constructor(private readonly paths: (index: number) => string) {}
@@ -39,9 +45,12 @@ export class PathIndex {
   /** Makes `index` the latest record for its path's key; returns the one it replaced, if any. */
   set(index: number): number | undefined {
     const path = this.paths(index);
-    const slot = this.find(path, keyLength(path));
+    const length = keyLength(path);
+    const hash = hashKey(path, length) | 0;
+    const slot = this.find(path, length, hash);
     const previous = this.slots[slot];
     this.slots[slot] = index + 1;
+    this.hashes[slot] = hash;
     if (previous !== 0) return previous - 1;
     if (++this.count * 2 > this.slots.length) this.grow();
     return undefined;
@@ -49,31 +58,33 @@ export class PathIndex {
 
   /** The latest record whose path has the key `key` (a `pathKey`). */
   get(key: string): number | undefined {
-    const found = this.slots[this.find(key, key.length)];
+    const found = this.slots[this.find(key, key.length, hashKey(key, key.length) | 0)];
     return found === 0 ? undefined : found - 1;
   }
 
   /** The slot holding the record whose key is the first `length` units of `path`, or an empty one. */
-  private find(path: string, length: number): number {
+  private find(path: string, length: number, hash: number): number {
     const mask = this.slots.length - 1;
-    for (let slot = hashKey(path, length) & mask; ; slot = (slot + 1) & mask) {
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
       const stored = this.slots[slot];
       if (stored === 0) return slot;
-      const other = this.paths(stored - 1);
-      if (sameKey(other, path, length)) return slot;
+      if (this.hashes[slot] === hash && sameKey(this.paths(stored - 1), path, length)) return slot;
     }
   }
 
   private grow(): void {
     const old = this.slots;
+    const oldHashes = this.hashes;
     this.slots = new Int32Array(old.length * 2);
+    this.hashes = new Int32Array(old.length * 2);
     const mask = this.slots.length - 1;
-    for (const stored of old) {
-      if (stored === 0) continue;
-      const path = this.paths(stored - 1);
-      let slot = hashKey(path, keyLength(path)) & mask;
+    for (let i = 0; i < old.length; i++) {
+      if (old[i] === 0) continue;
+      const hash = oldHashes[i];
+      let slot = hash & mask;
       while (this.slots[slot] !== 0) slot = (slot + 1) & mask;
-      this.slots[slot] = stored;
+      this.slots[slot] = old[i];
+      this.hashes[slot] = hash;
     }
   }
 }

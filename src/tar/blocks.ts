@@ -86,9 +86,34 @@ export function sumBytes(buf: Buffer, from: number, to: number): number {
   return sum;
 }
 
-/** The header checksum of the block at `at` (its checksum field counted as spaces), unsigned bytes. */
+/** A 32-bit view of the last buffer summed, so a chunk's headers share one. */
+let wordsOf: Buffer | null = null;
+let words: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
+
+/**
+ * The header checksum of the block at `at` (its checksum field counted as spaces), unsigned bytes.
+ * Summed four bytes at a time where the block is 4-byte aligned in memory (it was a byte loop: a
+ * visible share of reading a layer of small files): each word adds its bytes in two 16-bit lanes,
+ * which cannot overflow in 126 words.
+ */
 export function headerChecksum(buf: Buffer, at: number): number {
-  return 8 * 0x20 + sumBytes(buf, at, at + 148) + sumBytes(buf, at + 156, at + blockSize);
+  if (((buf.byteOffset + at) & 3) !== 0) return 8 * 0x20 + sumBytes(buf, at, at + 148) + sumBytes(buf, at + 156, at + blockSize);
+  if (wordsOf !== buf) {
+    words = new Uint32Array(buf.buffer, buf.byteOffset & ~3, (buf.length + (buf.byteOffset & 3)) >>> 2);
+    wordsOf = buf;
+  }
+  const first = ((buf.byteOffset & 3) + at) >>> 2;
+  let lanes = 0;
+  // Bytes 0..147, then 156..511: the checksum field (148..155) is counted as spaces above.
+  for (let i = first; i < first + 37; i++) {
+    const w = words[i];
+    lanes += (w & 0x00ff00ff) + ((w >>> 8) & 0x00ff00ff);
+  }
+  for (let i = first + 39; i < first + 128; i++) {
+    const w = words[i];
+    lanes += (w & 0x00ff00ff) + ((w >>> 8) & 0x00ff00ff);
+  }
+  return 8 * 0x20 + (lanes & 0xffff) + (lanes >>> 16);
 }
 
 /** The same with bytes summed as signed chars, as some old writers did. */

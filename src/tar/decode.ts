@@ -109,9 +109,11 @@ function formatOf(buf: Buffer, at: number): HeaderFormat {
   return 'v7';
 }
 
+/** Where the NUL-terminated field ends: a loop, cheaper than Buffer.indexOf for fields this short. */
 function fieldEnd(buf: Buffer, start: number, length: number): number {
-  const nul = buf.indexOf(0, start);
-  return nul === -1 || nul > start + length ? start + length : nul;
+  const end = start + length;
+  for (let i = start; i < end; i++) if (buf[i] === 0) return i;
+  return end;
 }
 
 function isAscii(buf: Buffer, start: number, end: number): boolean {
@@ -141,11 +143,17 @@ function decodeOwnerName(buf: Buffer, start: number): string {
   const end = fieldEnd(buf, start, 32);
   const length = end - start;
   for (const known of ownerNames) {
-    if (known.bytes.length === length && buf.compare(known.bytes, 0, length, start, end) === 0) return known.name;
+    if (known.bytes.length === length && sameBytes(known.bytes, buf, start, length)) return known.name;
   }
   const name = decodeLenient(buf, start, 32);
   if (ownerNames.length < maxOwnerNames) ownerNames.push({ bytes: Buffer.from(buf.subarray(start, end)), name });
   return name;
+}
+
+/** `bytes` equals `buf[start..start+length)` (a loop: owner names are a few bytes, a native compare costs more). */
+function sameBytes(bytes: Buffer, buf: Buffer, start: number, length: number): boolean {
+  for (let i = 0; i < length; i++) if (bytes[i] !== buf[start + i]) return false;
+  return true;
 }
 
 function decodeLenient(buf: Buffer, start: number, length: number): string {

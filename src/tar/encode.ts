@@ -34,11 +34,51 @@ export interface UstarFields {
 /** `digits` zero-padded octal digits and a NUL, as Go and GNU tar write USTAR numbers. */
 export function writeOctal(out: Buffer, at: number, digits: number, value: number): void {
   let v = value;
-  for (let i = digits - 1; i >= 0; i--) {
-    out[at + i] = 0x30 + (v % 8);
-    v = Math.floor(v / 8);
+  if (v >= 0 && v <= 0x7fffffff) {
+    // Bit operations on a small integer: nearly every field of every header.
+    for (let i = digits - 1; i >= 0; i--) {
+      out[at + i] = 0x30 + (v & 7);
+      v >>>= 3;
+    }
+  } else {
+    for (let i = digits - 1; i >= 0; i--) {
+      out[at + i] = 0x30 + (v % 8);
+      v = Math.floor(v / 8);
+    }
   }
   out[at + digits] = 0;
+}
+
+/**
+ * Writes `text` at `at` when it is ASCII and at most `max` characters, one byte per character, and
+ * returns its length; -1 (nothing written) otherwise. Paths and names are nearly always ASCII, and a
+ * loop here costs less than asking for the UTF-8 length and then writing it.
+ */
+function writeAscii(out: Buffer, at: number, text: string, max: number): number {
+  const length = text.length;
+  if (length > max) return -1;
+  for (let i = 0; i < length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) {
+      out.fill(0, at, at + i); // the caller may write nothing here
+      return -1;
+    }
+    out[at + i] = c;
+  }
+  return length;
+}
+
+/** Bytes `text` takes in UTF-8 (Buffer.byteLength without the call, for short ASCII strings). */
+export function utf8Length(text: string): number {
+  const length = text.length;
+  if (length > 256) return Buffer.byteLength(text, 'utf8');
+  for (let i = 0; i < length; i++) if (text.charCodeAt(i) >= 0x80) return Buffer.byteLength(text, 'utf8');
+  return length;
+}
+
+/** True when `splitUstarPath(path)` is not null: the USTAR name and prefix fields can hold it. */
+export function fitsUstar(path: string): boolean {
+  return utf8Length(path) <= 100 || splitUstarPath(path) !== null;
 }
 
 /** GNU base-256 in `width` bytes: 0x80, then the value big-endian (non-negative values only). */
@@ -56,7 +96,7 @@ export function writeBase256(out: Buffer, at: number, width: number, value: numb
  * the length of its name part; null when only a PAX record can hold it.
  */
 export function splitUstarPath(path: string): { prefix: Buffer | null; nameLength: number } | null {
-  const length = Buffer.byteLength(path, 'utf8');
+  const length = utf8Length(path);
   if (length <= 100) return { prefix: null, nameLength: length };
   if (length > 256) return null;
   const bytes = Buffer.from(path, 'utf8');
@@ -71,25 +111,24 @@ export function splitUstarPath(path: string): { prefix: Buffer | null; nameLengt
  * Writes the USTAR header block of `fields` into `out` at `at` (512 bytes of room); returns the offset
  * after it. `split` is `splitUstarPath(fields.path)` when the caller has it already.
  */
-export function writeUstarHeader(
-  fields: UstarFields,
-  out: Buffer,
-  at: number,
-  split: ReturnType<typeof splitUstarPath> = splitUstarPath(fields.path),
-): number {
+export function writeUstarHeader(fields: UstarFields, out: Buffer, at: number, split?: ReturnType<typeof splitUstarPath>): number {
   const pos = at;
   out.fill(0, pos, pos + blockSize);
   // Only the bytes written below are non-zero, so the checksum sums just those ranges.
-  let nameBytes = 0;
+  let nameBytes = split === undefined ? writeAscii(out, pos, fields.path, 100) : -1;
   let prefixBytes = 0;
-  if (split !== null) {
-    if (split.prefix === null) {
-      nameBytes = out.write(fields.path, pos, 'utf8');
-    } else {
-      const bytes = split.prefix;
-      prefixBytes = bytes.length - split.nameLength - 1;
-      nameBytes = bytes.copy(out, pos, prefixBytes + 1);
-      bytes.copy(out, pos + 345, 0, prefixBytes);
+  if (nameBytes < 0) {
+    nameBytes = 0;
+    const where = split === undefined ? splitUstarPath(fields.path) : split;
+    if (where !== null) {
+      if (where.prefix === null) {
+        nameBytes = out.write(fields.path, pos, 'utf8');
+      } else {
+        const bytes = where.prefix;
+        prefixBytes = bytes.length - where.nameLength - 1;
+        nameBytes = bytes.copy(out, pos, prefixBytes + 1);
+        bytes.copy(out, pos + 345, 0, prefixBytes);
+      }
     }
   }
   writeOctal(out, pos + 100, 7, fields.mode);
@@ -98,17 +137,19 @@ export function writeUstarHeader(
   if (fields.size <= maxOctal11) writeOctal(out, pos + 124, 11, fields.size);
   else writeBase256(out, pos + 124, 12, fields.size);
   writeOctal(out, pos + 136, 11, fields.mtime);
-  out.fill(0x20, pos + 148, pos + 156);
+  for (let i = pos + 148; i < pos + 156; i++) out[i] = 0x20;
   out[pos + 156] = fields.typeflag;
-  let linkBytes = 0;
-  if (fields.linkname !== '' && Buffer.byteLength(fields.linkname, 'utf8') <= 100) {
-    linkBytes = out.write(fields.linkname, pos + 157, 'utf8');
-  }
-  out.write('ustar\u000000', pos + 257, 'latin1');
-  let unameBytes = 0;
-  let gnameBytes = 0;
-  if (fields.uname !== '' && Buffer.byteLength(fields.uname, 'utf8') <= 31) unameBytes = out.write(fields.uname, pos + 265, 'utf8');
-  if (fields.gname !== '' && Buffer.byteLength(fields.gname, 'utf8') <= 31) gnameBytes = out.write(fields.gname, pos + 297, 'utf8');
+  const linkBytes = writeName(out, pos + 157, fields.linkname, 100);
+  // "ustar\0" "00"
+  out[pos + 257] = 0x75;
+  out[pos + 258] = 0x73;
+  out[pos + 259] = 0x74;
+  out[pos + 260] = 0x61;
+  out[pos + 261] = 0x72;
+  out[pos + 263] = 0x30;
+  out[pos + 264] = 0x30;
+  const unameBytes = writeName(out, pos + 265, fields.uname, 31);
+  const gnameBytes = writeName(out, pos + 297, fields.gname, 31);
   if (fields.devmajor !== undefined) writeOctal(out, pos + 329, 7, fields.devmajor);
   if (fields.devminor !== undefined) writeOctal(out, pos + 337, 7, fields.devminor);
   const sum =
@@ -120,6 +161,14 @@ export function writeUstarHeader(
   writeOctal(out, pos + 148, 6, sum);
   out[pos + 155] = 0x20;
   return pos + blockSize;
+}
+
+/** Writes `text` in UTF-8 at `at` when it takes at most `max` bytes; returns the bytes written (else 0). */
+function writeName(out: Buffer, at: number, text: string, max: number): number {
+  if (text === '') return 0;
+  const ascii = writeAscii(out, at, text, max);
+  if (ascii >= 0) return ascii;
+  return utf8Length(text) <= max ? out.write(text, at, 'utf8') : 0;
 }
 
 /** Decimal for PAX: integers as is, fractions with up to 9 digits and no trailing zeros. */

@@ -26,6 +26,13 @@ export interface TarHandler {
   content(slice: Buffer): void;
   /** All of the member's data has been given. */
   contentEnd(): void;
+  /**
+   * With `TarReader.checkPadding`: the zero padding after a member's data holds a non-zero byte at
+   * `offset` (once per member).
+   */
+  paddingNotZero?(offset: number): void;
+  /** The end-of-archive marker ends at `offset` (what follows is not read). */
+  endOfArchive?(offset: number): void;
 }
 
 /** Largest PAX or GNU long-name header accepted; real ones are a few hundred bytes. */
@@ -51,6 +58,15 @@ export class TarReader {
   readonly dialects = new Set<string>();
   /** Bytes pushed so far. */
   consumed = 0;
+  /** Check the padding after each member's data (see TarHandler.paddingNotZero). */
+  checkPadding = false;
+  /**
+   * During `entry`: where the member starts (its first extended header, else its header block), and
+   * its header block (in a pushed chunk or a scratch copy, valid during the call).
+   */
+  memberOffset = 0;
+  headerBlock: Buffer = Buffer.alloc(0);
+  headerAt = 0;
 
   private readonly header = emptyHeader();
   private state: State = State.Header;
@@ -68,6 +84,10 @@ export class TarReader {
   private globalPax: Map<string, string> | null = null;
   private longName: string | null | undefined = undefined;
   private longLink: string | null | undefined = undefined;
+  /** Offset of the first extended header of the member being read, -1 if none. */
+  private metaStart = -1;
+  /** The bytes being skipped are a member's padding. */
+  private inPadding = false;
 
   constructor(private readonly handler: TarHandler) {}
 
@@ -94,8 +114,10 @@ export class TarReader {
           }
           const offset = this.consumed + pos - blockSize;
           if (this.state === State.Header) this.readHeader(block, at, offset);
-          else if (isZeroBlock(block, at)) this.state = State.Trailer;
-          else throw invalidAfterEnd(offset);
+          else if (isZeroBlock(block, at)) {
+            this.state = State.Trailer;
+            this.handler.endOfArchive?.(offset + blockSize);
+          } else throw invalidAfterEnd(offset);
           break;
         }
         case State.Content: {
@@ -106,6 +128,7 @@ export class TarReader {
           if (this.remaining === 0) {
             this.handler.contentEnd();
             this.skip(this.padding);
+            this.inPadding = this.checkPadding;
           }
           break;
         }
@@ -120,6 +143,7 @@ export class TarReader {
         }
         case State.Skip: {
           const n = Math.min(this.remaining, length - pos);
+          if (this.inPadding) this.checkZeros(chunk, pos, pos + n);
           pos += n;
           this.remaining -= n;
           if (this.remaining === 0) this.state = State.Header;
@@ -161,6 +185,8 @@ export class TarReader {
       return;
     }
     const header = decodeTarHeader(block, at, offset, this.header);
+    this.headerBlock = block;
+    this.headerAt = at;
     this.dialects.add(header.format);
     switch (header.typeflag) {
       case TypeFlag.paxHeader:
@@ -187,7 +213,19 @@ export class TarReader {
     }
   }
 
+  /** Padding bytes `chunk[from..to)`: tells the handler of the first one that is not zero. */
+  private checkZeros(chunk: Buffer, from: number, to: number): void {
+    for (let i = from; i < to; i++) {
+      if (chunk[i] !== 0) {
+        this.inPadding = false;
+        this.handler.paddingNotZero?.(this.consumed + i);
+        return;
+      }
+    }
+  }
+
   private beginMeta(header: TarHeader, offset: number): void {
+    if (this.metaStart < 0) this.metaStart = offset;
     if (header.size > maxMetaSize) {
       throw corruptArchive(`invalid tar header at offset ${offset}`, {
         hint: `an extended header of ${header.size} bytes is implausible`,
@@ -228,6 +266,7 @@ export class TarReader {
   }
 
   private skip(bytes: number): void {
+    this.inPadding = false;
     this.remaining = bytes;
     this.state = bytes > 0 ? State.Skip : State.Header;
   }
@@ -247,6 +286,8 @@ export class TarReader {
       }
     }
     const size = header.size;
+    this.memberOffset = this.metaStart < 0 ? offset : this.metaStart;
+    this.metaStart = -1;
     if (this.handler.entry(header, pax, offset) && size > 0) {
       this.remaining = size;
       this.padding = paddedSize(size) - size;

@@ -119,6 +119,37 @@ describe('spooling', () => {
     expect(ordered.tarDigest).not.toBe(summary.tarDigest);
   });
 
+  test('contents read back in windows give the same canonical tar in any input order', async () => {
+    // 120 directories of 25 small files (and a large one every few directories), about 30 MB: spilled.
+    const sorted: SyntheticFile[] = [];
+    for (let d = 0; d < 120; d++) {
+      for (let f = 0; f < 25; f++) {
+        const size = f === 12 && d % 7 === 0 ? 300_000 : (d * 7919 + f * 104_729) % 20_000;
+        sorted.push({ name: `d${String(d).padStart(3, '0')}/f${String(f).padStart(2, '0')}`, size, seed: d * 100 + f });
+      }
+    }
+    let state = 12345;
+    const random = (n: number) => (state = (state * 1103515245 + 12345) >>> 0) % n;
+    const shuffle = <T>(list: T[]): T[] => {
+      for (let i = list.length - 1; i > 0; i--) {
+        const j = random(i + 1);
+        [list[i], list[j]] = [list[j]!, list[i]!];
+      }
+      return list;
+    };
+    // readdir order: each directory's files together, shuffled, and the directories shuffled too.
+    const byDir = shuffle(Array.from({ length: 120 }, (_, d) => sorted.slice(d * 25, d * 25 + 25)));
+    const readdirOrder = byDir.flatMap((files) => shuffle([...files]));
+    const scattered = shuffle([...sorted]);
+    const ordered = await normalizeLayer(syntheticTar(sorted), { ...defaultNormalizeOptions, spoolDir: mkdtempSync(join(work, 'spool-')) });
+    expect(ordered.inCanonicalOrder).toBe(true);
+    for (const input of [readdirOrder, scattered, [...sorted].reverse()]) {
+      const summary = await normalizeLayer(syntheticTar(input), { ...defaultNormalizeOptions, spoolDir: mkdtempSync(join(work, 'spool-')) });
+      expect(summary.inCanonicalOrder).toBe(false);
+      expect(summary.canonicalDigest).toBe(ordered.canonicalDigest);
+    }
+  }, 60_000);
+
   test('the canonical tar written to an output matches its digest', async () => {
     const spoolDir = mkdtempSync(join(work, 'spool-'));
     const hash = createHash('sha256');

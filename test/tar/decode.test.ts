@@ -188,6 +188,25 @@ describe('decodeTarHeader', () => {
     expect(into).toMatchObject({ name: 'name', mode: 0o644, format: 'ustar', atime: undefined });
   });
 
+  test('the checksum is the byte sum with the field as spaces, wherever the block lies in memory', () => {
+    let seed = 7;
+    const blocks = [Buffer.alloc(blockSize, 0xff), Buffer.alloc(blockSize), header()];
+    blocks.push(Buffer.from(Array.from({ length: blockSize }, () => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24)));
+    for (const block of blocks) {
+      let expected = 8 * 0x20;
+      for (let i = 0; i < blockSize; i++) if (i < 148 || i >= 156) expected += block[i]!;
+      // At every alignment, in a buffer that is a view into a larger one, and at a later block of it.
+      for (let shift = 0; shift < 4; shift++) {
+        const backing = Buffer.alloc(3 * blockSize + 8);
+        const view = backing.subarray(shift + 1, shift + 1 + 2 * blockSize + 4);
+        block.copy(view, blockSize + 3);
+        block.copy(view, 0);
+        expect(headerChecksum(view, 0)).toBe(expected);
+        expect(headerChecksum(view, blockSize + 3)).toBe(expected);
+      }
+    }
+  });
+
   test('a signed-char checksum is accepted; a wrong one is refused with the offset', () => {
     const block = header();
     block[0] = 0xe9; // 'é' in latin1: not UTF-8, and negative as a signed char

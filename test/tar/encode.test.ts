@@ -175,6 +175,22 @@ describe('the encoder and the decoder agree', () => {
     expect(header[265]).toBe(0);
   });
 
+  test('non-ASCII names that do not fit leave no bytes behind, and ones that fit are UTF-8', () => {
+    // Few enough characters for the fields, too many bytes: an ASCII start must not be left written.
+    const long = `${'a'.repeat(50)}${'é'.repeat(40)}`;
+    const header = Buffer.alloc(blockSize);
+    writeUstarHeader(fields({ path: long, linkname: long, uname: `u${'é'.repeat(16)}` }), header, 0);
+    expect(header.subarray(0, 100).every((b) => b === 0)).toBe(true);
+    expect(header.subarray(157, 257).every((b) => b === 0)).toBe(true);
+    expect(header.subarray(265, 297).every((b) => b === 0)).toBe(true);
+    expect(header.toString('latin1', 148, 156)).toBe(`${headerChecksum(header, 0).toString(8).padStart(6, '0')}\0 `);
+    // A long non-ASCII path goes to name and prefix; a short one straight into the name field.
+    const split = `${'é'.repeat(60)}/${'ü'.repeat(40)}`;
+    writeUstarHeader(fields({ path: split, linkname: 'ø/x', uname: 'zoë' }), header, 0);
+    const read = decodeTarHeader(header, 0, 0);
+    expect(read).toMatchObject({ name: split, linkname: 'ø/x', uname: 'zoë' });
+  });
+
   test('PAX record lengths count their own digits', () => {
     // 'k=' + 94 bytes + framing is 99 bytes before the length; with "100 " it becomes 101.
     const record = encodePaxRecords([paxRecord('k', 'v'.repeat(94))]).toString('latin1');
