@@ -37,7 +37,8 @@ export const maxExamples = 3;
  */
 export function layerRulesApplied(summary: LayerSummary, options: NormalizeOptions): LayerAppliedRule[] {
   const rules = resolveLayerRules(options);
-  // Passes over the table, in memory or spilled: each helper reads it once or twice, in order.
+  // A spilled table is read as a merge of runs: one pass gathers what every rule needs, and only an
+  // out-of-order table or one with link groups is read again (for examples and carriers).
   const open = (): EntryCursor => openEntries(summary);
   const count = entryCount(summary);
   const applied: LayerAppliedRule[] = [];
@@ -45,24 +46,39 @@ export function layerRulesApplied(summary: LayerSummary, options: NormalizeOptio
     if (count > 0) applied.push({ rule, entries: count, examples });
   };
 
-  if (rules.entryOrder) {
-    const moved = movedEntries(open, count);
+  const counters = [
+    { on: rules.mtime, rule: 'mtime' as const, changed: (entry: LayerEntry) => canonicalMtime(entry.mtime, rules) !== entry.mtime },
+    { on: rules.extraTimes, rule: 'extra-times' as const, changed: (entry: LayerEntry) => entry.atime !== undefined || entry.ctime !== undefined },
+    { on: rules.ownerNames, rule: 'owner-names' as const, changed: (entry: LayerEntry) => entry.uname !== '' || entry.gname !== '' },
+  ]
+    .filter((counter) => counter.on)
+    .map((counter) => ({ ...counter, count: 0, examples: [] as string[] }));
+  const positions = rules.entryOrder ? new Int32Array(count) : null;
+  let ordered = true;
+  let inputCount = 0;
+  const groups = rules.hardlinks && rules.entryOrder ? new Map<string, { firstLink: number; links: number }>() : null;
+  forEach(open, (entry, i) => {
+    if (positions !== null) {
+      positions[i] = entry.inputIndex;
+      if (i > 0 && positions[i - 1] >= positions[i]) ordered = false;
+    }
+    for (const counter of counters) if (counter.changed(entry) && counter.count++ < maxExamples) counter.examples.push(entry.path);
+    // Input entries are numbered 0..n-1 and the last one always survives, so n is the highest index + 1.
+    if (entry.inputIndex >= inputCount) inputCount = entry.inputIndex + 1;
+    if (groups !== null && entry.type === 'hardlink' && entry.linkname !== undefined) addLink(groups, entry.linkname, entry.inputIndex);
+  });
+
+  if (positions !== null) {
+    const moved = ordered ? { count: 0, examples: [] } : movedEntries(open, positions);
     add('entry-order', moved.count, moved.examples);
   }
-  if (rules.mtime) add('mtime', ...countWhere(open, (entry) => canonicalMtime(entry.mtime, rules) !== entry.mtime));
-  if (rules.extraTimes) add('extra-times', ...countWhere(open, (entry) => entry.atime !== undefined || entry.ctime !== undefined));
-  if (rules.ownerNames) add('owner-names', ...countWhere(open, (entry) => entry.uname !== '' || entry.gname !== ''));
+  for (const counter of counters) add(counter.rule, counter.count, counter.examples);
   if (rules.tarDialect) add('tar-dialect', summary.droppedRecords.entries, summary.droppedRecords.examples.slice(0, maxExamples));
   if (rules.hardlinks) {
-    const moved = movedCarriers(open, rules.entryOrder);
+    const moved = movedCarriers(open, groups);
     add('hardlinks', moved.count, moved.examples);
   }
   if (rules.duplicatePaths && summary.duplicatePaths.length > 0) {
-    // Input entries are numbered 0..n-1 and the last one always survives, so n is the highest index + 1.
-    let inputCount = 0;
-    forEach(open, (entry) => {
-      if (entry.inputIndex >= inputCount) inputCount = entry.inputIndex + 1;
-    });
     add('duplicate-paths', inputCount - count, summary.duplicatePaths.slice(0, maxExamples));
   }
   return applied;
@@ -74,30 +90,22 @@ function forEach(open: () => EntryCursor, visit: (entry: LayerEntry, position: n
   for (let entry = cursor.next(); entry !== undefined; entry = cursor.next()) if (visit(entry, position++) === false) return;
 }
 
-function countWhere(open: () => EntryCursor, changed: (entry: LayerEntry) => boolean): [number, string[]] {
-  let count = 0;
-  const examples: string[] = [];
-  forEach(open, (entry) => {
-    if (!changed(entry)) return;
-    if (count++ < maxExamples) examples.push(entry.path);
-  });
-  return [count, examples];
+function addLink(groups: Map<string, { firstLink: number; links: number }>, linkname: string, inputIndex: number): void {
+  const group = groups.get(linkname);
+  if (group === undefined) groups.set(linkname, { firstLink: inputIndex, links: 1 });
+  else {
+    group.links++;
+    if (inputIndex < group.firstLink) group.firstLink = inputIndex;
+  }
 }
 
 /**
  * Entries the sort moved: those outside a longest increasing run of input positions (the fewest that
  * have to move to turn the input order into the canonical one). O(n log n) in typed arrays, and only
- * for layers that were out of order; a table in input order costs one comparison per entry.
+ * for layers that were out of order (`positions`: input positions in table order).
  */
-function movedEntries(open: () => EntryCursor, n: number): { count: number; examples: string[] } {
-  const positions = new Int32Array(n);
-  let ordered = true;
-  forEach(open, (entry, i) => {
-    positions[i] = entry.inputIndex;
-    if (i > 0 && positions[i - 1] >= positions[i]) ordered = false;
-  });
-  if (ordered) return { count: 0, examples: [] };
-
+function movedEntries(open: () => EntryCursor, positions: Int32Array): { count: number; examples: string[] } {
+  const n = positions.length;
   // Patience sorting: tails[k] = table index ending the best run of length k + 1; parent links rebuild it.
   const tails = new Int32Array(n);
   const parent = new Int32Array(n);
@@ -133,22 +141,13 @@ function movedEntries(open: () => EntryCursor, n: number): { count: number; exam
  * whether a link found its target.) Only a sort can move a carrier, so without 'entry-order' none
  * moved; with it the carriers are found in a second pass. Counts every entry of such a group.
  */
-function movedCarriers(open: () => EntryCursor, sorted: boolean): { count: number; examples: string[] } {
+function movedCarriers(
+  open: () => EntryCursor,
+  groups: Map<string, { firstLink: number; links: number }> | null,
+): { count: number; examples: string[] } {
   let count = 0;
   const examples: string[] = [];
-  if (!sorted) return { count, examples };
-  let groups: Map<string, { firstLink: number; links: number }> | undefined;
-  forEach(open, (entry) => {
-    if (entry.type !== 'hardlink' || entry.linkname === undefined) return;
-    groups ??= new Map();
-    const group = groups.get(entry.linkname);
-    if (group === undefined) groups.set(entry.linkname, { firstLink: entry.inputIndex, links: 1 });
-    else {
-      group.links++;
-      if (entry.inputIndex < group.firstLink) group.firstLink = entry.inputIndex;
-    }
-  });
-  if (groups === undefined) return { count, examples };
+  if (groups === null || groups.size === 0) return { count, examples };
   const found = groups;
   const carriers: string[] = [];
   // The carrier of a group is the (one, after duplicate resolution) entry named by its key.
