@@ -297,22 +297,24 @@ class LayerScanner implements TarHandler {
       if (target === null) throw leavesRoot(`hard link ${JSON.stringify(name)}: target`, linkname, offset);
       if (target === rootPath) throw namesRoot(`hard link ${JSON.stringify(name)}: target`, linkname, offset);
       entry.linkname = rules.pathSpelling ? target : linkname;
-      if (this.spilled !== null) {
-        // Its target may be on disk: the merge resolves it. Until then the header is not final.
+      // Once spilled, a target (or its group's root) may be on disk: then the merge resolves the link,
+      // and the header is not final until then. In order, a link usually finds both in memory.
+      const found = this.findLatest(pathKey(entry.linkname));
+      const inMemory = found !== undefined && (this.roots[found - this.base] < 0 || this.roots[found - this.base] >= this.base);
+      if (this.spilled !== null && !inMemory) {
         this.spilled.pending.push({ inputIndex: index, target: pathKey(entry.linkname), name, linkname, offset });
         root = pendingRoot;
         this.unordered();
       } else {
-        const found = this.findLatest(pathKey(entry.linkname));
-        root = found === undefined ? -1 : this.roots[found];
+        root = found === undefined ? -1 : this.roots[found - this.base];
         // link(2) refuses directories; a canonical tar would give the directory's path to the link.
-        if (root >= 0 && this.records[root].type === 'directory') {
+        if (root >= 0 && this.records[root - this.base].type === 'directory') {
           throw badInput(`hard link ${JSON.stringify(name)} at offset ${offset}: target ${JSON.stringify(linkname)} is a directory`, {
             hint: 'a hard link cannot name a directory; the layer may be corrupt',
             data: { offset, path: name },
           });
         }
-        if (root >= 0) this.joinGroup(entry, this.records[root]);
+        if (root >= 0) this.joinGroup(entry, this.records[root - this.base]);
       }
     } else if (type === 'char' || type === 'block') {
       entry.devmajor = header.devmajor;
@@ -354,12 +356,16 @@ class LayerScanner implements TarHandler {
     if (root.pax !== undefined || link.pax !== undefined) link.pax = root.pax;
   }
 
-  /** Index of the latest entry named `key` (a `pathKey`), if any. */
+  /**
+   * Index of the latest entry named `key` (a `pathKey`), if any; once spilled, only among the records
+   * in memory, and only while in order (undefined: look on disk).
+   */
   private findLatest(key: string): number | undefined {
+    if (this.spilled !== null && !this.inCanonicalOrder) return undefined;
     if (this.latestByKey !== null) return this.latestByKey.get(key);
     // In canonical order so far, with no duplicates: the records are sorted by `comparePaths`.
     const index = findPathIndex(this.records, key === '' ? rootPath : key);
-    return index < 0 ? undefined : index;
+    return index < 0 ? undefined : this.base + index;
   }
 
   private checkOrder(entry: EntryRecord, index: number): void {
