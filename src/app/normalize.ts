@@ -14,6 +14,7 @@ import type { AppliedRule } from '../normalize/config.js';
 import { analyzeImage, withTempDirectory } from '../normalize/image.js';
 import { toOutputImage } from './output-image.js';
 import { layerRulesApplied, type LayerAppliedRule } from '../normalize/layer-applied.js';
+import { closeSummary, entryCount } from '../normalize/layer-table.js';
 import type { NormalizeOptions } from '../normalize/options.js';
 
 export interface NormalizeRequest {
@@ -149,7 +150,7 @@ export async function normalizeLoaded(
       diffId: layer.diffId,
       canonicalDiffId,
       foreign: layer.foreign,
-      entries: summary?.entries.length ?? 0,
+      entries: summary ? entryCount(summary) : 0,
       spooled: summary ? !summary.inCanonicalOrder : false,
       applied: summary && !kept ? layerRulesApplied(summary, request.normalize) : [],
       ...(kept ? { kept: true as const } : {}),
@@ -158,7 +159,10 @@ export async function normalizeLoaded(
     output: null,
     ...(resolvedBase ? { base: resolvedBase } : {}),
   };
-  return { result, ...(directory ? { outputImage: toOutputImage(analysis, request.normalize) } : {}) };
+  const outputImage = directory ? toOutputImage(analysis, request.normalize) : undefined;
+  // Spilled entry tables hold disk until closed; nothing here reads them again.
+  for (const layer of analysis.layers) closeSummary(layer.summary);
+  return { result, ...(outputImage ? { outputImage } : {}) };
 }
 
 /** The `output` of a result: what was written where. */

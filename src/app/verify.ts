@@ -27,6 +27,7 @@ import { toolVersion } from '../version.js';
 import type { BaseRequest } from '../normalize/base.js';
 import { baseCauseSink, resolveVerifyBases, type VerifyBases } from './verify-base.js';
 import { readVerifyLayers } from './verify-layers.js';
+import { closeSummary } from '../normalize/layer-table.js';
 
 export interface VerifyRequest {
   a: string;
@@ -139,7 +140,14 @@ async function readAndCompare(a: Image, b: Image, request: VerifyRequest, out: D
     b: analysisB.layers.map((layer) => layer.canonicalDiffId),
   });
   pushAll(explainStepFields(configDifferences, policyCatalogue(request.policy?.policy)));
-  const layers = compareLayersInto(inputs.a, inputs.b, options, out);
+  let layers: ReturnType<typeof compareLayersInto>;
+  try {
+    layers = compareLayersInto(inputs.a, inputs.b, options, out);
+  } finally {
+    // Spilled entry tables hold disk until closed; the differences are all that is kept of them.
+    for (const input of [...inputs.a, ...inputs.b]) closeSummary(input.summary);
+    for (const layer of [...analysisA.layers, ...analysisB.layers]) closeSummary(layer.summary);
+  }
   const sameDigest = identicalBy(a, b);
   return {
     // With unread pairs the canonical digests hold the same stand-ins: equal exactly when the real ones are.

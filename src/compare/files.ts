@@ -6,7 +6,15 @@
  * Tables of 100,000 entries are normal, so the join is one linear walk, canonical fields are computed
  * only for entries that differ, and nothing allocates per entry on the equal path.
  */
-import { comparePaths, canonicalFieldsOf, modeTypeBits, type CanonicalFields, type LayerEntry, type LayerRules } from '../normalize/entry.js';
+import {
+  comparePaths,
+  canonicalFieldsOf,
+  modeTypeBits,
+  type CanonicalFields,
+  type EntryCursor,
+  type LayerEntry,
+  type LayerRules,
+} from '../normalize/entry.js';
 import type { ContentDetail, Difference, EntryValue, FileAttribute, FileAttributeDifference, FileAttributeValues } from '../diff/model.js';
 import type { DifferenceSink } from './collect.js';
 
@@ -282,6 +290,21 @@ function presenceDifference(
   return difference;
 }
 
+/** Per position of a merge-join: input positions of both sides and what each A entry was paired with. */
+export interface JoinTrack {
+  /** Per A position: its `inputIndex`. */
+  inputA: Int32Array;
+  /** Per B position: its `inputIndex`. */
+  inputB: Int32Array;
+  /** Per A position: the B position it was paired with, or -1. */
+  matches: Int32Array;
+}
+
+function arrayCursor(entries: readonly LayerEntry[]): EntryCursor {
+  let i = 0;
+  return { next: () => (i < entries.length ? entries[i++] : undefined) };
+}
+
 /**
  * Merge-joins two tables sorted by `comparePaths` (see `sortEntries`); paths with the same `pathKey`
  * (`a` and `a/`) are one path. Duplicate paths (rule 'duplicate-paths' off) pair up in order, and the
@@ -298,32 +321,59 @@ export function compareEntryTables(
   out: DifferenceSink,
   matches?: Int32Array,
 ): FileCounts {
+  const track = matches === undefined ? undefined : { inputA: new Int32Array(a.length), inputB: new Int32Array(b.length), matches };
+  return compareEntryCursors(arrayCursor(a), arrayCursor(b), rules, scope, out, track);
+}
+
+/**
+ * `compareEntryTables` over two cursors, so neither table has to be whole in memory (a spilled table
+ * is read as the merge of its runs): each side is read once, in order. `track` (sized to the tables)
+ * receives what the entry-order check needs.
+ */
+export function compareEntryCursors(
+  cursorA: EntryCursor,
+  cursorB: EntryCursor,
+  rules: LayerRules,
+  scope: FileScope,
+  out: DifferenceSink,
+  track?: JoinTrack,
+): FileCounts {
   const counts: FileCounts = { added: 0, removed: 0, changed: 0 };
   const { originA, originB } = scope;
   const flat = originA !== undefined && originB !== undefined;
   let i = 0;
   let j = 0;
-  while (i < a.length || j < b.length) {
-    const order = i >= a.length ? 1 : j >= b.length ? -1 : comparePaths(a[i]!.path, b[j]!.path);
+  let a = cursorA.next();
+  let b = cursorB.next();
+  const nextA = () => {
+    if (track !== undefined) track.inputA[i] = a!.inputIndex;
+    i++;
+    a = cursorA.next();
+  };
+  const nextB = () => {
+    if (track !== undefined) track.inputB[j] = b!.inputIndex;
+    j++;
+    b = cursorB.next();
+  };
+  while (a !== undefined || b !== undefined) {
+    const order = a === undefined ? 1 : b === undefined ? -1 : comparePaths(a.path, b.path);
     if (order < 0) {
       const origin = flat ? { a: originA[i]!, b: null } : undefined;
-      out.push(presenceDifference('file-removed', a[i]!, scope, scope.layer ?? origin?.a, origin));
-      if (matches !== undefined) matches[i] = -1;
+      out.push(presenceDifference('file-removed', a!, scope, scope.layer ?? origin?.a, origin));
+      if (track !== undefined) track.matches[i] = -1;
       counts.removed++;
-      i++;
+      nextA();
     } else if (order > 0) {
       const origin = flat ? { a: null, b: originB[j]! } : undefined;
-      out.push(presenceDifference('file-added', b[j]!, scope, scope.layer ?? origin?.b, origin));
+      out.push(presenceDifference('file-added', b!, scope, scope.layer ?? origin?.b, origin));
       counts.added++;
-      j++;
+      nextB();
     } else {
-      if (matches !== undefined) matches[i] = j;
-      const pushed = flat
-        ? compareEntries(a[i]!, b[j]!, rules, scope, out, originA[i]!, originB[j]!)
-        : compareEntries(a[i]!, b[j]!, rules, scope, out);
+      if (track !== undefined) track.matches[i] = j;
+      const pushed = flat ? compareEntries(a!, b!, rules, scope, out, originA[i]!, originB[j]!) : compareEntries(a!, b!, rules, scope, out);
       if (pushed > 0) counts.changed++;
-      i++;
-      j++;
+      nextA();
+      nextB();
     }
   }
   return counts;

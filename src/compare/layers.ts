@@ -3,12 +3,13 @@
  * when the tars differ, the file, order and dialect differences that explain it.
  */
 import { OciReproError } from '../errors.js';
-import { resolveLayerRules, type LayerEntry, type LayerSummary } from '../normalize/entry.js';
+import { resolveLayerRules, type EntryCursor, type LayerSummary } from '../normalize/entry.js';
+import { entryCount } from '../normalize/layer-table.js';
 import { isRuleEnabled, type NormalizeOptions } from '../normalize/options.js';
 import type { LayerComparison, LayerIdentity, LayerSide, LayerStatus } from '../diff/layers.js';
 import type { Difference } from '../diff/model.js';
 import type { DifferenceSink } from './collect.js';
-import { compareEntryTables, sortEntries, type FileCounts } from './files.js';
+import { compareEntryCursors, sortEntries, type FileCounts, type JoinTrack } from './files.js';
 
 /**
  * Compares the entry tables of layer `index` of both images: `file-added`, `file-removed` and one
@@ -35,21 +36,18 @@ function compareSummaries(
   differences: DifferenceSink,
 ): FileCounts {
   const rules = resolveLayerRules(options);
-  // With rule 'entry-order' the pass wrote the table sorted (LayerSummary.entries).
-  const entriesA = sortEntries(a.entries, rules.entryOrder);
-  const entriesB = sortEntries(b.entries, rules.entryOrder);
-  const matches = new Int32Array(entriesA.length);
-  const counts = compareEntryTables(
-    entriesA,
-    entriesB,
-    rules,
-    { prefix: `layers/${index}/`, layer: index },
-    differences,
-    matches,
-  );
-
+  const sideA = sortedSide(a, rules.entryOrder);
+  const sideB = sortedSide(b, rules.entryOrder);
   // Two inputs in canonical order hold their common paths in the same order.
-  const order = a.inCanonicalOrder && b.inCanonicalOrder ? null : findOrderDifference(entriesA, entriesB, matches);
+  const countA = entryCount(a);
+  const track: JoinTrack | undefined =
+    a.inCanonicalOrder && b.inCanonicalOrder
+      ? undefined
+      : { inputA: new Int32Array(countA), inputB: new Int32Array(entryCount(b)), matches: new Int32Array(countA) };
+  const counts = compareEntryCursors(sideA.open(), sideB.open(), rules, { prefix: `layers/${index}/`, layer: index }, differences, track);
+
+  const positions = track === undefined ? null : findOrderDifference(track);
+  const order = positions === null ? null : { a: sideA.pathAt(positions.a), b: sideB.pathAt(positions.b) };
   if (order !== null) {
     differences.push({
       kind: 'entry-order',
@@ -80,19 +78,42 @@ function sameStrings(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((value, i) => value === b[i]);
 }
 
+/** One side's table in canonical order: a spilled one as it is (always sorted), else sorted if need be. */
+function sortedSide(summary: LayerSummary, sorted: boolean): { open(): EntryCursor; pathAt(position: number): string } {
+  const spilled = summary.spilled;
+  if (spilled !== undefined) {
+    return {
+      open: () => spilled.open(),
+      pathAt(position) {
+        // One more pass, only for the one path a report names.
+        const cursor = spilled.open();
+        for (let i = 0; i < position; i++) cursor.next();
+        return cursor.next()!.path;
+      },
+    };
+  }
+  // With rule 'entry-order' the pass wrote the table sorted (LayerSummary.entries).
+  const entries = sortEntries(summary.entries, sorted);
+  return {
+    open() {
+      let i = 0;
+      return { next: () => (i < entries.length ? entries[i++] : undefined) };
+    },
+    pathAt: (position) => entries[position]!.path,
+  };
+}
+
 /**
  * Whether the paths both tables hold arrive in a different relative order in the two input tars; if
- * so, the path each side has at the first position where the orders part. Paths only one side has do
- * not count: they are reported as added or removed. Linear: input positions index typed arrays.
+ * so, the table positions each side has at the first position where the orders part. Paths only one
+ * side has do not count: they are reported as added or removed. Linear: input positions index typed
+ * arrays.
  */
-function findOrderDifference(
-  a: readonly LayerEntry[],
-  b: readonly LayerEntry[],
-  matches: Int32Array,
-): { a: string; b: string } | null {
-  const byInputA = positionsByInputIndex(a);
-  const byInputB = positionsByInputIndex(b);
-  const matchedB = new Uint8Array(b.length);
+function findOrderDifference(track: JoinTrack): { a: number; b: number } | null {
+  const { matches } = track;
+  const byInputA = positionsByInputIndex(track.inputA);
+  const byInputB = positionsByInputIndex(track.inputB);
+  const matchedB = new Uint8Array(track.inputB.length);
   for (const j of matches) if (j >= 0) matchedB[j] = 1;
 
   // Walk both inputs in order over matched entries only; compare A's k-th with B's k-th.
@@ -104,19 +125,19 @@ function findOrderDifference(
     if (ia >= byInputA.length || ib >= byInputB.length) return null;
     const positionA = byInputA[ia]!;
     const positionB = byInputB[ib]!;
-    if (matches[positionA] !== positionB) return { a: a[positionA]!.path, b: b[positionB]!.path };
+    if (matches[positionA] !== positionB) return { a: positionA, b: positionB };
     ia++;
     ib++;
   }
 }
 
 /** Table positions by input index (-1 for input indexes the table does not hold, such as dropped duplicates). */
-function positionsByInputIndex(entries: readonly LayerEntry[]): Int32Array {
+function positionsByInputIndex(inputs: Int32Array): Int32Array {
   let max = -1;
-  for (const entry of entries) if (entry.inputIndex > max) max = entry.inputIndex;
+  for (const input of inputs) if (input > max) max = input;
   const positions = new Int32Array(max + 1).fill(-1);
-  entries.forEach((entry, position) => {
-    positions[entry.inputIndex] = position;
+  inputs.forEach((input, position) => {
+    positions[input] = position;
   });
   return positions;
 }

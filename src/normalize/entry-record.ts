@@ -16,19 +16,26 @@ const chunkBits = 11;
 const chunkEntries = 1 << chunkBits;
 const chunkMask = chunkEntries - 1;
 const prefix = 'sha256:';
+/** What a released chunk holds: reads of it find no digest. */
+const empty = Buffer.alloc(0);
+const emptyPresence = new Uint8Array(chunkEntries);
 
 /** Content digests of one table's records, by record index: 32 bytes each, plus one presence byte. */
 export class DigestColumn {
   readonly #chunks: Buffer[] = [];
   readonly #present: Uint8Array[] = [];
+  /** Chunks below this one were released (or would have been). */
+  #released = 0;
 
   /** Stores a raw 32-byte sha256 digest for record `index`. */
   set(index: number, digest: Buffer): void {
     const chunk = index >>> chunkBits;
     while (this.#chunks.length <= chunk) {
-      this.#chunks.push(Buffer.allocUnsafe(chunkEntries * digestSize));
-      this.#present.push(new Uint8Array(chunkEntries));
+      const released = this.#chunks.length < this.#released;
+      this.#chunks.push(released ? empty : Buffer.allocUnsafe(chunkEntries * digestSize));
+      this.#present.push(released ? emptyPresence : new Uint8Array(chunkEntries));
     }
+    if (this.#chunks[chunk] === empty) return; // released: its records are on disk
     digest.copy(this.#chunks[chunk], (index & chunkMask) * digestSize, 0, digestSize);
     this.#present[chunk][index & chunkMask] = 1;
   }
@@ -46,7 +53,17 @@ export class DigestColumn {
 
   clear(index: number): void {
     const chunk = index >>> chunkBits;
-    if (chunk < this.#present.length) this.#present[chunk][index & chunkMask] = 0;
+    if (chunk < this.#present.length && this.#chunks[chunk] !== empty) this.#present[chunk][index & chunkMask] = 0;
+  }
+
+  /** Frees the chunks that hold only records below `index` (spilled to disk: see entry-spill.ts). */
+  release(index: number): void {
+    this.#released = index >>> chunkBits;
+    const below = Math.min(this.#released, this.#chunks.length);
+    for (let chunk = 0; chunk < below; chunk++) {
+      this.#chunks[chunk] = empty;
+      this.#present[chunk] = emptyPresence;
+    }
   }
 
   /** `sha256:<hex>` of record `index`, or undefined. */

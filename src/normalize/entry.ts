@@ -94,6 +94,27 @@ export interface LayerSummary {
    * paths in input order. Zero with the rule off.
    */
   droppedRecords: { entries: number; examples: string[] };
+  /**
+   * Set when the table was too large to hold (entry-spill.ts): it is on disk, and `entries` reads it
+   * whole into memory on each access. Read it with `openEntries` (layer-table.ts) instead, and close
+   * it when done (`closeSummary`).
+   */
+  spilled?: SpilledEntries;
+}
+
+/** One pass over an entry table in canonical order. */
+export interface EntryCursor {
+  /** The next entry, or undefined at the end. */
+  next(): LayerEntry | undefined;
+}
+
+/** An entry table kept on disk as sorted runs (entry-merge.ts). */
+export interface SpilledEntries {
+  readonly count: number;
+  /** Runs written: more than one means the table was never whole in memory. */
+  readonly runs: number;
+  open(): EntryCursor;
+  close(): void;
 }
 
 /** Index of the entry named `path` in `entries` sorted by `comparePaths`, or -1 (binary search). */

@@ -15,7 +15,8 @@
  * Not reported: 'path-spelling' (the table keeps only the canonical spelling), nor for 'hardlinks'
  * links re-pointed along a chain or metadata copied onto links (the input link header is not kept).
  */
-import { canonicalMtime, comparePaths, findPathIndex, resolveLayerRules, type LayerEntry, type LayerSummary } from './entry.js';
+import { canonicalMtime, comparePaths, pathKey, resolveLayerRules, type EntryCursor, type LayerEntry, type LayerSummary } from './entry.js';
+import { entryCount, openEntries } from './layer-table.js';
 import type { LayerRuleName, NormalizeOptions } from './options.js';
 
 /** A layer rule that changed a layer. */
@@ -36,57 +37,76 @@ export const maxExamples = 3;
  */
 export function layerRulesApplied(summary: LayerSummary, options: NormalizeOptions): LayerAppliedRule[] {
   const rules = resolveLayerRules(options);
-  const { entries } = summary;
+  // A spilled table is read as a merge of runs: one pass gathers what every rule needs, and only an
+  // out-of-order table or one with link groups is read again (for examples and carriers).
+  const open = (): EntryCursor => openEntries(summary);
+  const count = entryCount(summary);
   const applied: LayerAppliedRule[] = [];
   const add = (rule: LayerRuleName, count: number, examples: string[]) => {
     if (count > 0) applied.push({ rule, entries: count, examples });
   };
 
-  if (rules.entryOrder) {
-    const moved = movedEntries(entries);
+  const counters = [
+    { on: rules.mtime, rule: 'mtime' as const, changed: (entry: LayerEntry) => canonicalMtime(entry.mtime, rules) !== entry.mtime },
+    { on: rules.extraTimes, rule: 'extra-times' as const, changed: (entry: LayerEntry) => entry.atime !== undefined || entry.ctime !== undefined },
+    { on: rules.ownerNames, rule: 'owner-names' as const, changed: (entry: LayerEntry) => entry.uname !== '' || entry.gname !== '' },
+  ]
+    .filter((counter) => counter.on)
+    .map((counter) => ({ ...counter, count: 0, examples: [] as string[] }));
+  const positions = rules.entryOrder ? new Int32Array(count) : null;
+  let ordered = true;
+  let inputCount = 0;
+  const groups = rules.hardlinks && rules.entryOrder ? new Map<string, { firstLink: number; links: number }>() : null;
+  forEach(open, (entry, i) => {
+    if (positions !== null) {
+      positions[i] = entry.inputIndex;
+      if (i > 0 && positions[i - 1] >= positions[i]) ordered = false;
+    }
+    for (const counter of counters) if (counter.changed(entry) && counter.count++ < maxExamples) counter.examples.push(entry.path);
+    // Input entries are numbered 0..n-1 and the last one always survives, so n is the highest index + 1.
+    if (entry.inputIndex >= inputCount) inputCount = entry.inputIndex + 1;
+    if (groups !== null && entry.type === 'hardlink' && entry.linkname !== undefined) addLink(groups, entry.linkname, entry.inputIndex);
+  });
+
+  if (positions !== null) {
+    const moved = ordered ? { count: 0, examples: [] } : movedEntries(open, positions);
     add('entry-order', moved.count, moved.examples);
   }
-  if (rules.mtime) add('mtime', ...countWhere(entries, (entry) => canonicalMtime(entry.mtime, rules) !== entry.mtime));
-  if (rules.extraTimes) add('extra-times', ...countWhere(entries, (entry) => entry.atime !== undefined || entry.ctime !== undefined));
-  if (rules.ownerNames) add('owner-names', ...countWhere(entries, (entry) => entry.uname !== '' || entry.gname !== ''));
+  for (const counter of counters) add(counter.rule, counter.count, counter.examples);
   if (rules.tarDialect) add('tar-dialect', summary.droppedRecords.entries, summary.droppedRecords.examples.slice(0, maxExamples));
   if (rules.hardlinks) {
-    const moved = movedCarriers(entries, rules.entryOrder);
+    const moved = movedCarriers(open, groups);
     add('hardlinks', moved.count, moved.examples);
   }
   if (rules.duplicatePaths && summary.duplicatePaths.length > 0) {
-    // Input entries are numbered 0..n-1 and the last one always survives, so n is the highest index + 1.
-    let inputCount = 0;
-    for (const entry of entries) if (entry.inputIndex >= inputCount) inputCount = entry.inputIndex + 1;
-    add('duplicate-paths', inputCount - entries.length, summary.duplicatePaths.slice(0, maxExamples));
+    add('duplicate-paths', inputCount - count, summary.duplicatePaths.slice(0, maxExamples));
   }
   return applied;
 }
 
-function countWhere(entries: readonly LayerEntry[], changed: (entry: LayerEntry) => boolean): [number, string[]] {
-  let count = 0;
-  const examples: string[] = [];
-  for (const entry of entries) {
-    if (!changed(entry)) continue;
-    if (count++ < maxExamples) examples.push(entry.path);
+function forEach(open: () => EntryCursor, visit: (entry: LayerEntry, position: number) => boolean | void): void {
+  const cursor = open();
+  let position = 0;
+  for (let entry = cursor.next(); entry !== undefined; entry = cursor.next()) if (visit(entry, position++) === false) return;
+}
+
+function addLink(groups: Map<string, { firstLink: number; links: number }>, linkname: string, inputIndex: number): void {
+  const group = groups.get(linkname);
+  if (group === undefined) groups.set(linkname, { firstLink: inputIndex, links: 1 });
+  else {
+    group.links++;
+    if (inputIndex < group.firstLink) group.firstLink = inputIndex;
   }
-  return [count, examples];
 }
 
 /**
  * Entries the sort moved: those outside a longest increasing run of input positions (the fewest that
- * have to move to turn the input order into the canonical one). O(n log n), and only for layers that
- * were out of order; a table in input order costs one comparison per entry.
+ * have to move to turn the input order into the canonical one). O(n log n) in typed arrays, and only
+ * for layers that were out of order (`positions`: input positions in table order).
  */
-function movedEntries(entries: readonly LayerEntry[]): { count: number; examples: string[] } {
-  const n = entries.length;
-  let ordered = true;
-  for (let i = 1; i < n && ordered; i++) ordered = entries[i - 1].inputIndex < entries[i].inputIndex;
-  if (ordered) return { count: 0, examples: [] };
-
+function movedEntries(open: () => EntryCursor, positions: Int32Array): { count: number; examples: string[] } {
+  const n = positions.length;
   // Patience sorting: tails[k] = table index ending the best run of length k + 1; parent links rebuild it.
-  const positions = new Int32Array(n);
-  for (let i = 0; i < n; i++) positions[i] = entries[i].inputIndex;
   const tails = new Int32Array(n);
   const parent = new Int32Array(n);
   let length = 0;
@@ -106,7 +126,10 @@ function movedEntries(entries: readonly LayerEntry[]): { count: number; examples
   const kept = new Uint8Array(n);
   for (let i = length > 0 ? tails[length - 1] : -1; i >= 0; i = parent[i]) kept[i] = 1;
   const examples: string[] = [];
-  for (let i = 0; i < n && examples.length < maxExamples; i++) if (!kept[i]) examples.push(entries[i].path);
+  forEach(open, (entry, i) => {
+    if (!kept[i]) examples.push(entry.path);
+    return examples.length < maxExamples;
+  });
   return { count: n - length, examples };
 }
 
@@ -116,33 +139,26 @@ function movedEntries(entries: readonly LayerEntry[]): { count: number; examples
  * carrier was a link in the input exactly when one of its links has an earlier input position. (A link
  * to a path that only comes later, which tar cannot extract, would count too: the table does not say
  * whether a link found its target.) Only a sort can move a carrier, so without 'entry-order' none
- * moved; with it the table is sorted and carriers are found by binary search. Counts every entry of
- * such a group.
+ * moved; with it the carriers are found in a second pass. Counts every entry of such a group.
  */
-function movedCarriers(entries: readonly LayerEntry[], sorted: boolean): { count: number; examples: string[] } {
+function movedCarriers(
+  open: () => EntryCursor,
+  groups: Map<string, { firstLink: number; links: number }> | null,
+): { count: number; examples: string[] } {
   let count = 0;
   const examples: string[] = [];
-  if (!sorted) return { count, examples };
-  let groups: Map<string, { firstLink: number; links: number }> | undefined;
-  for (const entry of entries) {
-    if (entry.type !== 'hardlink' || entry.linkname === undefined) continue;
-    groups ??= new Map();
-    const group = groups.get(entry.linkname);
-    if (group === undefined) groups.set(entry.linkname, { firstLink: entry.inputIndex, links: 1 });
-    else {
-      group.links++;
-      if (entry.inputIndex < group.firstLink) group.firstLink = entry.inputIndex;
-    }
-  }
-  if (groups === undefined) return { count, examples };
+  if (groups === null || groups.size === 0) return { count, examples };
+  const found = groups;
   const carriers: string[] = [];
-  for (const [path, group] of groups) {
-    const at = findPathIndex(entries, path);
-    const carrier = at < 0 ? undefined : entries[at];
-    if (carrier === undefined || carrier.type === 'hardlink' || group.firstLink > carrier.inputIndex) continue;
+  // The carrier of a group is the (one, after duplicate resolution) entry named by its key.
+  forEach(open, (carrier) => {
+    const group = found.get(pathKey(carrier.path));
+    if (group === undefined) return;
+    found.delete(pathKey(carrier.path));
+    if (carrier.type === 'hardlink' || group.firstLink > carrier.inputIndex) return;
     count += 1 + group.links;
-    carriers.push(path);
-  }
+    carriers.push(pathKey(carrier.path));
+  });
   examples.push(...carriers.sort(comparePaths).slice(0, maxExamples));
   return { count, examples };
 }

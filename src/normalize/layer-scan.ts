@@ -23,6 +23,8 @@ import {
   type LayerRules,
 } from './entry.js';
 import { DigestColumn, EntryRecord } from './entry-record.js';
+import { pendingRoot, type PendingLink } from './entry-merge.js';
+import { RunFile } from './entry-spill.js';
 import { maxExamples } from './layer-applied.js';
 import { PathIndex } from './path-index.js';
 import { CanonicalWriter } from './layer-writer.js';
@@ -38,6 +40,11 @@ export interface ScanOptions {
   expectTarDigest?: { digest: string; what: string };
   /** Hash file contents into `contentDigest` (see NormalizeLayerOptions). */
   contentDigests: boolean;
+  /**
+   * Records held before the table spills to sorted runs on disk (entry-spill.ts), and where the runs
+   * go. Without it, or with rule 'entry-order' off (the table keeps the input order), nothing spills.
+   */
+  spill?: { entries: number; dir?: string };
 }
 
 export interface LayerScan {
@@ -58,6 +65,12 @@ export interface LayerScan {
   spool: ContentSpool | null;
   /** The canonical tar hashed during the pass, or null if the order broke (or it was not wanted). */
   writer: CanonicalWriter | null;
+  /**
+   * Set when the table spilled: every record is in the run file (`records`, `roots`, `spoolOffsets`
+   * are empty; `superseded`, `latestByKey` and `duplicateKeys` unused), and the hardlinks whose
+   * targets were already on disk are left to the merge (entry-merge.ts).
+   */
+  spilled: { file: RunFile; pending: PendingLink[] } | null;
 }
 
 const emptyDigest = createHash('sha256').digest();
@@ -69,34 +82,51 @@ export async function scanLayer(tar: Readable, rules: LayerRules, options: ScanO
   const scanner = new LayerScanner(rules, options);
   const { spool } = options;
   try {
-    for await (const chunk of tar) {
-      scanner.push(typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : (chunk as Buffer));
-      if (spool?.needsDrain) await spool.drain();
+    try {
+      for await (const chunk of tar) {
+        scanner.push(typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : (chunk as Buffer));
+        if (spool?.needsDrain) await spool.drain();
+      }
+    } catch (error) {
+      if (error instanceof StopPass) {
+        scanner.closeSpill();
+        return null;
+      }
+      throw error;
     }
+    const expected = options.expectTarDigest;
+    if (expected !== undefined && scanner.tarDigest() !== expected.digest) {
+      throw digestMismatch(`${expected.what}: digest mismatch: expected ${expected.digest}, got ${scanner.tarDigest()}`);
+    }
+    try {
+      scanner.end();
+    } catch (error) {
+      // The mirror can learn only at the end that the input was not its canonical tar after all.
+      if (error instanceof StopPass) {
+        scanner.closeSpill();
+        return null;
+      }
+      throw error;
+    }
+    if (spool !== null) await spool.finishWriting();
+    return scanner.result();
   } catch (error) {
-    if (error instanceof StopPass) return null;
+    scanner.closeSpill();
     throw error;
   }
-  const expected = options.expectTarDigest;
-  if (expected !== undefined && scanner.tarDigest() !== expected.digest) {
-    throw digestMismatch(`${expected.what}: digest mismatch: expected ${expected.digest}, got ${scanner.tarDigest()}`);
-  }
-  try {
-    scanner.end();
-  } catch (error) {
-    if (error instanceof StopPass) return null;
-    throw error;
-  }
-  if (spool !== null) await spool.finishWriting();
-  return scanner.result();
 }
 
 class LayerScanner implements TarHandler {
-  private readonly records: EntryRecord[] = [];
+  /** The records in memory: all of them, or since the last spill the ones from input index `base` on. */
+  private records: EntryRecord[] = [];
+  private base = 0;
   /** The records' content digests (see entry-record.ts). */
   private readonly digests = new DigestColumn();
-  private readonly roots: number[] = [];
-  private readonly spoolOffsets: number[] = [];
+  private roots: number[] = [];
+  private spoolOffsets: number[] = [];
+  /** Once the table spilled (see ScanOptions.spill): its runs, and the links left to the merge. */
+  private spilled: { file: RunFile; pending: PendingLink[] } | null = null;
+  private readonly spillEntries: number;
   private readonly superseded = new Set<number>();
   /**
    * The latest entry per `pathKey`. Built only once the input leaves canonical order: until then
@@ -126,6 +156,37 @@ class LayerScanner implements TarHandler {
     this.spool = options.spool;
     this.writer = options.hashCanonical ? new CanonicalWriter(rules) : null;
     if (this.writer !== null) this.mirror = new CanonicalMirror(this.writer, this.reader);
+    this.spillEntries = options.spill !== undefined && rules.entryOrder ? options.spill.entries : Infinity;
+  }
+
+  /** Frees the run file of a pass that failed or stopped. */
+  closeSpill(): void {
+    this.spilled?.file.close();
+  }
+
+  /** Writes the records in memory as one sorted run and lets them go. */
+  private spill(): void {
+    const spilled = (this.spilled ??= { file: new RunFile(this.options.spill?.dir), pending: [] });
+    const { records, roots, spoolOffsets, base } = this;
+    const run = records.map((entry, i) => ({ entry, root: roots[i], spoolOffset: spoolOffsets[i] }));
+    run.sort((x, y) => comparePaths(x.entry.path, y.entry.path) || x.entry.inputIndex - y.entry.inputIndex);
+    spilled.file.appendRun(run);
+    this.base = base + records.length;
+    this.records = [];
+    this.roots = [];
+    this.spoolOffsets = [];
+    this.digests.release(this.base);
+    // Duplicates and link targets across runs are the merge's to find from here on.
+    this.latestByKey = null;
+    this.superseded.clear();
+    this.duplicateKeys.clear();
+  }
+
+  /** The order broke for the canonical tar: stop, or stop hashing it on the fly. */
+  private unordered(): void {
+    if (this.options.stopWhenUnordered) throw new StopPass();
+    this.writer = null;
+    this.mirror = null;
   }
 
   push(chunk: Buffer): void {
@@ -162,6 +223,7 @@ class LayerScanner implements TarHandler {
   }
 
   result(): LayerScan {
+    if (this.spilled !== null && this.records.length > 0) this.spill();
     return {
       records: this.records,
       roots: this.roots,
@@ -176,6 +238,7 @@ class LayerScanner implements TarHandler {
       tarSize: this.reader.consumed,
       spool: this.spool,
       writer: this.writer,
+      spilled: this.spilled,
     };
   }
 
@@ -195,6 +258,8 @@ class LayerScanner implements TarHandler {
 
   entry(header: TarHeader, pax: Map<string, string> | null, offset: number): boolean {
     const rules = this.rules;
+    // Here the previous entry's content is done (its digest is set): the batch can go to disk.
+    if (this.records.length >= this.spillEntries) this.spill();
     const { name, linkname, size } = header;
     let xattrs: Record<string, string> = noXattrs;
     let extra: Record<string, string> | undefined;
@@ -235,7 +300,7 @@ class LayerScanner implements TarHandler {
     if (mode < 0 || mode > maxMode) throw invalidMode(mode, offset);
     // Go writers' file-type bits in the mode field: a dialect difference the canonical tar drops.
     if (rules.tarDialect && (mode & modeTypeBits) !== 0) dropped = true;
-    const index = this.records.length;
+    const index = this.base + this.records.length;
     if (dropped && this.droppedRecords.entries++ < maxExamples) this.droppedRecords.examples.push(path);
     const entry = new EntryRecord(this.digests, {
       path,
@@ -263,16 +328,25 @@ class LayerScanner implements TarHandler {
       if (target === null) throw leavesRoot(`hard link ${JSON.stringify(name)}: target`, linkname, offset);
       if (target === rootPath) throw namesRoot(`hard link ${JSON.stringify(name)}: target`, linkname, offset);
       entry.linkname = rules.pathSpelling ? target : linkname;
+      // Once spilled, a target (or its group's root) may be on disk: then the merge resolves the link,
+      // and the header is not final until then. In order, a link usually finds both in memory.
       const found = this.findLatest(pathKey(entry.linkname));
-      root = found === undefined ? -1 : this.roots[found];
-      // link(2) refuses directories; a canonical tar would give the directory's path to the link.
-      if (root >= 0 && this.records[root].type === 'directory') {
-        throw badInput(`hard link ${JSON.stringify(name)} at offset ${offset}: target ${JSON.stringify(linkname)} is a directory`, {
-          hint: 'a hard link cannot name a directory; the layer may be corrupt',
-          data: { offset, path: name },
-        });
+      const inMemory = found !== undefined && (this.roots[found - this.base] < 0 || this.roots[found - this.base] >= this.base);
+      if (this.spilled !== null && !inMemory) {
+        this.spilled.pending.push({ inputIndex: index, target: pathKey(entry.linkname), name, linkname, offset });
+        root = pendingRoot;
+        this.unordered();
+      } else {
+        root = found === undefined ? -1 : this.roots[found - this.base];
+        // link(2) refuses directories; a canonical tar would give the directory's path to the link.
+        if (root >= 0 && this.records[root - this.base].type === 'directory') {
+          throw badInput(`hard link ${JSON.stringify(name)} at offset ${offset}: target ${JSON.stringify(linkname)} is a directory`, {
+            hint: 'a hard link cannot name a directory; the layer may be corrupt',
+            data: { offset, path: name },
+          });
+        }
+        if (root >= 0) this.joinGroup(entry, this.records[root - this.base]);
       }
-      if (root >= 0) this.joinGroup(entry, this.records[root]);
     } else if (type === 'char' || type === 'block') {
       entry.devmajor = header.devmajor;
       entry.devminor = header.devminor;
@@ -319,18 +393,29 @@ class LayerScanner implements TarHandler {
     if (root.pax !== undefined || link.pax !== undefined) link.pax = root.pax;
   }
 
-  /** Index of the latest entry named `key` (a `pathKey`), if any. */
+  /**
+   * Index of the latest entry named `key` (a `pathKey`), if any; once spilled, only among the records
+   * in memory, and only while in order (undefined: look on disk).
+   */
   private findLatest(key: string): number | undefined {
+    if (this.spilled !== null && !this.inCanonicalOrder) return undefined;
     if (this.latestByKey !== null) return this.latestByKey.get(key);
     // In canonical order so far, with no duplicates: the records are sorted by `comparePaths`.
     const index = findPathIndex(this.records, key === '' ? rootPath : key);
-    return index < 0 ? undefined : index;
+    return index < 0 ? undefined : this.base + index;
   }
 
   private checkOrder(entry: EntryRecord, index: number): void {
     const rules = this.rules;
     const order = this.previousPath === null ? -1 : comparePaths(this.previousPath, entry.path);
     this.previousPath = entry.path;
+    if (this.spilled !== null) {
+      if (order < 0) return;
+      this.inCanonicalOrder = false;
+      // A duplicate is the previous path (order 0) or out of order (order > 0); the merge drops it.
+      if (order > 0 || rules.duplicatePaths) this.unordered();
+      return;
+    }
     let byKey = this.latestByKey;
     if (byKey === null) {
       if (order < 0) return; // still in canonical order: nothing else to check or record

@@ -8,7 +8,7 @@ import type { Writable } from 'node:stream';
 import { blockSize, endOfArchive, paddedSize } from '../tar/blocks.js';
 import { canonicalHeaderSize, canonicalPaxRecords, writeCanonicalHeader } from './canonical-tar.js';
 import type { LayerEntry, LayerRules } from './entry.js';
-import type { CanonicalTable } from './layer-table.js';
+import type { TableCursor } from './layer-table.js';
 import type { ContentSpool } from './spool.js';
 
 const chunkSize = 1 << 20;
@@ -196,6 +196,9 @@ export async function waitForDrain(output: Writable): Promise<void> {
   });
 }
 
+/** Entries taken from the table at a time: enough for the reads of adjacent contents to coalesce. */
+const batchEntries = 4096;
+
 /** Entries a window looks ahead at, at most. */
 const windowLookahead = 1024;
 /** Bytes a window may read that no entry in it uses, beyond as many as it uses. */
@@ -227,28 +230,40 @@ function planWindow(offsets: Float64Array, sizeOf: (i: number) => number, first:
 }
 
 /**
- * Emits the canonical tar of `table`, taking contents from `spool`, where record i's content starts at
- * `spoolOffsets[i]`.
+ * Emits the canonical tar of the table `cursor` walks (layer-table.ts `openTable`: in memory or
+ * spilled), taking contents from `spool` at the offsets the cursor gives.
  */
-export async function emitCanonical(
-  table: CanonicalTable,
-  spool: ContentSpool,
-  spoolOffsets: readonly number[],
-  writer: CanonicalWriter,
-): Promise<void> {
-  const { entries, contentRecords } = table;
-  const { output } = writer;
-  const offsets = new Float64Array(entries.length);
-  for (let i = 0; i < entries.length; i++) {
-    offsets[i] = contentRecords[i] < 0 ? -1 : spoolOffsets[contentRecords[i]];
+export async function emitCanonical(cursor: TableCursor, spool: ContentSpool, writer: CanonicalWriter): Promise<void> {
+  const entries: LayerEntry[] = [];
+  const offsets = new Float64Array(batchEntries);
+  const window = Buffer.allocUnsafe(chunkSize);
+  for (;;) {
+    entries.length = 0;
+    while (entries.length < batchEntries) {
+      const entry = cursor.next();
+      if (entry === undefined) break;
+      offsets[entries.length] = cursor.contentOffset;
+      entries.push(entry);
+    }
+    if (entries.length > 0) await emitBatch(entries, offsets, spool, writer, window);
+    if (entries.length < batchEntries) return;
   }
-  const sizeOf = (i: number) => (contentRecords[i] < 0 ? 0 : entries[i].size);
+}
+
+async function emitBatch(
+  entries: readonly LayerEntry[],
+  offsets: Float64Array,
+  spool: ContentSpool,
+  writer: CanonicalWriter,
+  window: Buffer,
+): Promise<void> {
+  const { output } = writer;
+  const sizeOf = (i: number) => (offsets[i] < 0 ? 0 : entries[i].size);
 
   // Small contents are read in windows of up to 1 MiB: the next entries whose spooled bytes lie close
   // together come from one read. In order, they are adjacent; a layer written in readdir order keeps
   // each directory's files together, shuffled, so a window of the directory's bytes serves them all
   // (one read per file was 10% of a verify of 100,000 small files).
-  const window = Buffer.allocUnsafe(chunkSize);
   let windowStart = 0;
   let windowEnd = 0;
 

@@ -34,7 +34,8 @@ import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { comparePaths, resolveLayerRules, type LayerSummary } from './entry.js';
 import { scanLayer } from './layer-scan.js';
-import { finalizeTable } from './layer-table.js';
+import { spillEntries } from './entry-spill.js';
+import { defineSpilledEntries, finalizeTable, openTable, type CanonicalTable } from './layer-table.js';
 import { CanonicalWriter, emitCanonical, waitForDrain } from './layer-writer.js';
 import type { NormalizeOptions } from './options.js';
 import { ContentSpool } from './spool.js';
@@ -48,8 +49,14 @@ export interface NormalizeLayerOptions extends NormalizeOptions {
    * allocating one per MiB. Leave it unset for an output that passes chunks on (a PassThrough).
    */
   outputReleasesChunks?: boolean;
-  /** Where the spool file goes (default: the OS temp dir). */
+  /** Where the spool file and a spilled entry table go (default: the OS temp dir). */
   spoolDir?: string;
+  /**
+   * Entries held in memory before the table spills to disk as sorted runs (entry-spill.ts; default
+   * `spillEntries()`, which `OCI_REPRO_SPILL_ENTRIES` sets). A spilled table is the summary's
+   * `spilled`: the caller closes it (`closeSummary`) when done with the entries.
+   */
+  spillEntries?: number;
   /** Opens the same layer tar again from its start; lets an in-order layer skip spooling entirely. */
   reopen?: () => Readable | Promise<Readable>;
   /**
@@ -82,7 +89,9 @@ export async function normalizeLayer(tar: Readable, options: NormalizeLayerOptio
     spools.push(spool);
     return spool;
   };
+  let table: CanonicalTable | undefined;
   try {
+    const spill = { entries: options.spillEntries ?? spillEntries(), dir: options.spoolDir };
     const skipSpool = options.reopen !== undefined && output === undefined;
     const { expectTarDigest } = options;
     const contentDigests = options.contentDigests ?? true;
@@ -92,20 +101,21 @@ export async function normalizeLayer(tar: Readable, options: NormalizeLayerOptio
       stopWhenUnordered: skipSpool,
       expectTarDigest,
       contentDigests,
+      spill,
     });
     if (scan === null) {
       const again = await options.reopen!();
-      scan = (await scanLayer(again, rules, { spool: newSpool(), hashCanonical: false, stopWhenUnordered: false, expectTarDigest, contentDigests }))!;
+      scan = (await scanLayer(again, rules, { spool: newSpool(), hashCanonical: false, stopWhenUnordered: false, expectTarDigest, contentDigests, spill }))!;
     }
 
-    const table = finalizeTable(scan, rules);
+    table = finalizeTable(scan, rules);
     let canonicalDigest: string;
     let canonicalSize: number;
     if (scan.writer !== null && output === undefined) {
       ({ digest: canonicalDigest, size: canonicalSize } = scan.writer.finish());
     } else {
       const writer = new CanonicalWriter(rules, output, options.outputReleasesChunks ?? false);
-      await emitCanonical(table, scan.spool!, scan.spoolOffsets, writer);
+      await emitCanonical(openTable(table, scan.spoolOffsets), scan.spool!, writer);
       ({ digest: canonicalDigest, size: canonicalSize } = writer.finish());
       if (output !== undefined) {
         if (writer.needsDrain) await waitForDrain(output);
@@ -115,20 +125,23 @@ export async function normalizeLayer(tar: Readable, options: NormalizeLayerOptio
     }
 
     output?.off('error', ignoreOutputError);
-    return {
+    const { spilled } = table;
+    const summary: LayerSummary = {
       tarDigest: scan.tarDigest,
       tarSize: scan.tarSize,
       canonicalDigest,
       canonicalSize,
       entries: table.entries,
       inCanonicalOrder: scan.inCanonicalOrder,
-      duplicatePaths: [...scan.duplicateKeys]
-        .map((key) => scan.records[scan.latestByKey!.get(key)!].path)
-        .sort(comparePaths),
+      duplicatePaths: spilled
+        ? spilled.duplicatePaths
+        : [...scan.duplicateKeys].map((key) => scan!.records[scan!.latestByKey!.get(key)!].path).sort(comparePaths),
       dialects: [...scan.dialects].sort(),
       droppedRecords: scan.droppedRecords,
     };
+    return spilled === undefined ? summary : defineSpilledEntries(summary, spilled);
   } catch (error) {
+    table?.spilled?.close();
     // The listener stays: a failed output emits 'error' after this, and nobody else may listen.
     if (output !== undefined && !output.destroyed) output.destroy(error as Error);
     throw error;
