@@ -175,8 +175,9 @@ interface LayerRequest {
 
 export interface ContentOptions {
   /**
-   * Whether a large file's byte ranges are worth its layers' read: false for one whose cause is known
-   * from its path alone (an apt cache), whose bytes would tell nothing more. Default: every one.
+   * Whether a large file's byte ranges are worth a read of its layers: false for one whose cause is
+   * known from its path alone (an apt cache). Such ranges are still taken when the layers are read for
+   * other files anyway. Default: every one.
    */
   wantsRanges?: (difference: Difference) => boolean;
   /** Directory of the spool for large files' bytes (default the OS temp dir). */
@@ -200,6 +201,7 @@ export async function attachContentDetails(
 ): Promise<Difference[]> {
   const small: Candidate[] = [];
   const large: Candidate[] = [];
+  const optional: Candidate[] = [];
   const requests = new Map<string, LayerRequest>();
   const request = (side: 'a' | 'b', layer: number, file: string, cap: number | null) => {
     const key = `${side}:${layer}`;
@@ -231,15 +233,26 @@ export async function attachContentDetails(
       small.push(candidate);
       request('a', layerA, file, cap);
       request('b', layerB, file, cap);
-    } else if (large.length < maxStreamedFiles && isStreamable(difference) && (options.wantsRanges?.(difference) ?? true)) {
-      large.push(candidate);
-      request('a', layerA, file, null);
-      request('b', layerB, file, null);
+    } else if (isStreamable(difference)) {
+      (options.wantsRanges?.(difference) ?? true ? large : optional).push(candidate);
     }
+  }
+  // Ranges not worth a pass of their own are still taken from a pass that happens anyway.
+  const streamed = large.slice(0, maxStreamedFiles);
+  for (const { file, layerA, layerB } of streamed) {
+    request('a', layerA, file, null);
+    request('b', layerB, file, null);
+  }
+  for (const candidate of optional) {
+    if (streamed.length >= maxStreamedFiles) break;
+    if (!requests.has(`a:${candidate.layerA}`) || !requests.has(`b:${candidate.layerB}`)) continue;
+    streamed.push(candidate);
+    request('a', candidate.layerA, candidate.file, null);
+    request('b', candidate.layerB, candidate.file, null);
   }
   if (requests.size === 0) return differences;
 
-  const spool = large.length > 0 ? new ContentSpool(options.tempDir) : undefined;
+  const spool = streamed.length > 0 ? new ContentSpool(options.tempDir) : undefined;
   try {
     const contents = new Map<string, LayerFiles>();
     const ordered = [...requests].sort(([, x], [, y]) => x.layer - y.layer || x.side.localeCompare(y.side));
@@ -250,7 +263,7 @@ export async function attachContentDetails(
     await describeCandidates(small, contents);
     if (spool === undefined) return differences;
     await spool.finishWriting();
-    for (const { difference, file, layerA, layerB } of large) {
+    for (const { difference, file, layerA, layerB } of streamed) {
       await attachSpooledRanges(difference, spool, contents.get(`a:${layerA}`)?.large.get(file), contents.get(`b:${layerB}`)?.large.get(file));
     }
   } finally {

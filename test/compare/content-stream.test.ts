@@ -102,7 +102,7 @@ describe('attachContentDetails with large files', () => {
     expect(small.detail).toMatchObject({ format: 'unified' });
   });
 
-  it('keeps the detail on a digest mismatch, for a neutralized difference, past maxFiles, or when ranges are not wanted', async () => {
+  it('keeps the detail on a digest mismatch, for a neutralized difference, past maxFiles, or when ranges are not worth a pass', async () => {
     const entries = { a: [{ name: 'usr/lib/big.so', content: a }], b: [{ name: 'usr/lib/big.so', content: b }] };
     const before = structuredClone(contentDifference('usr/lib/big.so', a, b).detail);
 
@@ -121,6 +121,17 @@ describe('attachContentDetails with large files', () => {
     await attachContentDetails([explained], skipped, undefined, undefined, { wantsRanges: (d) => d.cause === null });
     expect(explained.detail).toEqual(before);
     expect(skipped.opened).toEqual([]);
+
+    // Not wanted, but its layer is read anyway for a small file: the ranges come from that pass.
+    const riding = contentDifference('usr/lib/big.so', a, b, { cause: { id: 'apt-cache', title: 'apt caches' } });
+    const withSmall = tarReader({
+      a: [...entries.a, { name: 'etc/app.conf', content: 'x=1\n' }],
+      b: [...entries.b, { name: 'etc/app.conf', content: 'x=2\n' }],
+    });
+    const small = contentDifference('etc/app.conf', Buffer.from('x=1\n'), Buffer.from('x=2\n'));
+    await attachContentDetails([riding, small], withSmall, undefined, undefined, { wantsRanges: (d) => d.cause === null });
+    expect(riding.detail).toMatchObject({ differingBytes: 2 });
+    expect(withSmall.opened).toEqual(['a:0', 'b:0']);
 
     // The same difference wanted: the pass happens and the ranges are set.
     const wanted = contentDifference('usr/lib/big.so', a, b);
