@@ -6,12 +6,11 @@ import {
   DifferenceCollector,
   defaultNeutralizedLimit,
   type DifferenceSink,
-  readFilesFromTar,
-  streamFileFromTar,
   type ContentReader,
 } from '../compare/index.js';
 import { explainStepFields } from '../compare/step-fields.js';
-import { explainByDetail } from '../causes/match.js';
+import { explainByDetail, matchSelector } from '../causes/match.js';
+import type { CauseEntry } from '../causes/catalogue.js';
 import { applyPolicy, decideGate, policyCatalogue, type Policy } from '../gate/policy.js';
 import type { Image, Layer } from '../image/image.js';
 import type { ImageAnalysis } from '../normalize/image.js';
@@ -74,9 +73,10 @@ export async function verifyLoaded(a: Image, b: Image, request: VerifyRequest): 
 
   let differences = collector.differences;
   const omitted = collector.omitted();
-  await attachContentDetails(differences, contentReader(a, b), request.contentLimit);
+  const catalogue = policyCatalogue(request.policy?.policy);
+  await attachContentDetails(differences, contentReader(a, b), request.contentLimit, undefined, { wantsRanges: (d) => !knownByPath(d, catalogue) });
   // Causes told by a decoded detail (a Go build id) can match only now that the details are attached.
-  explainByDetail(differences, policyCatalogue(request.policy?.policy));
+  explainByDetail(differences, catalogue);
   if (request.policy) differences = applyPolicy(differences, request.policy.policy);
   const strict = request.strict ?? false;
   const gate = decideGate({ verdict: compared.verdict, differences, strict, unlistedNeutralized: countOmitted(omitted) });
@@ -192,18 +192,24 @@ function imageSide(analysis: ImageAnalysis): ImageSide {
   };
 }
 
-/** Reads the few changed files a report shows as diffs, one layer at a time, straight from the tar. */
+/** Opens the layers of the few changed files a report shows, straight from the tar (one pass each). */
 function contentReader(a: Image, b: Image): ContentReader {
   return {
-    async read(layerIndex, side, paths, limit) {
-      const layer = (side === 'a' ? a : b).layers[layerIndex];
-      if (!layer || layer.foreign) return new Map();
-      return readFilesFromTar(await layer.openTar(), paths, limit);
-    },
-    async open(layerIndex, side, path) {
+    async openTar(layerIndex, side) {
       const layer = (side === 'a' ? a : b).layers[layerIndex];
       if (!layer || layer.foreign) return undefined;
-      return streamFileFromTar(await layer.openTar(), path);
+      return layer.openTar();
     },
   };
+}
+
+/**
+ * Whether the difference's cause is told by its path alone (a selector with paths and no value or
+ * predicate, as apt's `*.bin` caches): its byte ranges would add nothing worth a read of its layers.
+ */
+function knownByPath(difference: Difference, catalogue: readonly CauseEntry[]): boolean {
+  const id = difference.cause?.id;
+  if (id === undefined) return false;
+  const entry = catalogue.find((e) => e.id === id);
+  return entry?.selectors.some((s) => s.paths !== undefined && s.values === undefined && s.predicate === undefined && matchSelector(s, difference)) ?? false;
 }

@@ -1,97 +1,178 @@
 /**
- * Changed files too large to read whole (over the content limit): where their bytes differ, computed
- * while both sides stream from their layers in lockstep (formats/binary.ts), so neither file is ever
- * held; memory is one chunk of each side plus a few small hexdumps. Each file costs a read of its layer
- * on each side up to that file, so only the first `maxStreamedFiles` such files are compared.
+ * The one content pass per layer per side: every changed file a report needs from that layer is served
+ * from a single read of its tar. Small files are held (decoders, text diffs); files too large to hold
+ * are appended to a content spool (normalize/spool.ts: a temp file unlinked at once, so nothing is left
+ * on any path) and compared afterwards side by side in chunks (formats/binary.ts). Memory is the small
+ * files plus one chunk of each side, whatever the large files' sizes.
  */
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
 import { compareByteStreams } from '../formats/binary.js';
+import { badInput } from '../errors.js';
 import { canonicalizePath } from '../normalize/entry.js';
+import type { ContentSpool } from '../normalize/spool.js';
 import { memberKind } from '../tar/blocks.js';
 import type { TarHeader } from '../tar/decode.js';
 import { TarReader, type TarHandler } from '../tar/reader.js';
 import type { Difference } from '../diff/model.js';
 
-/** Opens one regular file of one layer of one image as a stream of chunks, or undefined when it cannot. */
-export type ContentOpener = (layerIndex: number, side: 'a' | 'b', path: string) => Promise<AsyncIterable<Buffer> | undefined>;
-
 /** Large changed files compared byte by byte per report; the rest keep sizes and digests. */
 export const maxStreamedFiles = 8;
 
-/**
- * Sets the differing byte ranges on `content` differences that are not neutralized and whose binary
- * detail has none yet (files over the content limit), streaming both sides through `open`. A side whose streamed bytes do not match the
- * entry table's digest (another entry of the same path, a hardlink) leaves the detail as it was.
- */
-export async function attachStreamedRanges(differences: Difference[], open: ContentOpener, maxFiles = maxStreamedFiles): Promise<void> {
-  let done = 0;
-  for (const difference of differences) {
-    if (done >= maxFiles) return;
-    // Neutralized ones do not count against the build: not worth a read of their layers.
-    if (difference.kind !== 'file-attribute' || difference.attribute !== 'content' || difference.neutralized) continue;
-    const detail = difference.detail;
-    if (detail?.format !== 'binary' || detail.differingBytes !== undefined) continue;
-    const layerA = difference.origin?.a ?? difference.layer;
-    const layerB = difference.origin?.b ?? difference.layer;
-    if (layerA == null || layerB == null) continue;
-    const [streamA, streamB] = await Promise.all([open(layerA, 'a', difference.file), open(layerB, 'b', difference.file)]);
-    if (streamA === undefined || streamB === undefined) continue;
-    done++;
-    const hashA = createHash('sha256');
-    const hashB = createHash('sha256');
-    const found = await compareByteStreams(hashing(streamA, hashA), hashing(streamB, hashB));
-    if (`sha256:${hashA.digest('hex')}` !== detail.digestA || `sha256:${hashB.digest('hex')}` !== detail.digestB) continue;
-    difference.detail = { ...detail, differingBytes: found.differingBytes, ranges: found.ranges, moreRanges: found.moreRanges };
-  }
+/** A large file's bytes in the spool, with the digest they had as they streamed. */
+export interface SpooledFile {
+  offset: number;
+  size: number;
+  digest: string;
 }
 
-async function* hashing(chunks: AsyncIterable<Buffer>, hash: ReturnType<typeof createHash>): AsyncGenerator<Buffer> {
-  for await (const chunk of chunks) {
-    hash.update(chunk);
-    yield chunk;
-  }
+/** What one pass over a layer found: small files whole, large ones in the spool. */
+export interface LayerFiles {
+  small: Map<string, Buffer>;
+  large: Map<string, SpooledFile>;
 }
 
 /**
- * The content of the regular file `path` (a canonical table path, or the name exactly as stored) of an
- * uncompressed layer tar, as it streams: the tar is read only up to the end of that file, then closed.
- * The first regular-file entry of the path is streamed; the caller checks the digest (a later entry of
- * the same path, which the layer applies instead, gives a mismatch there).
+ * Reads, in one pass over an uncompressed layer tar, the regular files among `small` no larger than
+ * `limit` (held) and those among `large` (appended to `spool`), matching member names by their
+ * canonical spelling (or exactly as given, for tables made with rule 'path-spelling' off). The last
+ * entry for a path wins, as when the layer is applied; a hardlink to a file read earlier gets that
+ * file's content. Reads the whole stream, so a digest-checking stream still reports a mismatch at its end.
  */
-export async function* streamFileFromTar(tar: Readable, path: string): AsyncGenerator<Buffer> {
-  const pending: Buffer[] = [];
-  // An object, not a let: the handler's calls change it between the loop's reads.
-  const at: { state: 'before' | 'in' | 'done' } = { state: 'before' };
-  const handler: TarHandler = {
-    entry(header: TarHeader): boolean {
-      if (at.state !== 'before' || header.name === null) return false;
-      const kind = memberKind(header.typeflag, header.name);
-      if (kind !== 'file') return false;
-      if (canonicalizePath(header.name, false) !== path && header.name !== path) return false;
-      if (header.size === 0) {
-        at.state = 'done';
+export async function readLayerFiles(
+  tar: AsyncIterable<Buffer | string>,
+  small: ReadonlySet<string>,
+  large: ReadonlySet<string>,
+  limit: number,
+  spool?: ContentSpool,
+): Promise<LayerFiles> {
+  const collector = new LayerFileCollector(small, spool ? large : new Set(), limit, spool);
+  const reader = new TarReader(collector);
+  for await (const chunk of tar) {
+    reader.push(typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk);
+    if (spool?.needsDrain) await spool.drain();
+  }
+  reader.end();
+  return { small: collector.small, large: collector.large };
+}
+
+/** The tar handler of readLayerFiles. */
+class LayerFileCollector implements TarHandler {
+  readonly small = new Map<string, Buffer>();
+  readonly large = new Map<string, SpooledFile>();
+  private current = '';
+  private chunks: Buffer[] = [];
+  private spooling: { offset: number; size: number; hash: ReturnType<typeof createHash> } | null = null;
+
+  constructor(
+    private readonly wantedSmall: ReadonlySet<string>,
+    private readonly wantedLarge: ReadonlySet<string>,
+    private readonly limit: number,
+    private readonly spool?: ContentSpool,
+  ) {}
+
+  private match(canonical: string, name: string): string | null {
+    const wanted = (path: string) => this.wantedSmall.has(path) || this.wantedLarge.has(path);
+    return wanted(canonical) ? canonical : wanted(name) ? name : null;
+  }
+
+  entry(header: TarHeader): boolean {
+    const name = header.name;
+    // The layer pass refuses names that are not UTF-8, so no table path can name one.
+    if (name === null) return false;
+    const kind = memberKind(header.typeflag, name);
+    const canonical = canonicalizePath(name, kind === 'directory');
+    // The layer pass refuses these first; a reader of the same bytes must not launder one either.
+    if (canonical === null) throw escapingEntry(name);
+    const path = this.match(canonical, name);
+    if (path === null) return false;
+    const { small, large } = this;
+    small.delete(path);
+    large.delete(path);
+    if (kind === 'file') {
+      this.current = path;
+      if (this.wantedSmall.has(path) && header.size <= this.limit) {
+        this.chunks = [];
+        if (header.size > 0) return true;
+        small.set(path, Buffer.alloc(0));
         return false;
       }
-      at.state = 'in';
-      return true;
-    },
-    content(slice) {
-      // A view of the pushed chunk, which is not reused: no copy needed.
-      pending.push(slice);
-    },
-    contentEnd() {
-      at.state = 'done';
-    },
-  };
-  const reader = new TarReader(handler);
-  try {
-    for await (const chunk of tar) {
-      reader.push(typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : (chunk as Buffer));
-      while (pending.length > 0) yield pending.shift()!;
-      if (at.state === 'done') return;
+      if (this.wantedLarge.has(path) && this.spool) {
+        this.spooling = { offset: this.spool.size, size: 0, hash: createHash('sha256') };
+        if (header.size > 0) return true;
+        this.contentEnd();
+      }
+      return false;
     }
-  } finally {
-    tar.destroy();
+    const link = kind === 'hardlink' ? header.linkname : null;
+    const linkPath = link ? canonicalizePath(link, false) : null;
+    if (link && linkPath === null) throw escapingEntry(link);
+    if (!link) return false;
+    const held = small.get(linkPath!) ?? small.get(link);
+    if (held !== undefined && this.wantedSmall.has(path)) small.set(path, held);
+    const spooled = large.get(linkPath!) ?? large.get(link);
+    if (spooled !== undefined && this.wantedLarge.has(path)) large.set(path, spooled);
+    return false;
+  }
+
+  content(slice: Buffer): void {
+    if (this.spooling) {
+      // A view of the pushed chunk, which the tar reader does not reuse: the spool may keep it.
+      this.spooling.hash.update(slice);
+      this.spooling.size += slice.length;
+      this.spool!.append(slice);
+      return;
+    }
+    // A slice is a view of the pushed chunk: keep a copy.
+    this.chunks.push(Buffer.from(slice));
+  }
+
+  contentEnd(): void {
+    if (this.spooling) {
+      const { offset, size, hash } = this.spooling;
+      this.large.set(this.current, { offset, size, digest: `sha256:${hash.digest('hex')}` });
+      this.spooling = null;
+      return;
+    }
+    this.small.set(this.current, Buffer.concat(this.chunks));
+    this.chunks = [];
+  }
+}
+
+function escapingEntry(name: string) {
+  return badInput(`entry ${JSON.stringify(name)} leaves the root`, {
+    hint: 'its ".." segments climb above the layer root; a runtime would refuse or rewrite it',
+  });
+}
+
+/** The large content differences to compare byte by byte: over the limit, not neutralized, still without ranges. */
+export function isStreamable(difference: Difference): boolean {
+  if (difference.kind !== 'file-attribute' || difference.attribute !== 'content' || difference.neutralized) return false;
+  const detail = difference.detail;
+  return detail?.format === 'binary' && detail.differingBytes === undefined;
+}
+
+/**
+ * Sets the differing byte ranges on `difference` from both sides' spooled bytes, when each side's
+ * bytes are the file the entry table digested (another entry of the same path would not be).
+ * Only after `spool.finishWriting()`.
+ */
+export async function attachSpooledRanges(difference: Difference, spool: ContentSpool, a: SpooledFile | undefined, b: SpooledFile | undefined): Promise<void> {
+  const detail = difference.detail;
+  if (a === undefined || b === undefined || detail?.format !== 'binary') return;
+  if (a.digest !== detail.digestA || b.digest !== detail.digestB) return;
+  const found = await compareByteStreams(spooledChunks(spool, a), spooledChunks(spool, b));
+  difference.detail = { ...detail, differingBytes: found.differingBytes, ranges: found.ranges, moreRanges: found.moreRanges };
+}
+
+const readChunk = 1 << 20;
+
+async function* spooledChunks(spool: ContentSpool, file: SpooledFile): AsyncGenerator<Buffer> {
+  for (let done = 0; done < file.size; ) {
+    const n = Math.min(readChunk, file.size - done);
+    // A fresh buffer per chunk: the comparer may keep the previous one for a dump row.
+    const chunk = Buffer.allocUnsafe(n);
+    spool.readInto(file.offset + done, n, chunk, 0);
+    done += n;
+    yield chunk;
   }
 }

@@ -2,36 +2,26 @@
  * Content details for changed files: known formats decoded (archives member by member and inside their
  * members, compare/nested.ts), a unified diff for small text (or "only timestamps differ"), a JSON diff
  * for `.json` files, else sizes, digests and differing byte ranges. Entry tables hold no content, so the
- * small changed files are re-read through a `ContentReader`, once per layer per side, and checked
- * against the table's digests; larger ones are streamed side by side (content-stream.ts).
+ * changed files are re-read through a `ContentReader` in ONE pass per layer per side (content-stream.ts)
+ * and checked against the table's digests: small ones held, larger ones spooled and compared in chunks.
  */
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
 import { FILE_HEADERS_ONLY, formatPatch, structuredPatch, type StructuredPatch } from 'diff';
-import { badInput, OciReproError } from '../errors.js';
+import { OciReproError } from '../errors.js';
 import { compareByteStreams } from '../formats/binary.js';
 import { compareFormat, detectFormat, detectHeadBytes } from '../formats/detect.js';
 import { bufferSource } from '../formats/model.js';
 import { classifyTimestampPairs, type LinePair } from '../formats/timestamps.js';
-import { attachStreamedRanges, type ContentOpener } from './content-stream.js';
+import { attachSpooledRanges, isStreamable, maxStreamedFiles, readLayerFiles, type LayerFiles } from './content-stream.js';
+import { ContentSpool } from '../normalize/spool.js';
 import { compareNested, memberPath } from './nested.js';
-import { canonicalizePath } from '../normalize/entry.js';
-import { memberKind } from '../tar/blocks.js';
-import type { TarHeader } from '../tar/decode.js';
-import { TarReader, type TarHandler } from '../tar/reader.js';
 import type { ContentDetail, Difference } from '../diff/model.js';
 import { diffJson } from './config.js';
 
-/** Reads the contents of some regular files of one layer of one image. */
+/** Opens the layers whose changed files a report shows. */
 export interface ContentReader {
-  /**
-   * Contents of those of `paths` (canonical table paths) that are regular files in layer `layerIndex`
-   * of image `side`; paths it cannot or will not read are simply missing from the map. `limit`: the
-   * largest size any of them may have (each path was checked against its own limit before).
-   */
-  read(layerIndex: number, side: 'a' | 'b', paths: Set<string>, limit?: number): Promise<Map<string, Buffer>>;
-  /** One file as a stream, for files too large to read whole (content-stream.ts); without it they keep sizes and digests. */
-  open?: ContentOpener;
+  /** The uncompressed tar of layer `layerIndex` of image `side`, or undefined when it cannot be read (a foreign layer). */
+  openTar(layerIndex: number, side: 'a' | 'b'): Promise<AsyncIterable<Buffer | string> | undefined>;
 }
 
 /** Files larger than this on either side keep the binary detail. */
@@ -175,29 +165,56 @@ interface Candidate {
   digestB: string;
 }
 
+interface LayerRequest {
+  side: 'a' | 'b';
+  layer: number;
+  small: Set<string>;
+  large: Set<string>;
+  limit: number;
+}
+
+export interface ContentOptions {
+  /**
+   * Whether a large file's byte ranges are worth a read of its layers: false for one whose cause is
+   * known from its path alone (an apt cache). Such ranges are still taken when the layers are read for
+   * other files anyway. Default: every one.
+   */
+  wantsRanges?: (difference: Difference) => boolean;
+  /** Directory of the spool for large files' bytes (default the OS temp dir). */
+  tempDir?: string;
+}
+
 /**
- * Refines the binary detail the comparer puts on `content` differences: for files no larger than
- * `limit` on both sides (`decodableContentLimit` for files a decoder explains by name), reads both contents (one `reader.read` per layer per side, holding at most
- * `budget` bytes) and, when they match the table digests, sets a unified or JSON detail. Differences
- * whose content cannot be read, or is binary, keep their binary detail. Mutates and returns `differences`.
+ * Refines the binary detail the comparer puts on `content` differences. Files no larger than `limit` on
+ * both sides (`decodableContentLimit` for files a decoder explains by name), within `budget` bytes held
+ * in all, are read whole and, when they match the table digests, described (decoded, text or JSON diff,
+ * byte ranges). Larger ones (the first `maxStreamedFiles` not neutralized) get their differing byte
+ * ranges from spooled bytes. Everything comes from ONE pass over each side's layer. Differences whose
+ * content cannot be read keep their binary detail. Mutates and returns `differences`.
  */
 export async function attachContentDetails(
   differences: Difference[],
   reader: ContentReader,
   limit = defaultContentLimit,
   budget = defaultContentBudget,
+  options: ContentOptions = {},
 ): Promise<Difference[]> {
-  const candidates: Candidate[] = [];
-  const requests = new Map<string, { side: 'a' | 'b'; layer: number; paths: Set<string>; limit: number }>();
-  const request = (side: 'a' | 'b', layer: number, file: string, cap: number) => {
+  const small: Candidate[] = [];
+  const large: Candidate[] = [];
+  const optional: Candidate[] = [];
+  const requests = new Map<string, LayerRequest>();
+  const request = (side: 'a' | 'b', layer: number, file: string, cap: number | null) => {
     const key = `${side}:${layer}`;
     let entry = requests.get(key);
     if (entry === undefined) {
-      entry = { side, layer, paths: new Set(), limit: 0 };
+      entry = { side, layer, small: new Set(), large: new Set(), limit: 0 };
       requests.set(key, entry);
     }
-    entry.paths.add(file);
-    entry.limit = Math.max(entry.limit, cap);
+    if (cap === null) entry.large.add(file);
+    else {
+      entry.small.add(file);
+      entry.limit = Math.max(entry.limit, cap);
+    }
   };
 
   let held = 0;
@@ -205,37 +222,60 @@ export async function attachContentDetails(
     const { detail, file } = difference;
     if (difference.kind !== 'file-attribute' || difference.attribute !== 'content') continue;
     if (detail?.format !== 'binary' || file === undefined) continue;
-    const cap = decodableName.test(file) ? Math.max(limit, decodableContentLimit) : limit;
-    if (detail.sizeA > cap || detail.sizeB > cap) continue;
     const layerA = difference.origin?.a ?? difference.layer;
     const layerB = difference.origin?.b ?? difference.layer;
     if (layerA === undefined || layerA === null || layerB === undefined || layerB === null) continue;
-    if (held + detail.sizeA + detail.sizeB > budget) continue;
-    held += detail.sizeA + detail.sizeB;
-    candidates.push({ difference, file, layerA, layerB, digestA: detail.digestA, digestB: detail.digestB });
-    request('a', layerA, file, cap);
-    request('b', layerB, file, cap);
+    const candidate = { difference, file, layerA, layerB, digestA: detail.digestA, digestB: detail.digestB };
+    const cap = decodableName.test(file) ? Math.max(limit, decodableContentLimit) : limit;
+    const fits = detail.sizeA <= cap && detail.sizeB <= cap;
+    if (fits && held + detail.sizeA + detail.sizeB <= budget) {
+      held += detail.sizeA + detail.sizeB;
+      small.push(candidate);
+      request('a', layerA, file, cap);
+      request('b', layerB, file, cap);
+    } else if (isStreamable(difference)) {
+      (options.wantsRanges?.(difference) ?? true ? large : optional).push(candidate);
+    }
   }
-  if (candidates.length > 0) await readCandidates(candidates, requests, reader);
-  // Files over the limit: their byte ranges, streamed.
-  if (reader.open) await attachStreamedRanges(differences, reader.open.bind(reader));
+  // Ranges not worth a pass of their own are still taken from a pass that happens anyway.
+  const streamed = large.slice(0, maxStreamedFiles);
+  for (const { file, layerA, layerB } of streamed) {
+    request('a', layerA, file, null);
+    request('b', layerB, file, null);
+  }
+  for (const candidate of optional) {
+    if (streamed.length >= maxStreamedFiles) break;
+    if (!requests.has(`a:${candidate.layerA}`) || !requests.has(`b:${candidate.layerB}`)) continue;
+    streamed.push(candidate);
+    request('a', candidate.layerA, candidate.file, null);
+    request('b', candidate.layerB, candidate.file, null);
+  }
+  if (requests.size === 0) return differences;
+
+  const spool = streamed.length > 0 ? new ContentSpool(options.tempDir) : undefined;
+  try {
+    const contents = new Map<string, LayerFiles>();
+    const ordered = [...requests].sort(([, x], [, y]) => x.layer - y.layer || x.side.localeCompare(y.side));
+    for (const [key, { side, layer, small: paths, large: largePaths, limit: largest }] of ordered) {
+      const tar = await reader.openTar(layer, side);
+      contents.set(key, tar === undefined ? { small: new Map(), large: new Map() } : await readLayerFiles(tar, paths, largePaths, largest, spool));
+    }
+    await describeCandidates(small, contents);
+    if (spool === undefined) return differences;
+    await spool.finishWriting();
+    for (const { difference, file, layerA, layerB } of streamed) {
+      await attachSpooledRanges(difference, spool, contents.get(`a:${layerA}`)?.large.get(file), contents.get(`b:${layerB}`)?.large.get(file));
+    }
+  } finally {
+    await spool?.close();
+  }
   return differences;
 }
 
-async function readCandidates(
-  candidates: Candidate[],
-  requests: Map<string, { side: 'a' | 'b'; layer: number; paths: Set<string>; limit: number }>,
-  reader: ContentReader,
-): Promise<void> {
-  const contents = new Map<string, Map<string, Buffer>>();
-  const ordered = [...requests].sort(([, x], [, y]) => x.layer - y.layer || x.side.localeCompare(y.side));
-  for (const [key, { side, layer, paths, limit: largest }] of ordered) {
-    contents.set(key, await reader.read(layer, side, paths, largest));
-  }
-
+async function describeCandidates(candidates: Candidate[], contents: Map<string, LayerFiles>): Promise<void> {
   for (const candidate of candidates) {
-    const a = contents.get(`a:${candidate.layerA}`)?.get(candidate.file);
-    const b = contents.get(`b:${candidate.layerB}`)?.get(candidate.file);
+    const a = contents.get(`a:${candidate.layerA}`)?.small.get(candidate.file);
+    const b = contents.get(`b:${candidate.layerB}`)?.small.get(candidate.file);
     // A reader that found another file (a hardlink carrier, a duplicate) must not yield a wrong diff.
     if (a === undefined || b === undefined) continue;
     if (digestOf(a) !== candidate.digestA || digestOf(b) !== candidate.digestB) continue;
@@ -244,71 +284,9 @@ async function readCandidates(
 }
 
 /**
- * Reads the regular files among `paths` no larger than `limit` from an uncompressed layer tar, matching
- * member names by their canonical spelling (or exactly as given, for tables made with rule
- * 'path-spelling' off). The last entry for a path wins, as when the layer is applied; a hardlink to a
- * file read earlier gets that file's content. Reads the whole stream, so a digest-checking stream
- * still reports a mismatch at its end. The tar is read by the same reader as the layer pass.
+ * Reads the regular files among `paths` no larger than `limit` from an uncompressed layer tar (see
+ * readLayerFiles): the last entry for a path wins, a hardlink gets its target's content.
  */
-export async function readFilesFromTar(tar: Readable, paths: Set<string>, limit = defaultContentLimit): Promise<Map<string, Buffer>> {
-  const collector = new FileCollector(paths, limit);
-  const reader = new TarReader(collector);
-  for await (const chunk of tar) reader.push(typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : (chunk as Buffer));
-  reader.end();
-  return collector.found;
-}
-
-/** The tar handler of readFilesFromTar. */
-class FileCollector implements TarHandler {
-  readonly found = new Map<string, Buffer>();
-  private current = '';
-  private chunks: Buffer[] = [];
-
-  constructor(
-    private readonly paths: Set<string>,
-    private readonly limit: number,
-  ) {}
-
-  entry(header: TarHeader): boolean {
-    const name = header.name;
-    // The layer pass refuses names that are not UTF-8, so no table path can name one.
-    if (name === null) return false;
-    const kind = memberKind(header.typeflag, name);
-    const canonical = canonicalizePath(name, kind === 'directory');
-    // The layer pass refuses these first; a reader of the same bytes must not launder one either.
-    if (canonical === null) throw escapingEntry(name);
-    const { paths, found } = this;
-    const path = paths.has(canonical) ? canonical : paths.has(name) ? name : null;
-    if (path === null) return false;
-    if (kind === 'file' && header.size <= this.limit) {
-      this.current = path;
-      this.chunks = [];
-      if (header.size > 0) return true;
-      found.set(path, Buffer.alloc(0));
-      return false;
-    }
-    const link = kind === 'hardlink' ? header.linkname : null;
-    const linkPath = link ? canonicalizePath(link, false) : null;
-    if (link && linkPath === null) throw escapingEntry(link);
-    const target = link ? (found.get(linkPath!) ?? found.get(link)) : undefined;
-    if (target !== undefined) found.set(path, target);
-    else found.delete(path);
-    return false;
-  }
-
-  content(slice: Buffer): void {
-    // A slice is a view of the pushed chunk: keep a copy.
-    this.chunks.push(Buffer.from(slice));
-  }
-
-  contentEnd(): void {
-    this.found.set(this.current, Buffer.concat(this.chunks));
-    this.chunks = [];
-  }
-}
-
-function escapingEntry(name: string) {
-  return badInput(`entry ${JSON.stringify(name)} leaves the root`, {
-    hint: 'its ".." segments climb above the layer root; a runtime would refuse or rewrite it',
-  });
+export async function readFilesFromTar(tar: AsyncIterable<Buffer | string>, paths: Set<string>, limit = defaultContentLimit): Promise<Map<string, Buffer>> {
+  return (await readLayerFiles(tar, paths, new Set(), limit)).small;
 }

@@ -27,9 +27,10 @@ export {
   defaultContentLimit,
   describeContentChange,
   readFilesFromTar,
+  type ContentOptions,
   type ContentReader,
 } from './content.js';
-export { attachStreamedRanges, maxStreamedFiles, streamFileFromTar, type ContentOpener } from './content-stream.js';
+export { maxStreamedFiles, readLayerFiles, type LayerFiles } from './content-stream.js';
 export { compareNested, defaultNestedLimits, type NestedComparison, type NestedLimits } from './nested.js';
 export {
   compareEntries,

@@ -1,8 +1,9 @@
 /**
  * verify explains an archive inside an archive and a binary too large to read whole: an image pair
  * whose only differences are a .tar.gz (GNU tar, gzip -n) holding a zip (zip -X) whose one member has
- * another time, and a 320 KiB binary with two changed byte ranges. Every format names the member
- * `outer!/inner!/member`; the binary's ranges are computed while both sides stream from their layers.
+ * another time, and a 320 KiB binary with two changed byte ranges (the same bytes again as an apt cache,
+ * whose cause its path tells). Every format names the member `outer!/inner!/member`; the binary's ranges
+ * come from the one content pass over each side's layer.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
@@ -57,7 +58,9 @@ describe.skipIf(skipWithoutTools('tar', 'gzip', 'zip'))('verify: archives inside
         { name: outer, content: await bundle(dir, name, xTime) },
         { name: 'opt/app/big.bin', content: binary },
       ]);
-      const image = buildImage({ layers: [{ tar }] });
+      // A large file whose cause (apt-cache) its path tells, alone in its layer: not worth that layer's read.
+      const apt = await buildTar([{ name: 'var/cache/apt/pkgcache.bin', content: binary }]);
+      const image = buildImage({ layers: [{ tar }, { tar: apt }] });
       return `oci:${await dir.writeDirectory(`${name}-image`, singleImageLayout(image))}`;
     };
     const a = await side('a', t0, binaryA);
@@ -93,6 +96,13 @@ describe.skipIf(skipWithoutTools('tar', 'gzip', 'zip'))('verify: archives inside
       ],
       moreRanges: 0,
     });
+  });
+
+  it('a large file whose cause its path tells, alone in its layer, keeps sizes and digests without a read for byte ranges', () => {
+    const difference = contentOf('var/cache/apt/pkgcache.bin')!;
+    expect(difference.cause?.id).toBe('apt-cache');
+    expect(difference.detail).toMatchObject({ format: 'binary', sizeA: size, sizeB: size });
+    expect(difference.detail).not.toHaveProperty('differingBytes');
   });
 
   it('every format shows outer!/inner!/member and the streamed ranges', () => {

@@ -116,15 +116,15 @@ function contentDifference(file: string, a: string, b: string, fields: Partial<D
   } as Difference;
 }
 
-/** A reader over fixed contents that records its calls. */
-function fakeReader(files: Record<string, Record<string, string>>): ContentReader & { calls: string[] } {
+/** A reader of layer tars built from fixed contents, that records which layers it opened. */
+function fakeReader(files: Record<string, Record<string, string | Buffer>>): ContentReader & { calls: string[] } {
   const calls: string[] = [];
   return {
     calls,
-    async read(layer, side, paths) {
-      calls.push(`${side}:${layer}:${[...paths].sort().join(',')}`);
+    async openTar(layer, side) {
+      calls.push(`${side}:${layer}`);
       const layerFiles = files[`${side}:${layer}`] ?? {};
-      return new Map([...paths].filter((p) => p in layerFiles).map((p) => [p, Buffer.from(layerFiles[p]!)]));
+      return tarStream(await buildTar(Object.entries(layerFiles).map(([name, content]) => ({ name, content }))), 4096);
     },
   };
 }
@@ -141,7 +141,7 @@ describe('attachContentDetails', () => {
       'b:1': { 'etc/a.conf': 'x=2\n', 'etc/b.json': '{"v":2}' },
     });
     await attachContentDetails(differences, reader);
-    expect(reader.calls).toEqual(['a:1:etc/a.conf,etc/b.json', 'b:1:etc/a.conf,etc/b.json']);
+    expect(reader.calls).toEqual(['a:1', 'b:1']);
     expect(differences[0]!.detail).toEqual({ format: 'unified', diff: '--- a/etc/a.conf\n+++ b/etc/a.conf\n@@ -1,1 +1,1 @@\n-x=1\n+x=2\n' });
     expect(differences[1]!.detail).toEqual({ format: 'json', changes: [{ pointer: '/v', a: 1, b: 2 }] });
     expect(differences[2]!.detail).toBeUndefined();
@@ -157,7 +157,10 @@ describe('attachContentDetails', () => {
     });
     await attachContentDetails([big, wrong, absent], reader, 64);
     expect([big, wrong, absent].map((d) => d.detail?.format)).toEqual(['binary', 'binary', 'binary']);
-    expect(reader.calls).toEqual(['a:1:absent.txt,wrong.txt', 'b:1:absent.txt,wrong.txt']);
+    expect(reader.calls).toEqual(['a:1', 'b:1']);
+    // The large one got its byte ranges from the same pass; the others were not read.
+    expect(big.detail).toMatchObject({ differingBytes: 100 });
+    expect(wrong.detail).not.toHaveProperty('differingBytes');
   });
 
   it('reads files a decoder explains by name past the plain limit, within the budget; others keep the plain limit', async () => {
@@ -170,37 +173,35 @@ describe('attachContentDetails', () => {
     binB[7] = binB[7]! ^ 1;
     const difference = (file: string, a: Buffer, b: Buffer): Difference =>
       ({ ...contentDifference(file, '', ''), a: sha(a), b: sha(b), detail: { format: 'binary', sizeA: a.length, sizeB: b.length, digestA: sha(a), digestB: sha(b) } }) as Difference;
-    const files: Record<string, Map<string, Buffer>> = {
-      a: new Map([['x.gz', gzA], ['x.bin', binA]]),
-      b: new Map([['x.gz', gzB], ['x.bin', binB]]),
-    };
-    const limits: number[] = [];
-    const reader: ContentReader = {
-      async read(_layer, side, paths, limit) {
-        limits.push(limit ?? -1);
-        return new Map([...paths].map((path) => [path, files[side]!.get(path)!]));
-      },
-    };
+    const reader = fakeReader({ 'a:1': { 'x.gz': gzA, 'x.bin': binA }, 'b:1': { 'x.gz': gzB, 'x.bin': binB } });
     const gz = difference('x.gz', gzA, gzB);
     const bin = difference('x.bin', binA, binB);
     expect(gzA.length).toBeGreaterThan(defaultContentLimit);
+    expect(decodableContentLimit).toBeGreaterThan(gzA.length);
     await attachContentDetails([gz, bin], reader);
     expect(gz.detail).toMatchObject({ format: 'decoded', decoder: 'gzip', changes: [{ field: 'mtime' }] });
-    expect(bin.detail).toEqual({ format: 'binary', sizeA: binA.length, sizeB: binB.length, digestA: sha(binA), digestB: sha(binB) });
-    expect(limits).toEqual([decodableContentLimit, decodableContentLimit]);
-    // The budget still holds: with room for less than both sides, nothing is read.
+    // Over the plain limit: byte ranges only (streamed), no decoding.
+    expect(bin.detail).toEqual({
+      format: 'binary',
+      sizeA: binA.length,
+      sizeB: binB.length,
+      digestA: sha(binA),
+      digestB: sha(binB),
+      differingBytes: 1,
+      ranges: [expect.objectContaining({ start: 7, end: 8 })],
+      moreRanges: 0,
+    });
+    // The budget still holds: with room for less than both sides, the .gz is not held (only streamed).
     const again = difference('x.gz', gzA, gzB);
-    limits.length = 0;
     await attachContentDetails([again], reader, defaultContentLimit, gzA.length + gzB.length - 1);
-    expect(again.detail).toMatchObject({ format: 'binary' });
-    expect(limits).toEqual([]);
+    expect(again.detail).toMatchObject({ format: 'binary', differingBytes: 3, ranges: [{ start: 5, end: 8 }] }); // mtime 0 -> 0x6553f100, little-endian
   });
 
   it('reads each side from the layer its entry came from in a flattened comparison', async () => {
     const difference = contentDifference('f.txt', 'a\n', 'b\n', { path: 'fs/f.txt#content', layer: 0, origin: { a: 0, b: 2 } });
     const reader = fakeReader({ 'a:0': { 'f.txt': 'a\n' }, 'b:2': { 'f.txt': 'b\n' } });
     await attachContentDetails([difference], reader);
-    expect(reader.calls).toEqual(['a:0:f.txt', 'b:2:f.txt']);
+    expect(reader.calls).toEqual(['a:0', 'b:2']);
     expect(difference.detail?.format).toBe('unified');
   });
 
@@ -258,7 +259,7 @@ describe('end to end: two layer tars', () => {
     const summaryB = await normalizeLayer(tarStream(tarB), options);
     const differences = compareLayerTables(0, summaryA, summaryB, options);
     const tars = { a: tarA, b: tarB };
-    const reader: ContentReader = { read: (_layer, side, paths) => readFilesFromTar(tarStream(tars[side]), paths) };
+    const reader: ContentReader = { openTar: async (_layer, side) => tarStream(tars[side]) };
     await attachContentDetails(differences, reader);
 
     expect(differences.map((d) => [d.path, d.neutralized])).toEqual([
