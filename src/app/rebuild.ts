@@ -22,6 +22,8 @@ import { verifyImages, verifyLoaded } from './verify.js';
 
 export { rebuildReportSchemaVersion } from '../report/rebuild-model.js';
 export type { AgainstOutcome, AttributedDifference, RebuildReport, TriggeredCause, VariationOutcome } from '../report/rebuild-model.js';
+export type { BuilderName } from '../rebuild/builder-process.js';
+export type { VariationName } from '../rebuild/variations.js';
 
 export interface RebuildRequest {
   /** The build context directory. */
