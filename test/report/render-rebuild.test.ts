@@ -6,6 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import { buildRebuildView, describeWhen } from '../../src/report/rebuild-view.js';
 import { renderRebuildReport } from '../../src/report/render-rebuild.js';
+import type { Report } from '../../src/report/model.js';
+import { renderReport } from '../../src/report/render.js';
+import { validateAgainst, validateReport } from '../helpers/report-schema.js';
+import { buildFixedReport } from './fixed-report.js';
 import { outcome, rebuildReport as report, umaskFix } from './rebuild-report.js';
 
 describe('the rebuild view', () => {
@@ -88,5 +92,18 @@ describe('rebuild report formats', () => {
 
   it('json: the report itself', () => {
     expect(JSON.parse(renderRebuildReport(report(), 'json'))).toEqual(report());
+  });
+
+  it('json: each verify report inside as verify writes it, modes in octal and the step that wrote each file', () => {
+    const verified = buildFixedReport();
+    const base = report();
+    const withReports = { ...base, variations: base.variations.map((v) => (v.status === 'compared' ? { ...v, report: verified } : v)), against: { reference: 'docker://r/app:1', report: verified } };
+    const json = JSON.parse(renderRebuildReport(withReports, 'json')) as { variations: { report?: Report }[]; against: { report: Report } };
+    expect(validateAgainst('rebuild-report.schema.json', json)).toEqual([]);
+    for (const inner of [...json.variations.flatMap((v) => (v.report ? [v.report] : [])), json.against.report]) {
+      expect(validateReport(inner)).toEqual([]);
+      expect(inner.differences.find((d) => d.attribute === 'mode')).toMatchObject({ a: '0755', b: '0644' });
+      expect(inner).toEqual(JSON.parse(renderReport(verified, 'json', { color: false })));
+    }
   });
 });
