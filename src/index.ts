@@ -112,6 +112,36 @@ export {
   renderFleetReport,
 } from './report/render-fleet.js';
 
+// ---- Rebuild: build a context again, vary one thing at a time ----
+export {
+  /** Builds a context with the user's builder, once per variation (or once against a release), and verifies each build. */
+  rebuildContext,
+  /** What rebuildContext takes: context, Dockerfile, builder, variations, --against, --keep. */
+  type RebuildRequest,
+  /** A build or comparison starting, or a builder step, for a status line. */
+  type RebuildStep,
+  /** What rebuildContext returns (schema/rebuild-report.schema.json). */
+  type RebuildReport,
+  /** One variation of a RebuildReport: compared (its verify report, what it broke) or skipped (why). */
+  type VariationOutcome,
+  /** One remaining difference of a RebuildReport and the variations that produce it. */
+  type AttributedDifference,
+  /** The release verified against the rebuild (`--against`). */
+  type AgainstOutcome,
+  /** A cause a variation triggers, with its fix and counts. */
+  type TriggeredCause,
+  /** The builders rebuild can run: buildah, podman, docker. */
+  type BuilderName,
+  /** The variations rebuild can try: clock, mtimes, umask, order, cpus, env, hostname. */
+  type VariationName,
+} from './app/rebuild.js';
+export {
+  /** Renders a RebuildReport in one of reportFormats. */
+  renderRebuildReport,
+  /** Colour of the text format. */
+  type RebuildRenderOptions,
+} from './report/render-rebuild.js';
+
 // ---- Loading images ----
 export {
   /** Opens an image by reference: `oci:`, `oci-archive:`, `docker-archive:`, `docker://`, `docker-daemon:`, `dir:`, or a path. */

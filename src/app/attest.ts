@@ -14,7 +14,7 @@ import {
   buildAttestation,
   serializeAttestation,
   statementMediaType,
-  type AnyReport,
+  type AttestableReport,
   type Statement,
 } from '../report/attestation.js';
 import { isIndexExpectReport } from '../report/expect-model.js';
@@ -38,7 +38,7 @@ export interface AttestOptions {
 }
 
 /** The statement of `report`, with the policy file's digest when one was used. */
-export async function attestReport(report: AnyReport, options: AttestOptions = {}): Promise<Statement> {
+export async function attestReport(report: AttestableReport, options: AttestOptions = {}): Promise<Statement> {
   let policy: { uri: string; sha256: string } | undefined;
   if (options.policyPath !== undefined) {
     let bytes: Buffer;
@@ -70,11 +70,15 @@ export async function writeAttestation(path: string, statement: Statement): Prom
   });
 }
 
-/** The manifest (or index) of A the attestation is about, and A's registry reference. */
-export function attestationSubject(report: AnyReport): { reference: string; digest: string } {
+/** The manifest (or index) of A the attestation is about (a rebuild: the release), and A's registry reference. */
+export function attestationSubject(report: AttestableReport): { reference: string; digest: string } {
   let reference: string;
   let digest: string | null;
-  if ('kind' in report && report.kind === 'expect') {
+  if ('kind' in report && report.kind === 'rebuild') {
+    // A rebuild's statement goes beside the release it verified; builds without --against are in no registry.
+    if (!report.against) throw usageError('--attest-push needs --against: the statement is pushed beside the release', { hint: 'write it to a file with --attest FILE' });
+    ({ reference, manifestDigest: digest } = report.against.report.a);
+  } else if ('kind' in report && report.kind === 'expect') {
     if (isIndexExpectReport(report)) ({ reference, indexDigest: digest } = report.index);
     else ({ reference, manifestDigest: digest } = report.image);
   } else if (isIndexReport(report)) {
@@ -90,7 +94,7 @@ export function attestationSubject(report: AnyReport): { reference: string; dige
 }
 
 /** Pushes the statement to A's repository as a referrer of A's manifest (referrers API, else the fallback tag). */
-export async function pushAttestation(report: AnyReport, statement: Statement, options: RegistryOptions = {}): Promise<ReferrerPushResult> {
+export async function pushAttestation(report: AttestableReport, statement: Statement, options: RegistryOptions = {}): Promise<ReferrerPushResult> {
   const { reference, digest } = attestationSubject(report);
   return pushReferrer(
     reference,

@@ -22,6 +22,8 @@ import { verifyImages, verifyLoaded } from './verify.js';
 
 export { rebuildReportSchemaVersion } from '../report/rebuild-model.js';
 export type { AgainstOutcome, AttributedDifference, RebuildReport, TriggeredCause, VariationOutcome } from '../report/rebuild-model.js';
+export type { BuilderName } from '../rebuild/builder-process.js';
+export type { VariationName } from '../rebuild/variations.js';
 
 export interface RebuildRequest {
   /** The build context directory. */
@@ -42,6 +44,8 @@ export interface RebuildRequest {
   /** Keep the archives and logs in this directory (created; must be empty) instead of a temp dir. */
   keep?: string;
   normalize: NormalizeOptions;
+  /** Read every layer and compute the canonical digests, as verify --verify-blobs (an attestation carries them). */
+  verifyBlobs?: boolean;
   env?: NodeJS.ProcessEnv;
   /** Called when a build or a comparison starts, and with each step a build reports, for a status line. */
   onStep?: (step: RebuildStep) => void;
@@ -104,11 +108,12 @@ export async function rebuildContext(request: RebuildRequest): Promise<RebuildRe
     const verify = async (label: string, a: string | Image, b: string): Promise<Report> => {
       request.onStep?.({ variation: label, phase: 'verify' });
       let report: Report;
-      if (typeof a === 'string') report = await verifyImages({ a, b, normalize: request.normalize, load });
+      const verifyBlobs = request.verifyBlobs ?? false;
+      if (typeof a === 'string') report = await verifyImages({ a, b, normalize: request.normalize, load, verifyBlobs });
       else {
         const rebuilt = await loadImage(b, load);
         try {
-          report = await verifyLoaded(a, rebuilt, { a: a.reference, b, normalize: request.normalize, load });
+          report = await verifyLoaded(a, rebuilt, { a: a.reference, b, normalize: request.normalize, load, verifyBlobs });
         } finally {
           await rebuilt.close();
         }

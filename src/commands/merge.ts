@@ -9,10 +9,8 @@ import type { ReportFormat } from '../report/render.js';
 export default class Merge extends BaseCommand {
   static override summary = "Join the JSON reports of a fleet's shards into the report of the whole fleet.";
 
-  static override description = `Takes the reports of verify --pairs FILE --shard K/N --format json, one per shard (every shard
-once, all from one pairs file and the same options), and prints the report the unsharded run gives: the
-pairs in the order of the pairs file, the worst verdict, and the exit code of the worst pair (0 passed,
-1 not reproducible, 3 or 4 a pair could not be verified). A missing or repeated shard is exit 2.`;
+  static override description =
+    'Takes the reports of verify --pairs FILE --shard K/N --format json, one per shard (every shard once, all from one pairs file and the same options), and prints the report the unsharded run gives: the pairs in the order of the pairs file, the worst verdict, and the exit code of the worst pair (0 passed, 1 not reproducible, 3 or 4 a pair could not be verified). A missing or repeated shard is exit 2.';
 
   static override examples = [
     '<%= config.bin %> merge shard-1.json shard-2.json shard-3.json',
@@ -20,6 +18,10 @@ pairs in the order of the pairs file, the worst verdict, and the exit code of th
   ];
 
   static override strict = false;
+
+  // Merge reads local JSON files: the source flags (--platform, --creds, --tls-verify, --cert-file) do not
+  // apply. The cast only satisfies the static side's type; run() reads none of them.
+  static override baseFlags = {} as typeof BaseCommand.baseFlags;
 
   static override args = {
     reports: Args.string({ description: 'JSON reports of the shards', required: true }),

@@ -4,6 +4,7 @@ import { normalizeOptionsFrom } from '../cli/normalize-flags.js';
 import { shouldColour } from '../cli/colour.js';
 import { startRebuildStatus } from '../cli/rebuild-status.js';
 import { ExitCode, usageError } from '../errors.js';
+import { attestReport, checkAttestationPath, pushAttestation, writeAttestation } from '../app/attest.js';
 import { rebuildContext } from '../app/rebuild.js';
 import { renderRebuildReport } from '../report/render-rebuild.js';
 import { reportFormats, type ReportFormat } from '../report/render.js';
@@ -59,6 +60,15 @@ export default class Rebuild extends BaseCommand {
       description: 'timestamp that dates and mtimes are normalized to when comparing [default: SOURCE_DATE_EPOCH, else 0]',
       helpValue: 'SECONDS|DATE',
     }),
+    attest: Flags.string({
+      description:
+        'write an in-toto statement with a SLSA verification summary (PASSED or FAILED; the builds, or the release and the rebuild, as subjects; their canonical digests) to FILE, for your signer',
+      helpValue: 'FILE',
+    }),
+    'attest-push': Flags.boolean({
+      description: "with --against: push that statement to the release's registry as an OCI 1.1 referrer of its manifest",
+      default: false,
+    }),
     quiet: Flags.boolean({ char: 'q', description: 'no status line on stderr (it shows only when stderr is a terminal, and never with --json)', default: false }),
   };
 
@@ -74,8 +84,13 @@ export default class Rebuild extends BaseCommand {
     if (flags.against !== undefined && flags.vary !== undefined) {
       throw usageError('--against builds once and varies nothing: give --against or --vary, not both');
     }
+    if (flags['attest-push'] && flags.against === undefined) {
+      throw usageError('--attest-push needs --against: the statement is pushed beside the release', { hint: 'write it to a file with --attest FILE' });
+    }
     // Checked before any build, so a typo costs no build.
     if (flags.platform !== undefined) parsePlatform(flags.platform);
+    if (flags.attest !== undefined) await checkAttestationPath(flags.attest);
+    const attesting = flags.attest !== undefined || flags['attest-push'];
     const status = startRebuildStatus({ quiet: flags.quiet, json: format === 'json' });
     let report;
     try {
@@ -90,10 +105,23 @@ export default class Rebuild extends BaseCommand {
         load: this.loadOptionsFrom({ ...flags, platform: undefined }),
         keep: flags.keep,
         normalize: normalizeOptionsFrom({ epoch: flags.epoch, clamp: false }),
+        verifyBlobs: attesting,
         onStep: status.onStep,
       });
     } finally {
       status.stop();
+    }
+    // Published before the report is printed, as verify does: a failed push leaves one error, no report.
+    if (attesting) {
+      const statement = await attestReport(report);
+      if (flags.attest !== undefined) await writeAttestation(flags.attest, statement);
+      if (flags['attest-push']) {
+        const pushed = await pushAttestation(report, statement, this.loadOptionsFrom({ ...flags, platform: undefined }));
+        if (!flags.quiet && format !== 'json') {
+          const how = pushed.method === 'api' ? 'referrers API' : `referrers tag ${pushed.tag}`;
+          process.stderr.write(`oci-repro: attestation pushed: ${pushed.reference} (subject ${pushed.subject.digest}, ${how})\n`);
+        }
+      }
     }
     const color = format === 'text' && shouldColour(process.env, process.stdout.isTTY);
     process.stdout.write(renderRebuildReport(report, format, { color }));

@@ -4,7 +4,8 @@
  * schema/attestation.schema.json describes the output.
  *
  * - subject: the images verified, each by its manifest digest (the image ID where there is no
- *   manifest: a legacy docker-archive), or the index digests of an index comparison;
+ *   manifest: a legacy docker-archive), or the index digests of an index comparison; for a rebuild,
+ *   the builds (baseline and each compared variation), or the release and the rebuild (--against);
  * - verifier.id: `pkg:npm/oci-repro@VERSION` (a package URL names the tool and its version);
  * - verifiedLevels: VSA v1 allows custom values not starting with `SLSA_` (SlsaResult):
  *   `OCI_REPRO_IDENTICAL`, `OCI_REPRO_REPRODUCIBLE`, `OCI_REPRO_EXPECTED_DIGEST`, or `FAILED`;
@@ -17,6 +18,7 @@ import { isIndexExpectReport } from './expect-model.js';
 import type { IndexReport } from './index-model.js';
 import { isIndexReport } from './index-model.js';
 import type { Report } from './model.js';
+import type { RebuildReport } from './rebuild-model.js';
 
 export const statementType = 'https://in-toto.io/Statement/v1';
 export const verificationSummaryType = 'https://slsa.dev/verification_summary/v1';
@@ -37,13 +39,19 @@ export interface ResourceDescriptor {
 
 /** What oci-repro adds to the predicate under `canonicalExtension`. */
 export interface CanonicalResult {
-  kind: 'verify' | 'index' | 'expect';
+  kind: 'verify' | 'index' | 'expect' | 'rebuild';
   verdict: string;
   reason: string;
-  /** Canonical digests (canonical index digests for an index): A and B, or the image and the one expected. */
-  canonicalDigest: { a: string | null; b: string | null } | { actual: string; expected: string };
+  /**
+   * Canonical digests (canonical index digests for an index): A and B, or the image and the one
+   * expected; for a rebuild, the baseline's (each build's is in `builds`), or with --against the
+   * release (A) and the rebuild (B).
+   */
+  canonicalDigest: { a: string | null; b: string | null } | { actual: string; expected: string } | { baseline: string | null };
   /** Each platform's canonical digests, for an index comparison or an index checked with --expect. */
   platforms?: { platform: string; a: string | null; b: string | null }[];
+  /** A rebuild's variations, each with its build's canonical digest and verdict against the baseline. */
+  builds?: { variation: string; canonicalDigest: string | null; verdict: string }[];
   options?: Report['options'];
   reportSchemaVersion: number;
 }
@@ -76,9 +84,11 @@ export interface AttestationInput {
 }
 
 export type AnyReport = Report | IndexReport | ExpectReport | IndexExpectReport;
+/** What can be attested: a verify report of any kind, or a rebuild report. */
+export type AttestableReport = AnyReport | RebuildReport;
 
-/** The in-toto Statement (SLSA VSA v1 predicate) of a verify, index or --expect report. */
-export function buildAttestation(report: AnyReport, input: AttestationInput): Statement {
+/** The in-toto Statement (SLSA VSA v1 predicate) of a verify, index, --expect or rebuild report. */
+export function buildAttestation(report: AttestableReport, input: AttestationInput): Statement {
   const toUri = input.toUri ?? ((reference: string) => reference);
   const { subject, resource, result } = describeReport(report);
   const strict = 'options' in report && report.options.strict;
@@ -117,7 +127,8 @@ function imageSubject(side: { reference: string; manifestDigest: string | null; 
   return { name: side.reference, digest: digestSet(side.imageId), annotations: { 'oci-repro.digest': 'image ID (config digest): the image has no manifest' } };
 }
 
-function describeReport(report: AnyReport): { subject: ResourceDescriptor[]; resource: string; result: CanonicalResult } {
+function describeReport(report: AttestableReport): { subject: ResourceDescriptor[]; resource: string; result: CanonicalResult } {
+  if ('kind' in report && report.kind === 'rebuild') return describeRebuild(report);
   const common = { verdict: report.verdict, reason: report.reason, reportSchemaVersion: report.schemaVersion };
   if ('kind' in report && report.kind === 'expect') {
     const expected = report.expected.canonicalDigest;
@@ -162,6 +173,45 @@ function describeReport(report: AnyReport): { subject: ResourceDescriptor[]; res
       ...common,
       canonicalDigest: { a: single.a.canonicalDigest, b: single.b.canonicalDigest },
       options: single.options,
+    },
+  };
+}
+
+/**
+ * A rebuild: the builds are the subjects (a build's archive is gone unless kept, so it is named by its
+ * variation), the context is the resource; with --against, the release and the rebuild.
+ */
+function describeRebuild(report: RebuildReport): { subject: ResourceDescriptor[]; resource: string; result: CanonicalResult } {
+  const base = { kind: 'rebuild' as const, reportSchemaVersion: report.schemaVersion };
+  if (report.against) {
+    const { report: verified, reference } = report.against;
+    return {
+      subject: [imageSubject(verified.a), imageSubject({ ...verified.b, reference: report.baseline.archive ?? `rebuild of ${report.context}` })],
+      resource: reference,
+      result: { ...base, verdict: verified.verdict, reason: verified.reason, canonicalDigest: { a: verified.a.canonicalDigest, b: verified.b.canonicalDigest }, options: verified.options },
+    };
+  }
+  const compared = report.variations.flatMap((variation) => (variation.report ? [{ variation, report: variation.report }] : []));
+  const first = compared[0];
+  if (!first) throw usageError('--attest: no variation was compared, so no build was verified');
+  const failed = compared.filter(({ variation }) => !variation.passed).map(({ variation }) => variation.name);
+  const verdict = failed.length > 0 ? 'not-reproducible' : compared.every(({ report: each }) => each.verdict === 'identical') ? 'identical' : 'reproducible';
+  return {
+    subject: [
+      imageSubject({ ...first.report.a, reference: report.baseline.archive ?? 'baseline' }),
+      ...compared.map(({ variation, report: each }) => imageSubject({ ...each.b, reference: variation.archive ?? variation.name })),
+    ],
+    resource: report.context,
+    result: {
+      ...base,
+      verdict,
+      reason:
+        failed.length > 0
+          ? `not reproducible under ${failed.join(', ')} (${failed.length} of ${compared.length} variations)`
+          : `reproducible under every variation compared (${compared.map(({ variation }) => variation.name).join(', ')})`,
+      canonicalDigest: { baseline: first.report.a.canonicalDigest },
+      builds: compared.map(({ variation, report: each }) => ({ variation: variation.name, canonicalDigest: each.b.canonicalDigest, verdict: each.verdict })),
+      options: first.report.options,
     },
   };
 }

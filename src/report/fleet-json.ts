@@ -46,8 +46,9 @@ function fromJsonReport(report: JsonReport): Report {
 
 const parseMode = (mode: string | number): number => (typeof mode === 'number' ? mode : parseInt(mode, 8));
 
-/** The inverse of json.ts's toJsonDifference. */
-function fromJsonDifference(difference: JsonDifference): Difference {
+/** The inverse of json.ts's toJsonDifference (`writtenBy` is derived from the layers, not kept). */
+function fromJsonDifference(json: JsonDifference): Difference {
+  const { writtenBy: _writtenBy, ...difference } = json;
   if (difference.kind === 'file-attribute' && difference.attribute === 'mode') {
     return { ...difference, a: parseMode(difference.a as string), b: parseMode(difference.b as string) } as Difference;
   }

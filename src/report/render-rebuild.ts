@@ -3,6 +3,7 @@
  * render-rebuild-xml.ts. Each reads the rebuild view (rebuild-view.ts) and only formats it; with
  * `--against`, the release's verify report follows in the same format, under a rebuild headline.
  */
+import { toJsonReport } from './json.js';
 import type { RebuildReport } from './rebuild-model.js';
 import { buildRebuildView, type RebuildView, type VariationView } from './rebuild-view.js';
 import { renderRebuildHtml, renderRebuildJunit } from './render-rebuild-xml.js';
@@ -25,7 +26,7 @@ export function renderRebuildReport(report: RebuildReport, format: ReportFormat,
     case 'text':
       return renderRebuildText(buildRebuildView(report), options);
     case 'json':
-      return `${JSON.stringify(report, null, 2)}\n`;
+      return `${JSON.stringify(toJsonRebuildReport(report), null, 2)}\n`;
     case 'markdown':
       return renderRebuildMarkdown(buildRebuildView(report));
     case 'junit':
@@ -33,6 +34,15 @@ export function renderRebuildReport(report: RebuildReport, format: ReportFormat,
     case 'html':
       return renderRebuildHtml(buildRebuildView(report));
   }
+}
+
+/** Each verify report inside as verify --format json writes it (modes in octal, the step that wrote each file). */
+function toJsonRebuildReport(report: RebuildReport): unknown {
+  return {
+    ...report,
+    variations: report.variations.map((variation) => (variation.report ? { ...variation, report: toJsonReport(variation.report) } : variation)),
+    ...(report.against ? { against: { ...report.against, report: toJsonReport(report.against.report) } } : {}),
+  };
 }
 
 // --- text ------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import { unknownCauseId, type Difference } from '../diff/model.js';
 import { memberPath } from '../formats/model.js';
 import { elideEnd, elidePair } from './elide.js';
 import { describeStep } from './identity.js';
+import type { Report } from './model.js';
 import { describeFileChange } from './summary.js';
 import { shortDigest } from './wording.js';
 
@@ -140,18 +141,33 @@ function describeOrigin(difference: Difference): string | null {
   return `${side('A', difference.origin.a)}, ${side('B', difference.origin.b)}`;
 }
 
+/** Each side's steps by layer index, from the report's own layer histories. */
+export function layerStepsOf(report: Pick<Report, 'a' | 'b'>): LayerSteps {
+  const stepsOf = (side: Report['a']) => {
+    const byIndex = new Map(side.layers.map((layer) => [layer.index, layer.step ?? null]));
+    return (index: number) => byIndex.get(index) ?? null;
+  };
+  return { a: stepsOf(report.a), b: stepsOf(report.b) };
+}
+
 /**
  * The step that wrote a file: its layer's, or in a flattened comparison each side's origin layer's.
- * One step when both sides agree (or one side has none), both when they differ.
+ * One step when both sides agree (or one side has none), both when they differ; null for a difference
+ * not about a file, or when neither history says.
  */
-function describeWriter(difference: Difference, steps: LayerSteps): string | null {
+export function writerSteps(difference: Difference, steps: LayerSteps): string | { a: string; b: string } | null {
   if (difference.file === undefined) return null;
   const layerA = difference.origin ? difference.origin.a : difference.layer;
   const layerB = difference.origin ? difference.origin.b : difference.layer;
   const a = layerA === undefined || layerA === null ? null : steps.a(layerA);
   const b = layerB === undefined || layerB === null ? null : steps.b(layerB);
   if (a === null || b === null || a === b) return a ?? b;
-  return `A: ${a}; B: ${b}`;
+  return { a, b };
+}
+
+function describeWriter(difference: Difference, steps: LayerSteps): string | null {
+  const writer = writerSteps(difference, steps);
+  return writer === null || typeof writer === 'string' ? writer : `A: ${writer.a}; B: ${writer.b}`;
 }
 
 /** A value as a person reads it: modes in octal, times as dates, config values as JSON. */

@@ -10,7 +10,7 @@ import type { LayerComparison } from '../diff/layers.js';
 import { unknownCauseId, type Difference, type DifferenceScope, type OmittedDifferences } from '../diff/model.js';
 import type { Report } from './model.js';
 import { compareText } from './summary.js';
-import { describeDifference, type DifferenceView } from './view-values.js';
+import { describeDifference, layerStepsOf, type DifferenceView } from './view-values.js';
 import { describeStatus, plural, showControlCharacters, verdictTitles } from './wording.js';
 
 /** One link of an identity chain, A beside B. */
@@ -257,11 +257,7 @@ function groupDifferences(report: Report): GroupView[] {
   const groups = new Map<DifferenceScope, GroupBuilder>();
   const layers = new Map(report.layers.map((layer) => [layer.index, layer]));
   // Each side's steps by layer index, for the step that wrote each file.
-  const stepsOf = (side: Report['a']) => {
-    const byIndex = new Map(side.layers.map((layer) => [layer.index, layer.step ?? null]));
-    return (index: number) => byIndex.get(index) ?? null;
-  };
-  const steps = { a: stepsOf(report.a), b: stepsOf(report.b) };
+  const steps = layerStepsOf(report);
   const groupOf = (scope: DifferenceScope): GroupBuilder => {
     let group = groups.get(scope);
     if (group) return group;

@@ -1,6 +1,8 @@
 /**
- * The golden HTML reports in a real browser: Debian's chromium, headless, loads each one from a
- * file:// URL, dumps the DOM it built and takes a screenshot in the same run. The DOM must hold every
+ * The golden HTML reports (and a rebuild report) in a real browser: Debian's chromium, headless, loads
+ * each one from a file:// URL, dumps the DOM it built and takes a screenshot in the same run. The pages
+ * load one after the other (one chromium at a time), so a loaded CI runner slows them but never runs
+ * several browsers against each other's timeouts. The DOM must hold every
  * difference with its anchor, the verdict, no <script> element, and the hostile names as text; the
  * browser must log no console message (the page has no script, so any message is the browser's own:
  * a blocked load, a CSP violation). Chromium logs every console message at INFO whatever its level, so
@@ -13,16 +15,22 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Report } from '../../src/report/model.js';
+import { renderRebuildReport } from '../../src/report/render-rebuild.js';
 import { anchorFor } from '../../src/report/render-html-escape.js';
 import { repoRoot } from '../helpers/golden.js';
 import { runTool, skipWithoutTools } from '../helpers/real-tools.js';
 import { buildFixedReport } from './fixed-report.js';
 import { hostileHtmlReport, hostileName } from './html-hostile.js';
 import { nestedFile, nestedMember, nestedReport } from './nested-report.js';
+import { rebuildReport } from './rebuild-report.js';
 
 /** Where the screenshots go: a fixed place under the OS temp dir, emptied at the start, named in the test names. */
 const outputDir = join(tmpdir(), 'oci-repro-html-browser');
-const T = { timeout: 60_000 };
+/** One chromium run: seconds on an idle machine; generous, so a loaded CI runner cannot time it out. */
+const pageTimeoutMs = 180_000;
+const pages = ['fixed', 'hostile', 'nested', 'rebuild', 'control'] as const;
+/** Every page loads in beforeAll, one after the other; the tests only read the results. */
+const allPagesTimeoutMs = pages.length * pageTimeoutMs + 10_000;
 
 interface PageLoad {
   dom: string;
@@ -46,7 +54,7 @@ async function loadPage(file: string, name: string): Promise<PageLoad> {
       '--dump-dom',
       pathToFileURL(file).href,
     ],
-    { timeoutMs: 45_000 },
+    { timeoutMs: pageTimeoutMs },
   );
   return { dom: stdout.toString('utf8'), console: stderr.split('\n').filter((line) => line.includes(':CONSOLE')), screenshot };
 }
@@ -77,22 +85,32 @@ function expectDifferences(dom: string, report: Report): void {
 }
 
 describe.skipIf(skipWithoutTools('chromium'))(`the HTML report in chromium (screenshots in ${outputDir})`, () => {
-  // The three pages load at once (chromium's start-up dominates); each test awaits its own.
-  const loads = {} as Record<'fixed' | 'hostile' | 'nested' | 'control', Promise<PageLoad>>;
+  // Each page's load, settled: a test awaits its own, and sees its own failure.
+  const loads = {} as Record<(typeof pages)[number], Promise<PageLoad>>;
   beforeAll(async () => {
     await rm(outputDir, { recursive: true, force: true });
     await mkdir(outputDir, { recursive: true });
     const control = join(outputDir, 'control.html');
     await writeFile(control, '<!DOCTYPE html><html><body><p>control</p><script>console.error("control-error")</script></body></html>');
-    loads.fixed = loadPage(join(repoRoot, 'golden', 'reports', 'fixed.html'), 'fixed');
-    loads.hostile = loadPage(join(repoRoot, 'golden', 'reports', 'hostile.html'), 'hostile');
-    loads.nested = loadPage(join(repoRoot, 'golden', 'reports', 'nested.html'), 'nested');
-    loads.control = loadPage(control, 'control');
-    // Marked handled here; each test still sees its own failure.
-    for (const load of Object.values(loads)) load.catch(() => undefined);
-  });
+    const rebuild = join(outputDir, 'rebuild.html');
+    await writeFile(rebuild, renderRebuildReport(rebuildReport(), 'html'));
+    const files: Record<(typeof pages)[number], string> = {
+      fixed: join(repoRoot, 'golden', 'reports', 'fixed.html'),
+      hostile: join(repoRoot, 'golden', 'reports', 'hostile.html'),
+      nested: join(repoRoot, 'golden', 'reports', 'nested.html'),
+      rebuild,
+      control,
+    };
+    for (const name of pages) {
+      const load = loadPage(files[name], name);
+      // Marked handled here; the page's test still sees the failure.
+      load.catch(() => undefined);
+      loads[name] = load;
+      await load.catch(() => undefined);
+    }
+  }, allPagesTimeoutMs);
 
-  it('golden/reports/fixed.html: the verdict, every difference with its anchor, no script, no console message', T, async () => {
+  it('golden/reports/fixed.html: the verdict, every difference with its anchor, no script, no console message', async () => {
     const page = await loads.fixed;
     expect(page.dom).toContain('<span class="verdict failed">not reproducible</span>, gate failed');
     expectDifferences(page.dom, buildFixedReport());
@@ -103,7 +121,7 @@ describe.skipIf(skipWithoutTools('chromium'))(`the HTML report in chromium (scre
     await expectScreenshot(page.screenshot);
   });
 
-  it('golden/reports/hostile.html: markup in names, values and diffs stays text', T, async () => {
+  it('golden/reports/hostile.html: markup in names, values and diffs stays text', async () => {
     const page = await loads.hostile;
     const dom = page.dom;
     expect(elements(dom).has('script')).toBe(false);
@@ -116,7 +134,7 @@ describe.skipIf(skipWithoutTools('chromium'))(`the HTML report in chromium (scre
     await expectScreenshot(page.screenshot);
   });
 
-  it('golden/reports/nested.html: archive members as a tree of <details>, the inner one inside the outer', T, async () => {
+  it('golden/reports/nested.html: archive members as a tree of <details>, the inner one inside the outer', async () => {
     const page = await loads.nested;
     expectDifferences(page.dom, nestedReport());
     expect(elements(page.dom).has('script')).toBe(false);
@@ -132,7 +150,20 @@ describe.skipIf(skipWithoutTools('chromium'))(`the HTML report in chromium (scre
     await expectScreenshot(page.screenshot);
   });
 
-  it('the console check sees a message: a control page that logs one', T, async () => {
+  it('a rebuild report: the verdict, every variation, every remaining difference, no script, no console message', async () => {
+    const page = await loads.rebuild;
+    const report = rebuildReport();
+    expect(page.dom).toContain('<span class="verdict failed">not reproducible: clock, umask break it</span>');
+    for (const variation of report.variations) expect(page.dom, variation.name).toContain(variation.name);
+    for (const difference of report.differences) expect(page.dom, difference.path).toContain(`<code>${serializedText(difference.path)}</code>`);
+    // The report's own markup (a skip reason) stays text.
+    expect(elements(page.dom).has('b')).toBe(false);
+    expect(elements(page.dom).has('script')).toBe(false);
+    expect(page.console).toEqual([]);
+    await expectScreenshot(page.screenshot);
+  });
+
+  it('the console check sees a message: a control page that logs one', async () => {
     const page = await loads.control;
     expect(page.console.join('\n')).toContain('control-error');
   });

@@ -4,55 +4,13 @@
  * skipped variations with their reason, in text, markdown, JUnit and HTML.
  */
 import { describe, expect, it } from 'vitest';
-import { findCauseEntry } from '../../src/causes/catalogue.js';
-import type { RebuildReport, VariationOutcome } from '../../src/report/rebuild-model.js';
 import { buildRebuildView, describeWhen } from '../../src/report/rebuild-view.js';
 import { renderRebuildReport } from '../../src/report/render-rebuild.js';
-
-const umaskFix = findCauseEntry('umask-mode')!.fix!;
-
-function outcome(name: VariationOutcome['name'], remaining: string[], extra: Partial<VariationOutcome> = {}): VariationOutcome {
-  return {
-    name,
-    description: `the ${name} variation`,
-    when: `when ${name} changes`,
-    status: 'compared',
-    buildSeconds: 1.25,
-    verdict: remaining.length > 0 ? 'not-reproducible' : 'reproducible',
-    passed: remaining.length === 0,
-    remaining,
-    causes: [],
-    ...extra,
-  };
-}
-
-/** clock breaks /stamp; umask breaks hello.txt's mode besides; mtimes only what clock breaks; env skipped. */
-function report(): RebuildReport {
-  return {
-    schemaVersion: 1,
-    kind: 'rebuild',
-    tool: { name: 'oci-repro', version: '0.0.0-test' },
-    context: '/ctx',
-    dockerfile: '/ctx/Dockerfile',
-    builder: 'buildah',
-    passed: false,
-    baseline: { buildSeconds: 2 },
-    variations: [
-      outcome('clock', ['layers/1/stamp#content'], { causes: [{ id: 'unknown', title: 'no known cause', fix: null, remaining: 1, neutralized: 0 }] }),
-      outcome('mtimes', ['layers/1/stamp#content'], { beyondClock: [], causes: [{ id: 'file-mtime', title: 'file mtime', fix: null, remaining: 0, neutralized: 3 }] }),
-      outcome('umask', ['layers/0/hello.txt#mode', 'layers/1/stamp#content'], {
-        beyondClock: ['layers/0/hello.txt#mode'],
-        causes: [{ id: 'umask-mode', title: 'group or other write permission differs', fix: umaskFix, remaining: 1, neutralized: 0 }],
-      }),
-      { name: 'env', description: 'TZ and LANG/LC_ALL changed in RUN steps', when: 'when the time zone or locale changes', status: 'skipped', reason: 'RUN steps do not see --env <b>' },
-    ],
-    differences: [
-      { path: 'layers/0/hello.txt#mode', cause: { id: 'umask-mode', title: 'group or other write permission differs' }, hint: umaskFix, variations: ['umask'], everyBuild: false },
-      { path: 'layers/1/stamp#content', cause: null, hint: null, variations: ['clock', 'mtimes', 'umask'], everyBuild: true },
-    ],
-    totalSeconds: 9.5,
-  };
-}
+import type { Report } from '../../src/report/model.js';
+import { renderReport } from '../../src/report/render.js';
+import { validateAgainst, validateReport } from '../helpers/report-schema.js';
+import { buildFixedReport } from './fixed-report.js';
+import { outcome, rebuildReport as report, umaskFix } from './rebuild-report.js';
 
 describe('the rebuild view', () => {
   it('says when each difference shows, from its variations', () => {
@@ -134,5 +92,18 @@ describe('rebuild report formats', () => {
 
   it('json: the report itself', () => {
     expect(JSON.parse(renderRebuildReport(report(), 'json'))).toEqual(report());
+  });
+
+  it('json: each verify report inside as verify writes it, modes in octal and the step that wrote each file', () => {
+    const verified = buildFixedReport();
+    const base = report();
+    const withReports = { ...base, variations: base.variations.map((v) => (v.status === 'compared' ? { ...v, report: verified } : v)), against: { reference: 'docker://r/app:1', report: verified } };
+    const json = JSON.parse(renderRebuildReport(withReports, 'json')) as { variations: { report?: Report }[]; against: { report: Report } };
+    expect(validateAgainst('rebuild-report.schema.json', json)).toEqual([]);
+    for (const inner of [...json.variations.flatMap((v) => (v.report ? [v.report] : [])), json.against.report]) {
+      expect(validateReport(inner)).toEqual([]);
+      expect(inner.differences.find((d) => d.attribute === 'mode')).toMatchObject({ a: '0755', b: '0644' });
+      expect(inner).toEqual(JSON.parse(renderReport(verified, 'json', { color: false })));
+    }
   });
 });

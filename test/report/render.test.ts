@@ -75,11 +75,12 @@ describe('renderers', () => {
       differences.filter((difference) => difference.attribute === 'mode').map(({ a, b }) => [a, b]);
     expect(modes(report.differences)).toEqual([[0o755, 0o644]]);
     expect(modes((JSON.parse(json) as Report).differences)).toEqual([['0755', '0644']]);
-    // Everything else as it is.
-    const withoutModes = (value: { differences: { attribute?: string }[] }) => ({
+    // Everything else as it is, but for the step that wrote each file (view.test.ts checks it).
+    const withoutModes = (value: { differences: { attribute?: string; writtenBy?: unknown }[] }) => ({
       ...value,
-      differences: value.differences.filter((difference) => difference.attribute !== 'mode'),
+      differences: value.differences.filter((difference) => difference.attribute !== 'mode').map(({ writtenBy: _step, ...difference }) => difference),
     });
+    expect((JSON.parse(json) as { differences: { writtenBy?: unknown }[] }).differences.some((difference) => typeof difference.writtenBy === 'string')).toBe(true);
     expect(withoutModes(JSON.parse(json) as Report)).toEqual(withoutModes(JSON.parse(JSON.stringify(report)) as Report));
     expect(json).toContain(report.a.layers[1]?.canonicalDiffId);
   });

@@ -53,6 +53,18 @@ describe('schema/report.schema.json', () => {
     expect(validate(report).join('\n')).toContain(`/differences/${index}/a: must be string`);
   });
 
+  it('holds the step that wrote a file: one string, or each side when they differ; rejects an empty one', () => {
+    const report = fixed() as unknown as { differences: Record<string, unknown>[] };
+    const index = report.differences.findIndex((difference) => difference.file !== undefined && typeof difference.writtenBy === 'string');
+    expect(index).toBeGreaterThanOrEqual(0);
+    report.differences[index]!.writtenBy = { a: 'RUN a', b: 'RUN b' };
+    expect(validate(report)).toEqual([]);
+    report.differences[index]!.writtenBy = { a: 'RUN a' };
+    expect(validate(report).join('\n')).toContain(`/differences/${index}/writtenBy`);
+    report.differences[index]!.writtenBy = '';
+    expect(validate(report).join('\n')).toContain(`/differences/${index}/writtenBy`);
+  });
+
   it('holds the inside-file details: decoded fields, timestamps-only text, binary ranges; and rejects a malformed one', () => {
     const report = fixed() as unknown as { differences: Record<string, unknown>[] };
     const index = report.differences.findIndex((difference) => difference.attribute === 'content');

@@ -116,6 +116,13 @@ describe('buildReportView', () => {
       expect(output, format).toContain('written by');
       expect(output, format).toContain('RUN ./fetch-base.sh');
     }
+    // JSON: the step as data on each file difference, both sides when they differ; none elsewhere.
+    const json = JSON.parse(renderReport(report, 'json', { color: false })) as { differences: (Difference & { writtenBy?: unknown })[] };
+    const layer1Json = json.differences.find((difference) => difference.file !== undefined && difference.layer === 1 && !difference.origin)!;
+    expect(layer1Json.writtenBy).toBe(stepA(1));
+    expect(json.differences.find((difference) => difference.file === 'opt/new')?.writtenBy).toBe('RUN ./fetch-base.sh');
+    expect(json.differences.find((difference) => difference.file === 'opt/both')?.writtenBy).toEqual({ a: stepA(1), b: 'RUN ./fetch-base.sh' });
+    expect(json.differences.filter((difference) => difference.file === undefined).every((difference) => !('writtenBy' in difference))).toBe(true);
   });
 
   it('says which link of the identity chain breaks', () => {
