@@ -291,9 +291,10 @@ export function paxText(value: string): string | null {
   }
 }
 
-function badPaxValue(key: string, value: string, offset: number) {
+function badPaxValue(key: string, value: string, offset: number, reason = 'is not a number') {
+  const shown = utf8Lenient.decode(Buffer.from(value.slice(0, 40), 'latin1')) + (value.length > 40 ? '…' : '');
   return corruptArchive(`invalid pax header at offset ${offset}`, {
-    hint: `${key}=${JSON.stringify(utf8Lenient.decode(Buffer.from(value, 'latin1')))} is not a number`,
+    hint: `${key}=${JSON.stringify(shown)} ${reason}`,
     data: { offset },
   });
 }
@@ -305,7 +306,10 @@ function paxInteger(value: string, key: string, offset: number): number {
   return number;
 }
 
+/** Times beyond 2^53 seconds (285 million years) are refused: they could not be written back as decimals. */
 function paxTime(value: string, key: string, offset: number): number {
   if (!/^-?\d+(\.\d*)?$/.test(value)) throw badPaxValue(key, value, offset);
-  return Number(value);
+  const time = Number(value);
+  if (!(Math.abs(time) <= Number.MAX_SAFE_INTEGER)) throw badPaxValue(key, value, offset, 'is out of range');
+  return time;
 }

@@ -247,6 +247,19 @@ describe('PAX records and GNU long names', () => {
     expect(error.hint).toBe('size="12x" is not a number');
   });
 
+  test('a time beyond 2^53 seconds is refused: it could not be written back as a decimal (found by the fuzz test)', () => {
+    const huge = `${'9'.repeat(400)}.5`;
+    for (const key of ['mtime', 'atime', 'ctime']) {
+      const error = thrownError(() => applyPaxRecords(emptyHeader(), new Map([[key, huge]]), 1024));
+      expect(error.message).toBe('invalid pax header at offset 1024');
+      expect(error.hint).toBe(`${key}="${'9'.repeat(40)}…" is out of range`);
+    }
+    expect(thrownError(() => applyPaxRecords(emptyHeader(), new Map([['mtime', '-9007199254740992']]), 0)).hint).toContain('out of range');
+    const header = emptyHeader();
+    applyPaxRecords(header, new Map([['ctime', '9007199254740991']]), 0);
+    expect(header.ctime).toBe(Number.MAX_SAFE_INTEGER);
+  });
+
   test('header fields from records: a path that is not UTF-8 becomes null, owner names keep the header value', () => {
     const header = emptyHeader();
     header.uname = 'root';
