@@ -21,6 +21,7 @@ import { bufferSource, type FieldChange, memberPath } from '../formats/model.js'
 import { compareTarMembers, decodeTarMembers } from '../formats/tar-members.js';
 import { compareZip, decodeZip, type ZipMember } from '../formats/zip.js';
 import { openDecompressed } from '../image/compression.js';
+import { isTarHeader } from '../tar/blocks.js';
 
 export { displayMemberName, memberPath } from '../formats/model.js';
 
@@ -65,15 +66,6 @@ export function detectArchive(head: Buffer): ArchiveKind | undefined {
   return undefined;
 }
 
-/** A tar's first block: a checksum that adds up (a plain text file never has one). */
-function isTarHeader(head: Buffer): boolean {
-  if (head.length < 512) return false;
-  const field = head.subarray(148, 156).toString('latin1').replace(/[\0 ]+$/, '').trim();
-  if (!/^[0-7]+$/.test(field)) return false;
-  let sum = 0;
-  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : head[i]!;
-  return sum === parseInt(field, 8);
-}
 
 /** Stops a pass that reached a bound; caught where the bound is turned into a note. */
 class LimitReached extends Error {}

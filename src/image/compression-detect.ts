@@ -7,6 +7,7 @@ import zlib from 'node:zlib';
 import { OciReproError, badInput, corruptArchive, unsupported } from '../errors.js';
 import type { Compression } from './media-types.js';
 import { createZstdDecompressor, zstdUnavailable } from './compression-zstd.js';
+import { isTarHeader } from '../tar/blocks.js';
 
 /** Inflate output chunk size: with zlib's 16 KiB default, inflating a layer took 1.5 times as long. */
 const DECOMPRESS_CHUNK_SIZE = 1024 * 1024;
@@ -203,15 +204,6 @@ function otherCompression(head: Buffer): string | undefined {
   return undefined;
 }
 
-/** Whether the first 512 bytes are a tar header whose checksum adds up. */
-function isTarHeader(head: Buffer): boolean {
-  if (head.length < 512) return false;
-  const field = head.subarray(148, 156).toString('latin1').replace(/[\0 ]+$/, '').trim();
-  if (!/^[0-7]+$/.test(field)) return false;
-  let sum = 0;
-  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : head[i]!;
-  return sum === parseInt(field, 8);
-}
 
 function decompressError(error: unknown, compression: 'gzip' | 'zstd', what: string): OciReproError {
   if (error instanceof OciReproError) return error;

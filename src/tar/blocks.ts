@@ -116,6 +116,17 @@ export function headerChecksum(buf: Buffer, at: number): number {
   return 8 * 0x20 + (lanes & 0xffff) + (lanes >>> 16);
 }
 
+/**
+ * Whether `head` starts with a tar header block: its checksum field is octal and adds up (a text or
+ * compressed file practically never does). The compression probe and the nested-archive detector use it.
+ */
+export function isTarHeader(head: Buffer): boolean {
+  if (head.length < blockSize) return false;
+  const field = head.toString('latin1', 148, 156).replace(/[\0 ]+$/, '').trim();
+  if (!/^[0-7]+$/.test(field)) return false;
+  return headerChecksum(head, 0) === parseInt(field, 8);
+}
+
 /** The same with bytes summed as signed chars, as some old writers did. */
 export function signedHeaderChecksum(buf: Buffer, at: number): number {
   let sum = 8 * 0x20;

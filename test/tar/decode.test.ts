@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { blockSize, headerChecksum, isZeroBlock, memberKind, paddedSize, TypeFlag } from '../../src/tar/blocks.js';
+import { blockSize, headerChecksum, isTarHeader, isZeroBlock, memberKind, paddedSize, TypeFlag } from '../../src/tar/blocks.js';
 import { applyPaxRecords, decodeLongName, decodeTarHeader, emptyHeader, parsePaxRecords } from '../../src/tar/decode.js';
 import { OciReproError } from '../../src/errors.js';
 import { thrownError } from '../helpers/errors.js';
@@ -205,6 +205,19 @@ describe('decodeTarHeader', () => {
         expect(headerChecksum(view, blockSize + 3)).toBe(expected);
       }
     }
+  });
+
+  test('isTarHeader: a header whose checksum adds up, at any alignment; not a damaged one, text or a short head', () => {
+    const block = sign(header());
+    expect(isTarHeader(block)).toBe(true);
+    const backing = Buffer.alloc(blockSize + 3);
+    block.copy(backing, 3);
+    expect(isTarHeader(backing.subarray(3))).toBe(true);
+    const damaged = Buffer.from(block);
+    damaged[0] ^= 1;
+    expect(isTarHeader(damaged)).toBe(false);
+    expect(isTarHeader(Buffer.alloc(blockSize, 'hello world\n'))).toBe(false);
+    expect(isTarHeader(block.subarray(0, blockSize - 1))).toBe(false);
   });
 
   test('a signed-char checksum is accepted; a wrong one is refused with the offset', () => {
