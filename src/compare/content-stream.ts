@@ -31,6 +31,11 @@ export interface LayerFiles {
   large: Map<string, SpooledFile>;
 }
 
+/** Files already read (verify's prefetch, content-prefetch.ts), large ones in their own spool. */
+export interface PrefetchedFiles extends LayerFiles {
+  spool?: ContentSpool;
+}
+
 /**
  * Reads, in one pass over an uncompressed layer tar, the regular files among `small` no larger than
  * `limit` (held) and those among `large` (appended to `spool`), matching member names by their
@@ -55,8 +60,16 @@ export async function readLayerFiles(
   return { small: collector.small, large: collector.large };
 }
 
+/** Where a collector sends small files instead of keeping them (verify's prefetch: content-prefetch.ts). */
+export interface CollectorOptions {
+  /** Receives each wanted small file's content (the last entry for a path last); none is kept. */
+  sink?: (path: string, content: Buffer) => void;
+  /** Large files are spooled only while the spool stays within this many bytes. */
+  spoolLimit?: number;
+}
+
 /** The tar handler of readLayerFiles. */
-class LayerFileCollector implements TarHandler {
+export class LayerFileCollector implements TarHandler {
   readonly small = new Map<string, Buffer>();
   readonly large = new Map<string, SpooledFile>();
   private current = '';
@@ -68,6 +81,7 @@ class LayerFileCollector implements TarHandler {
     private readonly wantedLarge: ReadonlySet<string>,
     private readonly limit: number,
     private readonly spool?: ContentSpool,
+    private readonly options: CollectorOptions = {},
   ) {}
 
   private match(canonical: string, name: string): string | null {
@@ -93,10 +107,11 @@ class LayerFileCollector implements TarHandler {
       if (this.wantedSmall.has(path) && header.size <= this.limit) {
         this.chunks = [];
         if (header.size > 0) return true;
-        small.set(path, Buffer.alloc(0));
+        this.keepSmall(path, Buffer.alloc(0));
         return false;
       }
-      if (this.wantedLarge.has(path) && this.spool) {
+      const room = (this.options.spoolLimit ?? Infinity) - (this.spool?.size ?? 0);
+      if (this.wantedLarge.has(path) && this.spool && header.size <= room) {
         this.spooling = { offset: this.spool.size, size: 0, hash: createHash('sha256') };
         if (header.size > 0) return true;
         this.contentEnd();
@@ -133,8 +148,13 @@ class LayerFileCollector implements TarHandler {
       this.spooling = null;
       return;
     }
-    this.small.set(this.current, Buffer.concat(this.chunks));
+    this.keepSmall(this.current, this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks));
     this.chunks = [];
+  }
+
+  private keepSmall(path: string, content: Buffer): void {
+    if (this.options.sink) this.options.sink(path, content);
+    else this.small.set(path, content);
   }
 }
 
@@ -151,16 +171,22 @@ export function isStreamable(difference: Difference): boolean {
   return detail?.format === 'binary' && detail.differingBytes === undefined;
 }
 
+/** A spooled file and the spool that holds it. */
+export interface SpooledIn {
+  spool: ContentSpool;
+  file: SpooledFile | undefined;
+}
+
 /**
  * Sets the differing byte ranges on `difference` from both sides' spooled bytes, when each side's
  * bytes are the file the entry table digested (another entry of the same path would not be).
- * Only after `spool.finishWriting()`.
+ * Only after each spool's `finishWriting()`.
  */
-export async function attachSpooledRanges(difference: Difference, spool: ContentSpool, a: SpooledFile | undefined, b: SpooledFile | undefined): Promise<void> {
+export async function attachSpooledRanges(difference: Difference, a: SpooledIn | undefined, b: SpooledIn | undefined): Promise<void> {
   const detail = difference.detail;
-  if (a === undefined || b === undefined || detail?.format !== 'binary') return;
-  if (a.digest !== detail.digestA || b.digest !== detail.digestB) return;
-  const found = await compareByteStreams(spooledChunks(spool, a), spooledChunks(spool, b));
+  if (a?.file === undefined || b?.file === undefined || detail?.format !== 'binary') return;
+  if (a.file.digest !== detail.digestA || b.file.digest !== detail.digestB) return;
+  const found = await compareByteStreams(spooledChunks(a.spool, a.file), spooledChunks(b.spool, b.file));
   difference.detail = { ...detail, differingBytes: found.differingBytes, ranges: found.ranges, moreRanges: found.moreRanges };
 }
 

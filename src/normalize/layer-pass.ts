@@ -1,6 +1,6 @@
 /** One layer pass: decompress, diff_id check, normalizeLayer, optional recompression to a temp file. */
 import { createWriteStream } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { environmentErrno, OciReproError, withContext, writeContext } from '../errors.js';
 import { createCompressor, openDecompressed, releasesChunks, type GzipEngine } from '../image/compression.js';
@@ -26,6 +26,23 @@ export interface LayerTask {
    * layers are done, not after).
    */
   output?: { compression: Compression; path: string; gzipEngine?: GzipEngine; sync?: boolean };
+  /** See NormalizeLayerOptions.canonical: a table-only pass. Not with `output`. */
+  canonical?: { digest: string; size: number };
+  /** Sees the uncompressed tar as the pass reads it (not with `output`). */
+  tap?: TarTap;
+}
+
+/**
+ * Sees every byte of a layer's uncompressed tar as the pass reads it, so a caller can take what it
+ * needs from the same read (verify: the changed files' contents). `end` is called only when the whole
+ * tar was read; a tap that fails must keep its error to itself (the pass reports the layer's own).
+ */
+export interface TarTap {
+  push(chunk: Buffer): void;
+  /** True while the tap has too many bytes in flight: the pass waits on `drain`. */
+  readonly needsDrain: boolean;
+  drain(): Promise<void>;
+  end(): void;
 }
 
 export interface LayerPassResult {
@@ -50,7 +67,8 @@ export async function runLayerPass(task: LayerTask, openBlob: () => Promise<Read
     };
     if (!task.output) {
       // Without output, an in-order layer is hashed in one pass and an unordered one read twice, not spooled.
-      const summary = await normalizeLayer(await openTar(), { ...task.normalize, reopen: openTar, expectTarDigest, contentDigests });
+      const tar = task.tap ? Readable.from(tapped(await openTar(), task.tap)) : await openTar();
+      const summary = await normalizeLayer(tar, { ...task.normalize, reopen: openTar, expectTarDigest, contentDigests, canonical: task.canonical });
       return { summary };
     }
     const tar = await openTar();
@@ -81,4 +99,15 @@ export async function runLayerPass(task: LayerTask, openBlob: () => Promise<Read
   } catch (error) {
     throw withContext(what, error);
   }
+}
+
+/** The tar's chunks, each also given to `tap`; `tap.end()` once the tar ended. */
+async function* tapped(tar: Readable, tap: TarTap): AsyncGenerator<Buffer> {
+  for await (const chunk of tar) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : (chunk as Buffer);
+    yield buffer;
+    tap.push(buffer);
+    if (tap.needsDrain) await tap.drain();
+  }
+  tap.end();
 }

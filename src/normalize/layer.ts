@@ -70,6 +70,12 @@ export interface NormalizeLayerOptions extends NormalizeOptions {
    * false: then no entry has a `contentDigest` (empty files and hardlinks included).
    */
   contentDigests?: boolean;
+  /**
+   * The canonical tar's digest and size, known from an earlier pass over the same tar (verify's round
+   * one): not computed again, so nothing is spooled and an unordered layer is read once. Only the
+   * table is built (verify's round two, for the content digests). Not with `output`.
+   */
+  canonical?: { digest: string; size: number };
 }
 
 /**
@@ -92,13 +98,14 @@ export async function normalizeLayer(tar: Readable, options: NormalizeLayerOptio
   let table: CanonicalTable | undefined;
   try {
     const spill = { entries: options.spillEntries ?? spillEntries(), dir: options.spoolDir };
-    const skipSpool = options.reopen !== undefined && output === undefined;
+    const known = output === undefined ? options.canonical : undefined;
+    const skipSpool = (options.reopen !== undefined || known !== undefined) && output === undefined;
     const { expectTarDigest } = options;
     const contentDigests = options.contentDigests ?? true;
     let scan = await scanLayer(tar, rules, {
       spool: skipSpool ? null : newSpool(),
-      hashCanonical: output === undefined,
-      stopWhenUnordered: skipSpool,
+      hashCanonical: output === undefined && known === undefined,
+      stopWhenUnordered: skipSpool && known === undefined,
       expectTarDigest,
       contentDigests,
       spill,
@@ -111,7 +118,9 @@ export async function normalizeLayer(tar: Readable, options: NormalizeLayerOptio
     table = finalizeTable(scan, rules);
     let canonicalDigest: string;
     let canonicalSize: number;
-    if (scan.writer !== null && output === undefined) {
+    if (known !== undefined) {
+      ({ digest: canonicalDigest, size: canonicalSize } = known);
+    } else if (scan.writer !== null && output === undefined) {
       ({ digest: canonicalDigest, size: canonicalSize } = scan.writer.finish());
     } else {
       const writer = new CanonicalWriter(rules, output, options.outputReleasesChunks ?? false);
