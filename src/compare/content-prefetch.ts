@@ -136,6 +136,8 @@ class SideTap implements TarTap {
     this.collector = new LayerFileCollector(plan.small, plan.large, plan.limit, spool, {
       sink: (path, content) => rendezvous.offer(side, path, content),
       spoolLimit: spoolBytes,
+      // Most large candidates are equal on both sides: only the few the report uses are hashed.
+      hashLarge: false,
     });
     this.reader = new TarReader(this.collector);
   }

@@ -22,7 +22,8 @@ export const maxStreamedFiles = 8;
 export interface SpooledFile {
   offset: number;
   size: number;
-  digest: string;
+  /** Absent when not hashed as they streamed (CollectorOptions.hashLarge): see spooledDigest. */
+  digest?: string;
 }
 
 /** What one pass over a layer found: small files whole, large ones in the spool. */
@@ -66,6 +67,11 @@ export interface CollectorOptions {
   sink?: (path: string, content: Buffer) => void;
   /** Large files are spooled only while the spool stays within this many bytes. */
   spoolLimit?: number;
+  /**
+   * Hash large files as they are spooled (default true). False where most are never used (verify's
+   * prefetch spools every large candidate): `spooledDigest` hashes the few that are, when they are.
+   */
+  hashLarge?: boolean;
 }
 
 /** The tar handler of readLayerFiles. */
@@ -74,7 +80,7 @@ export class LayerFileCollector implements TarHandler {
   readonly large = new Map<string, SpooledFile>();
   private current = '';
   private chunks: Buffer[] = [];
-  private spooling: { offset: number; size: number; hash: ReturnType<typeof createHash> } | null = null;
+  private spooling: { offset: number; size: number; hash: ReturnType<typeof createHash> | null } | null = null;
 
   constructor(
     private readonly wantedSmall: ReadonlySet<string>,
@@ -112,7 +118,7 @@ export class LayerFileCollector implements TarHandler {
       }
       const room = (this.options.spoolLimit ?? Infinity) - (this.spool?.size ?? 0);
       if (this.wantedLarge.has(path) && this.spool && header.size <= room) {
-        this.spooling = { offset: this.spool.size, size: 0, hash: createHash('sha256') };
+        this.spooling = { offset: this.spool.size, size: 0, hash: this.options.hashLarge === false ? null : createHash('sha256') };
         if (header.size > 0) return true;
         this.contentEnd();
       }
@@ -132,7 +138,7 @@ export class LayerFileCollector implements TarHandler {
   content(slice: Buffer): void {
     if (this.spooling) {
       // A view of the pushed chunk, which the tar reader does not reuse: the spool may keep it.
-      this.spooling.hash.update(slice);
+      this.spooling.hash?.update(slice);
       this.spooling.size += slice.length;
       this.spool!.append(slice);
       return;
@@ -144,7 +150,7 @@ export class LayerFileCollector implements TarHandler {
   contentEnd(): void {
     if (this.spooling) {
       const { offset, size, hash } = this.spooling;
-      this.large.set(this.current, { offset, size, digest: `sha256:${hash.digest('hex')}` });
+      this.large.set(this.current, hash === null ? { offset, size } : { offset, size, digest: `sha256:${hash.digest('hex')}` });
       this.spooling = null;
       return;
     }
@@ -185,12 +191,27 @@ export interface SpooledIn {
 export async function attachSpooledRanges(difference: Difference, a: SpooledIn | undefined, b: SpooledIn | undefined): Promise<void> {
   const detail = difference.detail;
   if (a?.file === undefined || b?.file === undefined || detail?.format !== 'binary') return;
-  if (a.file.digest !== detail.digestA || b.file.digest !== detail.digestB) return;
+  if (spooledDigest(a.spool, a.file) !== detail.digestA || spooledDigest(b.spool, b.file) !== detail.digestB) return;
   const found = await compareByteStreams(spooledChunks(a.spool, a.file), spooledChunks(b.spool, b.file));
   difference.detail = { ...detail, differingBytes: found.differingBytes, ranges: found.ranges, moreRanges: found.moreRanges };
 }
 
 const readChunk = 1 << 20;
+
+/** The digest of a spooled file's bytes: as they streamed, else read back and kept on `file`. Only after `finishWriting()`. */
+export function spooledDigest(spool: ContentSpool, file: SpooledFile): string {
+  if (file.digest !== undefined) return file.digest;
+  const hash = createHash('sha256');
+  const chunk = Buffer.allocUnsafe(Math.min(readChunk, file.size));
+  for (let done = 0; done < file.size; ) {
+    const n = Math.min(readChunk, file.size - done);
+    spool.readInto(file.offset + done, n, chunk, 0);
+    hash.update(n === chunk.length ? chunk : chunk.subarray(0, n));
+    done += n;
+  }
+  file.digest = `sha256:${hash.digest('hex')}`;
+  return file.digest;
+}
 
 async function* spooledChunks(spool: ContentSpool, file: SpooledFile): AsyncGenerator<Buffer> {
   for (let done = 0; done < file.size; ) {

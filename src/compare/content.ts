@@ -17,6 +17,7 @@ import {
   isStreamable,
   maxStreamedFiles,
   readLayerFiles,
+  spooledDigest,
   type LayerFiles,
   type PrefetchedFiles,
   type SpooledIn,
@@ -328,7 +329,10 @@ function prefetchedLayers(reader: ContentReader, requests: Map<string, LayerRequ
     check(`b:${layerB}`, holds(digestB));
   }
   for (const { file, layerA, layerB, digestA, digestB } of streamed) {
-    const holds = (digest: string) => (files: PrefetchedFiles) => files.spool !== undefined && files.large.get(file)?.digest === digest;
+    const holds = (digest: string) => (files: PrefetchedFiles) => {
+      const spooled = files.large.get(file);
+      return files.spool !== undefined && spooled !== undefined && spooledDigest(files.spool, spooled) === digest;
+    };
     check(`a:${layerA}`, holds(digestA));
     check(`b:${layerB}`, holds(digestB));
   }
