@@ -16,6 +16,7 @@ import { PairPrefetch, planPrefetch, type PrefetchLimits } from '../compare/cont
 import type { PrefetchedFiles } from '../compare/content-stream.js';
 import type { Image, Layer } from '../image/image.js';
 import type { LayerSummary } from '../normalize/entry.js';
+import type { KnownDigests } from '../normalize/layer.js';
 import { analyzeImage, analyzeLayer, cacheKeyWithoutDigests, runLimited, type ImageAnalysis } from '../normalize/image.js';
 import type { NormalizeOptions } from '../normalize/options.js';
 import { describeImage } from '../report/identity.js';
@@ -75,17 +76,17 @@ export async function readVerifyLayers(a: Image, b: Image, options: VerifyLayers
   if (flattened) return { a: analysisA, b: analysisB, inputs };
 
   // Round two: the layers of content pairs, each distinct diff_id once (the cache), two at a time.
-  const again: { name: 'a' | 'b'; side: LayerInput[]; analysis: ImageAnalysis; index: number; canonical: { digest: string; size: number } }[] = [];
+  const again: { name: 'a' | 'b'; side: LayerInput[]; analysis: ImageAnalysis; index: number; known: KnownDigests }[] = [];
   const prefetches = new Map<number, PairPrefetch>();
   const limits = prefetchLimits(options.prefetch);
   inputs.a.forEach((inputA, index) => {
     const inputB = inputs.b[index]!;
     if (!inputA.summary || !inputB.summary || !needsContentDigests(inputA, inputB)) return;
-    // Round one's canonical digests stand: round two builds only the tables (no spool, no re-read).
-    const canonicalOf = ({ canonicalDigest, canonicalSize }: LayerSummary) => ({ digest: canonicalDigest, size: canonicalSize });
+    // Round one's digests stand: round two builds only the tables (no spool, no re-read, no tar hash).
+    const knownOf = ({ tarDigest, canonicalDigest, canonicalSize }: LayerSummary): KnownDigests => ({ tarDigest, canonicalDigest, canonicalSize });
     again.push(
-      { name: 'a', side: inputs.a, analysis: analysisA, index, canonical: canonicalOf(inputA.summary) },
-      { name: 'b', side: inputs.b, analysis: analysisB, index, canonical: canonicalOf(inputB.summary) },
+      { name: 'a', side: inputs.a, analysis: analysisA, index, known: knownOf(inputA.summary) },
+      { name: 'b', side: inputs.b, analysis: analysisB, index, known: knownOf(inputB.summary) },
     );
     // Which files may differ follows from round one's tables: plan before they go.
     const plan = limits && planPrefetch(inputA.summary, inputB.summary, limits);
@@ -105,10 +106,10 @@ export async function readVerifyLayers(a: Image, b: Image, options: VerifyLayers
   };
   try {
     // Both sides of a pair are in flight together, so their reads meet in the prefetch's rendezvous.
-    await runLimited(again, 2, async ({ name, side, analysis, index, canonical }) => {
+    await runLimited(again, 2, async ({ name, side, analysis, index, known }) => {
       const { layer } = analysis.layers[index]!;
       const tap = prefetches.get(index)?.tap(name);
-      const { summary } = await analyzeLayer(layer, analysis.image.reference, { normalize: options.normalize, contentDigests: true, cache, canonical, tap });
+      const { summary } = await analyzeLayer(layer, analysis.image.reference, { normalize: options.normalize, contentDigests: true, cache, known, tap });
       analysis.layers[index]!.summary = summary;
       // The canonical diff_id stays round one's (a kept base layer's is its diff_id).
       side[index] = { ...side[index]!, summary: summary!, contentDigests: true };

@@ -11,6 +11,7 @@ import { keepBaseHistory, type ResolvedBase } from './base.js';
 import { canonicalConfigBytes } from './canonical.js';
 import { normalizeConfig, type AppliedRule } from './config.js';
 import type { LayerSummary } from './entry.js';
+import type { KnownDigests } from './layer.js';
 import { runLayerPass, type LayerTask, type TarTap } from './layer-pass.js';
 import type { NormalizeOptions } from './options.js';
 import { sha256 } from '../image/digest.js';
@@ -79,10 +80,10 @@ export interface AnalyzeOptions {
    */
   read?: (layer: Layer) => boolean;
   /**
-   * For one layer (analyzeLayer, without `output`): its canonical digest known from an earlier pass, so
-   * only the table is built (see NormalizeLayerOptions.canonical), and a tap that sees its tar.
+   * For one layer (analyzeLayer, without `output`): its digests known from an earlier pass, so only
+   * the table is built (see NormalizeLayerOptions.known), and a tap that sees its tar.
    */
-  canonical?: { digest: string; size: number };
+  known?: KnownDigests;
   tap?: TarTap;
 }
 
@@ -119,7 +120,7 @@ export async function analyzeLayer(layer: Layer, reference: string, options: Ana
   const what = `layer ${layer.index} (${layer.descriptor.digest}) of ${reference}`;
   const contentDigests = options.contentDigests ?? true;
   const task: LayerTask = { what, compression: layer.compression, diffId: layer.diffId, normalize: options.normalize, contentDigests };
-  const tableOnly = { canonical: options.canonical, tap: options.tap };
+  const tableOnly = { known: options.known, tap: options.tap };
   const openBlob = () => layer.openBlob();
   try {
     if (!options.output) {

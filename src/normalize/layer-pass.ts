@@ -8,7 +8,7 @@ import { HashingStream, VerifyingStream } from '../image/digest.js';
 import type { Compression } from '../image/media-types.js';
 import { chain } from '../image/stream.js';
 import type { LayerSummary } from './entry.js';
-import { normalizeLayer } from './layer.js';
+import { normalizeLayer, type KnownDigests } from './layer.js';
 import type { NormalizeOptions } from './options.js';
 
 /** What a layer pass needs. */
@@ -26,8 +26,8 @@ export interface LayerTask {
    * layers are done, not after).
    */
   output?: { compression: Compression; path: string; gzipEngine?: GzipEngine; sync?: boolean };
-  /** See NormalizeLayerOptions.canonical: a table-only pass. Not with `output`. */
-  canonical?: { digest: string; size: number };
+  /** See NormalizeLayerOptions.known: a table-only pass. Not with `output`. */
+  known?: KnownDigests;
   /** Sees the uncompressed tar as the pass reads it (not with `output`). */
   tap?: TarTap;
 }
@@ -59,8 +59,10 @@ export async function runLayerPass(task: LayerTask, openBlob: () => Promise<Read
   const { what, contentDigests } = task;
   try {
     // The pass hashes the whole tar anyway: for sha256 it checks the diff_id itself (one hash, not two).
-    const checkedByPass = task.diffId.startsWith('sha256:');
-    const expectTarDigest = checkedByPass ? { digest: task.diffId, what: `${what}: diff_id` } : undefined;
+    // A table-only pass (`known`) hashes no tar: the blob check of this read and the diff_id check of
+    // the earlier one over the same bytes stand for it.
+    const checkedByPass = task.diffId.startsWith('sha256:') || (task.known !== undefined && !task.output);
+    const expectTarDigest = checkedByPass && task.known === undefined ? { digest: task.diffId, what: `${what}: diff_id` } : undefined;
     const openTar = async (): Promise<Readable> => {
       const tar = await openDecompressed(await openBlob(), task.compression, what);
       return checkedByPass ? tar : chain(tar, new VerifyingStream(task.diffId, `${what}: diff_id`));
@@ -68,7 +70,7 @@ export async function runLayerPass(task: LayerTask, openBlob: () => Promise<Read
     if (!task.output) {
       // Without output, an in-order layer is hashed in one pass and an unordered one read twice, not spooled.
       const tar = task.tap ? Readable.from(tapped(await openTar(), task.tap)) : await openTar();
-      const summary = await normalizeLayer(tar, { ...task.normalize, reopen: openTar, expectTarDigest, contentDigests, canonical: task.canonical });
+      const summary = await normalizeLayer(tar, { ...task.normalize, reopen: openTar, expectTarDigest, contentDigests, known: task.known });
       return { summary };
     }
     const tar = await openTar();

@@ -71,11 +71,19 @@ export interface NormalizeLayerOptions extends NormalizeOptions {
    */
   contentDigests?: boolean;
   /**
-   * The canonical tar's digest and size, known from an earlier pass over the same tar (verify's round
-   * one): not computed again, so nothing is spooled and an unordered layer is read once. Only the
-   * table is built (verify's round two, for the content digests). Not with `output`.
+   * What an earlier pass over the same digest-checked blob found (verify's round one): the tar's and
+   * the canonical tar's digests are not computed again, so nothing is spooled, an unordered layer is
+   * read once, and the tar is not hashed. Only the table is built (verify's round two, for the content
+   * digests). Not with `output`.
    */
-  canonical?: { digest: string; size: number };
+  known?: KnownDigests;
+}
+
+/** A layer's digests from an earlier pass (see NormalizeLayerOptions.known). */
+export interface KnownDigests {
+  tarDigest: string;
+  canonicalDigest: string;
+  canonicalSize: number;
 }
 
 /**
@@ -98,7 +106,7 @@ export async function normalizeLayer(tar: Readable, options: NormalizeLayerOptio
   let table: CanonicalTable | undefined;
   try {
     const spill = { entries: options.spillEntries ?? spillEntries(), dir: options.spoolDir };
-    const known = output === undefined ? options.canonical : undefined;
+    const known = output === undefined ? options.known : undefined;
     const skipSpool = (options.reopen !== undefined || known !== undefined) && output === undefined;
     const { expectTarDigest } = options;
     const contentDigests = options.contentDigests ?? true;
@@ -109,6 +117,7 @@ export async function normalizeLayer(tar: Readable, options: NormalizeLayerOptio
       expectTarDigest,
       contentDigests,
       spill,
+      hashTar: known === undefined,
     });
     if (scan === null) {
       const again = await options.reopen!();
@@ -119,7 +128,7 @@ export async function normalizeLayer(tar: Readable, options: NormalizeLayerOptio
     let canonicalDigest: string;
     let canonicalSize: number;
     if (known !== undefined) {
-      ({ digest: canonicalDigest, size: canonicalSize } = known);
+      ({ canonicalDigest, canonicalSize } = known);
     } else if (scan.writer !== null && output === undefined) {
       ({ digest: canonicalDigest, size: canonicalSize } = scan.writer.finish());
     } else {
@@ -136,7 +145,7 @@ export async function normalizeLayer(tar: Readable, options: NormalizeLayerOptio
     output?.off('error', ignoreOutputError);
     const { spilled } = table;
     const summary: LayerSummary = {
-      tarDigest: scan.tarDigest,
+      tarDigest: known?.tarDigest ?? scan.tarDigest,
       tarSize: scan.tarSize,
       canonicalDigest,
       canonicalSize,

@@ -29,7 +29,7 @@ vi.mock('node:crypto', async (importOriginal) => {
 vi.mock('../../src/normalize/layer-pass.js', async (importOriginal) => {
   const actual = await importOriginal<typeof import('../../src/normalize/layer-pass.js')>();
   const runLayerPass: typeof actual.runLayerPass = (task, openBlob) => {
-    const pass = { what: task.what, contentDigests: task.contentDigests, tableOnly: task.canonical !== undefined, opened: 0 };
+    const pass = { what: task.what, contentDigests: task.contentDigests, tableOnly: task.known !== undefined, opened: 0 };
     seen.passes.push(pass);
     return actual.runLayerPass(task, () => {
       pass.opened++;
