@@ -54,8 +54,8 @@ export interface VerifyLayers {
   prefetched?: Prefetched;
 }
 
-/** Large files spooled per side during round two; past it the content pass reads them itself. */
-const prefetchSpoolBytes = 256 * 1024 * 1024;
+/** Large files spooled during round two, all pairs together; past it the content pass reads them itself. */
+const prefetchSpoolBytes = 512 * 1024 * 1024;
 /** Files a pair's prefetch plans for; past it the content pass reads as before. */
 const maxPrefetchCandidates = 200_000;
 
@@ -128,8 +128,8 @@ function prefetchLimits(prefetch: VerifyLayersOptions['prefetch']): PrefetchLimi
   const { contentLimit, tempDir } = prefetch;
   return {
     cap: (path) => contentCap(path, contentLimit),
-    budget: defaultContentBudget,
-    spoolBytes: prefetchSpoolBytes,
+    budget: { held: 0, limit: defaultContentBudget },
+    spooled: { held: 0, limit: prefetchSpoolBytes },
     maxCandidates: maxPrefetchCandidates,
     tempDir,
   };

@@ -6,8 +6,8 @@
  * - small candidates meet in a rendezvous of the pair's two reads, which run side by side and usually
  *   in the same order: equal bytes are let go as soon as the second side has them, differing ones are
  *   kept. Memory is the lag between the two reads plus the files that differ, within a budget;
- * - large candidates are spooled (one temp file per side, within a byte budget), as the content pass
- *   would spool them.
+ * - large candidates are spooled (one temp file per side, within a byte budget shared by all pairs),
+ *   as the content pass would spool them, and hashed only if the report uses them.
  * Whatever the prefetch missed (over a budget, a hardlink, a read served from the pass cache) the
  * content pass reads from the layer as before, so the report is the same either way.
  */
@@ -31,10 +31,13 @@ export interface PrefetchPlan {
 export interface PrefetchLimits {
   /** The size up to which a file is read whole, by path (content.ts: `contentCap`). */
   cap: (path: string) => number;
-  /** Small files held at once, both sides together (pending and kept). */
-  budget: number;
-  /** Large files' bytes spooled per side. */
-  spoolBytes: number;
+  /**
+   * Small files held at once (pending and kept, both sides): `limit` bytes in `held`, one account
+   * shared by every pair of a verify, so memory does not grow with the number of changed layers.
+   */
+  budget: HeldBudget;
+  /** Large files' bytes spooled, both sides of every pair together (disk, not memory). */
+  spooled: HeldBudget;
   /** Candidates per pair; beyond, no prefetch (a table of millions of files would cost its paths twice). */
   maxCandidates: number;
   /** Directory of the spools (default the OS temp dir). */
@@ -76,13 +79,30 @@ export function planPrefetch(a: LayerSummary, b: LayerSummary, limits: Pick<Pref
   return plan;
 }
 
+/** Bytes of small files the prefetches hold, and how many they may. */
+export interface HeldBudget {
+  held: number;
+  readonly limit: number;
+}
+
 /** The two sides' small files meet here: equal ones are dropped, differing ones kept. */
 class Rendezvous {
   readonly kept: Record<Side, Map<string, Buffer>> = { a: new Map(), b: new Map() };
   private readonly pending = new Map<string, { side: Side; content: Buffer }>();
-  private held = 0;
 
-  constructor(private readonly budget: number) {}
+  constructor(private readonly account: HeldBudget) {}
+
+  private get held(): number {
+    return this.account.held;
+  }
+
+  private set held(bytes: number) {
+    this.account.held = bytes;
+  }
+
+  private get budget(): number {
+    return this.account.limit;
+  }
 
   offer(side: Side, path: string, content: Buffer): void {
     const other: Side = side === 'a' ? 'b' : 'a';
@@ -131,11 +151,15 @@ class SideTap implements TarTap {
     plan: PrefetchPlan,
     rendezvous: Rendezvous,
     readonly spool: ContentSpool | undefined,
-    spoolBytes: number,
+    spooled: HeldBudget,
   ) {
     this.collector = new LayerFileCollector(plan.small, plan.large, plan.limit, spool, {
       sink: (path, content) => rendezvous.offer(side, path, content),
-      spoolLimit: spoolBytes,
+      reserve: (bytes) => {
+        if (spooled.held + bytes > spooled.limit) return false;
+        spooled.held += bytes;
+        return true;
+      },
       // Most large candidates are equal on both sides: only the few the report uses are hashed.
       hashLarge: false,
     });
@@ -191,10 +215,11 @@ export class PairPrefetch {
 
   constructor(plan: PrefetchPlan, limits: PrefetchLimits) {
     this.rendezvous = new Rendezvous(limits.budget);
-    const spool = () => (plan.large.size > 0 ? new ContentSpool(limits.tempDir) : undefined);
+    // Straight to the temp file: the spool's 8 MiB in memory, per side and pair, would add up.
+    const spool = () => (plan.large.size > 0 ? new ContentSpool(limits.tempDir, 0) : undefined);
     this.taps = {
-      a: new SideTap('a', plan, this.rendezvous, spool(), limits.spoolBytes),
-      b: new SideTap('b', plan, this.rendezvous, spool(), limits.spoolBytes),
+      a: new SideTap('a', plan, this.rendezvous, spool(), limits.spooled),
+      b: new SideTap('b', plan, this.rendezvous, spool(), limits.spooled),
     };
   }
 

@@ -65,8 +65,8 @@ export async function readLayerFiles(
 export interface CollectorOptions {
   /** Receives each wanted small file's content (the last entry for a path last); none is kept. */
   sink?: (path: string, content: Buffer) => void;
-  /** Large files are spooled only while the spool stays within this many bytes. */
-  spoolLimit?: number;
+  /** Asked before a large file of `bytes` is spooled: false skips it (a budget spent). */
+  reserve?: (bytes: number) => boolean;
   /**
    * Hash large files as they are spooled (default true). False where most are never used (verify's
    * prefetch spools every large candidate): `spooledDigest` hashes the few that are, when they are.
@@ -116,8 +116,7 @@ export class LayerFileCollector implements TarHandler {
         this.keepSmall(path, Buffer.alloc(0));
         return false;
       }
-      const room = (this.options.spoolLimit ?? Infinity) - (this.spool?.size ?? 0);
-      if (this.wantedLarge.has(path) && this.spool && header.size <= room) {
+      if (this.wantedLarge.has(path) && this.spool && (this.options.reserve?.(header.size) ?? true)) {
         this.spooling = { offset: this.spool.size, size: 0, hash: this.options.hashLarge === false ? null : createHash('sha256') };
         if (header.size > 0) return true;
         this.contentEnd();

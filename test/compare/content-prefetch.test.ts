@@ -12,7 +12,12 @@ import type { LayerEntry, LayerSummary } from '../../src/normalize/entry.js';
 import { sha256Of } from '../helpers/digest.js';
 import { buildTar, tarStream, type TestEntry } from '../helpers/tar.js';
 
-const limits: PrefetchLimits = { cap: (path) => contentCap(path), budget: defaultContentBudget, spoolBytes: 64 << 20, maxCandidates: 1000 };
+const limits = (): PrefetchLimits => ({
+  cap: (path) => contentCap(path),
+  budget: { held: 0, limit: defaultContentBudget },
+  spooled: { held: 0, limit: 64 << 20 },
+  maxCandidates: 1000,
+});
 
 const big = (seed: number) => Buffer.from(Array.from({ length: 100 * 1024 }, (_, i) => (i * seed) & 0xff));
 const bigB = big(3);
@@ -66,7 +71,7 @@ function contentDifference(file: string): Difference {
 
 /** Feeds both sides' tars to the prefetch's taps, chunk by chunk in turn, as two reads side by side. */
 async function runPrefetch(plan: PrefetchPlan, options: Partial<PrefetchLimits> = {}, chunk = 4096): Promise<PairPrefetch> {
-  const prefetch = new PairPrefetch(plan, { ...limits, ...options });
+  const prefetch = new PairPrefetch(plan, { ...limits(), ...options });
   const tars = { a: await buildTar(sides.a), b: await buildTar(sides.b) };
   for (let at = 0; at < Math.max(tars.a.length, tars.b.length); at += chunk) {
     for (const side of ['a', 'b'] as const) {
@@ -98,16 +103,16 @@ const changedFiles = () => [contentDifference('etc/big.bin'), contentDifference(
 
 describe('planPrefetch', () => {
   it('takes the regular files on both sides, split by the content cap', () => {
-    const plan = planPrefetch(table(sides.a), table(sides.b), limits)!;
+    const plan = planPrefetch(table(sides.a), table(sides.b), limits())!;
     expect([...plan.small].sort()).toEqual(['etc/conf', 'etc/same']);
     expect([...plan.large].sort()).toEqual(['etc/big.bin', 'etc/same-big.bin']);
     expect(plan.limit).toBe(contentCap('etc/conf'));
   });
 
   it('plans nothing for a table out of canonical order, or past the candidate bound', () => {
-    expect(planPrefetch(table([...sides.a].reverse()), table(sides.b), limits)).toBeUndefined();
-    expect(planPrefetch(table(sides.a), table(sides.b), { ...limits, maxCandidates: 3 })).toBeUndefined();
-    expect(planPrefetch(table(sides.a), table(sides.b), { ...limits, maxCandidates: 4 })).toBeDefined();
+    expect(planPrefetch(table([...sides.a].reverse()), table(sides.b), limits())).toBeUndefined();
+    expect(planPrefetch(table(sides.a), table(sides.b), { ...limits(), maxCandidates: 3 })).toBeUndefined();
+    expect(planPrefetch(table(sides.a), table(sides.b), { ...limits(), maxCandidates: 4 })).toBeDefined();
   });
 });
 
@@ -117,7 +122,7 @@ describe('PairPrefetch', () => {
     for (const prefetch of open.splice(0)) await prefetch.close();
   });
   const prefetchOf = async (options: Partial<PrefetchLimits> = {}, chunk?: number) => {
-    const prefetch = await runPrefetch(planPrefetch(table(sides.a), table(sides.b), limits)!, options, chunk);
+    const prefetch = await runPrefetch(planPrefetch(table(sides.a), table(sides.b), limits())!, options, chunk);
     open.push(prefetch);
     return prefetch;
   };
@@ -150,7 +155,7 @@ describe('PairPrefetch', () => {
 
   it('over its budgets it holds less, and the content pass reads the layers for what is missing', async () => {
     // Room for one side's small file at a time: the pair that differs cannot both be kept.
-    const small = await prefetchOf({ budget: 5, spoolBytes: 0 });
+    const small = await prefetchOf({ budget: { held: 0, limit: 5 }, spooled: { held: 0, limit: 0 } });
     expect(small.files('a')!.small.size).toBe(0);
     expect(small.files('a')!.large.size).toBe(0);
     const served = reader((side) => small.files(side));
@@ -159,8 +164,18 @@ describe('PairPrefetch', () => {
     expect(details).toEqual(await attachContentDetails(changedFiles(), reader()));
   });
 
+  it('one budget for every pair of a verify: what one pair keeps, the next cannot', async () => {
+    const budget = { held: 0, limit: 8 };
+    const first = await prefetchOf({ budget });
+    expect(first.files('a')!.small.get('etc/conf')).toEqual(Buffer.from('x=1\n'));
+    expect(budget.held).toBe(8);
+    const second = await prefetchOf({ budget });
+    expect(second.files('a')!.small.size).toBe(0);
+    expect(budget.held).toBe(8);
+  });
+
   it('a read that did not end, or contents that are not the table digest, are not used', async () => {
-    const unfinished = new PairPrefetch(planPrefetch(table(sides.a), table(sides.b), limits)!, limits);
+    const unfinished = new PairPrefetch(planPrefetch(table(sides.a), table(sides.b), limits())!, limits());
     open.push(unfinished);
     unfinished.tap('a').push(await buildTar(sides.a));
     expect(unfinished.files('a')).toBeUndefined();
