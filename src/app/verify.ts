@@ -25,7 +25,7 @@ import { loadImage, type LoadOptions } from '../sources/index.js';
 import { toolVersion } from '../version.js';
 import type { BaseRequest } from '../normalize/base.js';
 import { baseCauseSink, resolveVerifyBases, type VerifyBases } from './verify-base.js';
-import { readVerifyLayers } from './verify-layers.js';
+import { readVerifyLayers, type Prefetched, type VerifyLayers } from './verify-layers.js';
 import { closeSummary } from '../normalize/layer-table.js';
 
 export interface VerifyRequest {
@@ -74,7 +74,12 @@ export async function verifyLoaded(a: Image, b: Image, request: VerifyRequest): 
   let differences = collector.differences;
   const omitted = collector.omitted();
   const catalogue = policyCatalogue(request.policy?.policy);
-  await attachContentDetails(differences, contentReader(a, b), request.contentLimit, undefined, { wantsRanges: (d) => !knownByPath(d, catalogue) });
+  try {
+    const reader = contentReader(a, b, compared.prefetched);
+    await attachContentDetails(differences, reader, request.contentLimit, undefined, { wantsRanges: (d) => !knownByPath(d, catalogue) });
+  } finally {
+    await compared.prefetched?.close();
+  }
   // Causes told by a decoded detail (a Go build id) can match only now that the details are attached.
   explainByDetail(differences, catalogue);
   if (request.policy) differences = applyPolicy(differences, request.policy.policy);
@@ -115,6 +120,8 @@ interface Compared {
   b: ImageSide;
   layers: LayerComparison[];
   flattened: boolean;
+  /** The changed files round two read for the content pass (closed by the caller). */
+  prefetched?: Prefetched;
 }
 
 /** Reads every layer once and pushes the explained differences onto `out`; returns what the report keeps. */
@@ -122,13 +129,26 @@ async function readAndCompare(a: Image, b: Image, request: VerifyRequest, out: D
   const options = request.normalize;
   // Round one without per-file content digests, round two with them only where contents may differ.
   // --verify-blobs checks each side's own blobs: no pass shared by diff_id, no pair left unread.
-  const { a: analysisA, b: analysisB, inputs } = await readVerifyLayers(a, b, {
+  const read = await readVerifyLayers(a, b, {
     normalize: options,
     bases,
     onLayer: request.onLayer,
     read: request.verifyBlobs ? undefined : layersToRead(a, b),
     shareByDiffId: !request.verifyBlobs,
+    prefetch: { contentLimit: request.contentLimit },
   });
+  try {
+    return { ...compareRead(a, b, request, out, read), prefetched: read.prefetched };
+  } catch (error) {
+    await read.prefetched?.close();
+    throw error;
+  }
+}
+
+/** The comparison of what readVerifyLayers read. */
+function compareRead(a: Image, b: Image, request: VerifyRequest, out: DifferenceSink, read: VerifyLayers): Compared {
+  const options = request.normalize;
+  const { a: analysisA, b: analysisB, inputs } = read;
   const pushAll = (differences: readonly Difference[]) => {
     for (const difference of differences) out.push(difference);
   };
@@ -192,9 +212,13 @@ function imageSide(analysis: ImageAnalysis): ImageSide {
   };
 }
 
-/** Opens the layers of the few changed files a report shows, straight from the tar (one pass each). */
-function contentReader(a: Image, b: Image): ContentReader {
+/**
+ * Opens the layers of the few changed files a report shows, straight from the tar (one pass each),
+ * unless round two already took them (`prefetched`).
+ */
+function contentReader(a: Image, b: Image, prefetched?: Prefetched): ContentReader {
   return {
+    prefetched: prefetched && ((layerIndex, side) => prefetched.files(layerIndex, side)),
     async openTar(layerIndex, side) {
       const layer = (side === 'a' ? a : b).layers[layerIndex];
       if (!layer || layer.foreign) return undefined;

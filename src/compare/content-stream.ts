@@ -22,13 +22,19 @@ export const maxStreamedFiles = 8;
 export interface SpooledFile {
   offset: number;
   size: number;
-  digest: string;
+  /** Absent when not hashed as they streamed (CollectorOptions.hashLarge): see spooledDigest. */
+  digest?: string;
 }
 
 /** What one pass over a layer found: small files whole, large ones in the spool. */
 export interface LayerFiles {
   small: Map<string, Buffer>;
   large: Map<string, SpooledFile>;
+}
+
+/** Files already read (verify's prefetch, content-prefetch.ts), large ones in their own spool. */
+export interface PrefetchedFiles extends LayerFiles {
+  spool?: ContentSpool;
 }
 
 /**
@@ -55,19 +61,33 @@ export async function readLayerFiles(
   return { small: collector.small, large: collector.large };
 }
 
+/** Where a collector sends small files instead of keeping them (verify's prefetch: content-prefetch.ts). */
+export interface CollectorOptions {
+  /** Receives each wanted small file's content (the last entry for a path last); none is kept. */
+  sink?: (path: string, content: Buffer) => void;
+  /** Asked before a large file of `bytes` is spooled: false skips it (a budget spent). */
+  reserve?: (bytes: number) => boolean;
+  /**
+   * Hash large files as they are spooled (default true). False where most are never used (verify's
+   * prefetch spools every large candidate): `spooledDigest` hashes the few that are, when they are.
+   */
+  hashLarge?: boolean;
+}
+
 /** The tar handler of readLayerFiles. */
-class LayerFileCollector implements TarHandler {
+export class LayerFileCollector implements TarHandler {
   readonly small = new Map<string, Buffer>();
   readonly large = new Map<string, SpooledFile>();
   private current = '';
   private chunks: Buffer[] = [];
-  private spooling: { offset: number; size: number; hash: ReturnType<typeof createHash> } | null = null;
+  private spooling: { offset: number; size: number; hash: ReturnType<typeof createHash> | null } | null = null;
 
   constructor(
     private readonly wantedSmall: ReadonlySet<string>,
     private readonly wantedLarge: ReadonlySet<string>,
     private readonly limit: number,
     private readonly spool?: ContentSpool,
+    private readonly options: CollectorOptions = {},
   ) {}
 
   private match(canonical: string, name: string): string | null {
@@ -93,11 +113,11 @@ class LayerFileCollector implements TarHandler {
       if (this.wantedSmall.has(path) && header.size <= this.limit) {
         this.chunks = [];
         if (header.size > 0) return true;
-        small.set(path, Buffer.alloc(0));
+        this.keepSmall(path, Buffer.alloc(0));
         return false;
       }
-      if (this.wantedLarge.has(path) && this.spool) {
-        this.spooling = { offset: this.spool.size, size: 0, hash: createHash('sha256') };
+      if (this.wantedLarge.has(path) && this.spool && (this.options.reserve?.(header.size) ?? true)) {
+        this.spooling = { offset: this.spool.size, size: 0, hash: this.options.hashLarge === false ? null : createHash('sha256') };
         if (header.size > 0) return true;
         this.contentEnd();
       }
@@ -117,7 +137,7 @@ class LayerFileCollector implements TarHandler {
   content(slice: Buffer): void {
     if (this.spooling) {
       // A view of the pushed chunk, which the tar reader does not reuse: the spool may keep it.
-      this.spooling.hash.update(slice);
+      this.spooling.hash?.update(slice);
       this.spooling.size += slice.length;
       this.spool!.append(slice);
       return;
@@ -129,12 +149,17 @@ class LayerFileCollector implements TarHandler {
   contentEnd(): void {
     if (this.spooling) {
       const { offset, size, hash } = this.spooling;
-      this.large.set(this.current, { offset, size, digest: `sha256:${hash.digest('hex')}` });
+      this.large.set(this.current, hash === null ? { offset, size } : { offset, size, digest: `sha256:${hash.digest('hex')}` });
       this.spooling = null;
       return;
     }
-    this.small.set(this.current, Buffer.concat(this.chunks));
+    this.keepSmall(this.current, this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks));
     this.chunks = [];
+  }
+
+  private keepSmall(path: string, content: Buffer): void {
+    if (this.options.sink) this.options.sink(path, content);
+    else this.small.set(path, content);
   }
 }
 
@@ -151,20 +176,41 @@ export function isStreamable(difference: Difference): boolean {
   return detail?.format === 'binary' && detail.differingBytes === undefined;
 }
 
+/** A spooled file and the spool that holds it. */
+export interface SpooledIn {
+  spool: ContentSpool;
+  file: SpooledFile | undefined;
+}
+
 /**
  * Sets the differing byte ranges on `difference` from both sides' spooled bytes, when each side's
  * bytes are the file the entry table digested (another entry of the same path would not be).
- * Only after `spool.finishWriting()`.
+ * Only after each spool's `finishWriting()`.
  */
-export async function attachSpooledRanges(difference: Difference, spool: ContentSpool, a: SpooledFile | undefined, b: SpooledFile | undefined): Promise<void> {
+export async function attachSpooledRanges(difference: Difference, a: SpooledIn | undefined, b: SpooledIn | undefined): Promise<void> {
   const detail = difference.detail;
-  if (a === undefined || b === undefined || detail?.format !== 'binary') return;
-  if (a.digest !== detail.digestA || b.digest !== detail.digestB) return;
-  const found = await compareByteStreams(spooledChunks(spool, a), spooledChunks(spool, b));
+  if (a?.file === undefined || b?.file === undefined || detail?.format !== 'binary') return;
+  if (spooledDigest(a.spool, a.file) !== detail.digestA || spooledDigest(b.spool, b.file) !== detail.digestB) return;
+  const found = await compareByteStreams(spooledChunks(a.spool, a.file), spooledChunks(b.spool, b.file));
   difference.detail = { ...detail, differingBytes: found.differingBytes, ranges: found.ranges, moreRanges: found.moreRanges };
 }
 
 const readChunk = 1 << 20;
+
+/** The digest of a spooled file's bytes: as they streamed, else read back and kept on `file`. Only after `finishWriting()`. */
+export function spooledDigest(spool: ContentSpool, file: SpooledFile): string {
+  if (file.digest !== undefined) return file.digest;
+  const hash = createHash('sha256');
+  const chunk = Buffer.allocUnsafe(Math.min(readChunk, file.size));
+  for (let done = 0; done < file.size; ) {
+    const n = Math.min(readChunk, file.size - done);
+    spool.readInto(file.offset + done, n, chunk, 0);
+    hash.update(n === chunk.length ? chunk : chunk.subarray(0, n));
+    done += n;
+  }
+  file.digest = `sha256:${hash.digest('hex')}`;
+  return file.digest;
+}
 
 async function* spooledChunks(spool: ContentSpool, file: SpooledFile): AsyncGenerator<Buffer> {
   for (let done = 0; done < file.size; ) {

@@ -12,7 +12,16 @@ import { compareByteStreams } from '../formats/binary.js';
 import { compareFormat, detectFormat, detectHeadBytes } from '../formats/detect.js';
 import { bufferSource } from '../formats/model.js';
 import { classifyTimestampPairs, type LinePair } from '../formats/timestamps.js';
-import { attachSpooledRanges, isStreamable, maxStreamedFiles, readLayerFiles, type LayerFiles } from './content-stream.js';
+import {
+  attachSpooledRanges,
+  isStreamable,
+  maxStreamedFiles,
+  readLayerFiles,
+  spooledDigest,
+  type LayerFiles,
+  type PrefetchedFiles,
+  type SpooledIn,
+} from './content-stream.js';
 import { ContentSpool } from '../normalize/spool.js';
 import { compareNested, memberPath } from './nested.js';
 import type { ContentDetail, Difference } from '../diff/model.js';
@@ -22,6 +31,11 @@ import { diffJson } from './config.js';
 export interface ContentReader {
   /** The uncompressed tar of layer `layerIndex` of image `side`, or undefined when it cannot be read (a foreign layer). */
   openTar(layerIndex: number, side: 'a' | 'b'): Promise<AsyncIterable<Buffer | string> | undefined>;
+  /**
+   * The files of that layer already read (verify's round two, content-prefetch.ts): used instead of
+   * `openTar` when they hold, with the table's digests, every file the report needs from the layer.
+   */
+  prefetched?(layerIndex: number, side: 'a' | 'b'): PrefetchedFiles | undefined;
 }
 
 /** Files larger than this on either side keep the binary detail. */
@@ -32,6 +46,11 @@ export const defaultContentLimit = 64 * 1024;
  */
 export const decodableContentLimit = 4 * 1024 * 1024;
 const decodableName = /\.(?:pyc|gz|tgz|zst|tzst|tar|zip|jar|war|ear|whl|egg|apk|a|deb)$/i;
+
+/** The size up to which `file` is read whole: `limit`, or more for a name a decoder explains. */
+export function contentCap(file: string, limit = defaultContentLimit): number {
+  return decodableName.test(file) ? Math.max(limit, decodableContentLimit) : limit;
+}
 /** At most this many bytes of content are held at once, both sides together. */
 export const defaultContentBudget = 64 * 1024 * 1024;
 /** Myers diff is O(N·D): beyond this many edits a unified diff is not worth the time or the reading. */
@@ -226,7 +245,7 @@ export async function attachContentDetails(
     const layerB = difference.origin?.b ?? difference.layer;
     if (layerA === undefined || layerA === null || layerB === undefined || layerB === null) continue;
     const candidate = { difference, file, layerA, layerB, digestA: detail.digestA, digestB: detail.digestB };
-    const cap = decodableName.test(file) ? Math.max(limit, decodableContentLimit) : limit;
+    const cap = contentCap(file, limit);
     const fits = detail.sizeA <= cap && detail.sizeB <= cap;
     if (fits && held + detail.sizeA + detail.sizeB <= budget) {
       held += detail.sizeA + detail.sizeB;
@@ -252,19 +271,31 @@ export async function attachContentDetails(
   }
   if (requests.size === 0) return differences;
 
-  const spool = streamed.length > 0 ? new ContentSpool(options.tempDir) : undefined;
+  // A layer a prefetch holds every needed file of is not read again; the others are, once each.
+  const prefetched = prefetchedLayers(reader, requests, small, streamed);
+  let spool: ContentSpool | undefined;
   try {
-    const contents = new Map<string, LayerFiles>();
+    const contents = new Map<string, LayerContents>();
     const ordered = [...requests].sort(([, x], [, y]) => x.layer - y.layer || x.side.localeCompare(y.side));
     for (const [key, { side, layer, small: paths, large: largePaths, limit: largest }] of ordered) {
+      const files = prefetched.get(key);
+      if (files !== undefined) {
+        contents.set(key, { files, spool: files.spool });
+        continue;
+      }
+      if (largePaths.size > 0) spool ??= new ContentSpool(options.tempDir);
       const tar = await reader.openTar(layer, side);
-      contents.set(key, tar === undefined ? { small: new Map(), large: new Map() } : await readLayerFiles(tar, paths, largePaths, largest, spool));
+      contents.set(key, { files: tar === undefined ? { small: new Map(), large: new Map() } : await readLayerFiles(tar, paths, largePaths, largest, spool), spool });
     }
     await describeCandidates(small, contents);
-    if (spool === undefined) return differences;
-    await spool.finishWriting();
+    if (streamed.length === 0) return differences;
+    await spool?.finishWriting();
+    const spooled = (key: string, file: string): SpooledIn | undefined => {
+      const found = contents.get(key);
+      return found?.spool === undefined ? undefined : { spool: found.spool, file: found.files.large.get(file) };
+    };
     for (const { difference, file, layerA, layerB } of streamed) {
-      await attachSpooledRanges(difference, spool, contents.get(`a:${layerA}`)?.large.get(file), contents.get(`b:${layerB}`)?.large.get(file));
+      await attachSpooledRanges(difference, spooled(`a:${layerA}`, file), spooled(`b:${layerB}`, file));
     }
   } finally {
     await spool?.close();
@@ -272,10 +303,46 @@ export async function attachContentDetails(
   return differences;
 }
 
-async function describeCandidates(candidates: Candidate[], contents: Map<string, LayerFiles>): Promise<void> {
+interface LayerContents {
+  files: LayerFiles;
+  spool?: ContentSpool;
+}
+
+/** The requested layers a prefetch serves whole: each needed file there, with the table's digest. */
+function prefetchedLayers(reader: ContentReader, requests: Map<string, LayerRequest>, small: Candidate[], streamed: Candidate[]): Map<string, PrefetchedFiles> {
+  const served = new Map<string, PrefetchedFiles>();
+  if (reader.prefetched === undefined) return served;
+  for (const [key, { side, layer }] of requests) {
+    const files = reader.prefetched(layer, side);
+    if (files !== undefined) served.set(key, files);
+  }
+  const check = (key: string, holds: (files: PrefetchedFiles) => boolean) => {
+    const files = served.get(key);
+    if (files !== undefined && !holds(files)) served.delete(key);
+  };
+  for (const { file, layerA, layerB, digestA, digestB } of small) {
+    const holds = (digest: string) => (files: PrefetchedFiles) => {
+      const content = files.small.get(file);
+      return content !== undefined && digestOf(content) === digest;
+    };
+    check(`a:${layerA}`, holds(digestA));
+    check(`b:${layerB}`, holds(digestB));
+  }
+  for (const { file, layerA, layerB, digestA, digestB } of streamed) {
+    const holds = (digest: string) => (files: PrefetchedFiles) => {
+      const spooled = files.large.get(file);
+      return files.spool !== undefined && spooled !== undefined && spooledDigest(files.spool, spooled) === digest;
+    };
+    check(`a:${layerA}`, holds(digestA));
+    check(`b:${layerB}`, holds(digestB));
+  }
+  return served;
+}
+
+async function describeCandidates(candidates: Candidate[], contents: Map<string, LayerContents>): Promise<void> {
   for (const candidate of candidates) {
-    const a = contents.get(`a:${candidate.layerA}`)?.small.get(candidate.file);
-    const b = contents.get(`b:${candidate.layerB}`)?.small.get(candidate.file);
+    const a = contents.get(`a:${candidate.layerA}`)?.files.small.get(candidate.file);
+    const b = contents.get(`b:${candidate.layerB}`)?.files.small.get(candidate.file);
     // A reader that found another file (a hardlink carrier, a duplicate) must not yield a wrong diff.
     if (a === undefined || b === undefined) continue;
     if (digestOf(a) !== candidate.digestA || digestOf(b) !== candidate.digestB) continue;

@@ -11,7 +11,8 @@ import { keepBaseHistory, type ResolvedBase } from './base.js';
 import { canonicalConfigBytes } from './canonical.js';
 import { normalizeConfig, type AppliedRule } from './config.js';
 import type { LayerSummary } from './entry.js';
-import { runLayerPass, type LayerTask } from './layer-pass.js';
+import type { KnownDigests } from './layer.js';
+import { runLayerPass, type LayerTask, type TarTap } from './layer-pass.js';
 import type { NormalizeOptions } from './options.js';
 import { sha256 } from '../image/digest.js';
 
@@ -78,6 +79,12 @@ export interface AnalyzeOptions {
    * whose canonical diff_ids are equal too).
    */
   read?: (layer: Layer) => boolean;
+  /**
+   * For one layer (analyzeLayer, without `output`): its digests known from an earlier pass, so only
+   * the table is built (see NormalizeLayerOptions.known), and a tap that sees its tar.
+   */
+  known?: KnownDigests;
+  tap?: TarTap;
 }
 
 /** One streaming pass per layer, then the config rules: the canonical digest of an image. */
@@ -113,6 +120,7 @@ export async function analyzeLayer(layer: Layer, reference: string, options: Ana
   const what = `layer ${layer.index} (${layer.descriptor.digest}) of ${reference}`;
   const contentDigests = options.contentDigests ?? true;
   const task: LayerTask = { what, compression: layer.compression, diffId: layer.diffId, normalize: options.normalize, contentDigests };
+  const tableOnly = { known: options.known, tap: options.tap };
   const openBlob = () => layer.openBlob();
   try {
     if (!options.output) {
@@ -120,7 +128,7 @@ export async function analyzeLayer(layer: Layer, reference: string, options: Ana
       const key = contentDigests ? layer.diffId : cacheKeyWithoutDigests(layer.diffId);
       let pass = cache?.get(layer.diffId) ?? cache?.get(key);
       if (!pass) {
-        pass = runLayerPass(task, openBlob).then((result) => result.summary);
+        pass = runLayerPass({ ...task, ...tableOnly }, openBlob).then((result) => result.summary);
         cache?.set(key, pass);
       } else {
         layer.skipRead?.();

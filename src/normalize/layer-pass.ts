@@ -1,6 +1,6 @@
 /** One layer pass: decompress, diff_id check, normalizeLayer, optional recompression to a temp file. */
 import { createWriteStream } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { environmentErrno, OciReproError, withContext, writeContext } from '../errors.js';
 import { createCompressor, openDecompressed, releasesChunks, type GzipEngine } from '../image/compression.js';
@@ -8,7 +8,7 @@ import { HashingStream, VerifyingStream } from '../image/digest.js';
 import type { Compression } from '../image/media-types.js';
 import { chain } from '../image/stream.js';
 import type { LayerSummary } from './entry.js';
-import { normalizeLayer } from './layer.js';
+import { normalizeLayer, type KnownDigests } from './layer.js';
 import type { NormalizeOptions } from './options.js';
 
 /** What a layer pass needs. */
@@ -26,6 +26,23 @@ export interface LayerTask {
    * layers are done, not after).
    */
   output?: { compression: Compression; path: string; gzipEngine?: GzipEngine; sync?: boolean };
+  /** See NormalizeLayerOptions.known: a table-only pass. Not with `output`. */
+  known?: KnownDigests;
+  /** Sees the uncompressed tar as the pass reads it (not with `output`). */
+  tap?: TarTap;
+}
+
+/**
+ * Sees every byte of a layer's uncompressed tar as the pass reads it, so a caller can take what it
+ * needs from the same read (verify: the changed files' contents). `end` is called only when the whole
+ * tar was read; a tap that fails must keep its error to itself (the pass reports the layer's own).
+ */
+export interface TarTap {
+  push(chunk: Buffer): void;
+  /** True while the tap has too many bytes in flight: the pass waits on `drain`. */
+  readonly needsDrain: boolean;
+  drain(): Promise<void>;
+  end(): void;
 }
 
 export interface LayerPassResult {
@@ -42,15 +59,18 @@ export async function runLayerPass(task: LayerTask, openBlob: () => Promise<Read
   const { what, contentDigests } = task;
   try {
     // The pass hashes the whole tar anyway: for sha256 it checks the diff_id itself (one hash, not two).
-    const checkedByPass = task.diffId.startsWith('sha256:');
-    const expectTarDigest = checkedByPass ? { digest: task.diffId, what: `${what}: diff_id` } : undefined;
+    // A table-only pass (`known`) hashes no tar: the blob check of this read and the diff_id check of
+    // the earlier one over the same bytes stand for it.
+    const checkedByPass = task.diffId.startsWith('sha256:') || (task.known !== undefined && !task.output);
+    const expectTarDigest = checkedByPass && task.known === undefined ? { digest: task.diffId, what: `${what}: diff_id` } : undefined;
     const openTar = async (): Promise<Readable> => {
       const tar = await openDecompressed(await openBlob(), task.compression, what);
       return checkedByPass ? tar : chain(tar, new VerifyingStream(task.diffId, `${what}: diff_id`));
     };
     if (!task.output) {
       // Without output, an in-order layer is hashed in one pass and an unordered one read twice, not spooled.
-      const summary = await normalizeLayer(await openTar(), { ...task.normalize, reopen: openTar, expectTarDigest, contentDigests });
+      const tar = task.tap ? Readable.from(tapped(await openTar(), task.tap)) : await openTar();
+      const summary = await normalizeLayer(tar, { ...task.normalize, reopen: openTar, expectTarDigest, contentDigests, known: task.known });
       return { summary };
     }
     const tar = await openTar();
@@ -81,4 +101,15 @@ export async function runLayerPass(task: LayerTask, openBlob: () => Promise<Read
   } catch (error) {
     throw withContext(what, error);
   }
+}
+
+/** The tar's chunks, each also given to `tap`; `tap.end()` once the tar ended. */
+async function* tapped(tar: Readable, tap: TarTap): AsyncGenerator<Buffer> {
+  for await (const chunk of tar) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : (chunk as Buffer);
+    yield buffer;
+    tap.push(buffer);
+    if (tap.needsDrain) await tap.drain();
+  }
+  tap.end();
 }

@@ -45,6 +45,8 @@ export interface ScanOptions {
    * go. Without it, or with rule 'entry-order' off (the table keeps the input order), nothing spills.
    */
   spill?: { entries: number; dir?: string };
+  /** Hash the input tar (default true); false when its digest is known (then `tarDigest` is no digest). */
+  hashTar?: boolean;
 }
 
 export interface LayerScan {
@@ -192,7 +194,7 @@ class LayerScanner implements TarHandler {
   push(chunk: Buffer): void {
     if (this.mirror !== null) this.mirror.beforeChunk(chunk, this.tarHash);
     // Every byte is hashed, the end-of-archive marker and anything after it too: it is the blob.
-    this.tarHash.update(chunk);
+    if (this.options.hashTar !== false) this.tarHash.update(chunk);
     this.reader.push(chunk);
   }
 

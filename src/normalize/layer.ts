@@ -70,6 +70,20 @@ export interface NormalizeLayerOptions extends NormalizeOptions {
    * false: then no entry has a `contentDigest` (empty files and hardlinks included).
    */
   contentDigests?: boolean;
+  /**
+   * What an earlier pass over the same digest-checked blob found (verify's round one): the tar's and
+   * the canonical tar's digests are not computed again, so nothing is spooled, an unordered layer is
+   * read once, and the tar is not hashed. Only the table is built (verify's round two, for the content
+   * digests). Not with `output`.
+   */
+  known?: KnownDigests;
+}
+
+/** A layer's digests from an earlier pass (see NormalizeLayerOptions.known). */
+export interface KnownDigests {
+  tarDigest: string;
+  canonicalDigest: string;
+  canonicalSize: number;
 }
 
 /**
@@ -92,16 +106,18 @@ export async function normalizeLayer(tar: Readable, options: NormalizeLayerOptio
   let table: CanonicalTable | undefined;
   try {
     const spill = { entries: options.spillEntries ?? spillEntries(), dir: options.spoolDir };
-    const skipSpool = options.reopen !== undefined && output === undefined;
+    const known = output === undefined ? options.known : undefined;
+    const skipSpool = (options.reopen !== undefined || known !== undefined) && output === undefined;
     const { expectTarDigest } = options;
     const contentDigests = options.contentDigests ?? true;
     let scan = await scanLayer(tar, rules, {
       spool: skipSpool ? null : newSpool(),
-      hashCanonical: output === undefined,
-      stopWhenUnordered: skipSpool,
+      hashCanonical: output === undefined && known === undefined,
+      stopWhenUnordered: skipSpool && known === undefined,
       expectTarDigest,
       contentDigests,
       spill,
+      hashTar: known === undefined,
     });
     if (scan === null) {
       const again = await options.reopen!();
@@ -111,7 +127,9 @@ export async function normalizeLayer(tar: Readable, options: NormalizeLayerOptio
     table = finalizeTable(scan, rules);
     let canonicalDigest: string;
     let canonicalSize: number;
-    if (scan.writer !== null && output === undefined) {
+    if (known !== undefined) {
+      ({ canonicalDigest, canonicalSize } = known);
+    } else if (scan.writer !== null && output === undefined) {
       ({ digest: canonicalDigest, size: canonicalSize } = scan.writer.finish());
     } else {
       const writer = new CanonicalWriter(rules, output, options.outputReleasesChunks ?? false);
@@ -127,7 +145,7 @@ export async function normalizeLayer(tar: Readable, options: NormalizeLayerOptio
     output?.off('error', ignoreOutputError);
     const { spilled } = table;
     const summary: LayerSummary = {
-      tarDigest: scan.tarDigest,
+      tarDigest: known?.tarDigest ?? scan.tarDigest,
       tarSize: scan.tarSize,
       canonicalDigest,
       canonicalSize,
