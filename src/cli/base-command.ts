@@ -2,7 +2,7 @@ import { Command, Flags } from '@oclif/core';
 import { environmentErrno, ExitCode, OciReproError, usageError, writeContext } from '../errors.js';
 import { parsePlatform, type LoadOptions } from '../sources/index.js';
 import { removeTempPathsSync } from '../temp-files.js';
-import { formatAnnotation, inGithubActions } from './github-actions.js';
+import { formatAnnotation, inGithubActions } from './workflow-commands.js';
 
 /** What an error looks like in --json mode; stable for scripts. */
 export interface ErrorJson {

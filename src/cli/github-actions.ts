@@ -18,35 +18,12 @@ import type { Report } from '../report/model.js';
 import { renderExpectReport, renderIndexReport, renderReport } from '../report/render.js';
 import { describeChange, type DifferenceView } from '../report/view-values.js';
 import { buildReportView } from '../report/view.js';
+import { formatAnnotation, type Annotation } from './workflow-commands.js';
+
+export { escapeData, escapeProperty, formatAnnotation, inGithubActions, type Annotation } from './workflow-commands.js';
 
 /** Annotations of one kind GitHub shows for a step. */
 export const annotationsPerKind = 10;
-
-export function inGithubActions(env: NodeJS.ProcessEnv): boolean {
-  return env.GITHUB_ACTIONS === 'true';
-}
-
-/** A workflow command's message. */
-export function escapeData(text: string): string {
-  return text.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
-}
-
-/** A workflow command's property value. */
-export function escapeProperty(text: string): string {
-  return escapeData(text).replace(/:/g, '%3A').replace(/,/g, '%2C');
-}
-
-export interface Annotation {
-  level: 'error' | 'warning';
-  title: string;
-  message: string;
-}
-
-/** `::error file=F,title=T::message` */
-export function formatAnnotation(annotation: Annotation, file?: string): string {
-  const properties = [...(file ? [`file=${escapeProperty(file)}`] : []), `title=${escapeProperty(annotation.title)}`].join(',');
-  return `::${annotation.level} ${properties}::${escapeData(annotation.message)}`;
-}
 
 /** `group` is `layer 2` in the title and `layer 2: RUN make` in the message; `file` the path for a file's difference. */
 function differenceAnnotation(view: DifferenceView, group: { id: string; title: string }, prefix: string, file?: string): Annotation {
