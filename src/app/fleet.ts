@@ -14,6 +14,8 @@ import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { ResourceLimits } from 'node:worker_threads';
+import type { BaseRequest } from '../normalize/base.js';
+import type { NormalizeOptions } from '../normalize/options.js';
 import { summarizePairs, type FleetReport, type PairResult } from '../report/fleet-model.js';
 import { reportSchemaVersion } from '../report/model.js';
 import type { LoadOptions } from '../sources/index.js';
@@ -23,8 +25,6 @@ import { readPolicies, verifyPair, type PairContext } from './fleet-pair.js';
 import type { FleetPair, PairsFile } from './fleet-pairs.js';
 import { runPairsOnWorkers } from './fleet-pool.js';
 import { selectShard, type Shard } from './fleet-shard.js';
-import type { BaseRequest } from '../normalize/base.js';
-import type { NormalizeOptions } from '../normalize/options.js';
 
 export interface FleetRequest {
   pairsFile: PairsFile;
