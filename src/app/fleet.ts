@@ -1,11 +1,11 @@
 /**
  * A fleet: every pair of a pairs file (or of one shard of it), at most `jobs` at once, one report.
  * With more than one job the pairs run on `jobs` worker threads (fleet-pool.ts), each verifying one
- * pair at a time: one verify keeps the JS thread busy with parsing and hashing (only zlib runs on
- * libuv's pool), so pairs in flight on one thread did not scale (100 small pairs: 5.8 s with one job,
- * 6.6 s with two), while threads do. Threads rather than a process per pair: starting the CLI costs
- * about a second of CPU, more than a small pair's verify, and a thread far less (README, Fleets).
- * With one job, or where no compiled worker exists (the sources under a test runner), the pairs run in
+ * pair at a time: a verify's parsing and hashing hold its JS thread (zlib and file reads run on libuv's
+ * pool, collection on V8's threads), so pairs in flight on one thread did not scale (100 small pairs:
+ * 5.8 s with one job, 6.6 s with two). Threads rather than a process per pair: starting the CLI costs
+ * 0.8-1.1 s of CPU, more than a small pair's verify, a thread 0.3-0.45 s, once (README, Fleets).
+ * With one job, or where no compiled worker exists (the sources under a test runner), the pairs run on
  * this thread. Memory is each pair's own (entry tables live only inside its verify), so it grows with
  * `jobs`, not with the fleet. A pair's failure is its result, and so is a thread's crash: the error,
  * with its exit code, is recorded and the other pairs go on.
