@@ -543,8 +543,9 @@ async function main() {
       await caseVerify(`verify ${entriesName}`, entriesPair.a, entriesPair.b, { ...options, diffoscope: false });
     }
     if (wanted('fleet')) {
-      // 100 pairs of small images: --jobs 2 against the sum of the single verifies (--jobs 1) over 2 (bench/fleet.js).
-      const fleet = await measureFleet({ pairs: 100, jobs: 2 }, log);
+      // 100 pairs of small images: --jobs 2 against the sum of the single verifies (--jobs 1) over 2 (bench/fleet.js),
+      // interleaved, medians of 3 rounds at least.
+      const fleet = await measureFleet({ pairs: 100, jobs: 2, rounds: Math.max(3, options.repeat) }, log);
       check(fleet.parallel.counts.passed === 100, `fleet: all 100 pairs reproducible (${JSON.stringify(fleet.parallel.counts)})`);
       timeRow('fleet 100 pairs --jobs 2', 'sum of single verifies / 2', fleet.parallel, fleet.sequential.seconds / 2, 1.25);
       cases.push({ case: 'fleet 100 pairs', ...fleet });
