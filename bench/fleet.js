@@ -4,7 +4,10 @@
  * is the sum of the single verifies in one thread, and with --jobs J, where the pairs run on J worker
  * threads; the target is the sum divided by the jobs. The two run interleaved, `rounds` times, and the
  * medians count (wall and CPU: a loaded machine makes wall times lie). Also a few pairs verified one
- * CLI process each, for what a process per pair would cost.
+ * CLI process each, for what a process per pair would cost. On 2 cores one verify already keeps ~1.8
+ * cores busy (its JS thread, zlib on libuv's pool, V8's collector), so --jobs 1 is no single-core sum;
+ * the scaling is measured against --jobs 1 pinned to one core (`taskset -c 0`): J jobs on J cores
+ * against one job on one core over J.
  * Run by bench/run.js (`--only fleet`), or alone:
  *   node bench/fleet.js [--pairs 100] [--files 2000] [--jobs 2] [--rounds 3]
  */
@@ -70,16 +73,23 @@ export async function measureFleet({ pairs = 100, files = 2000, jobs = 2, rounds
   const fleet = await ensureFleet({ pairs, files }, log);
   const run = (n) => timed([process.execPath, cli, 'verify', '--pairs', fleet.file, '--jobs', String(n), '--format', 'json']);
   const loadAtStart = os.loadavg().map((n) => Number(n.toFixed(2)));
+  const pinned = () => timed(['taskset', '-c', '0', process.execPath, cli, 'verify', '--pairs', fleet.file, '--jobs', '1', '--format', 'json']);
   const sequentialRuns = [];
   const parallelRuns = [];
+  const oneCoreRuns = [];
   for (let round = 0; round < rounds; round++) {
     sequentialRuns.push(await run(1));
     parallelRuns.push(await run(jobs));
-    const [s, p] = [sequentialRuns.at(-1), parallelRuns.at(-1)];
-    log(`fleet round ${round + 1}/${rounds}: --jobs 1 ${s.seconds} s (${s.cpuSeconds} s CPU), --jobs ${jobs} ${p.seconds} s (${p.cpuSeconds} s CPU), load ${os.loadavg()[0].toFixed(2)}`);
+    oneCoreRuns.push(await pinned());
+    const [s, p, o] = [sequentialRuns.at(-1), parallelRuns.at(-1), oneCoreRuns.at(-1)];
+    log(
+      `fleet round ${round + 1}/${rounds}: --jobs 1 ${s.seconds} s (${s.cpuSeconds} s CPU), --jobs ${jobs} ${p.seconds} s (${p.cpuSeconds} s CPU), ` +
+        `--jobs 1 on one core ${o.seconds} s, load ${os.loadavg()[0].toFixed(2)}`,
+    );
   }
   const sequential = medianRun(sequentialRuns);
   const parallel = medianRun(parallelRuns);
+  const oneCore = medianRun(oneCoreRuns);
   const report = JSON.parse(parallel.stdout);
   const sumOfPairs = JSON.parse(sequential.stdout).pairs.reduce((sum, pair) => sum + pair.durationMs, 0) / 1000;
   const singles = [];
@@ -91,6 +101,9 @@ export async function measureFleet({ pairs = 100, files = 2000, jobs = 2, rounds
     rounds,
     sequential: { ...figures(sequential), sumOfPairSeconds: sumOfPairs, runs: sequentialRuns.map(figures) },
     parallel: { ...figures(parallel), verdict: report.verdict, counts: report.counts, runs: parallelRuns.map(figures) },
+    oneCore: { ...figures(oneCore), runs: oneCoreRuns.map(figures) },
+    /** Wall of --jobs J on all cores against --jobs 1 on one core over J: 1 is perfect scaling with cores. */
+    ratioToOneCore: parallel.seconds / (oneCore.seconds / jobs),
     speedup: sequential.seconds / parallel.seconds,
     /** Wall of --jobs J against the ideal, wall of --jobs 1 over J: 1 is perfect scaling. */
     ratioToIdeal: parallel.seconds / (sequential.seconds / jobs),
