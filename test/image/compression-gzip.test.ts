@@ -14,6 +14,7 @@ import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GZIP_BLOCK_SIZE, GZIP_DICTIONARY_SIZE, GZIP_HEADER, createCompressor, gzipEngine } from '../../src/image/compression.js';
 import { crc32Js } from '../../src/image/compression-crc32.js';
+import { gzipBlocksInFlight } from '../../src/image/compression-gzip.js';
 import { sha256Hex, sha256Of } from '../helpers/digest.js';
 import { TempDir, buildImage, singleImageLayout } from '../helpers/images.js';
 import { runTool, skipWithoutTools, skopeoCopy } from '../helpers/real-tools.js';
@@ -178,6 +179,21 @@ describe('streaming behaviour', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(seen.length).toBe(before);
     expect(compressor.destroyed).toBe(true);
+  });
+});
+
+describe('blocks in flight', () => {
+  it('more than the pool threads that deflate, so a thread never waits for the main thread; bounded', () => {
+    for (const [cores, pool] of [[1, 1], [1, 2], [2, 2], [2, 4], [4, 2], [16, 16], [64, 64], [256, 1024]] as const) {
+      const inFlight = gzipBlocksInFlight(cores, pool);
+      const threads = Math.min(cores, pool, 64);
+      expect(inFlight, `${cores} cores, pool ${pool}`).toBeGreaterThanOrEqual(2 * threads);
+      expect(inFlight, `${cores} cores, pool ${pool}`).toBeLessThanOrEqual(4 * threads);
+    }
+    // Threads the pool has but cores cannot run, or cores with no pool thread, add nothing.
+    expect(gzipBlocksInFlight(2, 16)).toBe(gzipBlocksInFlight(2, 2));
+    expect(gzipBlocksInFlight(16, 2)).toBe(gzipBlocksInFlight(2, 2));
+    expect(gzipBlocksInFlight(8, 8)).toBeGreaterThan(gzipBlocksInFlight(2, 2));
   });
 });
 
