@@ -26,10 +26,8 @@ export interface ErrorData {
 /** A policy file as read: the policy, or the error reading it gave. */
 export type PolicyOutcome = { policy: Policy } | { error: ErrorData };
 
-/** What every pair of a fleet shares; plain data (no functions), so a worker gets it as it is. */
-export interface PairContext {
-  /** Source settings without callbacks; a pair's `platform` is added to them. */
-  load: LoadOptions;
+/** The verify settings every pair of a fleet shares, as the fleet's request gives them. */
+export interface PairSettings {
   normalize: NormalizeOptions;
   strict?: boolean;
   /** The policy of pairs that name none (`--policy`). */
@@ -37,6 +35,12 @@ export interface PairContext {
   neutralizedLimit?: number;
   base?: BaseRequest;
   verifyBlobs?: boolean;
+}
+
+/** What every pair of a fleet shares; plain data (no functions), so a worker gets it as it is. */
+export interface PairContext extends PairSettings {
+  /** Source settings without callbacks; a pair's `platform` is added to them. */
+  load: LoadOptions;
   /** Every policy the pairs use, by path (readPolicies). */
   policies: ReadonlyMap<string, PolicyOutcome>;
 }

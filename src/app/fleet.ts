@@ -14,32 +14,23 @@ import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { ResourceLimits } from 'node:worker_threads';
-import type { BaseRequest } from '../normalize/base.js';
-import type { NormalizeOptions } from '../normalize/options.js';
 import { summarizePairs, type FleetReport, type PairResult } from '../report/fleet-model.js';
 import { reportSchemaVersion } from '../report/model.js';
 import type { LoadOptions } from '../sources/index.js';
 import { withTempDirectory } from '../temp-files.js';
 import { toolVersion } from '../version.js';
-import { readPolicies, verifyPair, type PairContext } from './fleet-pair.js';
+import { readPolicies, verifyPair, type PairContext, type PairSettings } from './fleet-pair.js';
 import type { FleetPair, PairsFile } from './fleet-pairs.js';
 import { runPairsOnWorkers } from './fleet-pool.js';
 import { selectShard, type Shard } from './fleet-shard.js';
 
-export interface FleetRequest {
+export interface FleetRequest extends PairSettings {
   pairsFile: PairsFile;
   shard?: Shard;
   /** Pairs verified at once (at least 1). */
   jobs: number;
   /** Source settings shared by every pair; a pair's `platform` is added to them. */
   load?: LoadOptions;
-  normalize: NormalizeOptions;
-  strict?: boolean;
-  /** The policy of pairs that name none (`--policy`). */
-  defaultPolicy?: string;
-  neutralizedLimit?: number;
-  base?: BaseRequest;
-  verifyBlobs?: boolean;
   /** Called as each pair ends, in the order they end. */
   onPair?: (result: PairResult, done: number, total: number) => void;
   /**

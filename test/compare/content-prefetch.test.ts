@@ -9,6 +9,7 @@ import { PairPrefetch, planPrefetch, type PrefetchLimits, type PrefetchPlan } fr
 import { spooledDigest, type PrefetchedFiles } from '../../src/compare/content-stream.js';
 import type { Difference } from '../../src/diff/model.js';
 import type { LayerEntry, LayerSummary } from '../../src/normalize/entry.js';
+import { contentDifference } from '../helpers/differences.js';
 import { sha256Of } from '../helpers/digest.js';
 import { buildTar, tarStream, type TestEntry } from '../helpers/tar.js';
 
@@ -52,21 +53,8 @@ function table(entries: TestEntry[]): LayerSummary {
   return { entries: rows as unknown as LayerEntry[] } as LayerSummary;
 }
 
-function contentDifference(file: string): Difference {
-  const a = Buffer.from(contentOf('a', file));
-  const b = Buffer.from(contentOf('b', file));
-  return {
-    kind: 'file-attribute',
-    path: `layers/0/${file}#content`,
-    layer: 0,
-    file,
-    attribute: 'content',
-    a: sha256Of(a),
-    b: sha256Of(b),
-    neutralized: false,
-    cause: null,
-    detail: { format: 'binary', sizeA: a.length, sizeB: b.length, digestA: sha256Of(a), digestB: sha256Of(b) },
-  } as Difference;
+function changedFile(file: string): Difference {
+  return contentDifference(file, Buffer.from(contentOf('a', file)), Buffer.from(contentOf('b', file)));
 }
 
 /** Feeds both sides' tars to the prefetch's taps, chunk by chunk in turn, as two reads side by side. */
@@ -99,7 +87,7 @@ function reader(prefetched?: (side: 'a' | 'b') => PrefetchedFiles | undefined): 
   };
 }
 
-const changedFiles = () => [contentDifference('etc/big.bin'), contentDifference('etc/conf')];
+const changedFiles = () => [changedFile('etc/big.bin'), changedFile('etc/conf')];
 
 describe('planPrefetch', () => {
   it('takes the regular files on both sides, split by the content cap', () => {

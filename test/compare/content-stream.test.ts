@@ -6,27 +6,11 @@ import { describe, expect, it } from 'vitest';
 import { attachContentDetails, type ContentReader } from '../../src/compare/content.js';
 import { readLayerFiles } from '../../src/compare/content-stream.js';
 import { ContentSpool } from '../../src/normalize/spool.js';
-import type { Difference } from '../../src/diff/model.js';
+import { contentDifference } from '../helpers/differences.js';
 import { sha256Of } from '../helpers/digest.js';
 import { buildTar, tarStream, type TestEntry } from '../helpers/tar.js';
 
 const size = 200 * 1024;
-
-function contentDifference(file: string, a: Buffer, b: Buffer, fields: Partial<Difference> = {}): Difference {
-  return {
-    kind: 'file-attribute',
-    path: `layers/0/${file}#content`,
-    layer: 0,
-    file,
-    attribute: 'content',
-    a: sha256Of(a),
-    b: sha256Of(b),
-    neutralized: false,
-    cause: null,
-    detail: { format: 'binary', sizeA: a.length, sizeB: b.length, digestA: sha256Of(a), digestB: sha256Of(b) },
-    ...fields,
-  } as Difference;
-}
 
 /** A reader over one layer tar per side that counts how often each side's layer is opened. */
 function tarReader(entries: { a: TestEntry[]; b: TestEntry[] }): ContentReader & { opened: string[] } {
