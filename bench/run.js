@@ -245,7 +245,7 @@ function checkLayers(caseName, reportLayers, image) {
 }
 
 /** (1): the canonical digest without writing, against gzip -dc | openssl. */
-async function caseDiffId(caseName, image, repeat, { tarListTarget } = {}) {
+async function caseDiffId(caseName, image, repeat, { tarListTarget, target = 1.0 } = {}) {
   const layer = image.layers[0];
   await warm([layer.gzPath]);
   const contenders = [() => measure(shell(sha256Pipeline(layer.gzPath)), { label: 'gzip -dc | openssl' }), () => runNormalize(image)];
@@ -255,7 +255,7 @@ async function caseDiffId(caseName, image, repeat, { tarListTarget } = {}) {
   const report = JSON.parse(result.stdout);
   checkLayers(caseName, report.layers, image);
   const spooled = report.layers[0].spooled;
-  timeRow(caseName, 'gzip -dc | openssl dgst -sha256', result, baseline.seconds, 1.0);
+  timeRow(caseName, 'gzip -dc | openssl dgst -sha256', result, baseline.seconds, target);
   if (listing) timeRow(caseName, 'tar -tvzf', result, listing.seconds, tarListTarget);
   rssRow(caseName, result);
   cases.push({ case: caseName, image: image.name, ours: pick(result), baseline: pick(baseline), ...(listing ? { tarListing: pick(listing) } : {}), spooled, canonicalDigest: report.canonicalDigest });
@@ -525,7 +525,8 @@ async function main() {
   console.log(`\n${tableHeader}`);
   try {
     for (const [size, set] of sets) {
-      if (wanted('in-order')) await caseDiffId(`diff_id in-order ${size} GiB`, set.canonical, options.repeat);
+      // Issue 12 raised the in-order target to 0.6x once 1.0x was met: inflate plus two SHA-256 passes is about 0.55x.
+      if (wanted('in-order')) await caseDiffId(`diff_id in-order ${size} GiB`, set.canonical, options.repeat, { target: 0.6 });
       if (wanted('out-of-order')) await caseDiffId(`diff_id out-of-order ${size} GiB`, set.a, options.repeat);
       if (wanted('write')) await caseNormalizeWrite(`normalize --output ${size} GiB`, set.twoLayers, options.repeat);
       if (wanted('write') || wanted('one layer')) await caseNormalizeOneLayer(`normalize --output ${size} GiB one layer`, set.a, options.repeat);
