@@ -7,9 +7,9 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRegistry, type RunningRegistry } from '../helpers/registry.js';
-import { cleanupTempDirs, runTool, skipWithoutTools, skopeoCopy } from '../helpers/real-tools.js';
+import { cleanupTempDirs, skipWithoutTools } from '../helpers/real-tools.js';
 import { validateAgainst, validateReport } from '../helpers/report-schema.js';
-import { parse, setup } from './setup.js';
+import { parse, pushRelease, setup } from './setup.js';
 
 afterAll(cleanupTempDirs);
 
@@ -18,13 +18,7 @@ describe.skipIf(skipWithoutTools('buildah', 'skopeo', 'docker-registry'))('oci-r
   let release: string;
   beforeAll(async () => {
     registry = await startRegistry();
-    // The release: the context built once by hand, as a release job would, and pushed.
-    const { context, dir } = await setup('FROM scratch\nCOPY hello.txt /hello.txt\n', { 'hello.txt': 'hello\n' });
-    const archive = join(dir, 'release.tar');
-    const store = ['--root', join(dir, 'root'), '--runroot', join(dir, 'runroot'), '--storage-driver', 'vfs'];
-    await runTool('buildah', [...store, 'bud', '--isolation', 'chroot', '--no-cache', '-t', `oci-archive:${archive}`, context]);
-    release = `docker://${registry.host}/hello:1.0`;
-    await skopeoCopy(`oci-archive:${archive}`, release, registry.skopeoArgs('dest'));
+    release = await pushRelease(registry);
   }, 120_000);
   afterAll(async () => registry?.stop());
 

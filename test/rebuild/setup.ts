@@ -5,7 +5,8 @@
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCli, type CliRun } from '../helpers/cli.js';
-import { makeTempDir } from '../helpers/real-tools.js';
+import type { RunningRegistry } from '../helpers/registry.js';
+import { makeTempDir, runTool, skopeoCopy } from '../helpers/real-tools.js';
 import type { RebuildReport } from '../../src/app/rebuild.js';
 
 export interface Run extends CliRun {
@@ -41,4 +42,18 @@ export async function setup(dockerfile: string, files: Record<string, string | B
 
 export function parse(run: CliRun): RebuildReport {
   return JSON.parse(run.stdout) as RebuildReport;
+}
+
+/**
+ * The release for `--against`: the hello context built once by hand with buildah, as a release job
+ * would, and pushed to `registry`; returns its reference.
+ */
+export async function pushRelease(registry: RunningRegistry): Promise<string> {
+  const { context, dir } = await setup('FROM scratch\nCOPY hello.txt /hello.txt\n', { 'hello.txt': 'hello\n' });
+  const archive = join(dir, 'release.tar');
+  const store = ['--root', join(dir, 'root'), '--runroot', join(dir, 'runroot'), '--storage-driver', 'vfs'];
+  await runTool('buildah', [...store, 'bud', '--isolation', 'chroot', '--no-cache', '-t', `oci-archive:${archive}`, context]);
+  const release = `docker://${registry.host}/hello:1.0`;
+  await skopeoCopy(`oci-archive:${archive}`, release, registry.skopeoArgs('dest'));
+  return release;
 }
