@@ -2,8 +2,6 @@
 // `system service` serves that store's Docker Engine API on a unix socket, and inspect, verify and
 // normalize read the image through DOCKER_HOST. buildah's own image ID and docker-archive export are the
 // oracles; normalize --output docker:// then pushes what the daemon held to a real registry.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TempDir } from '../helpers/images.js';
@@ -11,6 +9,7 @@ import { buildahBuild, buildahPush, skipWithoutTools, skopeoInspectConfig, skope
 import { startRegistry, type RunningRegistry } from '../helpers/registry.js';
 import { sha256Of } from '../helpers/digest.js';
 import { runCli, type CliRun } from '../helpers/cli.js';
+import { startPodmanService, type PodmanService } from '../helpers/podman-service.js';
 
 let dir: TempDir;
 
@@ -28,11 +27,10 @@ function printed(stdout: string, label: string): string {
 // Each test spawns the binary and podman exports the image; a loaded shared machine takes several times the usual.
 describe.skipIf(skipWithoutTools('buildah', 'podman', 'docker-registry', 'skopeo'))('docker-daemon: through the binary, on podman system service', { timeout: 120_000 }, () => {
   let build: BuildahBuild;
-  let service: ChildProcess | undefined;
+  let service: PodmanService | undefined;
   let dockerHost: string;
   let archive: string;
   let registry: RunningRegistry;
-  let serviceLog = '';
 
   beforeAll(async () => {
     dir = await TempDir.create('oci-repro-daemon-cli-');
@@ -44,26 +42,15 @@ describe.skipIf(skipWithoutTools('buildah', 'podman', 'docker-registry', 'skopeo
     // buildah's own export of the same image: the copy verify compares against.
     archive = dir.join('buildah-export.tar');
     await buildahPush(build, `docker-archive:${archive}:${build.name.replace(/^localhost\//, '')}`);
-    const socket = join(dir.path, 'podman.sock');
-    dockerHost = `unix://${socket}`;
     // podman serves the store buildah built into: same --root, --runroot and driver.
-    service = spawn('podman', ['--root', build.root, '--runroot', build.runroot, '--storage-driver', 'vfs', 'system', 'service', '--time=120', dockerHost], {
-      stdio: ['ignore', 'ignore', 'pipe'],
+    service = await startPodmanService(['--root', build.root, '--runroot', build.runroot, '--storage-driver', 'vfs'], join(dir.path, 'podman.sock'), {
+      idleSeconds: 120,
     });
-    service.stderr!.on('data', (chunk: Buffer) => (serviceLog = (serviceLog + chunk.toString('utf8')).slice(-4000)));
-    const deadline = Date.now() + 20_000;
-    while (!existsSync(socket)) {
-      if (service.exitCode !== null || Date.now() > deadline) throw new Error(`podman system service did not start: ${serviceLog}`);
-      await new Promise((resolveWait) => setTimeout(resolveWait, 50));
-    }
+    dockerHost = service.dockerHost;
     registry = await startRegistry();
   });
   afterAll(async () => {
-    if (service && service.exitCode === null) {
-      const exited = new Promise((resolveExit) => service!.once('exit', resolveExit));
-      service.kill('SIGTERM');
-      await exited;
-    }
+    await service?.stop();
     await registry?.stop();
     await build?.cleanup();
     await dir?.remove();
