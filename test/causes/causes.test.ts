@@ -453,6 +453,7 @@ describe('matchGlob', () => {
     const pattern = `${'**/a/'.repeat(20)}c`;
     const started = performance.now();
     expect(matchGlob(pattern, path)).toBe(false);
-    expect(performance.now() - started).toBeLessThan(200);
+    // Backtracking takes minutes on this pattern, the linear matcher a millisecond: a loose bound cannot flake.
+    expect(performance.now() - started).toBeLessThan(10_000);
   });
 });

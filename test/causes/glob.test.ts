@@ -40,6 +40,7 @@ describe('matchGlob on dotfiles and picomatch-special characters', () => {
     const started = performance.now();
     expect(matchGlob(`${'**/x/'.repeat(30)}z`, path)).toBe(false);
     expect(matchGlob(`${'**/x/'.repeat(30)}y`, path)).toBe(true);
-    expect(performance.now() - started).toBeLessThan(500);
+    // A backtracking matcher takes minutes here and a linear one a millisecond: a loose bound cannot flake.
+    expect(performance.now() - started).toBeLessThan(10_000);
   });
 });

@@ -233,7 +233,7 @@ describe('retries and timeouts', () => {
     await pullAndCheck(`docker://${registry.host}/app`, image, { retries: 2, retryBaseDelayMs: 20_000 });
     const elapsed = Date.now() - started;
     expect(elapsed).toBeGreaterThanOrEqual(900);
-    expect(elapsed).toBeLessThan(5000);
+    expect(elapsed).toBeLessThan(15_000);
   });
 
   it('503 without Retry-After backs off; a registry that never recovers is exit 4 after bounded retries', async () => {
@@ -262,9 +262,9 @@ describe('retries and timeouts', () => {
       }
       return false;
     };
-    const started = Date.now();
     const error = await caughtError(loadRegistryImage('docker://x', `${registry.host}/app`, { retries: 3, maxRetryDelayMs: 2000 }));
-    expect(Date.now() - started).toBeLessThan(1500);
+    // Counted, not timed, so load cannot flake it: a wait capped at 2 s would show as a second request.
+    expect(registry.requests.filter((r) => r.url.includes('/manifests/'))).toHaveLength(1);
     expect(error.exitCode).toBe(4);
     expect(error.line).toMatch(/429.*hint: the registry asked to retry after 3600/);
   });
@@ -284,7 +284,8 @@ describe('retries and timeouts', () => {
     const loaded = await loadRegistryImage('docker://x', `${registry.host}/app`, { timeoutMs: 300, retries: 0 });
     const started = Date.now();
     const error = await caughtError(sha256OfStream(await loaded.layers[1]!.openBlob()));
-    expect(Date.now() - started).toBeLessThan(3000);
+    // A hang is the failure (the 30 s test timeout); the bound is loose so a loaded machine cannot flake it.
+    expect(Date.now() - started).toBeLessThan(15_000);
     expect(error.exitCode).toBe(4);
     expect(error.message).toMatch(/stopped/);
     await loaded.close();
