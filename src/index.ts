@@ -76,7 +76,7 @@ export {
   verifyFleet,
   /** What verifyFleet takes. */
   type FleetRequest,
-} from './app/fleet.js';
+} from './fleet/verify-fleet.js';
 export {
   /** Reads and checks a pairs file (YAML or JSON; schema/pairs.schema.json). */
   loadPairsFile,
@@ -86,7 +86,7 @@ export {
   type FleetPair,
   /** A pairs file: its path, digest and pairs. */
   type PairsFile,
-} from './app/fleet-pairs.js';
+} from './fleet/pairs-file.js';
 export {
   /** Parses `K/N`. */
   parseShard,
@@ -94,11 +94,11 @@ export {
   shardOf,
   /** One shard of a fleet: K of N. */
   type Shard,
-} from './app/fleet-shard.js';
+} from './fleet/shard.js';
 export {
   /** Joins the reports of every shard of a fleet into the report of the unsharded run. */
   mergeFleetReports,
-} from './app/fleet-merge.js';
+} from './fleet/merge.js';
 export {
   /** The report of a fleet: per pair its verdict and report, or its error; overall the worst. */
   type FleetReport,

@@ -2,7 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
 import { shouldColour } from '../cli/colour.js';
 import { ExitCode } from '../errors.js';
-import { loadFleetReport, mergeFleetReports } from '../app/fleet-merge.js';
+import { loadFleetReport, mergeFleetReports } from '../fleet/merge.js';
 import { fleetFormats, renderFleetReport } from '../report/render-fleet.js';
 import type { ReportFormat } from '../report/render.js';
 

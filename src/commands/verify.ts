@@ -13,9 +13,9 @@ import { verifyAnyExpectation } from '../app/expect-index.js';
 import { verifyAny } from '../app/verify-index.js';
 import { isIndexReport } from '../report/index-model.js';
 import { availableParallelism } from 'node:os';
-import { verifyFleet } from '../app/fleet.js';
-import { loadPairsFile } from '../app/fleet-pairs.js';
-import { parseShard, selectShard, shardMatrix } from '../app/fleet-shard.js';
+import { verifyFleet } from '../fleet/verify-fleet.js';
+import { loadPairsFile } from '../fleet/pairs-file.js';
+import { parseShard, selectShard, shardMatrix } from '../fleet/shard.js';
 import { renderFleetReport } from '../report/render-fleet.js';
 
 export default class Verify extends BaseCommand {
@@ -65,7 +65,7 @@ report and exits with the worst pair's code (70 > 74 > 4 > 3 > 2 > 1 > 0); merge
     }),
     ...progressFlags,
     ...attestationFlags,
-    // A fleet (app/fleet.ts): these four take no images.
+    // A fleet (fleet/verify-fleet.ts): these four take no images.
     pairs: Flags.string({ description: 'verify every pair of this YAML or JSON file of {name, a, b, platform?, policy?, expect?}', helpValue: 'FILE' }),
     jobs: Flags.integer({ description: 'with --pairs: pairs verified at once [default: the number of cores]', min: 1 }),
     shard: Flags.string({ description: 'with --pairs: verify only shard K of N (pairs chosen by a hash of their name); merge joins the reports', helpValue: 'K/N' }),

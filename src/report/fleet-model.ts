@@ -3,7 +3,7 @@
  * each with its verdict and its own report (an image, index or expect report), or the error that
  * stopped that pair alone. `kind: "fleet"` tells it apart from the other reports; `passed`, `reason`
  * and `tool` mean what they mean there. A shard's report lists only its pairs and names the shard;
- * merging every shard's report (app/fleet-merge.ts) gives the report of the unsharded run.
+ * merging every shard's report (fleet/merge.ts) gives the report of the unsharded run.
  */
 import type { ExpectReport, IndexExpectReport } from './expect-model.js';
 import type { IndexReport } from './index-model.js';

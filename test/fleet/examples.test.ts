@@ -5,7 +5,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
-import { parsePairs } from '../../src/app/fleet-pairs.js';
+import { parsePairs } from '../../src/fleet/pairs-file.js';
 import type { FleetReport } from '../../src/report/fleet-model.js';
 import { binPath } from '../helpers/cli.js';
 import { repoRoot } from '../helpers/golden.js';

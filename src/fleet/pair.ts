@@ -1,6 +1,6 @@
 /**
  * One pair of a fleet, verified wherever the fleet runs it: in this thread or on a worker thread
- * (fleet-worker.ts). Everything it needs is plain data (`PairContext`), so it crosses to a worker by
+ * (worker.ts). Everything it needs is plain data (`PairContext`), so it crosses to a worker by
  * structured clone as it is: the policies are read once by the fleet and sent as data, a policy that
  * could not be read as its error, which each pair naming it then reports as its own.
  */
@@ -12,9 +12,9 @@ import type { BaseRequest } from '../normalize/base.js';
 import type { NormalizeOptions } from '../normalize/options.js';
 import type { PairResult } from '../report/fleet-model.js';
 import { parsePlatform, type LoadOptions } from '../sources/index.js';
-import { verifyAnyExpectation } from './expect-index.js';
-import type { FleetPair } from './fleet-pairs.js';
-import { verifyAny } from './verify-index.js';
+import { verifyAnyExpectation } from '../app/expect-index.js';
+import type { FleetPair } from './pairs-file.js';
+import { verifyAny } from '../app/verify-index.js';
 
 /** An error as data: what crosses a thread and becomes an OciReproError again with the same line. */
 export interface ErrorData {

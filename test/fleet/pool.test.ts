@@ -1,9 +1,9 @@
 // The fleet's worker threads, on a stand-in worker that can die on purpose: a thread that dies takes
 // only its pair with it, a new one takes its place, and every pair gets exactly one result.
 import { describe, expect, it } from 'vitest';
-import type { PairContext } from '../../src/app/fleet-pair.js';
-import type { FleetPair } from '../../src/app/fleet-pairs.js';
-import { runPairsOnWorkers } from '../../src/app/fleet-pool.js';
+import type { PairContext } from '../../src/fleet/pair.js';
+import type { FleetPair } from '../../src/fleet/pairs-file.js';
+import { runPairsOnWorkers } from '../../src/fleet/pool.js';
 import { defaultNormalizeOptions } from '../../src/normalize/options.js';
 import type { PairResult } from '../../src/report/fleet-model.js';
 

@@ -1,6 +1,6 @@
 /**
  * A fleet: every pair of a pairs file (or of one shard of it), at most `jobs` at once, one report.
- * With more than one job the pairs run on `jobs` worker threads (fleet-pool.ts), each verifying one
+ * With more than one job the pairs run on `jobs` worker threads (pool.ts), each verifying one
  * pair at a time: a verify's parsing and hashing hold its JS thread (zlib and file reads run on libuv's
  * pool, collection on V8's threads), so pairs in flight on one thread did not scale (100 small pairs:
  * 5.8 s with one job, 6.6 s with two). Threads rather than a process per pair: starting the CLI costs
@@ -19,10 +19,10 @@ import { reportSchemaVersion } from '../report/model.js';
 import type { LoadOptions } from '../sources/index.js';
 import { withTempDirectory } from '../temp-files.js';
 import { toolVersion } from '../version.js';
-import { readPolicies, verifyPair, type PairContext, type PairSettings } from './fleet-pair.js';
-import type { FleetPair, PairsFile } from './fleet-pairs.js';
-import { runPairsOnWorkers } from './fleet-pool.js';
-import { selectShard, type Shard } from './fleet-shard.js';
+import { readPolicies, verifyPair, type PairContext, type PairSettings } from './pair.js';
+import type { FleetPair, PairsFile } from './pairs-file.js';
+import { runPairsOnWorkers } from './pool.js';
+import { selectShard, type Shard } from './shard.js';
 
 export interface FleetRequest extends PairSettings {
   pairsFile: PairsFile;
@@ -34,7 +34,7 @@ export interface FleetRequest extends PairSettings {
   /** Called as each pair ends, in the order they end. */
   onPair?: (result: PairResult, done: number, total: number) => void;
   /**
-   * The worker threads' module; null runs every pair in this thread. Default: fleet-worker.js beside
+   * The worker threads' module; null runs every pair in this thread. Default: worker.js beside
    * this module when it exists (the compiled package), else this thread. With threads, the callbacks
    * of `load` (onProgress, onRequest) are not called: a thread gets data only.
    */
@@ -86,9 +86,9 @@ export async function verifyFleet(request: FleetRequest): Promise<FleetReport> {
   };
 }
 
-/** fleet-worker.js beside this module: there in the compiled package, not among the sources under a test runner. */
+/** worker.js beside this module: there in the compiled package, not among the sources under a test runner. */
 function compiledWorker(): URL | null {
-  const entry = new URL('./fleet-worker.js', import.meta.url);
+  const entry = new URL('./worker.js', import.meta.url);
   return existsSync(fileURLToPath(entry)) ? entry : null;
 }
 

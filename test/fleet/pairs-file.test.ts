@@ -1,6 +1,6 @@
 // The pairs file: every malformed entry is one line naming the file and the entry, exit 2.
 import { describe, expect, it } from 'vitest';
-import { parsePairs } from '../../src/app/fleet-pairs.js';
+import { parsePairs } from '../../src/fleet/pairs-file.js';
 import { OciReproError } from '../../src/errors.js';
 
 function errorOf(text: string, file = 'fleet.yaml'): OciReproError {

@@ -1,5 +1,5 @@
 /**
- * The worker threads of a fleet: `jobs` threads (fleet-worker.ts), each verifying one pair at a time
+ * The worker threads of a fleet: `jobs` threads (worker.ts), each verifying one pair at a time
  * and posting back its PairResult, which is plain data and survives the structured clone as it is.
  * A thread that dies (an uncaught error, out of memory) takes only its current pair with it: that pair
  * gets an error result (internal, exit 70) and a new thread takes its place for the pairs left. The
@@ -11,8 +11,8 @@ import { setFlagsFromString } from 'node:v8';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import { OciReproError } from '../errors.js';
 import type { PairResult } from '../report/fleet-model.js';
-import { pairErrorResult, type PairContext } from './fleet-pair.js';
-import type { FleetPair } from './fleet-pairs.js';
+import { pairErrorResult, type PairContext } from './pair.js';
+import type { FleetPair } from './pairs-file.js';
 
 /** main -> worker: the pair to verify next. */
 export interface PairMessage {
@@ -24,7 +24,7 @@ export interface ResultMessage {
 }
 
 export interface PoolRequest {
-  /** The worker's module (fleet-worker.js of the compiled package). */
+  /** The worker's module (worker.js of the compiled package). */
   entry: URL;
   jobs: number;
   pairs: readonly FleetPair[];

@@ -1,11 +1,11 @@
 /**
- * The worker thread of a fleet (fleet-pool.ts): takes the fleet's PairContext as its workerData, then
+ * The worker thread of a fleet (pool.ts): takes the fleet's PairContext as its workerData, then
  * verifies each pair it is sent and posts back the result. Never prints; a result is always posted,
  * since verifyPair never throws: only a crash of the thread itself (caught by the pool) goes unanswered.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { verifyPair, type PairContext } from './fleet-pair.js';
-import type { PairMessage, ResultMessage } from './fleet-pool.js';
+import { verifyPair, type PairContext } from './pair.js';
+import type { PairMessage, ResultMessage } from './pool.js';
 
 const context = workerData as PairContext;
 // Tests only: the pair of this name crashes its thread (an uncaught error), as a bug would.

@@ -1,6 +1,6 @@
 // Shards: every pair in exactly one shard, chosen by its name, so appending pairs moves no other pair.
 import { describe, expect, it } from 'vitest';
-import { parseShard, selectShard, shardMatrix, shardOf } from '../../src/app/fleet-shard.js';
+import { parseShard, selectShard, shardMatrix, shardOf } from '../../src/fleet/shard.js';
 
 const names = (count: number, prefix = 'image-') => Array.from({ length: count }, (_, i) => ({ name: `${prefix}${i}` }));
 

@@ -1,8 +1,8 @@
 // A fleet end to end: real image pairs, the real binary; shards merged equal the unsharded run.
 import { writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyFleet } from '../../src/app/fleet.js';
-import { loadPairsFile } from '../../src/app/fleet-pairs.js';
+import { verifyFleet } from '../../src/fleet/verify-fleet.js';
+import { loadPairsFile } from '../../src/fleet/pairs-file.js';
 import { defaultNormalizeOptions } from '../../src/normalize/options.js';
 import { fleetReportFromJson } from '../../src/report/fleet-json.js';
 import type { FleetReport } from '../../src/report/fleet-model.js';
@@ -10,7 +10,7 @@ import { renderFleetReport } from '../../src/report/render-fleet.js';
 import { runCli, type CliRun } from '../helpers/cli.js';
 import { TempDir } from '../helpers/images.js';
 import { validateAgainst, validateReport } from '../helpers/report-schema.js';
-import { writeImagePairs, type ImagePair, type PairName } from './fixtures.js';
+import { writeImagePairs, type ImagePair, type PairName } from '../app/fixtures.js';
 
 let dir: TempDir;
 let pairs: Record<PairName, ImagePair>;

@@ -6,13 +6,13 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyFleet } from '../../src/app/fleet.js';
-import { loadPairsFile } from '../../src/app/fleet-pairs.js';
+import { verifyFleet } from '../../src/fleet/verify-fleet.js';
+import { loadPairsFile } from '../../src/fleet/pairs-file.js';
 import { defaultNormalizeOptions } from '../../src/normalize/options.js';
 import type { FleetReport } from '../../src/report/fleet-model.js';
 import { binPath, cliEnv, runCli, type CliRun } from '../helpers/cli.js';
 import { TempDir } from '../helpers/images.js';
-import { writeImagePairs, type ImagePair, type PairName } from './fixtures.js';
+import { writeImagePairs, type ImagePair, type PairName } from '../app/fixtures.js';
 
 let dir: TempDir;
 let pairs: Record<PairName, ImagePair>;
@@ -107,7 +107,7 @@ describe('verify --pairs on worker threads', () => {
     const run = (jobs: number, workerEntry: URL | null) =>
       verifyFleet({ pairsFile: file, jobs, normalize: defaultNormalizeOptions, workerEntry, onPair: (result, done) => ended.push(`${jobs}:${done}:${result.name}`) });
     const here = await run(1, null);
-    const threads = await run(3, new URL('../../dist/app/fleet-worker.js', import.meta.url));
+    const threads = await run(3, new URL('../../dist/fleet/worker.js', import.meta.url));
     expect(withoutTimes(threads)).toStrictEqual(withoutTimes(here));
     // onPair heard of every pair as it ended, counting up.
     expect(ended.filter((line) => line.startsWith('3:')).map((line) => line.split(':')[1])).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9']);
