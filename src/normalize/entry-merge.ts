@@ -13,6 +13,7 @@
 import { badInput } from '../errors.js';
 import { comparePaths, type EntryCursor, type LayerEntry, type LayerRules, type SpilledEntries } from './entry.js';
 import { RunFile, RunReader, type SpilledRecord } from './entry-spill.js';
+import { shareInodeMetadata } from './entry-record.js';
 
 /** `SpilledRecord.root` of a link whose target the pass left to the merge. */
 export const pendingRoot = -2;
@@ -213,21 +214,7 @@ export class SpilledTable implements SpilledEntries {
     const data = this.roots.get(root)!.entry;
     if (data.contentDigest !== undefined) link.contentDigest = data.contentDigest;
     else delete link.contentDigest;
-    if (!this.rules.hardlinks) return;
-    link.linkname = data.path;
-    link.mode = data.mode;
-    link.uid = data.uid;
-    link.gid = data.gid;
-    link.uname = data.uname;
-    link.gname = data.gname;
-    link.mtime = data.mtime;
-    if (data.atime !== undefined) link.atime = data.atime;
-    else delete link.atime;
-    if (data.ctime !== undefined) link.ctime = data.ctime;
-    else delete link.ctime;
-    link.xattrs = data.xattrs;
-    if (data.pax !== undefined) link.pax = data.pax;
-    else delete link.pax;
+    if (this.rules.hardlinks) shareInodeMetadata(link, data);
   }
 
   isGrouped(root: number): boolean {

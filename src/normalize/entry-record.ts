@@ -145,3 +145,22 @@ export function withFields(entry: LayerEntry, fields: Partial<EntryFields>): Lay
   // The spread holds the own fields only; fields set to undefined leave no property behind.
   return new EntryRecord(entry.digests, { ...entry, ...fields } as EntryFields);
 }
+
+/**
+ * With rule 'hardlinks': a link takes its root's metadata, since the two share one inode. A field the
+ * root lacks is cleared (set to undefined, not deleted: deleting a field of an `EntryRecord` would
+ * slow every later access to it).
+ */
+export function shareInodeMetadata(link: LayerEntry, root: Readonly<LayerEntry>): void {
+  link.linkname = root.path;
+  link.mode = root.mode;
+  link.uid = root.uid;
+  link.gid = root.gid;
+  link.uname = root.uname;
+  link.gname = root.gname;
+  link.mtime = root.mtime;
+  if (root.atime !== undefined || link.atime !== undefined) link.atime = root.atime;
+  if (root.ctime !== undefined || link.ctime !== undefined) link.ctime = root.ctime;
+  link.xattrs = root.xattrs;
+  if (root.pax !== undefined || link.pax !== undefined) link.pax = root.pax;
+}

@@ -22,7 +22,7 @@ import {
   type LayerEntry,
   type LayerRules,
 } from './entry.js';
-import { DigestColumn, EntryRecord } from './entry-record.js';
+import { DigestColumn, EntryRecord, shareInodeMetadata } from './entry-record.js';
 import { pendingRoot, type PendingLink } from './entry-merge.js';
 import { RunFile } from './entry-spill.js';
 import { maxExamples } from './layer-applied.js';
@@ -378,21 +378,7 @@ class LayerScanner implements TarHandler {
   /** A hardlink shares its target's inode: same content and, with rule 'hardlinks', same metadata. */
   private joinGroup(link: EntryRecord, root: EntryRecord): void {
     this.digests.copy(root.inputIndex, link.inputIndex);
-    if (!this.rules.hardlinks) return;
-    link.linkname = root.path;
-    link.mode = root.mode;
-    link.uid = root.uid;
-    link.gid = root.gid;
-    link.uname = root.uname;
-    link.gname = root.gname;
-    link.mtime = root.mtime;
-    // Only what the root has: an absent field stays absent (see entry-record.ts).
-    if (root.atime !== undefined) link.atime = root.atime;
-    else if (link.atime !== undefined) link.atime = undefined;
-    if (root.ctime !== undefined) link.ctime = root.ctime;
-    else if (link.ctime !== undefined) link.ctime = undefined;
-    link.xattrs = root.xattrs;
-    if (root.pax !== undefined || link.pax !== undefined) link.pax = root.pax;
+    if (this.rules.hardlinks) shareInodeMetadata(link, root);
   }
 
   /**
