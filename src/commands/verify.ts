@@ -129,7 +129,6 @@ report and exits with the worst pair's code (70 > 74 > 4 > 3 > 2 > 1 > 0); merge
       process.stdout.write(`${JSON.stringify({ include })}\n`);
       return;
     }
-    if (context.format === 'html') throw usageError('--format html is not available with --pairs', { hint: 'a fleet report is text, json, markdown or junit' });
     const report = await verifyFleet({
       pairsFile,
       shard: flags.shard !== undefined ? parseShard(flags.shard) : undefined,
