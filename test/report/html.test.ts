@@ -69,6 +69,10 @@ describe('html report', () => {
     expect(anchorFor('a_20b')).toBe('d-a_5f20b');
     expect(anchorFor(hostileName)).toMatch(/^[A-Za-z0-9./_-]+$/);
     expect(anchorFor('/created', 'linux/arm64')).toBe('linux/arm64~d-/created');
+    // A fleet's pair, then its platform: each part encoded and ended by `~`, so no two prefixes meet.
+    expect(anchorFor('/created', ['web', 'linux/arm64'])).toBe('web~linux/arm64~d-/created');
+    expect(anchorFor('/created', ['web~linux/arm64'])).not.toBe(anchorFor('/created', ['web', 'linux/arm64']));
+    expect(anchorFor('/created', [])).toBe(anchorFor('/created'));
   });
 
   it('shows a text diff side by side with the changed words marked', () => {
