@@ -4,7 +4,8 @@
  * group of differences (config, each layer, the flattened filesystem) in a collapsible <details>; every
  * difference has an anchor derived from its path and is linked from the index of remaining ones. Text
  * diffs are shown side by side with changed words marked. Reads the view (view.ts) and only formats and
- * escapes it; an index report is a summary of its platforms, then each one's report.
+ * escapes it; an index report is a summary of its platforms, then each one's report. Each report's body
+ * also renders in a place inside another page (a fleet's, render-fleet-html.ts), its anchors prefixed.
  */
 import { unknownCauseId } from '../diff/model.js';
 import { elidePair } from './elide.js';
