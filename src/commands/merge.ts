@@ -28,7 +28,7 @@ export default class Merge extends BaseCommand {
   };
 
   static override flags = {
-    format: Flags.string({ char: 'f', description: 'report format', options: ['text', 'json', 'markdown', 'junit'], default: 'text' }),
+    format: Flags.string({ char: 'f', description: 'report format', options: [...fleetFormats], default: 'text' }),
     verbose: Flags.boolean({ char: 'v', description: 'text: list neutralized differences one by one', default: false }),
   };
 

@@ -36,6 +36,7 @@ report and exits with the worst pair's code (70 > 74 > 4 > 3 > 2 > 1 > 0); merge
     '<%= config.bin %> verify rebuilt.tar --expect release-report.json',
     '<%= config.bin %> verify docker://registry.example.com/app:1.0 oci:rebuilt-index:1.0   # every platform of two indexes',
     '<%= config.bin %> verify --pairs fleet.yaml --jobs 4 --shard 2/3 --format json > shard-2.json   # a fleet, one shard of three',
+    '<%= config.bin %> verify --pairs fleet.yaml --format html > fleet.html   # a fleet on one page',
     '<%= config.bin %> verify --pairs fleet.yaml --matrix 3   # a GitHub Actions matrix of 3 shards',
   ];
 
@@ -129,7 +130,6 @@ report and exits with the worst pair's code (70 > 74 > 4 > 3 > 2 > 1 > 0); merge
       process.stdout.write(`${JSON.stringify({ include })}\n`);
       return;
     }
-    if (context.format === 'html') throw usageError('--format html is not available with --pairs', { hint: 'a fleet report is text, json, markdown or junit' });
     const report = await verifyFleet({
       pairsFile,
       shard: flags.shard !== undefined ? parseShard(flags.shard) : undefined,

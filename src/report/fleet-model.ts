@@ -117,3 +117,15 @@ function describeCounts(total: number, passed: number, failed: number, errors: n
   if (errors > 0) parts.push(`${errors} could not be verified (${errors === 1 ? 'an error' : 'errors'})`);
   return parts.join(', ');
 }
+
+/** Which pairs a report holds: a shard of the pairs file, or the whole file. */
+export function shardNote(report: FleetReport): string {
+  return report.shard
+    ? `shard ${report.shard.index}/${report.shard.count}: ${report.counts.pairs} of the ${report.pairsFile.pairs} pairs of ${report.pairsFile.path}`
+    : `pairs file ${report.pairsFile.path}`;
+}
+
+/** A wall time as the fleet reports show it: seconds, one decimal. */
+export function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}

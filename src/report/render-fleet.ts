@@ -1,5 +1,5 @@
 /**
- * A fleet report (fleet-model.ts) in every format but HTML: a summary of the pairs first (verdict, exit
+ * A fleet report (fleet-model.ts) in every format (HTML in render-fleet-html.ts): a summary of the pairs first (verdict, exit
  * code, reason), then each pair's own report as verify renders it alone (render.ts). JUnit has one
  * testsuite per pair (a pair whose images are two indexes, one per platform, each named after the
  * pair); a pair that could not be verified is a testsuite with one erroring testcase.
@@ -7,7 +7,8 @@
 import { usageError } from '../errors.js';
 import type { ExpectReport, IndexExpectReport } from './expect-model.js';
 import { renderFleetJson } from './fleet-json.js';
-import type { FleetReport, PairResult } from './fleet-model.js';
+import { renderFleetHtml } from './render-fleet-html.js';
+import { seconds, shardNote, type FleetReport, type PairResult } from './fleet-model.js';
 import { isIndexReport, type IndexReport } from './index-model.js';
 import type { Report } from './model.js';
 import { escapeXml } from './render-junit.js';
@@ -15,9 +16,9 @@ import { defaultMarkdownMaxBytes } from './render-markdown.js';
 import { renderExpectReport, renderIndexReport, renderReport, type RenderOptions, type ReportFormat } from './render.js';
 import { plural } from './wording.js';
 
-export const fleetFormats = ['text', 'json', 'markdown', 'junit'] as const;
+export const fleetFormats = ['text', 'json', 'markdown', 'junit', 'html'] as const;
 
-/** The fleet report in one format, ending in a newline; HTML is a usage error. */
+/** The fleet report in one format, ending in a newline. */
 export function renderFleetReport(report: FleetReport, format: ReportFormat, options: RenderOptions): string {
   switch (format) {
     case 'text':
@@ -28,6 +29,8 @@ export function renderFleetReport(report: FleetReport, format: ReportFormat, opt
       return renderFleetMarkdown(report, options.maxBytes ?? defaultMarkdownMaxBytes);
     case 'junit':
       return renderFleetJunit(report);
+    case 'html':
+      return renderFleetHtml(report);
     default:
       throw usageError(`--format ${format} is not available for a fleet`, { hint: `a fleet report is ${fleetFormats.join(', ')}` });
   }
@@ -44,10 +47,6 @@ function renderPair(pair: PairResult, format: ReportFormat, options: RenderOptio
 const headline = (report: FleetReport) =>
   `${report.verdict === 'error' ? 'ERROR' : report.verdict.replace('-', ' ').toUpperCase()} (${plural(report.counts.pairs, 'pair')}), ${report.passed ? 'gate passed' : 'gate FAILED'} (exit ${report.exitCode})`;
 
-const shardNote = (report: FleetReport) =>
-  report.shard ? `shard ${report.shard.index}/${report.shard.count}: ${report.counts.pairs} of the ${report.pairsFile.pairs} pairs of ${report.pairsFile.path}` : `pairs file ${report.pairsFile.path}`;
-
-const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 function renderFleetText(report: FleetReport, options: RenderOptions): string {
   const name = Math.max(4, ...report.pairs.map((pair) => pair.name.length));

@@ -15,9 +15,11 @@ export function escapeHtml(text: string): string {
  * `-` and `/` kept, and every other UTF-8 byte written `_xx` (`_` itself too), so two paths never share
  * an id and the id needs no escaping in an attribute or a link.
  */
-export function anchorFor(path: string, platform?: string): string {
-  // An index report holds one report per platform: `~` (never kept by encodeId) ends the platform part.
-  return `${platform === undefined ? '' : `${encodeId(platform)}~`}d-${encodeId(path)}`;
+export function anchorFor(path: string, prefix: string | readonly string[] = []): string {
+  // A page can hold several reports (an index report's platforms, a fleet's pairs and their platforms):
+  // each part of the prefix, outermost first, ends in `~`, which encodeId never keeps.
+  const parts = typeof prefix === 'string' ? [prefix] : prefix;
+  return `${parts.map((part) => `${encodeId(part)}~`).join('')}d-${encodeId(path)}`;
 }
 
 function encodeId(text: string): string {

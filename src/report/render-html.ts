@@ -4,7 +4,8 @@
  * group of differences (config, each layer, the flattened filesystem) in a collapsible <details>; every
  * difference has an anchor derived from its path and is linked from the index of remaining ones. Text
  * diffs are shown side by side with changed words marked. Reads the view (view.ts) and only formats and
- * escapes it; an index report is a summary of its platforms, then each one's report.
+ * escapes it; an index report is a summary of its platforms, then each one's report. Each report's body
+ * also renders in a place inside another page (a fleet's, render-fleet-html.ts), its anchors prefixed.
  */
 import { unknownCauseId } from '../diff/model.js';
 import { elidePair } from './elide.js';
@@ -25,27 +26,46 @@ const valueWidth = 120;
 
 export function renderHtml(view: ReportView): string {
   const title = `oci-repro: ${view.verdictTitle}`;
-  return page(title, renderReportBody(view, undefined));
+  return page(title, renderReportBody(view, pagePlace));
 }
+
+/**
+ * Where a report's body goes: alone on its page, or inside another report (an index report's platform,
+ * a fleet's pair, a fleet pair's platform). `name` heads it, `level` is its heading's, and `prefix`
+ * (outermost first) prefixes every anchor in it, so anchors stay unique across the page.
+ */
+export interface HtmlPlace {
+  name: string;
+  level: number;
+  prefix: readonly string[];
+}
+
+const pagePlace: HtmlPlace = { name: 'oci-repro', level: 1, prefix: [] };
+
+/** A report placed one level inside `place` under `name`: its heading one level down, `name` added to the prefix. */
+export function placeInside(place: HtmlPlace, name: string): HtmlPlace {
+  return { name, level: place.level + 1, prefix: [...place.prefix, name] };
+}
+
+/** The heading of a part of a body (causes, layers, details): h3, or below the body's own heading. */
+const partHeading = (place: HtmlPlace) => `h${Math.min(6, Math.max(3, place.level + 1))}`;
 
 // --- one verify report ---------------------------------------------------------------------------
 
-/** `platform` is set in an index report: it heads the section and prefixes every anchor. */
-function renderReportBody(view: ReportView, platform: string | undefined): string {
+export function renderReportBody(view: ReportView, place: HtmlPlace): string {
   const { report } = view;
-  const heading = platform === undefined ? 'h1' : 'h2';
+  const heading = `h${place.level}`;
   const state = report.passed ? 'passed' : 'failed';
-  const name = platform === undefined ? 'oci-repro' : esc(platform);
   const parts = [
-    `<${heading}>${name}: <span class="verdict ${state}">${esc(view.verdictTitle)}</span>, gate ${state}</${heading}>`,
+    `<${heading}>${esc(place.name)}: <span class="verdict ${state}">${esc(view.verdictTitle)}</span>, gate ${state}</${heading}>`,
     `<p><strong>${report.passed ? 'Passed' : 'Failed'}:</strong> ${esc(report.reason)}</p>`,
     `<p class="counts">${esc(view.counts)}.</p>`,
     `<p class="settings">${esc(view.settings.join(', '))}</p>`,
   ];
   if (report.flattened) parts.push('<p>Layer counts differ: files were compared on the flattened filesystems.</p>');
-  parts.push(renderIdentity(view), renderCauses(view, platform), renderLayers(view, platform), renderIndexOfRemaining(view, platform));
-  const groups = view.groups.map((group) => renderGroup(group, platform));
-  if (groups.length > 0) parts.push(`<h3>Details</h3>`, ...groups);
+  parts.push(renderIdentity(view), renderCauses(view, place), renderLayers(view, place), renderIndexOfRemaining(view, place));
+  const groups = view.groups.map((group) => renderGroup(group, place));
+  if (groups.length > 0) parts.push(`<${partHeading(place)}>Details</${partHeading(place)}>`, ...groups);
   if (view.omittedNote) parts.push(`<p class="muted">${esc(view.omittedNote)}</p>`);
   return parts.filter(Boolean).join('\n');
 }
@@ -78,7 +98,7 @@ function renderIdentity(view: ReportView): string {
   ].join('\n');
 }
 
-function renderCauses(view: ReportView, platform: string | undefined): string {
+function renderCauses(view: ReportView, place: HtmlPlace): string {
   if (view.causes.length === 0) return '';
   const listed = new Map<string, DifferenceView[]>();
   for (const group of view.groups) {
@@ -87,11 +107,11 @@ function renderCauses(view: ReportView, platform: string | undefined): string {
       listed.set(id, [...(listed.get(id) ?? []), item]);
     }
   }
-  const causes = view.causes.map((cause) => renderCause(cause, listed.get(cause.id) ?? [], platform));
-  return ['<h3>Differences by cause</h3>', ...causes].join('\n');
+  const causes = view.causes.map((cause) => renderCause(cause, listed.get(cause.id) ?? [], place));
+  return [`<${partHeading(place)}>Differences by cause</${partHeading(place)}>`, ...causes].join('\n');
 }
 
-function renderCause(cause: CauseView, items: readonly DifferenceView[], platform: string | undefined): string {
+function renderCause(cause: CauseView, items: readonly DifferenceView[], place: HtmlPlace): string {
   const counts = [
     `${cause.total} in all`,
     cause.neutralized ? `${cause.neutralized} neutralized` : '',
@@ -101,12 +121,12 @@ function renderCause(cause: CauseView, items: readonly DifferenceView[], platfor
   const title = cause.unknown ? `<span class="blocking">${esc(cause.title)}</span>` : `${inline(cause.title)} <code>${esc(cause.id)}</code>`;
   // The fix only where something still blocks, as in the other formats.
   const fix = cause.hint && cause.blocking > 0 ? `<p>Fix: ${inline(cause.hint)}</p>` : '';
-  const links = items.map((item) => `<li>${link(item, platform)}</li>`);
+  const links = items.map((item) => `<li>${link(item, place)}</li>`);
   const more = cause.total > items.length ? `<p class="muted">${cause.total - items.length} more counted, not listed (use --all-differences)</p>` : '';
   return `<details class="cause"${cause.blocking > 0 ? ' open' : ''}><summary>${title}: ${counts.join(', ')}</summary>\n${fix}${links.length ? `<ul>${links.join('')}</ul>` : ''}${more}</details>`;
 }
 
-function renderLayers(view: ReportView, platform: string | undefined): string {
+function renderLayers(view: ReportView, place: HtmlPlace): string {
   if (view.layers.length === 0) return '';
   const cell = ({ state, breaks }: LinkView) =>
     state === 'same' || (state === 'not-computed' && !breaks)
@@ -115,11 +135,11 @@ function renderLayers(view: ReportView, platform: string | undefined): string {
   const rows = view.layers.map((layer) => {
     const steps = layer.steps ? elideSteps(layer.steps, 120) : null;
     const step = steps ? `A: <code>${esc(steps[0])}</code><br>B: <code>${esc(steps[1])}</code>` : layer.step ? `<code>${esc(truncate(layer.step, 120))}</code>` : '';
-    const index = layer.group ? `<a href="#${groupAnchor(layer.group, platform)}">${layer.index}</a>` : String(layer.index);
+    const index = layer.group ? `<a href="#${groupAnchor(layer.group, place)}">${layer.index}</a>` : String(layer.index);
     return `<tr><td class="num">${index}</td><td>${step}</td><td>${esc(layer.status)}</td>${layer.links.map(cell).join('')}<td class="num${layer.blocking ? ' blocking' : ''}">${layer.blocking}</td></tr>`;
   });
   return [
-    '<h3>Layers</h3>',
+    `<${partHeading(place)}>Layers</${partHeading(place)}>`,
     view.report.flattened ? '<p class="muted">A file of the flattened comparison counts for the layer of A and the layer of B it came from.</p>' : '',
     '<table class="layers"><thead><tr><th class="num">#</th><th>Step</th><th>Status</th><th>Blob</th><th>diff_id</th><th>Canonical diff_id</th><th class="num">Remaining</th></tr></thead><tbody>',
     ...rows,
@@ -130,29 +150,29 @@ function renderLayers(view: ReportView, platform: string | undefined): string {
 }
 
 /** Links to every difference that still blocks, by group: where a reader starts. */
-function renderIndexOfRemaining(view: ReportView, platform: string | undefined): string {
+function renderIndexOfRemaining(view: ReportView, place: HtmlPlace): string {
   const items = view.groups.flatMap((group) => groupItems(group).filter((item) => item.blocking));
   if (items.length === 0) return '';
-  return `<nav class="index"><h3>Remaining differences (${items.length})</h3><ol>${items.map((item) => `<li>${link(item, platform)}</li>`).join('')}</ol></nav>`;
+  return `<nav class="index"><${partHeading(place)}>Remaining differences (${items.length})</${partHeading(place)}><ol>${items.map((item) => `<li>${link(item, place)}</li>`).join('')}</ol></nav>`;
 }
 
 function groupItems(group: GroupView): DifferenceView[] {
   return [...group.general, ...group.files.flatMap((file) => file.differences)];
 }
 
-function groupAnchor(group: GroupView, platform: string | undefined): string {
-  return anchorFor(`group/${group.scope}`, platform);
+function groupAnchor(group: GroupView, place: HtmlPlace): string {
+  return anchorFor(`group/${group.scope}`, place.prefix);
 }
 
-function renderGroup(group: GroupView, platform: string | undefined): string {
+function renderGroup(group: GroupView, place: HtmlPlace): string {
   const shown = groupItems(group).filter((item) => !item.difference.neutralized);
   const neutralized = groupItems(group).filter((item) => item.difference.neutralized);
   const parts = [
-    `<details class="group" id="${groupAnchor(group, platform)}"${group.blocking > 0 ? ' open' : ''}><summary>${esc(truncate(group.title, 160))}: ${esc(group.counts)}</summary>`,
+    `<details class="group" id="${groupAnchor(group, place)}"${group.blocking > 0 ? ' open' : ''}><summary>${esc(truncate(group.title, 160))}: ${esc(group.counts)}</summary>`,
   ];
-  if (shown.length > 0) parts.push(`<ul class="diffs">${shown.map((item) => renderDifference(item, platform)).join('\n')}</ul>`);
+  if (shown.length > 0) parts.push(`<ul class="diffs">${shown.map((item) => renderDifference(item, place)).join('\n')}</ul>`);
   if (group.neutralized > 0) {
-    const listed = neutralized.length > 0 ? `<ul class="diffs">${neutralized.map((item) => renderDifference(item, platform)).join('\n')}</ul>` : '';
+    const listed = neutralized.length > 0 ? `<ul class="diffs">${neutralized.map((item) => renderDifference(item, place)).join('\n')}</ul>` : '';
     const note = group.omittedNote ? `<p class="muted">${esc(group.omittedNote)}</p>` : '';
     parts.push(`<details class="neutralized"><summary>${group.neutralized} neutralized by normalization: ${esc(group.neutralizedByCause)}</summary>${listed}${note}</details>`);
   }
@@ -166,13 +186,13 @@ function describeItem(item: DifferenceView): string {
   return file === undefined ? esc(item.subject) : `<code>${esc(file)}</code> ${esc(item.subject)}`;
 }
 
-function link(item: DifferenceView, platform: string | undefined): string {
-  return `<a href="#${anchorFor(item.difference.path, platform)}">${describeItem(item)}</a>`;
+function link(item: DifferenceView, place: HtmlPlace): string {
+  return `<a href="#${anchorFor(item.difference.path, place.prefix)}">${describeItem(item)}</a>`;
 }
 
-function renderDifference(item: DifferenceView, platform: string | undefined): string {
+function renderDifference(item: DifferenceView, place: HtmlPlace): string {
   const { difference } = item;
-  const id = anchorFor(difference.path, platform);
+  const id = anchorFor(difference.path, place.prefix);
   const state = difference.neutralized ? 'neutralized' : difference.accepted ? 'accepted' : 'remaining';
   const head = [`<a class="anchor" href="#${id}" title="link to this difference">#</a>`, describeItem(item)];
   if (item.origin) head.push(`<span class="muted">(${esc(item.origin)})</span>`);
@@ -233,17 +253,22 @@ export function inline(text: string): string {
 // --- an index report -----------------------------------------------------------------------------
 
 export function renderIndexHtml(view: IndexView): string {
+  return page(`oci-repro: ${view.verdictTitle} (${plural(view.report.platforms.length, 'platform')})`, renderIndexBody(view, pagePlace));
+}
+
+export function renderIndexBody(view: IndexView, place: HtmlPlace): string {
   const { report } = view;
+  const heading = `h${place.level}`;
   const state = report.passed ? 'passed' : 'failed';
   const digest = (value: string | null) => (value === null ? '<span class="muted">(absent)</span>' : `<code>${esc(shortDigest(value))}</code>`);
   const rows = view.platforms.map((platform) => {
-    const name = platform.view ? `<a href="#${anchorFor('report', platform.platform)}">${esc(platform.platform)}</a>` : esc(platform.platform);
+    const name = platform.view ? `<a href="#${anchorFor('report', placeInside(place, platform.platform).prefix)}">${esc(platform.platform)}</a>` : esc(platform.platform);
     const verdict = platform.passed ? esc(platform.verdict) : `<span class="blocking">${esc(platform.verdict)}</span>`;
     return `<tr><td>${name}</td><td>${verdict}</td><td>${digest(platform.canonical.a)}</td><td>${platform.same ? 'same' : digest(platform.canonical.b)}</td></tr>`;
   });
   const canonicalB = report.a.canonicalDigest === report.b.canonicalDigest ? 'same' : digest(report.b.canonicalDigest);
   const head = [
-    `<h1>oci-repro: <span class="verdict ${state}">${esc(view.verdictTitle)}</span> (${plural(report.platforms.length, 'platform')}), gate ${state}</h1>`,
+    `<${heading}>${esc(place.name)}: <span class="verdict ${state}">${esc(view.verdictTitle)}</span> (${plural(report.platforms.length, 'platform')}), gate ${state}</${heading}>`,
     `<p><strong>${report.passed ? 'Passed' : 'Failed'}:</strong> ${esc(report.reason)}</p>`,
     `<p class="counts">${esc(view.platformCounts)}.</p>`,
     '<table class="platforms"><thead><tr><th>Platform</th><th>Verdict</th><th>Canonical A</th><th>Canonical B</th></tr></thead><tbody>',
@@ -258,13 +283,21 @@ export function renderIndexHtml(view: IndexView): string {
   ];
   const sections = view.platforms
     .filter((platform) => platform.view !== null)
-    .map((platform) => `<section class="platform" id="${anchorFor('report', platform.platform)}">\n${renderReportBody(platform.view!, platform.platform)}\n</section>`);
-  return page(`oci-repro: ${view.verdictTitle} (${plural(report.platforms.length, 'platform')})`, [...head, ...sections].join('\n'));
+    .map((platform) => {
+      const inside = placeInside(place, platform.platform);
+      return `<section class="platform" id="${anchorFor('report', inside.prefix)}">\n${renderReportBody(platform.view!, inside)}\n</section>`;
+    });
+  return [...head, ...sections].join('\n');
 }
 
 // --- an --expect report --------------------------------------------------------------------------
 
 export function renderExpectHtml(view: ExpectView): string {
+  return page(`oci-repro: ${view.subject} ${view.passed ? 'matches' : 'differs'}`, renderExpectBody(view, pagePlace));
+}
+
+export function renderExpectBody(view: ExpectView, place: HtmlPlace): string {
+  const heading = `h${place.level}`;
   const state = view.passed ? 'passed' : 'failed';
   const rows = [
     `<tr><th>image</th><td><code>${esc(view.reference)}</code></td></tr>`,
@@ -275,11 +308,11 @@ export function renderExpectHtml(view: ExpectView): string {
   ];
   const verdict = view.passed ? 'matches' : 'differs';
   const body = [
-    `<h1>oci-repro: ${esc(view.subject)} <span class="verdict ${state}">${verdict}</span></h1>`,
+    `<${heading}>${esc(place.name)}: ${esc(view.subject)} <span class="verdict ${state}">${verdict}</span></${heading}>`,
     `<p>${esc(view.reason)}</p>`,
     `<table class="identity"><tbody>${rows.join('\n')}</tbody></table>`,
   ];
-  return page(`oci-repro: ${view.subject} ${verdict}`, body.join('\n'));
+  return body.join('\n');
 }
 
 // --- the page ------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import { defaultNormalizeOptions } from '../../src/normalize/options.js';
 import { fleetReportFromJson } from '../../src/report/fleet-json.js';
 import type { FleetReport } from '../../src/report/fleet-model.js';
 import { renderFleetReport } from '../../src/report/render-fleet.js';
+import { anchorFor, escapeHtml } from '../../src/report/render-html-escape.js';
 import { runCli, type CliRun } from '../helpers/cli.js';
 import { TempDir } from '../helpers/images.js';
 import { validateAgainst, validateReport } from '../helpers/report-schema.js';
@@ -137,6 +138,43 @@ describe('verify --pairs', () => {
     expect(markdown).not.toContain('<details><summary>identical:');
   });
 
+  it('--format html: one page, a section per pair, the exit code of text; for a shard too, and merge', slow, async () => {
+    const hostile = `nr <img src=x onerror=alert(1)> & "q" 's'`;
+    const entries = [fleet('identical'), { name: hostile, a: pairs['not-reproducible'].a, b: pairs['not-reproducible'].b }, { name: 'corrupt', a: 'corrupt.tar', b: pairs.reproducible.b }];
+    await writeFile(dir.join('html.yaml'), entries.map((entry) => `- ${JSON.stringify(entry)}\n`).join(''));
+    for (const [index, run] of shards.entries()) await writeFile(dir.join(`shard-${index + 1}.json`), run.stdout);
+    const [html, text, shardHtml, shardText, merged] = await Promise.all([
+      cli(['verify', '--pairs', 'html.yaml', '--format', 'html']),
+      cli(['verify', '--pairs', 'html.yaml']),
+      cli(['verify', '--pairs', 'html.yaml', '--shard', '1/2', '--format', 'html']),
+      cli(['verify', '--pairs', 'html.yaml', '--shard', '1/2']),
+      cli(['merge', 'shard-1.json', 'shard-2.json', 'shard-3.json', '--format', 'html']),
+    ]);
+    const sections = (page: string) => [...page.matchAll(/<details class="pair" id="([^"]*)"/g)].map((match) => match[1]);
+    for (const run of [html, shardHtml, merged]) {
+      expect(run.stderr).toBe('');
+      expect(run.stdout.startsWith('<!DOCTYPE html>\n')).toBe(true);
+      expect(run.stdout.endsWith('</html>\n')).toBe(true);
+      const ids = [...run.stdout.matchAll(/ id="([^"]*)"/g)].map((match) => match[1]);
+      expect(ids.filter((id, index) => ids.indexOf(id) !== index)).toEqual([]);
+      expect([...run.stdout.matchAll(/ href="#([^"]*)"/g)].map((match) => match[1]).filter((target) => !ids.includes(target))).toEqual([]);
+    }
+    expect(html.code).toBe(3);
+    expect(html.code).toBe(text.code);
+    expect(sections(html.stdout)).toEqual(entries.map((entry) => anchorFor('report', entry.name)));
+    expect(html.stdout).toMatch(/<h1>oci-repro fleet: <span class="verdict failed">error<\/span> \(3 pairs\), gate FAILED \(exit 3\)<\/h1>/);
+    expect(html.stdout).toContain(`<summary>${escapeHtml(hostile)}: not reproducible, exit 1</summary>`);
+    expect(html.stdout).not.toMatch(/<img/);
+    // The hostile pair's differences carry its prefix.
+    expect(html.stdout).toContain(` id="${anchorFor('group/config', [hostile])}"`);
+    expect(shardHtml.code).toBe(shardText.code);
+    const shardPairs = sections(shardHtml.stdout).length;
+    expect(shardPairs).toBeGreaterThan(0);
+    expect(shardHtml.stdout).toContain(`<p class="settings">shard 1/2: ${shardPairs} of the 3 pairs of html.yaml, `);
+    expect(merged.code).toBe(3);
+    expect(sections(merged.stdout)).toEqual(parse(unsharded).pairs.map((pair) => anchorFor('report', pair.name)));
+  });
+
   it('gives the same report with one job as with three, in the order of the pairs file', slow, async () => {
     const pairsFile = await loadPairsFile(dir.join('pairs.yaml'));
     // The references of the file are relative to its directory (the CLI runs there): made absolute.
@@ -163,7 +201,6 @@ describe('verify --pairs usage', () => {
     const cases: [string[], RegExp][] = [
       [['verify', '--shard', '1/2', 'a.tar', 'b.tar'], /--shard needs --pairs/],
       [['verify', '--pairs', 'pairs.yaml', 'a.tar'], /--pairs takes no images/],
-      [['verify', '--pairs', 'pairs.yaml', '--format', 'html'], /--format html is not available with --pairs/],
       [['verify', '--pairs', 'pairs.yaml', '--shard', '4/3'], /--shard: "4\/3" is not K\/N/],
       [['verify'], /verify needs two images, one image with --expect, or --pairs FILE/],
     ];

@@ -1,5 +1,5 @@
 /**
- * The golden HTML reports (and a rebuild report) in a real browser: Debian's chromium, headless, loads
+ * The golden HTML reports (a fleet's page among them, and a rebuild report) in a real browser: Debian's chromium, headless, loads
  * each one from a file:// URL, dumps the DOM it built and takes a screenshot in the same run. The pages
  * load one after the other (one chromium at a time), so a loaded CI runner slows them but never runs
  * several browsers against each other's timeouts. The DOM must hold every
@@ -20,6 +20,7 @@ import { anchorFor } from '../../src/report/render-html-escape.js';
 import { repoRoot } from '../helpers/golden.js';
 import { runTool, skipWithoutTools } from '../helpers/real-tools.js';
 import { buildFixedReport } from './fixed-report.js';
+import { buildFleetReport, hostilePairName } from './fleet-report.js';
 import { hostileHtmlReport, hostileName } from './html-hostile.js';
 import { nestedFile, nestedMember, nestedReport } from './nested-report.js';
 import { rebuildReport } from './rebuild-report.js';
@@ -28,7 +29,7 @@ import { rebuildReport } from './rebuild-report.js';
 const outputDir = join(tmpdir(), 'oci-repro-html-browser');
 /** One chromium run: seconds on an idle machine; generous, so a loaded CI runner cannot time it out. */
 const pageTimeoutMs = 180_000;
-const pages = ['fixed', 'hostile', 'nested', 'rebuild', 'control'] as const;
+const pages = ['fixed', 'hostile', 'nested', 'fleet', 'rebuild', 'control'] as const;
 /** Every page loads in beforeAll, one after the other; the tests only read the results. */
 const allPagesTimeoutMs = pages.length * pageTimeoutMs + 10_000;
 
@@ -98,6 +99,7 @@ describe.skipIf(skipWithoutTools('chromium'))(`the HTML report in chromium (scre
       fixed: join(repoRoot, 'golden', 'reports', 'fixed.html'),
       hostile: join(repoRoot, 'golden', 'reports', 'hostile.html'),
       nested: join(repoRoot, 'golden', 'reports', 'nested.html'),
+      fleet: join(repoRoot, 'golden', 'reports', 'fleet.html'),
       rebuild,
       control,
     };
@@ -146,6 +148,29 @@ describe.skipIf(skipWithoutTools('chromium'))(`the HTML report in chromium (scre
     const innerAt = page.dom.indexOf(inner, at);
     expect(innerAt).toBeGreaterThan(at);
     expect(page.dom.slice(at, innerAt)).not.toContain('</details>');
+    expect(page.console).toEqual([]);
+    await expectScreenshot(page.screenshot);
+  });
+
+  it('golden/reports/fleet.html: every pair a row and a section, each pair\'s differences under its own anchors, hostile names as text', async () => {
+    const page = await loads.fleet;
+    const dom = page.dom;
+    const report = buildFleetReport();
+    expect(dom).toContain('<span class="verdict failed">error</span> (6 pairs), gate FAILED (exit 3)');
+    expect(elements(dom).has('script')).toBe(false);
+    expect(elements(dom).has('img')).toBe(false);
+    for (const pair of report.pairs) {
+      const id = anchorFor('report', pair.name);
+      expect(dom, pair.name).toContain(` href="#${id}">${serializedText(pair.name)}</a>`);
+      // Chromium serializes a boolean attribute as open="".
+      expect(dom, pair.name).toContain(`<details class="pair" id="${id}"${pair.passed ? '' : ' open=""'}><summary>${serializedText(pair.name)}: `);
+    }
+    // The same differences in three places (two pairs, and a platform of a third), each under its own prefix.
+    for (const difference of buildFixedReport().differences) {
+      for (const prefix of [['api'], ['multi-arch', 'linux/amd64'], [hostilePairName]]) expect(dom, difference.path).toContain(` id="${anchorFor(difference.path, prefix)}"`);
+    }
+    const ids = [...dom.matchAll(/ id="([^"]*)"/g)].map((match) => match[1]);
+    expect(ids.filter((id, index) => ids.indexOf(id) !== index)).toEqual([]);
     expect(page.console).toEqual([]);
     await expectScreenshot(page.screenshot);
   });

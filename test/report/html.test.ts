@@ -5,12 +5,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Difference } from '../../src/diff/model.js';
-import type { ExpectReport } from '../../src/report/expect-model.js';
-import type { IndexReport } from '../../src/report/index-model.js';
 import { renderSideBySide } from '../../src/report/render-html-diff.js';
 import { anchorFor, escapeHtml } from '../../src/report/render-html-escape.js';
 import { renderExpectReport, renderIndexReport, renderReport } from '../../src/report/render.js';
 import { buildFixedReport, checkGolden, fakeDigest } from './fixed-report.js';
+import { expectHtmlReport, indexHtmlReport } from './fleet-report.js';
 import { hostileHtmlReport, hostileName } from './html-hostile.js';
 
 /** Tags that are markup (not escaped text) in an HTML string. */
@@ -70,6 +69,10 @@ describe('html report', () => {
     expect(anchorFor('a_20b')).toBe('d-a_5f20b');
     expect(anchorFor(hostileName)).toMatch(/^[A-Za-z0-9./_-]+$/);
     expect(anchorFor('/created', 'linux/arm64')).toBe('linux/arm64~d-/created');
+    // A fleet's pair, then its platform: each part encoded and ended by `~`, so no two prefixes meet.
+    expect(anchorFor('/created', ['web', 'linux/arm64'])).toBe('web~linux/arm64~d-/created');
+    expect(anchorFor('/created', ['web~linux/arm64'])).not.toBe(anchorFor('/created', ['web', 'linux/arm64']));
+    expect(anchorFor('/created', [])).toBe(anchorFor('/created'));
   });
 
   it('shows a text diff side by side with the changed words marked', () => {
@@ -97,21 +100,7 @@ describe('html report', () => {
 
 describe('html index and --expect reports', () => {
   it('an index report: the platforms, then each platform with anchors of its own', () => {
-    const amd = buildFixedReport();
-    const arm = hostileHtmlReport();
-    const side = (name: string) => ({ reference: `oci-archive:${name}`, indexDigest: fakeDigest(name), canonicalDigest: fakeDigest(`c-${name}`), manifests: [] });
-    const report = {
-      kind: 'index',
-      verdict: 'not-reproducible',
-      passed: false,
-      reason: 'linux/arm64 is not reproducible',
-      a: side('a'),
-      b: side('b'),
-      platforms: [
-        { platform: 'linux/amd64', presence: 'both', verdict: amd.verdict, passed: false, reason: amd.reason, canonicalDigest: { a: amd.a.canonicalDigest, b: amd.b.canonicalDigest }, report: amd },
-        { platform: 'linux/arm64', presence: 'both', verdict: arm.verdict, passed: false, reason: arm.reason, canonicalDigest: { a: arm.a.canonicalDigest, b: arm.b.canonicalDigest }, report: arm },
-      ],
-    } as unknown as IndexReport;
+    const report = indexHtmlReport();
     const html = renderIndexReport(report, 'html', { color: false });
     expect(tags(html)).not.toContain('script');
     expect(html).toContain('<a href="#linux/arm64~d-report">linux/arm64</a>');
@@ -123,16 +112,7 @@ describe('html index and --expect reports', () => {
 
   it('an --expect report: the digest found and the one expected', () => {
     const fixed = buildFixedReport();
-    const report: ExpectReport = {
-      schemaVersion: fixed.schemaVersion,
-      tool: fixed.tool,
-      kind: 'expect',
-      verdict: 'differs',
-      passed: false,
-      reason: 'the canonical digest <differs>',
-      expected: { canonicalDigest: fakeDigest('expected'), source: 'release.json' },
-      image: { ...fixed.a, canonicalDigest: fixed.a.canonicalDigest ?? fakeDigest('c') },
-    };
+    const report = expectHtmlReport();
     const html = renderExpectReport(report, 'html');
     expect(html).toContain('canonical digest <span class="verdict failed">differs</span>');
     expect(html).toContain(fakeDigest('expected'));
