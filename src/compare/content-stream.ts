@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { compareByteStreams } from '../formats/binary.js';
+import type { ByteSource } from '../formats/model.js';
 import { badInput } from '../errors.js';
 import { canonicalizePath } from '../normalize/entry.js';
 import type { ContentSpool } from '../normalize/spool.js';
@@ -210,6 +211,23 @@ export function spooledDigest(spool: ContentSpool, file: SpooledFile): string {
   }
   file.digest = `sha256:${hash.digest('hex')}`;
   return file.digest;
+}
+
+/**
+ * A spooled file as a `ByteSource` (formats/model.ts): the archive decoders read the ranges they need
+ * (a zip's directory, an ar member, a tar in chunks) from the spool, so the file is never held whole.
+ * Only after `finishWriting()`.
+ */
+export function spooledSource(spool: ContentSpool, file: SpooledFile): ByteSource {
+  return {
+    size: file.size,
+    read: async (offset, length) => {
+      const n = Math.max(0, Math.min(length, file.size - offset));
+      const bytes = Buffer.allocUnsafe(n);
+      if (n > 0) spool.readInto(file.offset + offset, n, bytes, 0);
+      return bytes;
+    },
+  };
 }
 
 async function* spooledChunks(spool: ContentSpool, file: SpooledFile): AsyncGenerator<Buffer> {

@@ -10,7 +10,7 @@ import { FILE_HEADERS_ONLY, formatPatch, structuredPatch, type StructuredPatch }
 import { OciReproError } from '../errors.js';
 import { compareByteStreams } from '../formats/binary.js';
 import { compareFormat, detectFormat, detectHeadBytes } from '../formats/detect.js';
-import { bufferSource } from '../formats/model.js';
+import { bufferSource, type ByteSource } from '../formats/model.js';
 import { classifyTimestampPairs, type LinePair } from '../formats/timestamps.js';
 import {
   attachSpooledRanges,
@@ -18,6 +18,7 @@ import {
   maxStreamedFiles,
   readLayerFiles,
   spooledDigest,
+  spooledSource,
   type LayerFiles,
   type PrefetchedFiles,
   type SpooledIn,
@@ -91,20 +92,8 @@ function parseJson(text: string): { value: unknown } | null {
  */
 export async function describeContentChange(path: string, a: Buffer, b: Buffer): Promise<ContentDetail> {
   const facts = { sizeA: a.length, sizeB: b.length, digestA: digestOf(a), digestB: digestOf(b) };
-  try {
-    const nested = await compareNested(path, a, b);
-    if (nested !== undefined && (nested.changes.length > 0 || nested.notes.length > 0)) {
-      const changes = nested.changes.map(({ member, ...c }) => ({
-        ...c,
-        a: jsonSafe(c.a),
-        b: jsonSafe(c.b),
-        ...(member === undefined ? {} : { member, path: memberPath(path, member) }),
-      }));
-      return { format: 'decoded', decoder: nested.decoder, ...facts, changes, ...(nested.notes.length > 0 ? { notes: nested.notes } : {}) };
-    }
-  } catch (error) {
-    if (!(error instanceof OciReproError)) throw error;
-  }
+  const nested = await describeNested(path, bufferSource(a), bufferSource(b), facts);
+  if (nested !== undefined) return nested;
   const kindA = detectFormat(path, a.subarray(0, detectHeadBytes));
   if (kindA !== undefined && kindA === detectFormat(path, b.subarray(0, detectHeadBytes))) {
     try {
@@ -136,6 +125,33 @@ export async function describeContentChange(path: string, a: Buffer, b: Buffer):
   }
   const bytes = await compareByteStreams(chunksOf(a), chunksOf(b));
   return { format: 'binary', ...facts, differingBytes: bytes.differingBytes, ranges: bytes.ranges, moreRanges: bytes.moreRanges };
+}
+
+/**
+ * The decoded detail of a file that is an archive on both sides (compare/nested.ts), read through
+ * `a` and `b` (held, or spooled for a large file), or undefined when it is none, nothing was found, or
+ * the outer archive is corrupt: the caller falls back to byte ranges.
+ */
+export async function describeNested(
+  path: string,
+  a: ByteSource,
+  b: ByteSource,
+  facts: { sizeA: number; sizeB: number; digestA: string; digestB: string },
+): Promise<ContentDetail | undefined> {
+  try {
+    const nested = await compareNested(path, a, b);
+    if (nested === undefined || (nested.changes.length === 0 && nested.notes.length === 0)) return undefined;
+    const changes = nested.changes.map(({ member, ...c }) => ({
+      ...c,
+      a: jsonSafe(c.a),
+      b: jsonSafe(c.b),
+      ...(member === undefined ? {} : { member, path: memberPath(path, member) }),
+    }));
+    return { format: 'decoded', decoder: nested.decoder, ...facts, changes, ...(nested.notes.length > 0 ? { notes: nested.notes } : {}) };
+  } catch (error) {
+    if (!(error instanceof OciReproError)) throw error;
+    return undefined;
+  }
 }
 
 /** The timestamps detail when every changed line pairs with one that differs only in dates and times. */
@@ -295,12 +311,29 @@ export async function attachContentDetails(
       return found?.spool === undefined ? undefined : { spool: found.spool, file: found.files.large.get(file) };
     };
     for (const { difference, file, layerA, layerB } of streamed) {
-      await attachSpooledRanges(difference, spooled(`a:${layerA}`, file), spooled(`b:${layerB}`, file));
+      const [a, b] = [spooled(`a:${layerA}`, file), spooled(`b:${layerB}`, file)];
+      if (!(await attachSpooledArchive(difference, file, a, b))) await attachSpooledRanges(difference, a, b);
     }
   } finally {
     await spool?.close();
   }
   return differences;
+}
+
+/**
+ * A large file that is an archive on both sides, decoded member by member from the spool as a held
+ * one is (`describeNested`), when each side's bytes are the file the table digested. False leaves the
+ * byte ranges to be taken: not an archive, kinds differ, nothing found, or the outer archive corrupt.
+ */
+async function attachSpooledArchive(difference: Difference, file: string, a: SpooledIn | undefined, b: SpooledIn | undefined): Promise<boolean> {
+  const detail = difference.detail;
+  if (a?.file === undefined || b?.file === undefined || detail?.format !== 'binary') return false;
+  if (spooledDigest(a.spool, a.file) !== detail.digestA || spooledDigest(b.spool, b.file) !== detail.digestB) return false;
+  const facts = { sizeA: detail.sizeA, sizeB: detail.sizeB, digestA: detail.digestA, digestB: detail.digestB };
+  const decoded = await describeNested(file, spooledSource(a.spool, a.file), spooledSource(b.spool, b.file), facts);
+  if (decoded === undefined) return false;
+  difference.detail = decoded;
+  return true;
 }
 
 interface LayerContents {

@@ -5,8 +5,11 @@
  * files a decoder explains), to `maxDepth` levels. Every field change carries its member chain, shown
  * `outer!/dir/inner.zip!/x.txt`.
  *
- * Bounded whatever the input (zip bombs, deep nesting, huge declared sizes): the outer file is already
- * within the content budget (compare/content.ts); inflated bytes are counted as they stream and the pass
+ * The outer file is read through a `ByteSource` (held in memory, or spooled to disk for a large file:
+ * compare/content.ts), never whole: zip reads its directory and the members it opens, ar the member
+ * ranges, tar (and the tar inside gzip/zstd) streams the source in chunks.
+ *
+ * Bounded whatever the input (zip bombs, deep nesting, huge declared sizes): inflated bytes are counted as they stream and the pass
  * stops at `maxInflatedBytes`; only the content of members that differ and will be opened is held, at
  * most `maxHeldBytes` together; members, listed changes and depth are capped. What a bound left
  * unopened is said in `notes`, never an error: the outer file's own decoding stands.
@@ -17,7 +20,7 @@ import { OciReproError } from '../errors.js';
 import { compareAr, decodeAr, type ArMember } from '../formats/ar.js';
 import { compareFormat, detectFormat, detectHeadBytes } from '../formats/detect.js';
 import { compareGzip, decodeGzip } from '../formats/gzip-header.js';
-import { bufferSource, type FieldChange, memberPath } from '../formats/model.js';
+import { type ByteSource, bufferSource, type FieldChange, memberPath, readRange } from '../formats/model.js';
 import { compareTarMembers, decodeTarMembers } from '../formats/tar-members.js';
 import { compareZip, decodeZip, type ZipMember } from '../formats/zip.js';
 import { openDecompressed } from '../image/compression.js';
@@ -83,9 +86,9 @@ interface State {
  * Compares a changed file as an archive with members, or undefined when it is none (or the two sides
  * are not the same kind). Throws a CORRUPT_ARCHIVE error when the outer archive itself cannot be read.
  */
-export async function compareNested(name: string, a: Buffer, b: Buffer, limits: NestedLimits = defaultNestedLimits): Promise<NestedComparison | undefined> {
-  const kind = detectArchive(a);
-  if (kind === undefined || kind !== detectArchive(b)) return undefined;
+export async function compareNested(name: string, a: ByteSource, b: ByteSource, limits: NestedLimits = defaultNestedLimits): Promise<NestedComparison | undefined> {
+  const kind = detectArchive(await headOf(a));
+  if (kind === undefined || kind !== detectArchive(await headOf(b))) return undefined;
   const state: State = { file: name, limits, inflated: 0, held: 0, notes: [] };
   const result = await compareArchives(kind, name, a, b, [], 1, state);
   if (result === undefined) return undefined;
@@ -101,8 +104,8 @@ export async function compareNested(name: string, a: Buffer, b: Buffer, limits: 
 async function compareArchives(
   kind: ArchiveKind,
   name: string,
-  a: Buffer,
-  b: Buffer,
+  a: ByteSource,
+  b: ByteSource,
   chain: string[],
   depth: number,
   state: State,
@@ -110,17 +113,17 @@ async function compareArchives(
   const tag = (changes: FieldChange[]) => changes.map((c) => withChain(c, chain));
   switch (kind) {
     case 'zip': {
-      const [za, zb] = await Promise.all([decodeZip(bufferSource(a), { maxMembers: state.limits.maxMembers }), decodeZip(bufferSource(b), { maxMembers: state.limits.maxMembers })]);
+      const [za, zb] = await Promise.all([decodeZip(a, { maxMembers: state.limits.maxMembers }), decodeZip(b, { maxMembers: state.limits.maxMembers })]);
       const changes = tag(compareZip(za, zb));
       const pairs = differingPairs(za.members, zb.members, (m) => `${m.crc}:${m.size}`);
       changes.push(...(await openMembers(pairs, chain, depth, state, (m, side) => zipMemberContent(m, side === 'a' ? a : b, state))));
       return { decoder: 'zip', changes };
     }
     case 'ar': {
-      const [ra, rb] = await Promise.all([decodeAr(bufferSource(a), { maxMembers: state.limits.maxMembers }), decodeAr(bufferSource(b), { maxMembers: state.limits.maxMembers })]);
+      const [ra, rb] = await Promise.all([decodeAr(a, { maxMembers: state.limits.maxMembers }), decodeAr(b, { maxMembers: state.limits.maxMembers })]);
       const changes = tag(compareAr(ra, rb));
       const pairs = differingPairs(ra.members, rb.members, (m) => m.sha256);
-      changes.push(...(await openMembers(pairs, chain, depth, state, async (m: ArMember, side) => (side === 'a' ? a : b).subarray(m.offset, m.offset + m.size))));
+      changes.push(...(await openMembers(pairs, chain, depth, state, (m: ArMember, side) => arMemberContent(m, side === 'a' ? a : b, state))));
       return { decoder: 'ar', changes };
     }
     case 'tar':
@@ -132,7 +135,7 @@ async function compareArchives(
         // Finding each gzip member's end inflates it too: within what is left of the budget.
         const gzipOptions = () => ({ maxInflatedBytes: Math.max(0, state.limits.maxInflatedBytes - state.inflated) });
         try {
-          changes.push(...tag(compareGzip(await decodeGzip(bufferSource(a), gzipOptions()), await decodeGzip(bufferSource(b), gzipOptions()))));
+          changes.push(...tag(compareGzip(await decodeGzip(a, gzipOptions()), await decodeGzip(b, gzipOptions()))));
         } catch (error) {
           if (!(error instanceof OciReproError) || !/inflates to more than/.test(error.message)) throw error;
           state.notes.push(`${memberPath(state.file, chain)}: not read past ${state.limits.maxInflatedBytes} inflated bytes (a larger archive, or a compression bomb)`);
@@ -257,14 +260,14 @@ async function openMembers<T>(
       }
       continue;
     }
-    const kind = detectArchive(ca);
+    const kind = detectArchive(ca.subarray(0, headBytes));
     try {
       if (kind !== undefined && kind === detectArchive(cb)) {
         if (depth + 1 > state.limits.maxDepth) {
           state.notes.push(`${where}: an archive at depth ${depth + 1}, not opened (limit ${state.limits.maxDepth})`);
           continue;
         }
-        const result = await compareArchives(kind, pair.key, ca, cb, inner, depth + 1, state);
+        const result = await compareArchives(kind, pair.key, bufferSource(ca), bufferSource(cb), inner, depth + 1, state);
         if (result) changes.push(...result.changes);
         continue;
       }
@@ -285,26 +288,45 @@ async function openMembers<T>(
 const archiveName = /\.(?:zip|jar|war|ear|whl|egg|apk|a|deb|tar|tgz|tzst|gz|zst)$/i;
 
 /** A zip member's content, inflated with the inflate and held budgets counted; undefined when over them. */
-async function zipMemberContent(member: ZipMember, archive: Buffer, state: State): Promise<Buffer | undefined> {
+async function zipMemberContent(member: ZipMember, archive: ByteSource, state: State): Promise<Buffer | undefined> {
   if (member.method !== 0 && member.method !== 8) return undefined;
   if (member.size > state.limits.maxHeldBytes - state.held) return undefined;
-  const data = archive.subarray(member.dataOffset, member.dataOffset + member.compressedSize);
   if (member.method === 0) {
+    if (member.compressedSize > state.limits.maxHeldBytes - state.held) return undefined;
+    const data = await readRange(archive, member.dataOffset, member.compressedSize, 'zip', `data of ${member.name}`);
     state.held += data.length;
     return data;
   }
+  // Range-checked before streaming: a member that claims bytes past the file is damage, said as such.
+  if (member.dataOffset + member.compressedSize > archive.size) await readRange(archive, member.dataOffset, member.compressedSize, 'zip', `data of ${member.name}`);
   const parts: Buffer[] = [];
   let length = 0;
-  for await (const chunk of Readable.from([data]).pipe(createInflateRaw())) {
-    const piece = chunk as Buffer;
-    count(state, piece.length);
-    length += piece.length;
-    // A declared size can lie: the held budget is checked on what actually comes out.
-    if (state.held + length > state.limits.maxHeldBytes) return undefined;
-    parts.push(piece);
+  const input = Readable.from(chunksOf(archive, member.dataOffset, member.compressedSize));
+  const inflater = createInflateRaw();
+  // pipe() does not pass a read error on: without this the inflater would wait forever.
+  input.on('error', (error) => inflater.destroy(error));
+  try {
+    for await (const chunk of input.pipe(inflater)) {
+      const piece = chunk as Buffer;
+      count(state, piece.length);
+      length += piece.length;
+      // A declared size can lie: the held budget is checked on what actually comes out.
+      if (state.held + length > state.limits.maxHeldBytes) return undefined;
+      parts.push(piece);
+    }
+  } finally {
+    input.destroy();
   }
   state.held += length;
   return Buffer.concat(parts);
+}
+
+/** An ar member's content, counted against the held budget; undefined when over it. */
+async function arMemberContent(member: ArMember, archive: ByteSource, state: State): Promise<Buffer | undefined> {
+  if (member.size > state.limits.maxHeldBytes - state.held) return undefined;
+  const data = await readRange(archive, member.offset, member.size, 'ar', `data of ${member.name}`);
+  state.held += data.length;
+  return data;
 }
 
 function count(state: State, bytes: number): void {
@@ -313,8 +335,8 @@ function count(state: State, bytes: number): void {
 }
 
 /** The uncompressed bytes of a gzip or zstd file, counted against the inflate budget as they stream. */
-async function* inflate(data: Buffer, name: string, state: State): AsyncGenerator<Buffer> {
-  const stream = await openDecompressed(Readable.from([data]), undefined, name);
+async function* inflate(data: ByteSource, name: string, state: State): AsyncGenerator<Buffer> {
+  const stream = await openDecompressed(Readable.from(chunksOf(data)), undefined, name);
   try {
     for await (const chunk of stream) {
       const piece = chunk as Buffer;
@@ -326,6 +348,20 @@ async function* inflate(data: Buffer, name: string, state: State): AsyncGenerato
   }
 }
 
-async function* chunksOf(bytes: Buffer): AsyncGenerator<Buffer> {
-  yield bytes;
+/** Bytes a tar header needs to be told (`detectArchive`). */
+const headBytes = 512;
+const readChunk = 1024 * 1024;
+
+async function headOf(source: ByteSource): Promise<Buffer> {
+  return source.read(0, Math.min(headBytes, source.size));
+}
+
+/** `length` bytes of `source` from `offset` (default: all of it), in chunks: a large source is never held whole. */
+async function* chunksOf(source: ByteSource, offset = 0, length = source.size - offset): AsyncGenerator<Buffer> {
+  for (let done = 0; done < length; ) {
+    const n = Math.min(readChunk, length - done);
+    const chunk = await readRange(source, offset + done, n, 'archive', 'content');
+    done += n;
+    yield chunk;
+  }
 }

@@ -4,7 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeContentChange } from '../../src/compare/content.js';
 import { compareNested, defaultNestedLimits, displayMemberName, memberPath } from '../../src/compare/nested.js';
-import type { FieldChange } from '../../src/formats/model.js';
+import { bufferSource, type FieldChange } from '../../src/formats/model.js';
 import { makeTempDir, removeTempDir, runTool, skipWithoutTools } from '../helpers/real-tools.js';
 import { buildTar, type TestEntry } from '../helpers/tar.js';
 
@@ -53,13 +53,13 @@ describe.skipIf(skipWithoutTools('tar', 'gzip', 'zip', 'zstd', 'ar', 'python3'))
   it('depth 1: a .tar.gz whose one member has another mtime names that member and field only', async () => {
     const work = join(dir, 'd1');
     const [a, b] = await buildPair(work, async (side) => utimes(join(work, side, 'tree', 'x.txt'), t0 + 60, t0 + 60), tarGz(work));
-    const found = await compareNested('opt/out.tar.gz', a, b);
+    const found = await compareNested('opt/out.tar.gz', bufferSource(a), bufferSource(b));
     expect(found?.decoder).toBe('tar.gz');
     expect(brief(found!.changes)).toEqual([['./x.txt', './x.txt', 'mtime']]);
     expect(found!.changes[0]!.a).toBe('2023-11-14T22:13:20Z');
     expect(memberPath('opt/out.tar.gz', found!.changes[0]!.member!)).toBe('opt/out.tar.gz!/./x.txt');
     // The same bytes untouched: nothing differs.
-    expect((await compareNested('opt/out.tar.gz', a, a))?.changes).toEqual([]);
+    expect((await compareNested('opt/out.tar.gz', bufferSource(a), bufferSource(a)))?.changes).toEqual([]);
   });
 
   it('depth 2: a zip inside a .tar.gz whose one member has another time', async () => {
@@ -81,7 +81,7 @@ describe.skipIf(skipWithoutTools('tar', 'gzip', 'zip', 'zstd', 'ar', 'python3'))
         await tarGz(work)(side);
       },
     );
-    const found = await compareNested('opt/out.tar.gz', a, b);
+    const found = await compareNested('opt/out.tar.gz', bufferSource(a), bufferSource(b));
     expect(atDepth(found!.changes, 2).map((c) => [c.member!.join('!/'), c.field])).toEqual([['./inner.zip!/x.txt', 'dos-time']]);
     expect(brief(atDepth(found!.changes, 1))).toEqual([['./inner.zip', './inner.zip', 'content']]);
     // The report's detail: the member path written outer!/inner!/member.
@@ -100,7 +100,7 @@ describe.skipIf(skipWithoutTools('tar', 'gzip', 'zip', 'zstd', 'ar', 'python3'))
         await runTool('zstd', ['-q', '-f', join(work, side, 'data.tar'), '-o', join(work, side, 'out')]);
       },
     );
-    const zst = await compareNested('x.tar.zst', a, b);
+    const zst = await compareNested('x.tar.zst', bufferSource(a), bufferSource(b));
     expect(zst?.decoder).toBe('tar.zst');
     expect(brief(zst!.changes)).toEqual([['./docs/y.txt', './docs/y.txt', 'mtime']]);
 
@@ -115,7 +115,7 @@ describe.skipIf(skipWithoutTools('tar', 'gzip', 'zip', 'zstd', 'ar', 'python3'))
       await runTool('ar', ['rcD', join(data, 'p.deb'), 'debian-binary', 'data.tar.gz'], { cwd: data });
       debs.push(await readFile(join(data, 'p.deb')));
     }
-    const deb = await compareNested('p.deb', debs[0]!, debs[1]!);
+    const deb = await compareNested('p.deb', bufferSource(debs[0]!), bufferSource(debs[1]!));
     expect(deb?.decoder).toBe('ar');
     expect(atDepth(deb!.changes, 2).map((c) => [memberPath('p.deb', c.member!), c.field])).toEqual([['p.deb!/data.tar.gz!/./docs/y.txt', 'mtime']]);
   });
@@ -133,7 +133,7 @@ describe.skipIf(skipWithoutTools('tar', 'gzip', 'zip', 'zstd', 'ar', 'python3'))
       await runTool('zip', ['-X', '-q', join(work, side, 'app.whl'), 'pkg/m.pyc'], { cwd: join(work, side), env: { ...process.env, TZ: 'UTC' } });
       wheels.push(await readFile(join(work, side, 'app.whl')));
     }
-    const found = await compareNested('app.whl', wheels[0]!, wheels[1]!);
+    const found = await compareNested('app.whl', bufferSource(wheels[0]!), bufferSource(wheels[1]!));
     const decoded = found!.changes.filter((c) => c.field === 'source-mtime');
     expect(decoded.map((c) => [memberPath('app.whl', c.member!), c.where, c.a, c.b])).toEqual([['app.whl!/pkg/m.pyc', 'header', '2023-11-14T22:13:20Z', '2023-11-15T22:13:20Z']]);
     // The zip's own view of the member: only the CRC of its content (sizes and times are equal).
@@ -152,11 +152,11 @@ describe.skipIf(skipWithoutTools('tar', 'gzip', 'zip', 'zstd', 'ar', 'python3'))
       zips.push(await readFile(join(work, side, 'out.zip')));
     }
     expect(zips[0]!.length).toBeLessThan(64 * 1024);
-    const found = await compareNested('app.zip', zips[0]!, zips[1]!, { ...defaultNestedLimits, maxInflatedBytes: 1024 * 1024 });
+    const found = await compareNested('app.zip', bufferSource(zips[0]!), bufferSource(zips[1]!), { ...defaultNestedLimits, maxInflatedBytes: 1024 * 1024 });
     expect(found!.notes).toEqual(['app.zip!/inner.tar: not opened, the inflate limit (1048576 bytes) was reached']);
     expect(found!.changes.map((c) => c.field)).toContain('crc32');
     // Within the default limit the member is opened: the one tar member that differs.
-    const all = await compareNested('app.zip', zips[0]!, zips[1]!);
+    const all = await compareNested('app.zip', bufferSource(zips[0]!), bufferSource(zips[1]!));
     expect(atDepth(all!.changes, 2).map((c) => [c.member!.join('!/'), c.field])).toEqual([['inner.tar!/tail', 'content']]);
   });
 });
@@ -168,10 +168,10 @@ describe('archives inside files, built in code', () => {
     const inner = (uid: number) => tarOf([{ name: 'bin/tool', content: 'x', uid }, { name: 'etc/conf', content: 'y' }]);
     const outer = async (uid: number) => tarOf([{ name: 'README', content: 'r' }, { name: 'lib/inner.tar', content: await inner(uid) }]);
     const [a, b] = [await outer(0), await outer(1000)];
-    const found = await compareNested('srv/bundle.tar', a, b);
+    const found = await compareNested('srv/bundle.tar', bufferSource(a), bufferSource(b));
     expect(found?.decoder).toBe('tar');
     expect(brief(atDepth(found!.changes, 2))).toEqual([['lib/inner.tar!/bin/tool', 'bin/tool', 'uid']]);
-    expect((await compareNested('srv/bundle.tar', a, a))?.changes).toEqual([]);
+    expect((await compareNested('srv/bundle.tar', bufferSource(a), bufferSource(a)))?.changes).toEqual([]);
   });
 
   it('stops at the depth limit and says so', async () => {
@@ -181,12 +181,12 @@ describe('archives inside files, built in code', () => {
       for (let level = 4; level >= 1; level--) bytes = await tarOf([{ name: `level${level}.tar`, content: bytes }]);
       return bytes;
     };
-    const found = await compareNested('deep.tar', await nest(t0), await nest(t0 + 1));
+    const found = await compareNested('deep.tar', bufferSource(await nest(t0)), bufferSource(await nest(t0 + 1)));
     const deepest = Math.max(...found!.changes.map((c) => c.member?.length ?? 0));
     expect(deepest).toBe(defaultNestedLimits.maxDepth);
     expect(found!.notes).toEqual([`deep.tar!/level1.tar!/level2.tar!/level3.tar: an archive at depth 4, not opened (limit ${defaultNestedLimits.maxDepth})`]);
     // With a deeper limit the leaf is found.
-    const all = await compareNested('deep.tar', await nest(t0), await nest(t0 + 1), { ...defaultNestedLimits, maxDepth: 6 });
+    const all = await compareNested('deep.tar', bufferSource(await nest(t0)), bufferSource(await nest(t0 + 1)), { ...defaultNestedLimits, maxDepth: 6 });
     expect(all!.changes.at(-1)).toMatchObject({ member: ['level1.tar', 'level2.tar', 'level3.tar', 'level4.tar', 'leaf.txt'], field: 'mtime' });
   });
 
@@ -195,17 +195,17 @@ describe('archives inside files, built in code', () => {
     const [a, b] = [await bomb('a'), await bomb('b')];
     expect(a.length).toBeLessThan(64 * 1024);
     const limits = { ...defaultNestedLimits, maxInflatedBytes: 1024 * 1024 };
-    const found = await compareNested('bomb.tar.gz', a, b, limits);
+    const found = await compareNested('bomb.tar.gz', bufferSource(a), bufferSource(b), limits);
     expect(found?.notes).toEqual(['bomb.tar.gz: not read past 1048576 inflated bytes (a larger archive, or a compression bomb)']);
     // Under the default limit the same pair is read to the end.
-    expect(brief((await compareNested('bomb.tar.gz', a, b))!.changes)).toEqual([['tail', 'tail', 'content']]);
+    expect(brief((await compareNested('bomb.tar.gz', bufferSource(a), bufferSource(b)))!.changes)).toEqual([['tail', 'tail', 'content']]);
   });
 
   it('members held for opening stay within maxHeldBytes: the rest are named in a note', async () => {
     const inner = (tag: string) => tarOf([{ name: 'pad', content: Buffer.alloc(600 * 1024) }, { name: 'tag', content: tag }]);
     const outer = async (tag: string) => tarOf([{ name: 'one.tar', content: await inner(tag) }, { name: 'two.tar', content: await inner(tag) }]);
     const limits = { ...defaultNestedLimits, maxHeldBytes: 2 * 700 * 1024 };
-    const found = await compareNested('o.tar', await outer('a'), await outer('b'), limits);
+    const found = await compareNested('o.tar', bufferSource(await outer('a')), bufferSource(await outer('b')), limits);
     // One pair (both sides) fits; the second is not opened.
     expect(atDepth(found!.changes, 2).map((c) => c.member!.join('!/'))).toEqual(['one.tar!/tag']);
     expect(found!.notes).toEqual([`o.tar!/two.tar: not opened, its content is over the ${limits.maxHeldBytes}-byte limit for members held`]);
@@ -221,7 +221,7 @@ describe('archives inside files, built in code', () => {
     for (let i = 0; i < 512; i++) sum += liar[i]!;
     liar.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
     const outer = async (inner: Buffer, note: string) => tarOf([{ name: 'inner.tar', content: inner }, { name: 'note', content: note }]);
-    const found = await compareNested('o.tar', await outer(good, 'a'), await outer(liar, 'b'));
+    const found = await compareNested('o.tar', bufferSource(await outer(good, 'a')), bufferSource(await outer(liar, 'b')));
     expect(brief(found!.changes)).toEqual([
       ['inner.tar', 'inner.tar', 'content'],
       ['note', 'note', 'content'],
