@@ -212,7 +212,8 @@ export interface ContentOptions {
   /**
    * Whether a large file's byte ranges are worth a read of its layers: false for one whose cause is
    * known from its path alone (an apt cache). Such ranges are still taken when the layers are read for
-   * other files anyway. Default: every one.
+   * other files anyway. Not asked for a name a decoder explains (a jar, a .tar.gz): its decoded members
+   * say more than its cause. Default: every one.
    */
   wantsRanges?: (difference: Difference) => boolean;
   /** Directory of the spool for large files' bytes (default the OS temp dir). */
@@ -269,7 +270,9 @@ export async function attachContentDetails(
       request('a', layerA, file, cap);
       request('b', layerB, file, cap);
     } else if (isStreamable(difference)) {
-      (options.wantsRanges?.(difference) ?? true ? large : optional).push(candidate);
+      // A name a decoder explains (an archive) is read for its decoded members even when its path tells the cause.
+      const wanted = decodableName.test(file) || (options.wantsRanges?.(difference) ?? true);
+      (wanted ? large : optional).push(candidate);
     }
   }
   // Ranges not worth a pass of their own are still taken from a pass that happens anyway.
