@@ -20,7 +20,7 @@ import { OciReproError } from '../errors.js';
 import { compareAr, decodeAr, type ArMember } from '../formats/ar.js';
 import { compareFormat, detectFormat, detectHeadBytes } from '../formats/detect.js';
 import { compareGzip, decodeGzip } from '../formats/gzip-header.js';
-import { type ByteSource, bufferSource, type FieldChange, memberPath, readRange } from '../formats/model.js';
+import { type ByteSource, bufferSource, type FieldChange, formatError, memberPath, readRange } from '../formats/model.js';
 import { compareTarMembers, decodeTarMembers } from '../formats/tar-members.js';
 import { compareZip, decodeZip, type ZipMember } from '../formats/zip.js';
 import { openDecompressed } from '../image/compression.js';
@@ -314,6 +314,10 @@ async function zipMemberContent(member: ZipMember, archive: ByteSource, state: S
       if (state.held + length > state.limits.maxHeldBytes) return undefined;
       parts.push(piece);
     }
+  } catch (error) {
+    // zlib's own errors (a damaged deflate stream) are about the bytes: a note on this member, not a crash.
+    if (error instanceof LimitReached || error instanceof OciReproError || !(error instanceof Error)) throw error;
+    throw formatError('zip', `${member.name}: ${error.message}`, 'the member may be damaged');
   } finally {
     input.destroy();
   }

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeNested } from '../../src/compare/content.js';
 import { spooledSource } from '../../src/compare/content-stream.js';
 import { compareNested, defaultNestedLimits } from '../../src/compare/nested.js';
-import type { ByteSource } from '../../src/formats/model.js';
+import { bufferSource, type ByteSource } from '../../src/formats/model.js';
 import { ContentSpool } from '../../src/normalize/spool.js';
 import { makeTempDir, removeTempDir, runTool, skipWithoutTools } from '../helpers/real-tools.js';
 import { buildTar } from '../helpers/tar.js';
@@ -132,6 +132,29 @@ describe.skipIf(skipWithoutTools('zip'))('archives read from a spool', () => {
       }
     } finally {
       await spool.close();
+    }
+  });
+});
+
+describe.skipIf(skipWithoutTools('zip'))('a damaged deflated member', () => {
+  it('is a note naming the member, not an error', async () => {
+    const dir = await makeTempDir('oci-repro-nested-damaged-');
+    try {
+      const zips: Buffer[] = [];
+      for (const side of ['a', 'b']) {
+        await mkdir(join(dir, side), { recursive: true });
+        await writeFile(join(dir, side, 'inner.tar'), await buildTar([{ name: 'text', content: `${side} `.repeat(50_000), mtime }]));
+        await runTool('zip', ['-X', '-q', join(dir, side, 'out.zip'), 'inner.tar'], { cwd: join(dir, side) });
+        zips.push(await readFile(join(dir, side, 'out.zip')));
+      }
+      // The first deflate block header of b's member: 0xff makes it a reserved block type (3).
+      const damaged = Buffer.from(zips[1]!);
+      damaged[30 + 'inner.tar'.length] = 0xff;
+      const found = await compareNested('app.zip', bufferSource(zips[0]!), bufferSource(damaged));
+      expect(found!.notes).toHaveLength(1);
+      expect(found!.notes[0]).toMatch(/^app\.zip!\/inner\.tar: not opened \(zip: .*inner\.tar/);
+    } finally {
+      await removeTempDir(dir);
     }
   });
 });
