@@ -1,9 +1,10 @@
 /**
  * verify explains archives too large to hold (over `decodableContentLimit`, so spooled by the content
- * pass) member by member, as it does small ones: a 6 MiB jar (stored members, zip) built twice with other
- * member times, a 6 MiB .tar.gz (GNU tar --mtime, gzip -n) and a 6 MiB .deb (ar U: real member dates),
- * each inside a layer of an image built in code. A small jar of the same shape is the yardstick: the
- * large one gets the same members, fields and cause. A damaged large "zip" keeps its byte ranges.
+ * pass) member by member, as it does small ones: a 6 MiB jar (stored members, zip) built twice with
+ * other member times (and the same as a .whl), a 6 MiB .tar.gz (GNU tar --mtime, gzip -n) and a 6 MiB
+ * .deb (ar U: real member dates), inside layers of images built in code. A small jar of the same shape
+ * is the yardstick: the large one gets the same members, fields and cause. A damaged large "zip" keeps
+ * its byte ranges.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
@@ -37,8 +38,8 @@ const flipped = (bytes: Buffer, ...at: number[]) => {
 };
 
 /** A jar of stored members (zip -0, so its size is its members'), their times `time`. */
-async function jar(dir: TempDir, side: string, which: 'big' | 'small', time: number): Promise<Buffer> {
-  const work = dir.join(side, `jar-${which}`);
+async function jar(dir: TempDir, side: string, which: 'big' | 'small', time: number, suffix = 'jar'): Promise<Buffer> {
+  const work = dir.join(side, `${suffix}-${which}`);
   await mkdir(work, { recursive: true });
   const names = jarMembers[which].map((_, i) => `lib/m${i}.bin`);
   await mkdir(join(work, 'lib'), { recursive: true });
@@ -46,8 +47,8 @@ async function jar(dir: TempDir, side: string, which: 'big' | 'small', time: num
     await writeFile(join(work, name), jarMembers[which][i]!);
     await utimes(join(work, name), time, time);
   }
-  await runTool('zip', ['-0', '-q', join(work, 'out.jar'), ...names], { cwd: work, env: utc });
-  return readFile(join(work, 'out.jar'));
+  await runTool('zip', ['-0', '-q', join(work, `out.${suffix}`), ...names], { cwd: work, env: utc });
+  return readFile(join(work, `out.${suffix}`));
 }
 
 /** A .tar.gz of data.bin and README, every member's time `time` (GNU tar --mtime), gzip -n. */
@@ -85,6 +86,7 @@ describe.skipIf(skipWithoutTools('zip', 'tar', 'gzip', 'ar'))('verify: archives 
       const files: [string, Buffer][] = [
         ['opt/app/big.jar', await jar(dir, side, 'big', time)],
         ['opt/app/small.jar', await jar(dir, side, 'small', time)],
+        ['opt/app/big.whl', await jar(dir, side, 'big', time, 'whl')],
         ['opt/app/big.tar.gz', await tarGz(dir, side, time)],
         ['opt/app/big.deb', await deb(dir, side, time)],
         // A "zip" by its first bytes only: no directory to read. B differs in two bytes.
@@ -115,7 +117,7 @@ describe.skipIf(skipWithoutTools('zip', 'tar', 'gzip', 'ar'))('verify: archives 
   const fields = (file: string) => decoded(file).changes.map((c) => [c.path, c.field]);
 
   it('the inputs are over the limit up to which files are held whole', () => {
-    for (const name of ['big.jar', 'big.tar.gz', 'big.deb', 'corrupt.zip']) {
+    for (const name of ['big.jar', 'big.whl', 'big.tar.gz', 'big.deb', 'corrupt.zip']) {
       for (const side of ['a', 'b']) expect(sizes.get(`${side}:opt/app/${name}`), name).toBeGreaterThan(decodableContentLimit);
     }
     expect(sizes.get('a:opt/app/small.jar')).toBeLessThan(decodableContentLimit);
@@ -137,6 +139,12 @@ describe.skipIf(skipWithoutTools('zip', 'tar', 'gzip', 'ar'))('verify: archives 
     expect(names('opt/app/big.jar')).toEqual(names('opt/app/small.jar'));
     expect(contentOf('opt/app/big.jar').cause?.id).toBe('java-archive');
     expect(contentOf('opt/app/big.jar').cause).toEqual(contentOf('opt/app/small.jar').cause);
+  });
+
+  it('a large wheel: the same member times, under the Python archive cause', () => {
+    const strip = (file: string) => fields(file).map(([path, field]) => [path!.slice(file.length), field]);
+    expect(strip('opt/app/big.whl')).toEqual(strip('opt/app/big.jar'));
+    expect(contentOf('opt/app/big.whl').cause?.id).toBe('python-archive');
   });
 
   it('a large .tar.gz: the members and their mtime (GNU tar --mtime), under the archive cause', () => {
