@@ -7,11 +7,12 @@
  *
  * The outer file is read through a `ByteSource` (held in memory, or spooled to disk for a large file:
  * compare/content.ts), never whole: zip reads its directory and the members it opens, ar the member
- * ranges, tar (and the tar inside gzip/zstd) streams the source in chunks.
+ * ranges, tar (and the tar inside gzip/zstd) streams the source in chunks. Members stored as they are
+ * (ar members, stored zip members) are opened in place, as ranges of their archive.
  *
- * Bounded whatever the input (zip bombs, deep nesting, huge declared sizes): inflated bytes are counted as they stream and the pass
- * stops at `maxInflatedBytes`; only the content of members that differ and will be opened is held, at
- * most `maxHeldBytes` together; members, listed changes and depth are capped. What a bound left
+ * Bounded whatever the input (zip bombs, deep nesting, huge declared sizes): inflated bytes are counted
+ * as they stream and the pass stops at `maxInflatedBytes`; only the content of members that differ and
+ * will be opened (inflated zip members, tar members) is held, at most `maxHeldBytes` together; members, listed changes and depth are capped. What a bound left
  * unopened is said in `notes`, never an error: the outer file's own decoding stands.
  */
 import { Readable } from 'node:stream';
@@ -123,7 +124,7 @@ async function compareArchives(
       const [ra, rb] = await Promise.all([decodeAr(a, { maxMembers: state.limits.maxMembers }), decodeAr(b, { maxMembers: state.limits.maxMembers })]);
       const changes = tag(compareAr(ra, rb));
       const pairs = differingPairs(ra.members, rb.members, (m) => m.sha256);
-      changes.push(...(await openMembers(pairs, chain, depth, state, (m: ArMember, side) => arMemberContent(m, side === 'a' ? a : b, state))));
+      changes.push(...(await openMembers(pairs, chain, depth, state, async (m: ArMember, side) => rangeOf(side === 'a' ? a : b, m.offset, m.size, 'ar', `data of ${m.name}`))));
       return { decoder: 'ar', changes };
     }
     case 'tar':
@@ -193,7 +194,7 @@ async function compareTars(
     decodeTarMembers(sb, { maxMembers, keep, maxHeldBytes: budget / 2 }),
   ]);
   for (const kept of [ka.kept, kb.kept]) for (const content of kept.values()) state.held += content.length;
-  changes.push(...(await openMembers(pairs, chain, depth, state, async (_m, side, key) => (side === 'a' ? ka : kb).kept.get(key))));
+  changes.push(...(await openMembers(pairs, chain, depth, state, async (_m, side, key) => held((side === 'a' ? ka : kb).kept.get(key)))));
   return changes;
 }
 
@@ -238,14 +239,14 @@ async function openMembers<T>(
   chain: string[],
   depth: number,
   state: State,
-  content: (member: T, side: 'a' | 'b', key: string) => Promise<Buffer | undefined>,
+  content: (member: T, side: 'a' | 'b', key: string) => Promise<ByteSource | undefined>,
 ): Promise<FieldChange[]> {
   const changes: FieldChange[] = [];
   for (const pair of pairs) {
     const inner = [...chain, pair.key];
     const where = memberPath(state.file, inner);
-    let ca: Buffer | undefined;
-    let cb: Buffer | undefined;
+    let ca: ByteSource | undefined;
+    let cb: ByteSource | undefined;
     try {
       [ca, cb] = [await content(pair.a, 'a', pair.key), await content(pair.b, 'b', pair.key)];
     } catch (error) {
@@ -260,20 +261,20 @@ async function openMembers<T>(
       }
       continue;
     }
-    const kind = detectArchive(ca.subarray(0, headBytes));
+    const kind = detectArchive(await headOf(ca));
     try {
-      if (kind !== undefined && kind === detectArchive(cb)) {
+      if (kind !== undefined && kind === detectArchive(await headOf(cb))) {
         if (depth + 1 > state.limits.maxDepth) {
           state.notes.push(`${where}: an archive at depth ${depth + 1}, not opened (limit ${state.limits.maxDepth})`);
           continue;
         }
-        const result = await compareArchives(kind, pair.key, bufferSource(ca), bufferSource(cb), inner, depth + 1, state);
+        const result = await compareArchives(kind, pair.key, ca, cb, inner, depth + 1, state);
         if (result) changes.push(...result.changes);
         continue;
       }
-      const format = detectFormat(pair.key, ca.subarray(0, detectHeadBytes));
-      if (format !== undefined && format === detectFormat(pair.key, cb.subarray(0, detectHeadBytes))) {
-        const found = await compareFormat(format, bufferSource(ca), bufferSource(cb));
+      const format = detectFormat(pair.key, await headOf(ca, detectHeadBytes));
+      if (format !== undefined && format === detectFormat(pair.key, await headOf(cb, detectHeadBytes))) {
+        const found = await compareFormat(format, ca, cb);
         changes.push(...found.map((c) => ({ ...c, member: inner })));
       }
     } catch (error) {
@@ -287,16 +288,14 @@ async function openMembers<T>(
 
 const archiveName = /\.(?:zip|jar|war|ear|whl|egg|apk|a|deb|tar|tgz|tzst|gz|zst)$/i;
 
-/** A zip member's content, inflated with the inflate and held budgets counted; undefined when over them. */
-async function zipMemberContent(member: ZipMember, archive: ByteSource, state: State): Promise<Buffer | undefined> {
-  if (member.method !== 0 && member.method !== 8) return undefined;
+/**
+ * A zip member's content: a stored one as a range of the archive (read, not held), a deflated one
+ * inflated with the inflate and held budgets counted; undefined when over them.
+ */
+async function zipMemberContent(member: ZipMember, archive: ByteSource, state: State): Promise<ByteSource | undefined> {
+  if (member.method === 0) return rangeOf(archive, member.dataOffset, member.compressedSize, 'zip', `data of ${member.name}`);
+  if (member.method !== 8) return undefined;
   if (member.size > state.limits.maxHeldBytes - state.held) return undefined;
-  if (member.method === 0) {
-    if (member.compressedSize > state.limits.maxHeldBytes - state.held) return undefined;
-    const data = await readRange(archive, member.dataOffset, member.compressedSize, 'zip', `data of ${member.name}`);
-    state.held += data.length;
-    return data;
-  }
   // Range-checked before streaming: a member that claims bytes past the file is damage, said as such.
   if (member.dataOffset + member.compressedSize > archive.size) await readRange(archive, member.dataOffset, member.compressedSize, 'zip', `data of ${member.name}`);
   const parts: Buffer[] = [];
@@ -322,15 +321,22 @@ async function zipMemberContent(member: ZipMember, archive: ByteSource, state: S
     input.destroy();
   }
   state.held += length;
-  return Buffer.concat(parts);
+  return bufferSource(Buffer.concat(parts));
 }
 
-/** An ar member's content, counted against the held budget; undefined when over it. */
-async function arMemberContent(member: ArMember, archive: ByteSource, state: State): Promise<Buffer | undefined> {
-  if (member.size > state.limits.maxHeldBytes - state.held) return undefined;
-  const data = await readRange(archive, member.offset, member.size, 'ar', `data of ${member.name}`);
-  state.held += data.length;
-  return data;
+/** Bytes a member holds in memory are already counted (tar's kept members); undefined stays undefined. */
+const held = (bytes: Buffer | undefined) => (bytes === undefined ? undefined : bufferSource(bytes));
+
+/**
+ * `length` bytes of `source` at `offset` as a source of their own: a stored member read in place, so a
+ * large one (a .deb's data.tar.gz in a spooled .deb) is opened without being held. A range past the
+ * end is damage: a CORRUPT_ARCHIVE error, which the caller turns into a note.
+ */
+function rangeOf(source: ByteSource, offset: number, length: number, format: string, what: string): ByteSource {
+  if (offset < 0 || length < 0 || offset + length > source.size) {
+    throw formatError(format, `truncated ${what}: needs bytes ${offset}..${offset + length}, the file has ${source.size}`, 'the file may be truncated');
+  }
+  return { size: length, read: (at, n) => source.read(offset + at, Math.max(0, Math.min(n, length - at))) };
 }
 
 function count(state: State, bytes: number): void {
@@ -356,8 +362,8 @@ async function* inflate(data: ByteSource, name: string, state: State): AsyncGene
 const headBytes = 512;
 const readChunk = 1024 * 1024;
 
-async function headOf(source: ByteSource): Promise<Buffer> {
-  return source.read(0, Math.min(headBytes, source.size));
+async function headOf(source: ByteSource, bytes = headBytes): Promise<Buffer> {
+  return source.read(0, Math.min(bytes, source.size));
 }
 
 /** `length` bytes of `source` from `offset` (default: all of it), in chunks: a large source is never held whole. */

@@ -20,6 +20,7 @@ import { buildTar } from '../helpers/tar.js';
 const t0 = 1_700_000_000;
 const MiB = 1024 * 1024;
 const mtime = new Date(t0 * 1000);
+const pad2 = randomBytes(3 * MiB);
 
 /** A source that records how much was read and the largest single read. */
 function counted(source: ByteSource) {
@@ -153,6 +154,40 @@ describe.skipIf(skipWithoutTools('zip'))('a damaged deflated member', () => {
       const found = await compareNested('app.zip', bufferSource(zips[0]!), bufferSource(damaged));
       expect(found!.notes).toHaveLength(1);
       expect(found!.notes[0]).toMatch(/^app\.zip!\/inner\.tar: not opened \(zip: .*inner\.tar/);
+    } finally {
+      await removeTempDir(dir);
+    }
+  });
+});
+
+describe.skipIf(skipWithoutTools('ar', 'tar', 'gzip'))('an ar member read in place', () => {
+  it('a .deb whose data.tar.gz is over the held limit is still opened: its members are read from the outer source, not held', async () => {
+    const dir = await makeTempDir('oci-repro-nested-deb-');
+    try {
+      const debs: Buffer[] = [];
+      for (const [side, time] of [['a', t0], ['b', t0 + 60]] as const) {
+        const work = join(dir, side);
+        await mkdir(join(work, 'tree'), { recursive: true });
+        await writeFile(join(work, 'tree', 'payload'), pad2);
+        await runTool('tar', ['--sort=name', '--owner=0', '--group=0', '--numeric-owner', '--format=gnu', `--mtime=@${time}`, '-C', join(work, 'tree'), '-cf', join(work, 'data.tar'), 'payload']);
+        await runTool('gzip', ['-n', '-1', join(work, 'data.tar')]);
+        await writeFile(join(work, 'debian-binary'), '2.0\n');
+        await runTool('ar', ['rcD', join(work, 'p.deb'), 'debian-binary', 'data.tar.gz'], { cwd: work });
+        debs.push(await readFile(join(work, 'p.deb')));
+      }
+      const { spool, a, b } = await spooled(dir, debs[0]!, debs[1]!);
+      try {
+        const limits = { ...defaultNestedLimits, maxHeldBytes: MiB };
+        const found = await compareNested('p.deb', a.source, b.source, limits);
+        expect(found!.notes).toEqual([]);
+        expect(found!.changes.map((c) => [c.member?.join('!/'), c.field])).toEqual([
+          ['data.tar.gz', 'sha256'],
+          ['data.tar.gz!/payload', 'mtime'],
+        ]);
+        for (const side of [a, b]) expect(side.stats.largest).toBeLessThanOrEqual(MiB);
+      } finally {
+        await spool.close();
+      }
     } finally {
       await removeTempDir(dir);
     }
