@@ -12,8 +12,9 @@
  *
  * Bounded whatever the input (zip bombs, deep nesting, huge declared sizes): inflated bytes are counted
  * as they stream and the pass stops at `maxInflatedBytes`; only the content of members that differ and
- * will be opened (inflated zip members, tar members) is held, at most `maxHeldBytes` together; members, listed changes and depth are capped. What a bound left
- * unopened is said in `notes`, never an error: the outer file's own decoding stands.
+ * will be opened (inflated zip members, tar members) is held, at most `maxHeldBytes` together; members,
+ * listed changes and depth are capped. What a bound left unopened is said in `notes`, never an error:
+ * the outer file's own decoding stands.
  */
 import { Readable } from 'node:stream';
 import { createInflateRaw } from 'node:zlib';
