@@ -6,7 +6,6 @@
  * is the yardstick: the large one gets the same members, fields and cause. A damaged large "zip" keeps
  * its byte ranges.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyImages } from '../../src/app/verify.js';
@@ -15,6 +14,7 @@ import type { Difference } from '../../src/diff/model.js';
 import type { Report } from '../../src/report/model.js';
 import { renderReport } from '../../src/report/render.js';
 import { defaultNormalizeOptions } from '../../src/normalize/options.js';
+import { seededBytes } from '../helpers/seeded-bytes.js';
 import { runCli } from '../helpers/cli.js';
 import { buildImage, singleImageLayout, TempDir } from '../helpers/images.js';
 import { runTool, skipWithoutTools } from '../helpers/real-tools.js';
@@ -26,10 +26,10 @@ const utc = { ...process.env, TZ: 'UTC' };
 const join = (...parts: string[]) => parts.join('/');
 
 /** The same members (same bytes) on both sides; only their times differ. */
-const jarMembers = { big: [randomBytes(2 * MiB), randomBytes(2 * MiB), randomBytes(2 * MiB)], small: [randomBytes(1024), randomBytes(1024), randomBytes(1024)] };
-const tarData = randomBytes(6 * MiB);
-const debData = randomBytes(6 * MiB);
-const corrupt = Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), randomBytes(6 * MiB)]);
+const jarMembers = { big: [seededBytes(2 * MiB, 101), seededBytes(2 * MiB, 102), seededBytes(2 * MiB, 103)], small: [seededBytes(1024, 104), seededBytes(1024, 105), seededBytes(1024, 106)] };
+const tarData = seededBytes(6 * MiB, 107);
+const debData = seededBytes(6 * MiB, 108);
+const corrupt = Buffer.concat([Buffer.from('PK\x03\x04', 'latin1'), seededBytes(6 * MiB, 109)]);
 
 const flipped = (bytes: Buffer, ...at: number[]) => {
   const copy = Buffer.from(bytes);
